@@ -1,0 +1,63 @@
+"""``split-datasets``: split a table into hive-style Parquet shards plus a lineage manifest."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from datagen.cli_errors import report_errors
+from datagen.errors import ConfigError
+
+from .config import SplitConfig, load_config_file, parse_bytes
+
+OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flags win."
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=OPTIONS_HELP)
+@click.argument("inputs", nargs=-1)
+@click.option("--out", "-o", help="Output dataset directory (must be empty or absent).")
+@click.option("--time-column", help="Column holding each row's time.")
+@click.option("--group-by", help="Comma-separated parts: year, month, day, hour, weekday, date, or column names.")
+@click.option("--label", help="Label column (its value counts are recorded per shard).")
+@click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]), help="Unit of epoch-number times.")
+@click.option("--timezone", help="Time zone deciding a row's calendar day (default UTC).")
+@click.option("--on-bad-time", type=click.Choice(["error", "drop"]), help="Unparseable times: fail (default) or drop.")
+@click.option("--max-rows-per-shard", type=int, help="Cut larger groups into numbered parts.")
+@click.option("--compression", type=click.Choice(["zstd", "snappy", "lz4", "none"]), help="Parquet codec (default zstd).")
+@click.option("--compact/--no-compact", default=None, help="float64->float32, ints to the smallest lossless type.")
+@click.option("--row-group-size", type=int, help="Rows per Parquet row group (default 65536).")
+@click.option("--memory-limit", help="Memory budget for local work, e.g. 4GB (default: a quarter of RAM).")
+@click.option("--scheduler", help="'local' (default) or a dask.distributed address tcp://HOST:PORT.")
+@click.option("--workers", type=int, help="Local worker threads (default: CPU count).")
+@click.option("--overwrite", is_flag=True, default=None, help="Replace a previous split in --out.")
+@click.option("--no-progress", is_flag=True, default=None, help="No progress bar.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML file with the same keys.")
+@report_errors
+def main(inputs, config_file, no_progress, memory_limit, **flags):
+    """Split INPUTS (CSV or Parquet files, directories, globs or fsspec URLs) into
+    one Parquet shard per group, with a manifest recording what went where."""
+    options = load_config_file(config_file) if config_file else {}
+    if inputs:
+        options["inputs"] = list(inputs)
+    for key, value in flags.items():
+        if value is not None:
+            options[key] = value
+    if memory_limit is not None:
+        options["memory_limit"] = parse_bytes(memory_limit)
+    if no_progress:
+        options["progress"] = False
+    options.setdefault("progress", True)
+    options["progress"] = bool(options["progress"]) and sys.stderr.isatty()
+    for required, flag in (("inputs", "INPUTS"), ("out", "--out"), ("time_column", "--time-column")):
+        if not options.get(required):
+            raise ConfigError(f"missing {flag} (give it on the command line or in --config)")
+    cfg = SplitConfig(**options)
+    from .split import run_split
+
+    summary = run_split(cfg)
+    click.echo(summary.line())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,97 @@
+"""Running the split's tasks with Dask: the local threaded scheduler (the
+default, sized by ``--memory-limit``) or an existing ``dask.distributed``
+cluster (``--scheduler tcp://HOST:PORT``). A progress bar counts finished
+tasks when asked for."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Sequence
+
+import dask
+from dask.callbacks import Callback
+
+from datagen.errors import DatagenError, OutputError
+
+
+class _Bar:
+    def __init__(self, total: int, desc: str, enabled: bool):
+        self.bar = None
+        if enabled and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=desc, unit="task", leave=False, dynamic_ncols=True)
+
+    def update(self, n: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _TaskCounter(Callback):
+    def __init__(self, bar: _Bar, keys: set):
+        super().__init__()
+        self._bar, self._keys = bar, keys
+
+    def _posttask(self, key, result, dsk, state, worker_id):
+        if key in self._keys:
+            self._bar.update()
+
+
+class Engine:
+    """Maps a function over items on the chosen Dask scheduler."""
+
+    def __init__(self, scheduler: str = "local", workers: int | None = None, progress: bool = False):
+        self.scheduler = scheduler
+        self.workers = workers or os.cpu_count() or 1
+        self.progress = progress
+        self.client = None
+        if scheduler != "local":
+            from distributed import Client
+
+            try:
+                self.client = Client(scheduler, timeout="10s", set_as_default=False)
+            except (OSError, TimeoutError) as exc:
+                raise OutputError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
+            self.workers = max(1, sum(self.client.nthreads().values()))
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def map(self, fn: Callable, items: Sequence, *args: Any, desc: str = "") -> list:
+        """``[fn(item, *args) for item in items]``, run by Dask, in order."""
+        bar = _Bar(len(items), desc, self.progress)
+        try:
+            if self.client is not None:
+                return self._map_distributed(fn, items, args, bar)
+            tasks = [dask.delayed(fn, pure=False)(item, *args) for item in items]
+            keys = {t.key for t in tasks}
+            with _TaskCounter(bar, keys):
+                return list(dask.compute(*tasks, scheduler="threads", num_workers=self.workers))
+        finally:
+            bar.close()
+
+    def _map_distributed(self, fn, items, args, bar) -> list:
+        from distributed import as_completed
+
+        futures = [self.client.submit(fn, item, *args, pure=False) for item in items]
+        try:
+            for fut in as_completed(futures):
+                if fut.status == "error":
+                    fut.result()  # raises the task's own exception
+                bar.update()
+            return self.client.gather(futures)
+        except DatagenError:
+            self.client.cancel(futures)
+            raise

@@ -1,0 +1,317 @@
+"""The split, end to end: sources -> plan -> stage -> reduce -> conservation
+check -> shards moved into place -> manifest written last."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datagen._version import __version__
+from datagen.errors import ColumnError, ConservationError, SourceError, TimeParseError
+from datagen.hive import group_dir
+from datagen.manifest import (FORMAT_VERSION, SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, ShardEntry,
+                              SourceEntry, write_manifest)
+
+from . import outdir
+from .config import DERIVED_PARTS, SplitConfig
+from .engine import Engine
+from .reduce import GroupJob, ReduceResult, WriteContext, reduce_groups
+from .sources import SourceFile, discover, file_sha256, parquet_file, read_schema, unified_schema
+from .stage import StageContext, StageResult, WorkUnit, stage_unit
+from .timekeys import check_time_type, derived_value
+
+MIN_BATCH_ROWS = 16_384
+MAX_BATCH_ROWS = 1 << 20
+
+
+@dataclass
+class SplitSummary:
+    out: str
+    status: str          # "written" | "up to date"
+    rows: int
+    shards: int
+    bytes: int
+    seconds: float
+    action: str = ""
+
+    def line(self) -> str:
+        rate = self.rows / self.seconds if self.seconds > 0 else 0.0
+        return (f"{self.status}: {self.rows:,} rows in {self.shards:,} shards, {self.bytes / 1e6:,.1f} MB, "
+                f"{self.seconds:.1f} s, {rate:,.0f} rows/s -> {self.out}")
+
+
+def _row_bytes(schema: pa.Schema) -> int:
+    total = 16  # lineage columns
+    for f in schema:
+        try:
+            total += max(1, f.type.bit_width // 8)
+        except ValueError:
+            total += 32
+    return total
+
+
+def batch_rows_for(cfg: SplitConfig, schema: pa.Schema, workers: int) -> int:
+    """Rows per staged batch so that every worker's copies fit in the memory limit."""
+    per_worker = cfg.memory_limit // max(1, workers)
+    rows = per_worker // (_row_bytes(schema) * 10)
+    return int(min(MAX_BATCH_ROWS, max(MIN_BATCH_ROWS, rows)))
+
+
+def _check_columns(cfg: SplitConfig, schema: pa.Schema, sources: list[SourceFile]) -> None:
+    names = set(schema.names)
+    where = sources[0].url if len(sources) == 1 else f"{len(sources)} input files"
+    for reserved in (SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN):
+        if reserved in names:
+            raise ColumnError(f"input column {reserved!r} clashes with the lineage column of that name; rename it")
+    if cfg.time_column not in names:
+        raise ColumnError(f"time column {cfg.time_column!r} not found in {where} (columns: {', '.join(schema.names)})")
+    if cfg.label is not None and cfg.label not in names:
+        raise ColumnError(f"label column {cfg.label!r} not found in {where} (columns: {', '.join(schema.names)})")
+    for g in cfg.group_by:
+        if g in DERIVED_PARTS:
+            if g in names:
+                raise ColumnError(f"group part {g!r} is derived from the time column but {where} also has a column "
+                                  f"{g!r}; rename that column")
+        elif g not in names:
+            raise ColumnError(f"group column {g!r} not found in {where}; expected a column or one of "
+                              f"{', '.join(DERIVED_PARTS)}")
+    check_time_type(cfg.time_column, schema.field(cfg.time_column).type, cfg.time_unit)
+
+
+def _plan_units(sources: list[SourceFile], batch_rows: int) -> list[WorkUnit]:
+    units: list[WorkUnit] = []
+    for src in sources:
+        if src.format == "csv":
+            units.append(WorkUnit(len(units), src.id, src.url, "csv"))
+            continue
+        meta = parquet_file(src.url).metadata
+        group, rows, first = [], 0, 0
+        for rg in range(meta.num_row_groups):
+            n = meta.row_group(rg).num_rows
+            if group and rows + n > batch_rows:
+                units.append(WorkUnit(len(units), src.id, src.url, "parquet", tuple(group), first))
+                first += rows
+                group, rows = [], 0
+            group.append(rg)
+            rows += n
+        if group:
+            units.append(WorkUnit(len(units), src.id, src.url, "parquet", tuple(group), first))
+    return units
+
+
+def _json_value(v):
+    if isinstance(v, (_dt.datetime, _dt.date, _dt.time)):
+        return v.isoformat()
+    if isinstance(v, decimal.Decimal):
+        return str(v)
+    if isinstance(v, bytes):
+        return v.hex()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _sort_key(key: tuple) -> tuple:
+    return tuple((v is None, v if v is not None else 0) for v in key)
+
+
+def _bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[SourceFile]) -> TimeParseError:
+    total = sum(r.bad_count for r in results)
+    samples = []
+    for r in results:
+        for row, value in r.bad_samples:
+            samples.append(f"{sources[r.source_id].url}:row {row}: {value}")
+    shown = "; ".join(samples[:3])
+    return TimeParseError(f"{total:,} rows have a time in column {cfg.time_column!r} that cannot be parsed "
+                          f"(first: {shown}); fix them or pass --on-bad-time drop")
+
+
+def _group_jobs(cfg: SplitConfig, results: list[StageResult], derived: set[str]) -> list[GroupJob]:
+    slices: dict[tuple, list] = {}
+    for r in sorted(results, key=lambda r: r.unit):
+        for f in r.files:
+            for key, offset, count in f.groups:
+                slices.setdefault(key, []).append((f.path, offset, count))
+    jobs = []
+    for index, key in enumerate(sorted(slices, key=_sort_key)):
+        values = tuple(derived_value(g, v) if g in derived else _json_value(v) for g, v in zip(cfg.group_by, key))
+        jobs.append(GroupJob(index, group_dir(cfg.group_by, values), dict(zip(cfg.group_by, values)),
+                             tuple(slices[key])))
+    return jobs
+
+
+def _batch_jobs(jobs: list[GroupJob], target_rows: int, min_tasks: int) -> list[list[GroupJob]]:
+    total = sum(c for j in jobs for _, _, c in j.slices)
+    per_task = max(1, min(target_rows, -(-total // max(1, min_tasks))))
+    batches, current, rows = [], [], 0
+    for job in jobs:
+        n = sum(c for _, _, c in job.slices)
+        if current and rows + n > per_task:
+            batches.append(current)
+            current, rows = [], 0
+        current.append(job)
+        rows += n
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _compact_casts(schema: pa.Schema, ranges: dict[str, tuple[int, int]]) -> list[tuple[str, str]]:
+    casts = []
+    for f in schema:
+        if pa.types.is_float64(f.type):
+            casts.append((f.name, "float32"))
+        elif pa.types.is_integer(f.type) and f.name in ranges:
+            lo, hi = ranges[f.name]
+            for name in ("int8", "int16", "int32"):
+                info = np.iinfo(name)
+                if info.min <= lo and hi <= info.max:
+                    if pa.type_for_alias(name).bit_width < f.type.bit_width:
+                        casts.append((f.name, name))
+                    break
+    return casts
+
+
+def _check_conservation(sources: list[SourceFile], stage: list[StageResult],
+                        reduced: list[ReduceResult]) -> dict[int, tuple[int, int, int]]:
+    read = {s.id: 0 for s in sources}
+    dropped: dict[int, list[np.ndarray]] = {s.id: [] for s in sources}
+    for r in stage:
+        read[r.source_id] += r.rows_read
+        dropped[r.source_id].append(r.dropped_rows)
+    counts = {}
+    for src in sources:
+        n = read[src.id]
+        acc = np.zeros((n + 7) // 8, dtype=np.uint8)
+        for red in reduced:
+            bits = red.written.get(src.id)
+            if bits is None:
+                continue
+            if np.bitwise_and(acc, bits).any():
+                raise ConservationError(f"{src.url!r}: some source rows were written to more than one shard")
+            np.bitwise_or(acc, bits, out=acc)
+        written_mask = np.unpackbits(acc, count=n).astype(bool) if n else np.zeros(0, bool)
+        drops = np.concatenate(dropped[src.id]) if dropped[src.id] else np.empty(0, np.int64)
+        if len(np.unique(drops)) != len(drops) or (len(drops) and written_mask[drops].any()):
+            raise ConservationError(f"{src.url!r}: a dropped row was also written, or dropped twice")
+        written = int(written_mask.sum())
+        if written + len(drops) != n:
+            missing = np.flatnonzero(~written_mask)
+            missing = missing[~np.isin(missing, drops)]
+            raise ConservationError(f"{src.url!r}: read {n:,} rows but wrote {written:,} and dropped {len(drops):,} "
+                                    f"(first missing row: {int(missing[0]) if len(missing) else '?'})")
+        counts[src.id] = (n, written, len(drops))
+    return counts
+
+
+def run_split(cfg: SplitConfig, log=lambda msg: None) -> SplitSummary:
+    """Run one split as configured; raises a DatagenError on bad input."""
+    t0 = time.perf_counter()
+    sources = discover(cfg.inputs)
+    out = Path(os.path.abspath(cfg.out))
+    stamps = [{"path": s.url, "bytes": s.bytes, "mtime": s.mtime, "etag": s.etag} for s in sources]
+    if not cfg.overwrite and outdir.up_to_date(out, cfg.semantic(), stamps):
+        from datagen.manifest import read_manifest
+
+        m = read_manifest(out)
+        return SplitSummary(str(out), "up to date", m.totals["rows_written"], len(m.shards), m.totals["bytes"],
+                            time.perf_counter() - t0)
+    with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
+        schemas = engine.map(read_schema, sources, cfg.time_column, cfg.time_unit, desc="schemas")
+        schema = unified_schema(sources, schemas)
+        _check_columns(cfg, schema, sources)
+        created = not out.exists()
+        action = outdir.claim(out, cfg.overwrite)
+        try:
+            summary = _split(cfg, engine, sources, schema, out, t0)
+            summary.action = action
+            return summary
+        except BaseException:
+            outdir.abandon(out, created)
+            raise
+
+
+def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: pa.Schema, out: Path,
+           t0: float) -> SplitSummary:
+    staging = out / outdir.STAGING
+    derived = {g for g in cfg.group_by if g in DERIVED_PARTS}
+    batch_rows = batch_rows_for(cfg, schema, engine.workers)
+    units = _plan_units(sources, batch_rows)
+    int_columns = tuple(f.name for f in schema if pa.types.is_integer(f.type) and f.name != cfg.time_column)
+    ctx = StageContext(str(staging), schema, cfg.time_column, cfg.time_unit, cfg.timezone, tuple(cfg.group_by),
+                       frozenset(derived), cfg.on_bad_time, batch_rows, int_columns if cfg.compact else ())
+    stage = engine.map(stage_unit, units, ctx, desc="stage")
+    if cfg.on_bad_time == "error" and any(r.bad_count for r in stage):
+        raise _bad_time_error(cfg, stage, sources)
+    rows_read = sum(r.rows_read for r in stage)
+    if rows_read == 0:
+        raise SourceError(f"the input holds no rows ({len(sources)} file(s), e.g. {sources[0].url!r})")
+    if all(not r.files for r in stage):
+        raise SourceError(f"all {rows_read:,} input rows were dropped for unparseable times; nothing to write")
+    fingerprints = engine.map(file_sha256, [s.url for s in sources], desc="fingerprint")
+
+    jobs = _group_jobs(cfg, stage, derived)
+    ranges: dict[str, tuple[int, int]] = {}
+    for r in stage:
+        for name, (lo, hi) in r.int_ranges.items():
+            a, b = ranges.get(name, (lo, hi))
+            ranges[name] = (min(a, lo), max(b, hi))
+    plain = set(cfg.plain_group_columns)
+    stored = pa.schema([f for f in schema if f.name not in plain])
+    read_per_source = [0] * len(sources)
+    for r in stage:
+        read_per_source[r.source_id] += r.rows_read
+    wctx = WriteContext(
+        shard_root=str(staging / "shards"), compression=cfg.compression, row_group_size=cfg.row_group_size,
+        max_rows_per_shard=cfg.max_rows_per_shard,
+        casts=tuple(_compact_casts(stored, ranges)) if cfg.compact else (),
+        dictionary_columns=tuple(f.name for f in stored if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+                                 or pa.types.is_boolean(f.type)),
+        label=cfg.label, time_column=cfg.time_column, source_rows=tuple(read_per_source),
+    )
+    batches = _batch_jobs(jobs, target_rows=batch_rows * 2, min_tasks=2 * engine.workers)
+    reduced = engine.map(reduce_groups, batches, wctx, desc="write")
+    counts = _check_conservation(sources, stage, reduced)
+
+    shard_results = sorted((s for r in reduced for s in r.shards), key=lambda s: (s.group_index, s.part))
+    for s in shard_results:
+        dest = out.joinpath(*s.path.split("/"))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(Path(wctx.shard_root).joinpath(*s.path.split("/")), dest)
+    shard_schema = pq.read_schema(out.joinpath(*shard_results[0].path.split("/")))
+    group_types = []
+    for g in cfg.group_by:
+        if g in derived:
+            group_types.append({"name": g, "type": "string" if g == "date" else "int32", "derived_from": cfg.time_column})
+        else:
+            group_types.append({"name": g, "type": str(schema.field(g).type)})
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        tool_version=__version__,
+        created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        config=cfg.semantic(),
+        sources=[SourceEntry(s.id, s.url, s.format, s.bytes, s.mtime, s.etag, fingerprints[s.id],
+                             counts[s.id][0], counts[s.id][2]) for s in sources],
+        schema=[{"name": f.name, "type": str(f.type)} for f in shard_schema],
+        group_columns=group_types,
+        time_column=cfg.time_column,
+        label_column=cfg.label,
+        shards=[ShardEntry(s.path, s.group, s.part, s.rows, s.bytes, s.sha256, s.row_groups, s.time_min, s.time_max,
+                           s.label_counts) for s in shard_results],
+        totals={"rows_read": sum(c[0] for c in counts.values()), "rows_written": sum(c[1] for c in counts.values()),
+                "rows_dropped": sum(c[2] for c in counts.values()), "shards": len(shard_results),
+                "groups": len(jobs), "bytes": sum(s.bytes for s in shard_results)},
+    )
+    write_manifest(out, manifest)
+    outdir.release(out)
+    total_rows = manifest.totals["rows_written"]
+    return SplitSummary(str(out), "written", total_rows, len(shard_results), manifest.totals["bytes"],
+                        time.perf_counter() - t0)
