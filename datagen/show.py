@@ -1,0 +1,68 @@
+"""A readable summary of a manifest (``datagen show``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from .manifest import Manifest
+
+
+def summary(m: Manifest) -> dict[str, Any]:
+    labels: Counter = Counter()
+    for s in m.shards:
+        labels.update(s.label_counts or {})
+    times = [t for s in m.shards for t in (s.time_min, s.time_max) if t]
+    return {
+        "format_version": m.format_version,
+        "tool_version": m.tool_version,
+        "created_at": m.created_at,
+        "sources": [{"id": s.id, "path": s.path, "format": s.format, "bytes": s.bytes, "rows_read": s.rows_read,
+                     "rows_dropped": s.rows_dropped} for s in m.sources],
+        "group_by": m.group_names,
+        "groups": m.totals.get("groups", len({tuple(sorted(s.group.items())) for s in m.shards})),
+        "shards": len(m.shards),
+        "rows": m.totals.get("rows_written", sum(s.rows for s in m.shards)),
+        "rows_dropped": m.totals.get("rows_dropped", 0),
+        "bytes": sum(s.bytes for s in m.shards),
+        "time_column": m.time_column,
+        "time_range": [min(times), max(times)] if times else None,
+        "label_column": m.label_column,
+        "label_counts": dict(sorted(labels.items())) if m.label_column else None,
+        "schema": m.schema,
+        "config": m.config,
+    }
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:,.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1000
+    return str(n)
+
+
+def render(m: Manifest, directory: str, max_sources: int = 10) -> str:
+    s = summary(m)
+    lines = [f"dataset   {directory}",
+             f"created   {s['created_at']} by datagen {s['tool_version']} (format {s['format_version']})",
+             f"rows      {s['rows']:,} written, {s['rows_dropped']:,} dropped",
+             f"shards    {s['shards']:,} in {s['groups']:,} groups by {', '.join(s['group_by'])}, {_size(s['bytes'])}"]
+    if s["time_range"]:
+        lines.append(f"time      {s['time_column']}: {s['time_range'][0]} .. {s['time_range'][1]}")
+    if s["label_counts"] is not None:
+        total = sum(s["label_counts"].values()) or 1
+        parts = ", ".join(f"{k}: {v:,} ({100 * v / total:.1f}%)" for k, v in s["label_counts"].items())
+        lines.append(f"label     {s['label_column']}: {parts}")
+    lines.append(f"sources   {len(s['sources'])}")
+    for src in s["sources"][:max_sources]:
+        lines.append(f"  [{src['id']}] {src['path']}  {src['rows_read']:,} rows, {src['rows_dropped']:,} dropped, {_size(src['bytes'])}")
+    if len(s["sources"]) > max_sources:
+        lines.append(f"  ... and {len(s['sources']) - max_sources} more")
+    lines.append("schema")
+    for col in s["schema"]:
+        lines.append(f"  {col['name']}: {col['type']}")
+    sizes = sorted(sh.rows for sh in m.shards)
+    if sizes:
+        lines.append(f"shard rows min {sizes[0]:,} / median {sizes[len(sizes) // 2]:,} / max {sizes[-1]:,}")
+    return "\n".join(lines)

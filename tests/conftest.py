@@ -1,0 +1,50 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from datagen.sample import write_sample
+
+
+@pytest.fixture(scope="session")
+def sample_parquet(tmp_path_factory):
+    """Three Parquet files of 4,000 rows each (several row groups per file)."""
+    d = tmp_path_factory.mktemp("src-parquet")
+    write_sample(d, files=3, rows_per_file=4_000, seed=1, features=4, row_group_size=1_500)
+    return d
+
+
+@pytest.fixture
+def run_split():
+    """Invoke split-datasets in-process; returns the click Result."""
+    from splitters.cli import main
+
+    def run(*args):
+        return CliRunner().invoke(main, [str(a) for a in args] + ["--no-progress"], catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture
+def run_datagen():
+    from datagen.cli import main
+
+    def run(*args):
+        return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    return run
+
+
+def write_parquet(path, table, row_group_size=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, row_group_size=row_group_size)
+    return path
+
+
+def table(**cols):
+    return pa.table(cols)
