@@ -56,6 +56,8 @@ def main(inputs, config_file, no_progress, memory_limit, **flags):
     from .split import run_split
 
     summary = run_split(cfg)
+    if summary.action in ("replaced", "restarted after an interrupted split"):
+        click.echo(f"{summary.action}: {summary.out}")
     click.echo(summary.line())
 
 

@@ -87,7 +87,7 @@ class Engine:
 
         futures = [self.client.submit(fn, item, *args, pure=False) for item in items]
         try:
-            for fut in as_completed(futures):
+            for fut in as_completed(futures, loop=self.client.loop):
                 if fut.status == "error":
                     fut.result()  # raises the task's own exception
                 bar.update()

@@ -1,0 +1,170 @@
+"""Every listed error: one line on stderr, exit 1 (2 for usage), no traceback,
+no manifest, nothing left behind. Also the output directory's life cycle."""
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from datagen.manifest import read_manifest
+from splitters.outdir import MARKER, STAGING
+
+
+def _fails(result, code, *needles):
+    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
+    err = result.stderr.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in result.output, err
+    for needle in needles:
+        assert needle in err, (needle, err)
+    return err
+
+
+def _nothing_left(out, existed=False):
+    if existed:
+        assert list(out.iterdir()) == []
+    else:
+        assert not out.exists()
+
+
+def _ts(n, start=0):
+    return pa.array((np.arange(n) + start) * 3_600 * 10**9, type=pa.timestamp("ns", "UTC"))
+
+
+def test_nonexistent_input(tmp_path, run_split):
+    r = run_split(tmp_path / "nope.parquet", "--out", tmp_path / "out", "--time-column", "t")
+    _fails(r, 1, "nope.parquet", "no such file")
+    _nothing_left(tmp_path / "out")
+    r = run_split(tmp_path / "*.csv", "--out", tmp_path / "out", "--time-column", "t")
+    _fails(r, 1, "no file matches")
+
+
+def test_empty_inputs(tmp_path, run_split):
+    (tmp_path / "zero.csv").write_bytes(b"")
+    _fails(run_split(tmp_path / "zero.csv", "--out", tmp_path / "o1", "--time-column", "t"), 1, "zero.csv", "empty")
+    (tmp_path / "header.csv").write_text("t,v\n")
+    _fails(run_split(tmp_path / "header.csv", "--out", tmp_path / "o2", "--time-column", "t"), 1, "no rows")
+    _nothing_left(tmp_path / "o2")
+
+
+def test_missing_columns(tmp_path, run_split):
+    pq.write_table(pa.table({"t": _ts(10), "v": np.arange(10)}), tmp_path / "a.parquet")
+    src = tmp_path / "a.parquet"
+    _fails(run_split(src, "--out", tmp_path / "o", "--time-column", "when"), 2, "time column 'when'", "a.parquet")
+    _fails(run_split(src, "--out", tmp_path / "o", "--time-column", "t", "--label", "y"), 2, "label column 'y'")
+    _fails(run_split(src, "--out", tmp_path / "o", "--time-column", "t", "--group-by", "month,carrier"), 2,
+           "group column 'carrier'")
+    _nothing_left(tmp_path / "o")
+
+
+def test_schema_mismatch_names_file_and_column(tmp_path, run_split):
+    pq.write_table(pa.table({"t": _ts(5), "v": np.arange(5)}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"t": _ts(5), "v": np.arange(5).astype("float32")}), tmp_path / "b.parquet")
+    _fails(run_split(tmp_path / "*.parquet", "--out", tmp_path / "o", "--time-column", "t"), 1,
+           "column 'v'", "b.parquet", "a.parquet")
+    pq.write_table(pa.table({"t": _ts(5), "w": np.arange(5)}), tmp_path / "b.parquet")
+    _fails(run_split(tmp_path / "*.parquet", "--out", tmp_path / "o", "--time-column", "t"), 1, "b.parquet", "'v'")
+    _nothing_left(tmp_path / "o")
+
+
+def test_unparseable_times_error_then_drop(tmp_path, run_split):
+    times = ["2024-01-01T00:00:00Z"] * 5 + ["yesterday", "", "2024-13-45T00:00:00Z"] + ["2024-02-01T00:00:00Z"] * 2
+    pacsv.write_csv(pa.table({"t": times, "v": list(range(10))}), tmp_path / "bad.csv")
+    out = tmp_path / "o"
+    err = _fails(run_split(tmp_path / "bad.csv", "--out", out, "--time-column", "t"), 1,
+                 "3 rows", "bad.csv:row 5", "'yesterday'", "--on-bad-time drop")
+    assert "row 6" in err
+    _nothing_left(out)
+    r = run_split(tmp_path / "bad.csv", "--out", out, "--time-column", "t", "--group-by", "month", "--on-bad-time", "drop")
+    assert r.exit_code == 0, r.stderr
+    m = read_manifest(out)
+    assert (m.sources[0].rows_read, m.sources[0].rows_dropped) == (10, 3)
+    assert m.totals["rows_written"] == 7 and m.totals["rows_dropped"] == 3
+    written = sorted(pq.read_table(out / s.path).column("_source_row").to_pylist()[i]
+                     for s in m.shards for i in range(s.rows))
+    assert written == [0, 1, 2, 3, 4, 8, 9]
+
+
+def test_numeric_time_without_unit_is_a_usage_error(tmp_path, run_split):
+    pq.write_table(pa.table({"t": np.arange(5), "v": np.arange(5)}), tmp_path / "a.parquet")
+    _fails(run_split(tmp_path / "a.parquet", "--out", tmp_path / "o", "--time-column", "t"), 2, "--time-unit")
+
+
+def test_bad_options_are_usage_errors(tmp_path, run_split):
+    pq.write_table(pa.table({"t": _ts(5), "v": np.arange(5)}), tmp_path / "a.parquet")
+    src = tmp_path / "a.parquet"
+    _fails(run_split(src, "--out", tmp_path / "o", "--time-column", "t", "--timezone", "Mars/Base"), 2, "Mars/Base")
+    _fails(run_split(src, "--out", tmp_path / "o", "--time-column", "t", "--max-rows-per-shard", "0"), 2,
+           "max_rows_per_shard")
+    _fails(run_split(src, "--out", tmp_path / "o", "--time-column", "t", "--memory-limit", "lots"), 2, "'lots'")
+    _fails(run_split(src, "--time-column", "t"), 2, "--out")
+    r = run_split(src, "--out", tmp_path / "o", "--time-column", "t", "--compression", "gzip")
+    assert r.exit_code == 2  # click's own usage error
+    (tmp_path / "c.yaml").write_text("colour: blue\n")
+    _fails(run_split(src, "--out", tmp_path / "o", "--time-column", "t", "--config", tmp_path / "c.yaml"), 2,
+           "unknown key 'colour'")
+
+
+def test_out_dir_not_empty_is_left_untouched(tmp_path, run_split):
+    pq.write_table(pa.table({"t": _ts(5), "v": np.arange(5)}), tmp_path / "a.parquet")
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    _fails(run_split(tmp_path / "a.parquet", "--out", out, "--time-column", "t"), 1, "not empty", "precious.txt")
+    assert [p.name for p in out.iterdir()] == ["precious.txt"]
+    # --overwrite does not delete a directory that is not a dataset either
+    _fails(run_split(tmp_path / "a.parquet", "--out", out, "--time-column", "t", "--overwrite"), 1, "not empty")
+    assert (out / "precious.txt").read_text() == "keep me"
+
+
+def test_up_to_date_overwrite_and_changed_sources(tmp_path, run_split):
+    src = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"t": _ts(50), "v": np.arange(50)}), src)
+    out = tmp_path / "o"
+    args = [src, "--out", out, "--time-column", "t", "--group-by", "date"]
+    assert run_split(*args).exit_code == 0
+    first = (out / "manifest.json").read_text()
+    r = run_split(*args)
+    assert r.exit_code == 0 and "up to date" in r.output
+    assert (out / "manifest.json").read_text() == first
+    _fails(run_split(*args[:-1], "day"), 1, "already holds a dataset", "--overwrite")
+    r = run_split(*args[:-1], "day", "--overwrite")
+    assert r.exit_code == 0 and read_manifest(out).config["group_by"] == ["day"]
+    assert not list(out.glob("date=*")), "the old layout is gone"
+    pq.write_table(pa.table({"t": _ts(60), "v": np.arange(60)}), src)  # the source changed
+    _fails(run_split(*args[:-1], "day"), 1, "changed sources")
+
+
+def test_crashed_split_is_restarted_cleanly(tmp_path, run_split):
+    src = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"t": _ts(50), "v": np.arange(50)}), src)
+    out = tmp_path / "o"
+    # what a killed run leaves: the marker, a staging area, a half-moved shard, no manifest
+    (out / STAGING / "shards").mkdir(parents=True)
+    (out / MARKER).write_text("x")
+    (out / "date=1970-01-01").mkdir()
+    (out / "date=1970-01-01" / "part-00000.parquet").write_bytes(b"PAR1 half")
+    with pytest.raises(Exception):
+        read_manifest(out)  # no manifest = no dataset
+    r = run_split(src, "--out", out, "--time-column", "t", "--group-by", "date")
+    assert r.exit_code == 0, r.stderr
+    assert "restarted after an interrupted split" in r.output
+    m = read_manifest(out)
+    assert m.totals["rows_written"] == 50
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
+def test_failure_midway_leaves_no_partial_dataset(tmp_path, run_split):
+    # b.parquet has a valid footer (so planning succeeds and --out is claimed) but garbage data pages
+    import struct
+
+    pq.write_table(pa.table({"t": _ts(5000), "v": np.arange(5000)}), tmp_path / "a.parquet", compression="none")
+    data = bytearray((tmp_path / "a.parquet").read_bytes())
+    footer = struct.unpack("<I", data[-8:-4])[0]
+    data[4:len(data) - footer - 8] = b"\xff" * (len(data) - footer - 12)
+    (tmp_path / "b.parquet").write_bytes(bytes(data))
+    out = tmp_path / "o"
+    out.mkdir()
+    r = run_split(tmp_path / "*.parquet", "--out", out, "--time-column", "t")
+    assert r.exit_code == 1 and "b.parquet" in r.stderr and "Traceback" not in r.output, r.stderr
+    _nothing_left(out, existed=True)
