@@ -6,12 +6,13 @@ tasks when asked for."""
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
 import dask
 from dask.callbacks import Callback
 
-from datagen.errors import DatagenError, OutputError
+from datagen.errors import OutputError
 
 
 class _Bar:
@@ -77,8 +78,14 @@ class Engine:
                 return self._map_distributed(fn, items, args, bar)
             tasks = [dask.delayed(fn, pure=False)(item, *args) for item in items]
             keys = {t.key for t in tasks}
-            with _TaskCounter(bar, keys):
-                return list(dask.compute(*tasks, scheduler="threads", num_workers=self.workers))
+            # our own pool, so that after a failure we wait for the tasks still running
+            # before anyone cleans up the files they write
+            pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="split")
+            try:
+                with _TaskCounter(bar, keys):
+                    return list(dask.compute(*tasks, scheduler="threads", pool=pool, num_workers=self.workers))
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
         finally:
             bar.close()
 
@@ -92,6 +99,9 @@ class Engine:
                     fut.result()  # raises the task's own exception
                 bar.update()
             return self.client.gather(futures)
-        except DatagenError:
-            self.client.cancel(futures)
+        except BaseException:
+            from distributed import wait
+
+            self.client.cancel([f for f in futures if f.status == "pending"])
+            wait([f for f in futures if f.status == "pending"], timeout=60)
             raise

@@ -30,7 +30,7 @@ class GroupJob:
     index: int                                   # position of the group in the global order
     rel_dir: str                                 # hive directory relative to the dataset
     group: dict                                  # group values, as stored in the manifest
-    slices: tuple[tuple[str, int, int], ...]     # (staged file, offset, count)
+    slices: tuple[tuple[str, int, int], ...]     # (staged file, record batch, rows), in source order
 
 
 @dataclass(frozen=True)
@@ -65,14 +65,7 @@ class ShardResult:
 class ReduceResult:
     shards: list[ShardResult]
     written: dict[int, np.ndarray]       # source id -> packed bitmap of written rows
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(8 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    counts: dict[int, int] = None        # source id -> rows written (a duplicate makes it exceed the bitmap)
 
 
 def _label_counts(column: pa.ChunkedArray) -> dict[str, int] | None:
@@ -86,54 +79,70 @@ def _label_counts(column: pa.ChunkedArray) -> dict[str, int] | None:
 
 def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
     """Write the shards of ``jobs``; see the module docstring."""
-    tables: dict[str, pa.Table] = {}
+    readers: dict[str, pa.ipc.RecordBatchFileReader] = {}
     marks: dict[int, np.ndarray] = {}
+    counts: dict[int, int] = {}
     shards: list[ShardResult] = []
     casts = {name: pa.type_for_alias(t) for name, t in ctx.casts}
-    for job in jobs:
-        pieces = []
-        for path, offset, count in job.slices:
-            if path not in tables:
-                tables[path] = pa.ipc.open_file(pa.memory_map(path, "r")).read_all()
-            pieces.append(tables[path].slice(offset, count))
-        table = pa.concat_tables(pieces)
-        ns = table.column(TIME_NS_COLUMN).to_numpy()
-        sid = table.column(SOURCE_ID_COLUMN).to_numpy()
-        srow = table.column(SOURCE_ROW_COLUMN).to_numpy()
-        order = np.lexsort((srow, sid, ns))
-        table = table.drop_columns([TIME_NS_COLUMN]).take(pa.array(order)).combine_chunks()
-        ns, sid, srow = ns[order], sid[order], srow[order]
-        for source_id in np.unique(sid).tolist():
-            rows = srow[sid == source_id]
-            mark = marks.get(source_id)
-            if mark is None:
-                mark = marks[source_id] = np.zeros(ctx.source_rows[source_id], dtype=bool)
-            if mark[rows].any() or len(np.unique(rows)) != len(rows):
-                raise ConservationError(f"source id {source_id}: a source row was written twice (group {job.group})")
-            mark[rows] = True
-        for name, dtype in casts.items():
-            i = table.schema.get_field_index(name)
-            table = table.set_column(i, name, pc.cast(table.column(i), dtype))
-        step = ctx.max_rows_per_shard or max(table.num_rows, 1)
-        for part, start in enumerate(range(0, table.num_rows, step)):
-            piece = table.slice(start, step)
-            rel = f"{job.rel_dir}/part-{part:05d}.parquet" if job.rel_dir else f"part-{part:05d}.parquet"
-            dest = os.path.join(ctx.shard_root, *rel.split("/"))
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
-            pq.write_table(
-                piece, dest,
-                compression=PARQUET_COMPRESSION[ctx.compression],
-                row_group_size=ctx.row_group_size,
-                use_dictionary=list(ctx.dictionary_columns),
-                write_statistics=True,
-            )
-            meta = pq.read_metadata(dest)
-            lo, hi = ns[start], ns[min(start + step, table.num_rows) - 1]
-            shards.append(ShardResult(
-                group_index=job.index, path=rel, group=job.group, part=part, rows=piece.num_rows,
-                bytes=os.path.getsize(dest), sha256=_sha256(dest),
-                row_groups=[meta.row_group(i).num_rows for i in range(meta.num_row_groups)],
-                time_min=iso_utc(lo), time_max=iso_utc(hi),
-                label_counts=_label_counts(piece.column(ctx.label)) if ctx.label else None,
-            ))
-    return ReduceResult(shards=shards, written={k: np.packbits(v) for k, v in marks.items()})
+    try:
+        for job in jobs:
+            pieces = []
+            for path, batch_index, _ in job.slices:
+                if path not in readers:
+                    readers[path] = pa.ipc.open_file(pa.OSFile(path, "rb"))
+                pieces.append(readers[path].get_batch(batch_index))
+            table = pa.Table.from_batches(pieces)
+            ns = table.column(TIME_NS_COLUMN).to_numpy()
+            # slices arrive in (source id, source row) order, so a stable sort on time
+            # gives the shard order: time, then source order
+            order = np.argsort(ns, kind="stable")
+            table = table.drop_columns([TIME_NS_COLUMN]).take(pa.array(order)).combine_chunks()
+            ns = ns[order]
+            _mark_written(table, marks, counts, ctx.source_rows)
+            for name, dtype in casts.items():
+                i = table.schema.get_field_index(name)
+                table = table.set_column(i, name, pc.cast(table.column(i), dtype))
+            step = ctx.max_rows_per_shard or max(table.num_rows, 1)
+            for part, start in enumerate(range(0, table.num_rows, step)):
+                shards.append(_write_shard(job, part, table.slice(start, step), ns[start:start + step], ctx))
+    finally:
+        for reader in readers.values():
+            reader.close() if hasattr(reader, "close") else None
+    return ReduceResult(shards=shards, written={k: np.packbits(v) for k, v in marks.items()}, counts=counts)
+
+
+def _mark_written(table: pa.Table, marks: dict, counts: dict, source_rows: tuple[int, ...]) -> None:
+    sid = table.column(SOURCE_ID_COLUMN).to_numpy()
+    srow = table.column(SOURCE_ROW_COLUMN).to_numpy()
+    single = len(sid) > 0 and sid.min() == sid.max()
+    ids = sid[:1] if single else np.unique(sid)
+    for source_id in ids.tolist():
+        rows = srow if single else srow[sid == source_id]
+        mark = marks.get(source_id)
+        if mark is None:
+            mark = marks[source_id] = np.zeros(source_rows[source_id], dtype=bool)
+        if mark[rows].any():
+            raise ConservationError(f"source id {source_id}: a source row was written twice")
+        mark[rows] = True
+        counts[source_id] = counts.get(source_id, 0) + len(rows)
+
+
+def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray, ctx: WriteContext) -> ShardResult:
+    rel = f"{job.rel_dir}/part-{part:05d}.parquet" if job.rel_dir else f"part-{part:05d}.parquet"
+    dest = os.path.join(ctx.shard_root, *rel.split("/"))
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    sink = pa.BufferOutputStream()
+    collected: list = []
+    pq.write_table(piece, sink, compression=PARQUET_COMPRESSION[ctx.compression], row_group_size=ctx.row_group_size,
+                   use_dictionary=list(ctx.dictionary_columns), write_statistics=True, metadata_collector=collected)
+    data = sink.getvalue()
+    with open(dest, "wb") as fh:
+        fh.write(data)
+    meta = collected[0]
+    return ShardResult(
+        group_index=job.index, path=rel, group=job.group, part=part, rows=piece.num_rows, bytes=data.size,
+        sha256=hashlib.sha256(data).hexdigest(),
+        row_groups=[meta.row_group(i).num_rows for i in range(meta.num_row_groups)],
+        time_min=iso_utc(ns[0]), time_max=iso_utc(ns[-1]),
+        label_counts=_label_counts(piece.column(ctx.label)) if ctx.label else None,
+    )

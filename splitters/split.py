@@ -203,6 +203,10 @@ def _check_conservation(sources: list[SourceFile], stage: list[StageResult],
         if len(np.unique(drops)) != len(drops) or (len(drops) and written_mask[drops].any()):
             raise ConservationError(f"{src.url!r}: a dropped row was also written, or dropped twice")
         written = int(written_mask.sum())
+        reported = sum((red.counts or {}).get(src.id, 0) for red in reduced)
+        if reported != written:
+            raise ConservationError(f"{src.url!r}: {reported:,} rows were written for {written:,} distinct source rows "
+                                    "(a source row was written twice)")
         if written + len(drops) != n:
             missing = np.flatnonzero(~written_mask)
             missing = missing[~np.isin(missing, drops)]

@@ -53,7 +53,7 @@ class StageContext:
 class StagedFile:
     path: str
     rows: int
-    groups: list[tuple[tuple, int, int]]   # (group key, offset, count)
+    groups: list[tuple[tuple, int, int]]   # (group key, record batch index, rows)
 
 
 @dataclass
@@ -98,7 +98,9 @@ def group_rows(columns: list) -> tuple[np.ndarray, list[tuple], np.ndarray]:
             value, code = divmod(value, max(len(uniques), 1))
             parts.append(uniques[code])
         keys.append(tuple(reversed(parts)))
-    order = np.argsort(inverse, kind="stable")
+    # small integer codes let numpy use its radix sort (stable and linear)
+    narrow = np.int16 if len(uniq) < 2**15 else np.int32 if len(uniq) < 2**31 else np.int64
+    order = np.argsort(inverse.astype(narrow, copy=False), kind="stable")
     counts = np.bincount(inverse, minlength=len(uniq))
     return order, keys, counts
 
@@ -175,12 +177,16 @@ def stage_unit(unit: WorkUnit, ctx: StageContext) -> StageResult:
                     if mm["min"] is not None:
                         lo, hi = result.int_ranges.get(name, (mm["min"], mm["max"]))
                         result.int_ranges[name] = (min(lo, mm["min"]), max(hi, mm["max"]))
+            # one record batch per group, so the reduce step reads exactly one group's bytes
             path = os.path.join(ctx.staging_dir, f"u{unit.index:06d}-{k:04d}.arrow")
+            batch = table.combine_chunks().to_batches()[0] if table.num_rows else None
+            groups, offset = [], 0
             with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-                writer.write_table(table, max_chunksize=1 << 30)
-            offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-            result.files.append(StagedFile(path, table.num_rows,
-                                           [(key, int(o), int(c)) for key, o, c in zip(group_keys, offsets, counts)]))
+                for index, (key, count) in enumerate(zip(group_keys, counts.tolist())):
+                    writer.write_batch(batch.slice(offset, count))
+                    groups.append((key, index, count))
+                    offset += count
+            result.files.append(StagedFile(path, table.num_rows, groups))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError, EOFError) as exc:
         raise SourceError(f"input {unit.url!r}: cannot read: {str(exc).splitlines()[0]}") from None
     if dropped:

@@ -69,6 +69,17 @@ def local_ns(ns: np.ndarray, timezone: str) -> np.ndarray:
     return idx.tz_localize(None).asi8
 
 
+def _calendar(days: np.ndarray, name: str) -> np.ndarray:
+    d = days.astype("datetime64[D]")
+    months = d.astype("datetime64[M]")
+    m = months.astype(np.int64)
+    if name == "year":
+        return m // 12 + 1970
+    if name == "month":
+        return m % 12 + 1
+    return (d - months.astype("datetime64[D]")).astype(np.int64) + 1
+
+
 def derived_part(name: str, local: np.ndarray) -> np.ndarray:
     """One calendar part as int64 per row (``date`` as days since 1970-01-01)."""
     days = np.floor_divide(local, NS_PER_DAY)
@@ -78,16 +89,15 @@ def derived_part(name: str, local: np.ndarray) -> np.ndarray:
         return np.floor_divide(local, NS_PER_HOUR) % 24
     if name == "weekday":  # Monday = 0 ... Sunday = 6
         return (days + 3) % 7
-    d = days.astype("datetime64[D]")
-    months = d.astype("datetime64[M]")
-    m = months.astype(np.int64)
-    if name == "year":
-        return m // 12 + 1970
-    if name == "month":
-        return m % 12 + 1
-    if name == "day":
-        return (d - months.astype("datetime64[D]")).astype(np.int64) + 1
-    raise ValueError(name)
+    if name not in ("year", "month", "day"):
+        raise ValueError(name)
+    if len(days) == 0:
+        return days
+    lo, hi = int(days.min()), int(days.max())
+    if hi - lo < 4 * len(days) + 1024:  # a lookup table over the day range is far cheaper per row
+        table = _calendar(np.arange(lo, hi + 1, dtype=np.int64), name)
+        return table[days - lo]
+    return _calendar(days, name)
 
 
 def derived_value(name: str, code: int) -> object:

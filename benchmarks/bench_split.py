@@ -1,0 +1,84 @@
+"""Split benchmark: split-datasets vs dask partition_on vs DuckDB COPY ... PARTITION_BY.
+
+    python benchmarks/bench_split.py [--files 20] [--rows-per-file 1000000] [--repeats 3]
+
+Generates (or reuses) the synthetic table under benchmarks/data/, then runs the three
+contenders alternately, each in a fresh process, and prints median wall time, peak RSS,
+output file count and ratios. Not a test: nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA, ensure_table, median, run_measured  # noqa: E402
+
+CONTENDERS = {
+    "split-datasets": """
+from splitters.config import SplitConfig
+from splitters.split import run_split
+s = run_split(SplitConfig(inputs=['{src}'], out='{out}', time_column='event_time', group_by=['month', 'day'],
+                          label='label', progress=False))
+RESULT = {{'rows': s.rows}}
+""",
+    "dask partition_on": """
+import dask.dataframe as dd
+df = dd.read_parquet('{src}')
+df['month'] = df['event_time'].dt.month
+df['day'] = df['event_time'].dt.day
+df.to_parquet('{out}', partition_on=['month', 'day'], write_index=False)
+RESULT = {{}}
+""",
+    "duckdb COPY": """
+import duckdb
+con = duckdb.connect()
+con.execute("SET TimeZone='UTC'")
+con.execute("COPY (SELECT *, month(event_time) AS month, day(event_time) AS day FROM read_parquet('{src}/*.parquet')) "
+            "TO '{out}' (FORMAT parquet, PARTITION_BY (month, day))")
+RESULT = {{}}
+""",
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=20)
+    ap.add_argument("--rows-per-file", type=int, default=1_000_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--only", nargs="*", default=list(CONTENDERS))
+    args = ap.parse_args()
+    src = ensure_table(args.files, args.rows_per_file)
+    results: dict[str, list[dict]] = {k: [] for k in args.only}
+    for rep in range(args.repeats):
+        for name in args.only:
+            out = DATA / "out" / name.replace(" ", "_")
+            shutil.rmtree(out, ignore_errors=True)
+            r = run_measured(CONTENDERS[name].format(src=src, out=out))
+            r["files"] = sum(1 for _ in Path(out).rglob("*.parquet"))
+            results[name].append(r)
+            print(f"  run {rep + 1} {name:18s} {r['wall']:7.2f} s  {r['rss_mb']:7.0f} MB  {r['files']:6d} files",
+                  file=sys.stderr, flush=True)
+            shutil.rmtree(out, ignore_errors=True)
+    rows = args.files * args.rows_per_file
+    print(f"\nsplit benchmark: {args.files} files x {args.rows_per_file:,} rows = {rows:,} rows; "
+          f"medians of {args.repeats} alternated runs")
+    print(f"{'contender':20s} {'wall s':>8s} {'peak RSS MB':>12s} {'files':>7s} {'rows/s':>12s}")
+    med = {}
+    for name, runs in results.items():
+        wall = median([r["wall"] for r in runs])
+        rss = median([r["rss_mb"] for r in runs])
+        med[name] = wall
+        print(f"{name:20s} {wall:8.2f} {rss:12.0f} {runs[0]['files']:7d} {rows / wall:12,.0f}")
+    if "split-datasets" in med:
+        for other in med:
+            if other != "split-datasets":
+                print(f"split-datasets / {other}: {med['split-datasets'] / med[other]:.2f}x wall time "
+                      f"({med[other] / med['split-datasets']:.2f}x speed-up)")
+
+
+if __name__ == "__main__":
+    main()

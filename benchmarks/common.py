@@ -1,0 +1,52 @@
+"""Shared helpers for the benchmarks: the synthetic table, subprocess timing with peak RSS, medians."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+ROOT = HERE.parent
+
+
+def ensure_table(files: int = 20, rows_per_file: int = 1_000_000, name: str | None = None) -> Path:
+    """Generate (or reuse) the benchmark table: ``files`` Parquet files of ``rows_per_file`` rows."""
+    from datagen.sample import write_sample
+
+    d = DATA / (name or f"table-{files}x{rows_per_file}")
+    done = d / ".complete"
+    if not done.exists():
+        t0 = time.perf_counter()
+        write_sample(d, files=files, rows_per_file=rows_per_file, seed=2024, features=16)
+        done.write_text("ok\n")
+        print(f"generated {d} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return d
+
+
+def run_measured(code: str, env: dict | None = None) -> dict:
+    """Run Python ``code`` in a fresh interpreter; it must print one JSON line last.
+    Adds wall seconds and peak RSS (MB) of that process and its children."""
+    wrapper = (
+        "import json, resource, sys, time\n"
+        "t0 = time.perf_counter()\n"
+        f"{code}\n"
+        "wall = time.perf_counter() - t0\n"
+        "rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024\n"
+        "print(json.dumps({'wall': wall, 'rss_mb': rss, **RESULT}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **(env or {})})
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark step failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def median(values):
+    return statistics.median(values)
