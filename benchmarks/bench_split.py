@@ -37,7 +37,7 @@ RESULT = {{}}
 import duckdb
 con = duckdb.connect()
 con.execute("SET TimeZone='UTC'")
-con.execute("COPY (SELECT *, month(event_time) AS month, day(event_time) AS day FROM read_parquet('{src}/*.parquet')) "
+con.execute("COPY (SELECT *, month(event_time::TIMESTAMPTZ) AS month, day(event_time::TIMESTAMPTZ) AS day FROM read_parquet('{src}/*.parquet')) "
             "TO '{out}' (FORMAT parquet, PARTITION_BY (month, day))")
 RESULT = {{}}
 """,

@@ -167,15 +167,20 @@ def read_manifest(directory: str | os.PathLike) -> Manifest:
     return manifest_from_dict(data, origin=str(path))
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, fsync, then rename over it."""
+def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = False) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
+
+    The rename is atomic: readers see the old file or the new one, never a part. With
+    ``durable`` the file is fsync'ed first (on ext4 that also flushes every other dirty
+    file, which costs seconds right after writing a dataset)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -91,14 +91,13 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
                 if path not in readers:
                     readers[path] = pa.ipc.open_file(pa.OSFile(path, "rb"))
                 pieces.append(readers[path].get_batch(batch_index))
+            for piece in pieces:  # each staged slice holds rows of exactly one source
+                _mark_written(piece, marks, counts, ctx.source_rows)
             table = pa.Table.from_batches(pieces)
             ns = table.column(TIME_NS_COLUMN).to_numpy()
-            # slices arrive in (source id, source row) order, so a stable sort on time
-            # gives the shard order: time, then source order
-            order = np.argsort(ns, kind="stable")
-            table = table.drop_columns([TIME_NS_COLUMN]).take(pa.array(order)).combine_chunks()
+            order = time_order(ns)
+            table = _decode_text(table.drop_columns([TIME_NS_COLUMN]).take(pa.array(order)).combine_chunks())
             ns = ns[order]
-            _mark_written(table, marks, counts, ctx.source_rows)
             for name, dtype in casts.items():
                 i = table.schema.get_field_index(name)
                 table = table.set_column(i, name, pc.cast(table.column(i), dtype))
@@ -111,20 +110,37 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
     return ReduceResult(shards=shards, written={k: np.packbits(v) for k, v in marks.items()}, counts=counts)
 
 
-def _mark_written(table: pa.Table, marks: dict, counts: dict, source_rows: tuple[int, ...]) -> None:
-    sid = table.column(SOURCE_ID_COLUMN).to_numpy()
-    srow = table.column(SOURCE_ROW_COLUMN).to_numpy()
-    single = len(sid) > 0 and sid.min() == sid.max()
-    ids = sid[:1] if single else np.unique(sid)
-    for source_id in ids.tolist():
-        rows = srow if single else srow[sid == source_id]
-        mark = marks.get(source_id)
-        if mark is None:
-            mark = marks[source_id] = np.zeros(source_rows[source_id], dtype=bool)
-        if mark[rows].any():
-            raise ConservationError(f"source id {source_id}: a source row was written twice")
-        mark[rows] = True
-        counts[source_id] = counts.get(source_id, 0) + len(rows)
+def _decode_text(table: pa.Table) -> pa.Table:
+    """Undo the stage step's dictionary encoding (see stage._encode_text)."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_dictionary(f.type):
+            table = table.set_column(i, f.name, pc.cast(table.column(i), f.type.value_type))
+    return table
+
+
+def time_order(ns: np.ndarray) -> np.ndarray:
+    """Row order by time, ties kept in arrival order. Rows arrive in (source id, source row)
+    order, so this is the shard order: time, then source order. The unstable sort is ~3x
+    faster; when equal times exist it is redone stably."""
+    order = np.argsort(ns, kind="quicksort")
+    ordered = ns[order]
+    if len(ns) > 1 and (ordered[1:] == ordered[:-1]).any():
+        order = np.argsort(ns, kind="stable")
+    return order
+
+
+def _mark_written(piece: pa.RecordBatch, marks: dict, counts: dict, source_rows: tuple[int, ...]) -> None:
+    if piece.num_rows == 0:
+        return
+    source_id = piece.column(SOURCE_ID_COLUMN)[0].as_py()
+    rows = piece.column(SOURCE_ROW_COLUMN).to_numpy()
+    mark = marks.get(source_id)
+    if mark is None:
+        mark = marks[source_id] = np.zeros(source_rows[source_id], dtype=bool)
+    if mark[rows].any():
+        raise ConservationError(f"source id {source_id}: a source row was written twice")
+    mark[rows] = True
+    counts[source_id] = counts.get(source_id, 0) + len(rows)
 
 
 def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray, ctx: WriteContext) -> ShardResult:

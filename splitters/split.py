@@ -216,6 +216,11 @@ def _check_conservation(sources: list[SourceFile], stage: list[StageResult],
     return counts
 
 
+def _stage_or_fingerprint(item: tuple, ctx: StageContext):
+    kind, what = item
+    return stage_unit(what, ctx) if kind == "stage" else file_sha256(what)
+
+
 def run_split(cfg: SplitConfig, log=lambda msg: None) -> SplitSummary:
     """Run one split as configured; raises a DatagenError on bad input."""
     t0 = time.perf_counter()
@@ -252,7 +257,11 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     int_columns = tuple(f.name for f in schema if pa.types.is_integer(f.type) and f.name != cfg.time_column)
     ctx = StageContext(str(staging), schema, cfg.time_column, cfg.time_unit, cfg.timezone, tuple(cfg.group_by),
                        frozenset(derived), cfg.on_bad_time, batch_rows, int_columns if cfg.compact else ())
-    stage = engine.map(stage_unit, units, ctx, desc="stage")
+    # fingerprinting the sources runs in the same pass, filling the gaps between stage tasks
+    work = [("stage", u) for u in units] + [("sha256", s.url) for s in sources]
+    done = engine.map(_stage_or_fingerprint, work, ctx, desc="stage")
+    stage = [r for (kind, _), r in zip(work, done) if kind == "stage"]
+    fingerprints = [r for (kind, _), r in zip(work, done) if kind == "sha256"]
     if cfg.on_bad_time == "error" and any(r.bad_count for r in stage):
         raise _bad_time_error(cfg, stage, sources)
     rows_read = sum(r.rows_read for r in stage)
@@ -260,7 +269,6 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
         raise SourceError(f"the input holds no rows ({len(sources)} file(s), e.g. {sources[0].url!r})")
     if all(not r.files for r in stage):
         raise SourceError(f"all {rows_read:,} input rows were dropped for unparseable times; nothing to write")
-    fingerprints = engine.map(file_sha256, [s.url for s in sources], desc="fingerprint")
 
     jobs = _group_jobs(cfg, stage, derived)
     ranges: dict[str, tuple[int, int]] = {}
@@ -281,7 +289,9 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
                                  or pa.types.is_boolean(f.type)),
         label=cfg.label, time_column=cfg.time_column, source_rows=tuple(read_per_source),
     )
-    batches = _batch_jobs(jobs, target_rows=batch_rows * 2, min_tasks=2 * engine.workers)
+    batches = _batch_jobs(jobs, target_rows=batch_rows, min_tasks=4 * engine.workers)
+    # biggest batches first, so the last tasks to finish are short ones
+    batches.sort(key=lambda b: -sum(c for j in b for _, _, c in j.slices))
     reduced = engine.map(reduce_groups, batches, wctx, desc="write")
     counts = _check_conservation(sources, stage, reduced)
 

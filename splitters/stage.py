@@ -105,13 +105,24 @@ def group_rows(columns: list) -> tuple[np.ndarray, list[tuple], np.ndarray]:
     return order, keys, counts
 
 
+def _encode_text(table: pa.Table) -> pa.Table:
+    """Dictionary-encode repetitive text columns: moving indices is far cheaper than moving
+    strings. The reduce step decodes them again, so shard bytes do not depend on batching."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+            encoded = pc.dictionary_encode(table.column(i))
+            if len(encoded.chunk(0).dictionary) * 2 < max(1, table.num_rows):
+                table = table.set_column(i, f.name, encoded)
+    return table
+
+
 def _batches(unit: WorkUnit, ctx: StageContext):
     """Yield Arrow tables of at most about ``ctx.batch_rows`` rows, in source order."""
     names = ctx.schema.names
     if unit.format == "parquet":
-        pf = parquet_file(unit.url)
-        for batch in pf.iter_batches(batch_size=ctx.batch_rows, row_groups=list(unit.row_groups), columns=names):
-            yield pa.Table.from_batches([batch]).select(names)
+        # a unit is at most batch_rows rows (planned from the row-group sizes): read it in one go
+        with parquet_file(unit.url) as pf:
+            yield pf.read_row_groups(list(unit.row_groups), columns=names).select(names)
         return
     types = {f.name: f.type for f in ctx.schema}
     with open_binary(unit.url) as fh:
@@ -170,6 +181,7 @@ def stage_unit(unit: WorkUnit, ctx: StageContext) -> StageResult:
             table = table.append_column(SOURCE_ID_COLUMN, pa.array(np.full(len(rows), unit.source_id, np.int32)))
             table = table.append_column(SOURCE_ROW_COLUMN, pa.array(rows))
             table = table.append_column(TIME_NS_COLUMN, pa.array(ns))
+            table = _encode_text(table)
             table = table.take(pa.array(order))
             for name in ctx.int_columns:
                 if name in table.column_names:

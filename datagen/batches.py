@@ -1,0 +1,319 @@
+"""``BatchSource``: the Keras-free core of the generator.
+
+It validates the options against the manifest, prunes shards with ``where``
+(pruned shards are never opened), checks the selected shards, plans epochs,
+decodes windows of row groups into numpy arrays under a memory budget, and
+assembles batches and their provenance. ``DataGenerator`` wraps it for Keras.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .errors import ColumnError, ConfigError, FilterError, ManifestError, ShardError
+from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, manifest_path, read_manifest
+from .options import GeneratorOptions
+from .plan import EpochPlan, Unit, Window
+from .verify import file_sha256
+from .where import compile_where
+
+NUMERIC_PREFIXES = ("int", "uint", "float", "double", "halffloat", "bool", "decimal")
+TEXT_TYPES = ("string", "large_string")
+CACHED_WINDOWS = 2   # a window is at most a third of the budget: two cached + one being decoded
+
+
+def _is_numeric(type_name: str) -> bool:
+    return type_name.startswith(NUMERIC_PREFIXES)
+
+
+class BatchSource:
+    def __init__(self, options: GeneratorOptions, transform: Callable | None = None):
+        self.options = options
+        self.transform = transform
+        if transform is not None and not callable(transform):
+            raise ConfigError(f"transform: expected a callable, got {type(transform).__name__}")
+        self.directory = Path(options.directory)
+        self.manifest: Manifest = read_manifest(self.directory)
+        self.manifest_sha256 = hashlib.sha256(manifest_path(self.directory).read_bytes()).hexdigest()
+        if options.manifest_sha256 and options.manifest_sha256 != self.manifest_sha256:
+            raise ManifestError(f"{str(manifest_path(self.directory))!r} changed since this generator config was "
+                                "made (manifest_sha256 differs); the batches would not be the same")
+        self._types = {**self.manifest.column_types, **{g["name"]: g["type"] for g in self.manifest.group_columns}}
+        self._groups = set(self.manifest.group_names)
+        self._check_columns()
+        predicate = compile_where(options.where, self.manifest.group_names)
+        self.selected = [i for i, s in enumerate(self.manifest.shards) if predicate(s.group)]
+        if not self.selected:
+            example = self.manifest.shards[0].group if self.manifest.shards else {}
+            raise FilterError(f"where {options.where!r} matches none of the {len(self.manifest.shards)} shards "
+                              f"(group values look like {example})")
+        self._check_shards()
+        units = []
+        for i in self.selected:
+            start = 0
+            for rg, rows in enumerate(self.manifest.shards[i].row_groups):
+                units.append(Unit(i, rg, start, rows))
+                start += rows
+        self.row_bytes = self._row_bytes()
+        window_rows = options.memory_budget // (3 * self.row_bytes)
+        biggest = max(u.rows for u in units)
+        if biggest > window_rows:
+            need = biggest * 3 * self.row_bytes
+            raise ConfigError(f"memory_budget {options.memory_budget:,} bytes is too small: a row group of "
+                              f"{biggest:,} rows needs about {need:,} bytes; raise it to at least {need:,}")
+        self.plan = EpochPlan(units, options.batch_size, options.drop_remainder, options.shuffle, options.seed,
+                              window_rows)
+        self._init_runtime()
+
+    # -- pickling (worker processes) ------------------------------------------------------------
+    def _init_runtime(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: OrderedDict = OrderedDict()
+        self._loading: dict = {}
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        for key in ("_lock", "_cache", "_loading"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._init_runtime()
+
+    # -- validation ------------------------------------------------------------------------------
+    def _column_type(self, name: str, role: str) -> str:
+        if name not in self._types:
+            known = ", ".join(c for c in self._types if not c.startswith("_"))
+            raise ColumnError(f"{role} column {name!r} is not in the dataset (columns: {known})")
+        return self._types[name]
+
+    def _check_columns(self) -> None:
+        o = self.options
+        if isinstance(o.features, dict):
+            for name, cols in o.features.items():
+                kinds = {("text" if self._column_type(c, f"feature {name!r}") in TEXT_TYPES else
+                          "numeric" if _is_numeric(self._types[c]) else self._types[c]) for c in cols}
+                bad = kinds - {"text", "numeric"}
+                if bad or len(kinds) > 1:
+                    raise ColumnError(f"features[{name!r}]: columns {cols} must be all numeric or all text, "
+                                      f"got types {[self._types[c] for c in cols]}")
+        else:
+            for c in o.features:
+                t = self._column_type(c, "feature")
+                if not _is_numeric(t):
+                    raise ColumnError(f"feature column {c!r} has type {t}; a plain feature list needs numeric "
+                                      "columns (use a dict of inputs for text columns)")
+        for role, col in (("label", o.label), ("sample_weight", o.sample_weight)):
+            if col is not None:
+                t = self._column_type(col, role)
+                if not _is_numeric(t):
+                    raise ColumnError(f"{role} column {col!r} has type {t}; expected a numeric column")
+
+    def _check_shards(self) -> None:
+        for i in self.selected:
+            self._shard_path(i, check=True)
+            if self.options.verify == "sha256":
+                shard = self.manifest.shards[i]
+                digest = file_sha256(self.directory.joinpath(*shard.path.split("/")))
+                if digest != shard.sha256:
+                    raise ShardError(f"shard {shard.path!r} changed: sha256 {digest[:12]}..., manifest says "
+                                     f"{shard.sha256[:12]}... (run 'datagen verify {self.directory}')")
+
+    def _shard_path(self, index: int, check: bool = True) -> Path:
+        shard = self.manifest.shards[index]
+        path = self.directory.joinpath(*shard.path.split("/"))
+        if check:
+            try:
+                size = os.stat(path).st_size
+            except FileNotFoundError:
+                raise ShardError(f"shard {shard.path!r} is missing from {str(self.directory)!r}") from None
+            if size != shard.bytes:
+                raise ShardError(f"shard {shard.path!r} changed: {size:,} bytes, manifest says {shard.bytes:,}")
+        return path
+
+    def _row_bytes(self) -> int:
+        total = 0
+        for c in self.options.feature_columns + [x for x in (self.options.label, self.options.sample_weight) if x]:
+            total += 48 if self._types[c] in TEXT_TYPES else 4
+        return max(total, 4) + 8  # + the window's row order
+
+    # -- public surface --------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.plan.num_batches
+
+    @property
+    def num_rows(self) -> int:
+        return self.plan.total_rows
+
+    @property
+    def config(self) -> dict[str, Any]:
+        cfg = self.options.to_config()
+        cfg["directory"] = str(Path(self.options.directory).resolve())
+        cfg["manifest_sha256"] = self.manifest_sha256
+        return cfg
+
+    def batch(self, index: int, epoch: int = 0):
+        """The batch ``index`` of ``epoch``: a pure function of manifest, options, seed, epoch and index."""
+        parts = []
+        for window, lo, hi in self.plan.segments(epoch, index):
+            data, order = self._window(epoch, window)
+            idx = order[lo:hi] if order is not None else slice(lo, hi)
+            parts.append({k: v[idx] for k, v in data.items()})
+        cols = parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        out = self._assemble(cols)
+        return self.transform(out) if self.transform is not None else out
+
+    # -- decoding --------------------------------------------------------------------------------
+    def _window(self, epoch: int, window: Window):
+        key = (self.plan.epoch_key(epoch), window.index)
+        while True:
+            with self._lock:
+                hit = self._cache.get(key)
+                if hit is not None:
+                    self._cache.move_to_end(key)
+                    return hit
+                event = self._loading.get(key)
+                owner = event is None
+                if owner:
+                    event = self._loading[key] = threading.Event()
+            if not owner:
+                event.wait()
+                continue  # the owner has cached it (or failed, and we try ourselves)
+            try:
+                value = (self._decode(window), self.plan.window_order(epoch, window))
+                with self._lock:
+                    self._cache[key] = value
+                    while len(self._cache) > CACHED_WINDOWS:
+                        self._cache.popitem(last=False)
+                return value
+            finally:
+                with self._lock:
+                    self._loading.pop(key, None)
+                event.set()
+
+    def _file_columns(self) -> list[str]:
+        o = self.options
+        wanted = o.feature_columns + [c for c in (o.label, o.sample_weight) if c]
+        return list(dict.fromkeys(c for c in wanted if c not in self._groups))
+
+    def _decode(self, window: Window) -> dict[str, np.ndarray]:
+        columns = self._file_columns()
+        files: dict[int, pq.ParquetFile] = {}
+        tables = []
+        for unit in window.units:
+            pf = files.get(unit.shard)
+            if pf is None:
+                pf = files[unit.shard] = pq.ParquetFile(self._shard_path(unit.shard, check=True))
+            t = pf.read_row_group(unit.row_group, columns=columns)
+            if t.num_rows != unit.rows:
+                raise ShardError(f"shard {self.manifest.shards[unit.shard].path!r} row group {unit.row_group} has "
+                                 f"{t.num_rows} rows, manifest says {unit.rows}")
+            tables.append(t)
+        for pf in files.values():
+            pf.close()
+        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+        def column(name: str) -> np.ndarray | pa.ChunkedArray:
+            if name in self._groups:
+                return np.concatenate([np.full(u.rows, self.manifest.shards[u.shard].group[name], dtype=object)
+                                       for u in window.units])
+            return table.column(name)
+
+        def numeric(names: list[str]) -> np.ndarray:
+            out = np.empty((window.rows, len(names)), dtype=np.float32)
+            for j, name in enumerate(names):
+                col = column(name)
+                out[:, j] = col.astype(np.float32) if isinstance(col, np.ndarray) else \
+                    col.to_numpy(zero_copy_only=False)
+            return out
+
+        def text(names: list[str]) -> np.ndarray:
+            out = np.empty((window.rows, len(names)), dtype=object)
+            for j, name in enumerate(names):
+                col = column(name)
+                out[:, j] = col if isinstance(col, np.ndarray) else col.to_numpy(zero_copy_only=False)
+            return out
+
+        o = self.options
+        data: dict[str, np.ndarray] = {}
+        if isinstance(o.features, dict):
+            for name, cols in o.features.items():
+                data[f"x:{name}"] = text(cols) if self._types[cols[0]] in TEXT_TYPES else numeric(cols)
+        else:
+            data["x"] = numeric(o.features)
+        if o.label:
+            data["y"] = self._labels(column(o.label), window)
+        if o.sample_weight:
+            data["w"] = numeric([o.sample_weight])[:, 0]
+        return data
+
+    def _labels(self, col, window: Window) -> np.ndarray:
+        o = self.options
+        where = self.manifest.shards[window.units[0].shard].path
+        if not isinstance(col, np.ndarray) and col.null_count:
+            raise ColumnError(f"label column {o.label!r} has {col.null_count} null values (in the window starting "
+                              f"at shard {where!r})")
+        values = col if isinstance(col, np.ndarray) else col.to_numpy(zero_copy_only=False)
+        if o.num_classes is not None:
+            ints = values.astype(np.int64)
+            if (ints != values).any() or ints.min() < 0 or ints.max() >= o.num_classes:
+                bad = values[(ints != values) | (ints < 0) | (ints >= o.num_classes)][0]
+                raise ColumnError(f"label column {o.label!r} has value {bad!r}, expected an integer class in "
+                                  f"[0, {o.num_classes}) for num_classes={o.num_classes} (shard {where!r})")
+            return ints.astype(np.int32)
+        return values.astype(np.float32) if values.dtype.kind == "f" else values.astype(np.int32)
+
+    def _assemble(self, cols: dict[str, np.ndarray]):
+        o = self.options
+        if isinstance(o.features, dict):
+            x = {name: cols[f"x:{name}"] for name in o.features}
+        else:
+            x = cols["x"]
+        if not o.label:
+            return (x,)
+        y = cols["y"]
+        if o.num_classes is not None:
+            y = np.eye(o.num_classes, dtype=np.float32)[y]
+        return (x, y, cols["w"]) if o.sample_weight else (x, y)
+
+    # -- provenance -------------------------------------------------------------------------------
+    def provenance(self, index: int, epoch: int = 0) -> pd.DataFrame:
+        """One row per example of batch ``index`` of ``epoch``, in batch order."""
+        m = self.manifest
+        sources = m.source_by_id()
+        frames = []
+        for window, lo, hi in self.plan.segments(epoch, index):
+            order = self.plan.window_order(epoch, window)
+            positions = order[lo:hi] if order is not None else np.arange(lo, hi)
+            starts = np.cumsum([0] + [u.rows for u in window.units])
+            which = np.searchsorted(starts, positions, side="right") - 1
+            within = positions - starts[which]
+            lineage: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+            for k in np.unique(which).tolist():
+                unit = window.units[k]
+                t = pq.ParquetFile(self._shard_path(unit.shard)).read_row_group(
+                    unit.row_group, columns=[SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN])
+                lineage[k] = (t.column(0).to_numpy(), t.column(1).to_numpy())
+            rows = []
+            for k, r in zip(which.tolist(), within.tolist()):
+                unit = window.units[k]
+                shard = m.shards[unit.shard]
+                sid = int(lineage[k][0][r])
+                rows.append({"shard": shard.path, "shard_row": unit.start + r, "source_id": sid,
+                             "source": sources[sid].path, "source_row": int(lineage[k][1][r]), **shard.group})
+            frames.append(pd.DataFrame(rows))
+        table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        table.index.name = "example"
+        return table

@@ -1,0 +1,142 @@
+"""``DataGenerator``: a ``keras.utils.PyDataset`` over a split dataset, with provenance.
+
+Which epoch is it? ``__getitem__(i)`` depends on the epoch when shuffling, and
+must agree with model.fit's own epoch numbers. Two mechanisms, both race-free:
+
+* ``callbacks=[gen.callback]`` (recommended, exact): the callback's
+  ``on_epoch_begin(epoch)`` runs before Keras starts fetching that epoch's
+  batches, so fit's own number (``initial_epoch`` included) is used.
+* without it, the generator counts: Keras calls ``on_epoch_end`` once when fit
+  starts and after every epoch, always after its workers have stopped, so the
+  generator advances there to "number of epochs begun so far". For a single
+  ``fit`` from epoch 0 this equals fit's numbering.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+import keras
+
+from .batches import BatchSource
+from .options import GeneratorOptions, load_config_file, options_from_config
+
+
+class EpochCallback(keras.callbacks.Callback):
+    """Tells its generator which epoch model.fit is starting."""
+
+    def __init__(self, generator: "DataGenerator"):
+        super().__init__()
+        self.generator = generator
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.generator._begin_epoch_from_fit(epoch)
+
+
+class DataGenerator(keras.utils.PyDataset):
+    """Labelled batches from the shards of ``directory`` for ``model.fit``.
+
+    Args:
+        directory: a dataset made by ``split-datasets`` (holds ``manifest.json``).
+        features: numeric columns -> one float32 matrix; or ``{input: [columns]}`` -> a dict of
+            arrays (text columns allowed there, returned as string arrays).
+        label: label column, or None for inputs only (predict).
+        batch_size, shuffle, seed, drop_remainder: as usual; shuffling mixes rows across shards
+            within windows of at most a third of ``memory_budget``.
+        where: filter on group values (``"month <= 10"`` or ``{"month": [1, 2]}``); pruned shards
+            are never opened.
+        num_classes: one-hot encode an integer label. sample_weight: a weight column.
+        memory_budget: bytes (or "256MB") of decoded rows held at once.
+        verify: "size" (cheap check of each selected shard) or "sha256" (full re-hash).
+        transform: optional callable applied to each batch tuple.
+        workers, use_multiprocessing, max_queue_size: passed to ``keras.utils.PyDataset``.
+    """
+
+    def __init__(self, directory, features, label=None, batch_size=1024, shuffle=False, seed=0, where=None,
+                 num_classes=None, sample_weight=None, drop_remainder=False, memory_budget="256MB",
+                 verify="size", transform: Callable | None = None, workers=1, use_multiprocessing=False,
+                 max_queue_size=10, manifest_sha256=None):
+        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+        options = GeneratorOptions(directory=directory, features=features, label=label, batch_size=batch_size,
+                                   shuffle=shuffle, seed=seed, where=where, num_classes=num_classes,
+                                   sample_weight=sample_weight, drop_remainder=drop_remainder,
+                                   memory_budget=memory_budget, verify=verify, manifest_sha256=manifest_sha256)
+        self.source = BatchSource(options, transform=transform)
+        self.epoch = 0
+        self._epochs_begun = 0
+        self._synced_by_fit = False
+        self._epoch_lock = threading.Lock()
+        self._callback = None
+
+    @classmethod
+    def from_config(cls, config: dict | str, **overrides) -> "DataGenerator":
+        """Build from ``gen.config`` (a dict) or a JSON/YAML file holding it."""
+        data = load_config_file(config) if isinstance(config, str) else dict(config)
+        runtime = {k: overrides.pop(k) for k in ("transform", "workers", "use_multiprocessing", "max_queue_size")
+                   if k in overrides}
+        o = options_from_config(data, **overrides)
+        return cls(o.directory, o.features, label=o.label, batch_size=o.batch_size, shuffle=o.shuffle, seed=o.seed,
+                   where=o.where, num_classes=o.num_classes, sample_weight=o.sample_weight,
+                   drop_remainder=o.drop_remainder, memory_budget=o.memory_budget, verify=o.verify,
+                   manifest_sha256=o.manifest_sha256, **runtime)
+
+    # -- Keras protocol ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int):
+        if index < 0:
+            index += len(self)
+        return self.source.batch(int(index), self.epoch)
+
+    def on_epoch_begin(self):
+        with self._epoch_lock:
+            self._epochs_begun += 1
+
+    def on_epoch_end(self):
+        with self._epoch_lock:
+            if not self._synced_by_fit:
+                self.epoch = self._epochs_begun
+
+    # -- epochs -----------------------------------------------------------------------------------
+    @property
+    def callback(self) -> keras.callbacks.Callback:
+        """Pass to ``model.fit(callbacks=[...])`` so batches follow fit's own epoch numbers."""
+        if self._callback is None:
+            self._callback = EpochCallback(self)
+        return self._callback
+
+    def _begin_epoch_from_fit(self, epoch: int) -> None:
+        with self._epoch_lock:
+            self._synced_by_fit = True
+            self.epoch = int(epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the batches of ``epoch`` from now on (for custom training loops)."""
+        with self._epoch_lock:
+            self.epoch = int(epoch)
+
+    # -- provenance and config --------------------------------------------------------------------
+    def provenance(self, batch: int, epoch: int | None = None):
+        """The source rows of batch ``batch`` of ``epoch`` (default: the current epoch), as a DataFrame."""
+        return self.source.provenance(int(batch), self.epoch if epoch is None else int(epoch))
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """JSON-serialisable: everything that determines the batches."""
+        return self.source.config
+
+    @property
+    def num_rows(self) -> int:
+        return self.source.num_rows
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_epoch_lock", None)
+        state["_callback"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._epoch_lock = threading.Lock()
