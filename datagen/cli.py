@@ -47,3 +47,49 @@ def verify(directory, quick):
         click.echo(f"FAILED: {len(report.problems)} of {report.checked} shards do not match the manifest", err=True)
         sys.exit(1)
     click.echo(f"OK: {report.checked} shards match the manifest")
+
+
+@main.command()
+@click.argument("directory")
+@click.option("--batch", "batch", type=int, required=True, help="Batch index (0-based).")
+@click.option("--epoch", type=int, default=0, show_default=True, help="Epoch (0-based, model.fit's numbering).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="gen.config saved as JSON or YAML.")
+@click.option("--features", help="Comma-separated feature columns (when no --config).")
+@click.option("--label", help="Label column.")
+@click.option("--batch-size", type=int, help="Batch size.")
+@click.option("--shuffle/--no-shuffle", default=None, help="Whether the generator shuffled.")
+@click.option("--seed", type=int, help="Shuffle seed.")
+@click.option("--where", help="Group filter, e.g. \"month <= 10\".")
+@click.option("--drop-remainder/--keep-remainder", default=None)
+@click.option("--memory-budget", help="The generator's memory budget, e.g. 256MB.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@report_errors
+def provenance(directory, batch, epoch, config_file, fmt, **flags):
+    """Which source rows made batch BATCH of epoch EPOCH of a generator over DIRECTORY."""
+    from .batches import BatchSource
+    from .errors import ConfigError
+    from .options import load_config_file, options_from_config
+
+    config = load_config_file(config_file) if config_file else {}
+    config["directory"] = directory
+    if flags.get("features"):
+        flags["features"] = [c.strip() for c in flags["features"].split(",") if c.strip()]
+    if "features" not in config and not flags.get("features"):
+        raise ConfigError("give --config FILE (a saved gen.config) or at least --features")
+    options = options_from_config(config, **flags)
+    source = BatchSource(options)
+    if not 0 <= batch < len(source):
+        raise ConfigError(f"--batch {batch} is out of range: this generator has {len(source)} batches")
+    if epoch < 0:
+        raise ConfigError(f"--epoch must be >= 0, got {epoch}")
+    table = source.provenance(batch, epoch)
+    if fmt == "csv":
+        click.echo(table.to_csv(), nl=False)
+    elif fmt == "json":
+        click.echo(table.reset_index().to_json(orient="records", indent=1))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 60):
+            click.echo(f"batch {batch} of epoch {epoch}: {len(table)} examples")
+            click.echo(table.to_string())

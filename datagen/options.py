@@ -38,8 +38,8 @@ def parse_size(value: Any, key: str) -> int:
             raise ConfigError(f"{key}: expected a size such as '256MB', got {value!r}") from None
     else:
         raise ConfigError(f"{key}: expected a size such as '256MB', got {type(value).__name__}")
-    if n < (8 << 20):
-        raise ConfigError(f"{key}: expected at least 8MiB, got {value!r}")
+    if n < (256 << 10):
+        raise ConfigError(f"{key}: expected at least 256KiB, got {value!r}")
     return n
 
 
@@ -101,8 +101,8 @@ class GeneratorOptions:
                 raise ConfigError(f"{key}: expected true or false, got {getattr(self, key)!r}")
         if not isinstance(self.memory_budget, int) or isinstance(self.memory_budget, bool):
             self.memory_budget = parse_size(self.memory_budget, "memory_budget")
-        elif self.memory_budget < (8 << 20):
-            raise ConfigError(f"memory_budget: expected at least 8MiB, got {self.memory_budget} bytes")
+        elif self.memory_budget < (256 << 10):
+            raise ConfigError(f"memory_budget: expected at least 256KiB, got {self.memory_budget} bytes")
         if self.verify not in VERIFY_MODES:
             raise ConfigError(f"verify: expected one of {'|'.join(VERIFY_MODES)}, got {self.verify!r}")
         if self.where is not None and not isinstance(self.where, (str, dict)):

@@ -48,6 +48,15 @@ class EpochPlan:
         self.num_batches = full if (drop_remainder or rest == 0) else full + 1
         self._windows = lru_cache(maxsize=4)(self._make_windows)
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_windows")
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._windows = lru_cache(maxsize=4)(self._make_windows)
+
     def epoch_key(self, epoch: int) -> int:
         """Epochs that share a plan share a key (all of them without shuffling)."""
         return epoch if self.shuffle else 0

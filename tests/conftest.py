@@ -1,3 +1,5 @@
+import sys, pathlib
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -48,3 +50,6 @@ def write_parquet(path, table, row_group_size=None):
 
 def table(**cols):
     return pa.table(cols)
+
+
+from gen_fixtures import dataset, sources  # noqa: E402,F401  (generator test fixtures)

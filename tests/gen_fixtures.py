@@ -1,0 +1,39 @@
+"""A small split dataset shared by the generator tests (made once per session)."""
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from datagen.sample import write_sample
+
+FEATURES = [f"f{i}" for i in range(4)]
+ROWS = 12_000
+
+
+@pytest.fixture(scope="session")
+def dataset(tmp_path_factory):
+    """12,000 rows in 3 Parquet files, split by month into 12 shards with 1,024-row row groups."""
+    from click.testing import CliRunner
+
+    from splitters.cli import main
+
+    src = tmp_path_factory.mktemp("gen-src")
+    write_sample(src, files=3, rows_per_file=ROWS // 3, seed=5, features=4, row_group_size=1_000)
+    out = tmp_path_factory.mktemp("gen-ds") / "by-month"
+    r = CliRunner().invoke(main, [str(src), "--out", str(out), "--time-column", "event_time", "--group-by", "month",
+                                  "--label", "label", "--row-group-size", "1024", "--no-progress"])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def sources(dataset):
+    """Source path -> the source file as a DataFrame (row i = source record i)."""
+    from datagen.manifest import read_manifest
+
+    return {s.path: pq.read_table(s.path).to_pandas() for s in read_manifest(dataset).sources}
+
+
+def source_rows(sources, prov: pd.DataFrame) -> pd.DataFrame:
+    """The source records a provenance table points at, in its order."""
+    return pd.DataFrame([sources[p].iloc[r] for p, r in zip(prov["source"], prov["source_row"])])
