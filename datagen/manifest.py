@@ -64,6 +64,7 @@ class Manifest:
     label_column: str | None
     shards: list[ShardEntry]
     totals: dict[str, int]
+    codecs: dict[str, str] = field(default_factory=dict)
     lineage_columns: dict[str, str] = field(
         default_factory=lambda: {"source_id": SOURCE_ID_COLUMN, "source_row": SOURCE_ROW_COLUMN}
     )

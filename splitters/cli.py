@@ -25,6 +25,8 @@ OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flag
 @click.option("--on-bad-time", type=click.Choice(["error", "drop"]), help="Unparseable times: fail (default) or drop.")
 @click.option("--max-rows-per-shard", type=int, help="Cut larger groups into numbered parts.")
 @click.option("--compression", type=click.Choice(["zstd", "snappy", "lz4", "none"]), help="Parquet codec (default zstd).")
+@click.option("--min-compression-saving", type=float,
+              help="Store a column uncompressed unless the codec saves this fraction on a sample (default 0.15; 0 = always compress).")
 @click.option("--compact/--no-compact", default=None, help="float64->float32, ints to the smallest lossless type.")
 @click.option("--row-group-size", type=int, help="Rows per Parquet row group (default 65536).")
 @click.option("--memory-limit", help="Memory budget for local work, e.g. 4GB (default: a quarter of RAM).")

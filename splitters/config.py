@@ -86,6 +86,7 @@ class SplitConfig:
     on_bad_time: str = "error"
     max_rows_per_shard: int | None = None
     compression: str = "zstd"
+    min_compression_saving: float = 0.15
     compact: bool = False
     row_group_size: int = DEFAULT_ROW_GROUP_SIZE
     memory_limit: int = field(default_factory=default_memory_limit)
@@ -128,6 +129,10 @@ class SplitConfig:
         if self.max_rows_per_shard is not None:
             if isinstance(self.max_rows_per_shard, bool) or not isinstance(self.max_rows_per_shard, int) or self.max_rows_per_shard < 1:
                 raise ConfigError(f"max_rows_per_shard: expected a positive integer, got {self.max_rows_per_shard!r}")
+        if isinstance(self.min_compression_saving, bool) or not isinstance(self.min_compression_saving, (int, float)) \
+                or not 0 <= self.min_compression_saving < 1:
+            raise ConfigError(f"min_compression_saving: expected a fraction in [0, 1), got {self.min_compression_saving!r}")
+        self.min_compression_saving = float(self.min_compression_saving)
         if self.compression not in COMPRESSIONS:
             raise ConfigError(f"compression: expected one of {'|'.join(COMPRESSIONS)}, got {self.compression!r}")
         if isinstance(self.row_group_size, bool) or not isinstance(self.row_group_size, int) or self.row_group_size < 1024:

@@ -54,7 +54,8 @@ class Engine:
             from distributed import Client
 
             try:
-                self.client = Client(scheduler, timeout="10s", set_as_default=False)
+                timeout = dask.config.get("datagen.connect-timeout", "10s")
+                self.client = Client(scheduler, timeout=timeout, set_as_default=False)
             except (OSError, TimeoutError) as exc:
                 raise OutputError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
             self.workers = max(1, sum(self.client.nthreads().values()))

@@ -22,8 +22,6 @@ from datagen.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
 from .stage import TIME_NS_COLUMN
 from .timekeys import iso_utc
 
-PARQUET_COMPRESSION = {"zstd": "zstd", "snappy": "snappy", "lz4": "lz4", "none": "none"}
-
 
 @dataclass(frozen=True)
 class GroupJob:
@@ -36,7 +34,7 @@ class GroupJob:
 @dataclass(frozen=True)
 class WriteContext:
     shard_root: str                  # where shards are written before they are moved into place
-    compression: str
+    compression: tuple[tuple[str, str], ...]   # (column, codec), see codecs.py
     row_group_size: int
     max_rows_per_shard: int | None
     casts: tuple[tuple[str, str], ...]   # (column, Arrow type name) applied by --compact
@@ -149,7 +147,9 @@ def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray, ctx:
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     sink = pa.BufferOutputStream()
     collected: list = []
-    pq.write_table(piece, sink, compression=PARQUET_COMPRESSION[ctx.compression], row_group_size=ctx.row_group_size,
+    codecs = dict(ctx.compression)
+    pq.write_table(piece, sink, compression={c: codecs.get(c, "zstd") for c in piece.column_names},
+                   row_group_size=ctx.row_group_size,
                    use_dictionary=list(ctx.dictionary_columns), write_statistics=True, metadata_collector=collected)
     data = sink.getvalue()
     with open(dest, "wb") as fh:

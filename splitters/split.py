@@ -22,6 +22,7 @@ from datagen.manifest import (FORMAT_VERSION, SOURCE_ID_COLUMN, SOURCE_ROW_COLUM
 
 from . import outdir
 from .config import DERIVED_PARTS, SplitConfig
+from .codecs import choose_codecs
 from .engine import Engine
 from .reduce import GroupJob, ReduceResult, WriteContext, reduce_groups
 from .sources import SourceFile, discover, file_sha256, parquet_file, read_schema, unified_schema
@@ -281,8 +282,12 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     read_per_source = [0] * len(sources)
     for r in stage:
         read_per_source[r.source_id] += r.rows_read
+    stored_with_lineage = pa.schema(list(stored) + [pa.field(SOURCE_ID_COLUMN, pa.int32()),
+                                                    pa.field(SOURCE_ROW_COLUMN, pa.int64())])
+    codecs = choose_codecs(sources[0], stored_with_lineage, cfg.compression, always=(cfg.time_column,),
+                           min_saving=cfg.min_compression_saving)
     wctx = WriteContext(
-        shard_root=str(staging / "shards"), compression=cfg.compression, row_group_size=cfg.row_group_size,
+        shard_root=str(staging / "shards"), compression=tuple(codecs.items()), row_group_size=cfg.row_group_size,
         max_rows_per_shard=cfg.max_rows_per_shard,
         casts=tuple(_compact_casts(stored, ranges)) if cfg.compact else (),
         dictionary_columns=tuple(f.name for f in stored if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
@@ -320,6 +325,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
         label_column=cfg.label,
         shards=[ShardEntry(s.path, s.group, s.part, s.rows, s.bytes, s.sha256, s.row_groups, s.time_min, s.time_max,
                            s.label_counts) for s in shard_results],
+        codecs=codecs,
         totals={"rows_read": sum(c[0] for c in counts.values()), "rows_written": sum(c[1] for c in counts.values()),
                 "rows_dropped": sum(c[2] for c in counts.values()), "shards": len(shard_results),
                 "groups": len(jobs), "bytes": sum(s.bytes for s in shard_results)},

@@ -65,7 +65,7 @@ def test_parquet_split_layout_manifest_and_lineage(sample_parquet, run_split, tm
     t = shard.column("event_time").to_pandas()
     assert t.is_monotonic_increasing
     assert (t.dt.month == m.shards[10].group["month"]).all() and (t.dt.day == m.shards[10].group["day"]).all()
-    assert pq.ParquetFile(out / m.shards[10].path).metadata.row_group(0).column(3).compression == "ZSTD"
+    assert pq.ParquetFile(out / m.shards[10].path).metadata.row_group(0).column(1).compression == "ZSTD"  # id
     # each source fingerprinted
     assert all(len(s.sha256) == 64 and s.rows_read == 4_000 for s in m.sources)
     _check_lineage(out)
@@ -167,3 +167,22 @@ def test_config_file_and_flags_win(sample_parquet, run_split, tmp_path):
     m = read_manifest(out)
     assert m.config["compression"] == "lz4" and m.config["group_by"] == ["month"]
     assert json.loads((out / "manifest.json").read_text())["config"]["time_column"] == "event_time"
+
+
+def test_codec_chosen_per_column_by_measurement(tmp_path, run_split):
+    rng = np.random.default_rng(0)
+    n = 20_000
+    t = pa.table({"t": pa.array(np.arange(n) * 10**9, type=pa.timestamp("ns", "UTC")),
+                  "noise": pa.array(rng.random(n)),                      # incompressible
+                  "steps": pa.array(np.repeat(np.arange(20), n // 20).astype("float64"))})  # very compressible
+    pq.write_table(t, tmp_path / "a.parquet")
+    assert run_split(tmp_path / "a.parquet", "--out", tmp_path / "o", "--time-column", "t", "--group-by", "date").exit_code == 0
+    m = read_manifest(tmp_path / "o")
+    assert m.codecs["noise"] == "none" and m.codecs["steps"] == "zstd" and m.codecs["t"] == "zstd"
+    meta = pq.ParquetFile(tmp_path / "o" / m.shards[0].path).metadata.row_group(0)
+    names = [meta.column(i).path_in_schema for i in range(meta.num_columns)]
+    assert meta.column(names.index("noise")).compression == "UNCOMPRESSED"
+    assert meta.column(names.index("steps")).compression == "ZSTD"
+    assert run_split(tmp_path / "a.parquet", "--out", tmp_path / "o2", "--time-column", "t", "--group-by", "date",
+                     "--min-compression-saving", "0").exit_code == 0
+    assert set(read_manifest(tmp_path / "o2").codecs.values()) == {"zstd"}

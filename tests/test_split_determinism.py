@@ -37,7 +37,10 @@ def test_local_and_distributed_give_identical_shards(sample_parquet, run_split, 
 
 
 def test_unreachable_scheduler_is_a_clear_error(sample_parquet, run_split, tmp_path):
-    r = run_split(sample_parquet, "--out", tmp_path / "o", "--time-column", "event_time",
-                  "--scheduler", "tcp://127.0.0.1:9")
+    import dask
+
+    with dask.config.set({"datagen.connect-timeout": "1s"}):
+        r = run_split(sample_parquet, "--out", tmp_path / "o", "--time-column", "event_time",
+                      "--scheduler", "tcp://127.0.0.1:9")
     assert r.exit_code == 1 and "tcp://127.0.0.1:9" in r.stderr and "Traceback" not in r.output
     assert not (tmp_path / "o").exists()
