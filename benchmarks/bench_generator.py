@@ -105,7 +105,7 @@ RESULT = {'samples': n, 'seconds': time.perf_counter() - t0}
     "fit DataGenerator": """
 import keras
 from datagen import DataGenerator
-g = DataGenerator(DS, FEATURES, label='label', batch_size=1024, shuffle=True, seed=1, workers=2)
+g = DataGenerator(DS, FEATURES, label='label', batch_size=1024, shuffle=True, seed=1)
 m = keras.Sequential([keras.Input((16,)), keras.layers.Dense(64, activation='relu'),
                       keras.layers.Dense(64, activation='relu'), keras.layers.Dense(1, activation='sigmoid')])
 m.compile('adam', 'binary_crossentropy')

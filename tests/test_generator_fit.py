@@ -56,7 +56,7 @@ def _fit_and_check(gen, sources, epochs, use_callback, initial_epoch=0):
 @pytest.mark.parametrize("workers", [1, 3])
 def test_provenance_matches_what_fit_trained_on(dataset, sources, workers):
     gen = DataGenerator(dataset, FEATURES, label="label", batch_size=400, shuffle=True, seed=9, workers=workers,
-                        memory_budget="256KiB")
+                        memory_budget="1MiB")
     _fit_and_check(gen, sources, epochs=2, use_callback=False)
 
 
