@@ -31,14 +31,14 @@ def ensure_table(files: int = 20, rows_per_file: int = 1_000_000, name: str | No
 
 def run_measured(code: str, env: dict | None = None) -> dict:
     """Run Python ``code`` in a fresh interpreter; it must print one JSON line last.
-    Adds wall seconds and peak RSS (MB) of that process and its children."""
+    Adds wall seconds and the peak RSS (MB) of that process: VmHWM from /proc, which starts
+    afresh at exec (getrusage's ru_maxrss would inherit the parent's peak across fork+exec)."""
     wrapper = (
-        "import json, resource, sys, time\n"
+        "import json, sys, time\n"
         "t0 = time.perf_counter()\n"
         f"{code}\n"
         "wall = time.perf_counter() - t0\n"
-        "rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
-        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024\n"
+        "rss = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024\n"
         "print(json.dumps({'wall': wall, 'rss_mb': rss, **RESULT}))\n"
     )
     proc = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, cwd=ROOT,

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datagen._version import __version__
-from datagen.errors import ColumnError, ConservationError, SourceError, TimeParseError
+from datagen.errors import ColumnError, ConfigError, ConservationError, SourceError, TimeParseError
 from datagen.hive import group_dir
 from datagen.manifest import (FORMAT_VERSION, SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, ShardEntry,
                               SourceEntry, write_manifest)
@@ -227,6 +227,9 @@ def run_split(cfg: SplitConfig, log=lambda msg: None) -> SplitSummary:
     t0 = time.perf_counter()
     sources = discover(cfg.inputs)
     out = Path(os.path.abspath(cfg.out))
+    inside = [s.url for s in sources if "://" not in s.url and Path(s.url).is_relative_to(out)]
+    if inside:
+        raise ConfigError(f"input {inside[0]!r} lies inside --out {str(out)!r}; write the split outside its inputs")
     stamps = [{"path": s.url, "bytes": s.bytes, "mtime": s.mtime, "etag": s.etag} for s in sources]
     if not cfg.overwrite and outdir.up_to_date(out, cfg.semantic(), stamps):
         from datagen.manifest import read_manifest

@@ -168,3 +168,13 @@ def test_failure_midway_leaves_no_partial_dataset(tmp_path, run_split):
     r = run_split(tmp_path / "*.parquet", "--out", out, "--time-column", "t")
     assert r.exit_code == 1 and "b.parquet" in r.stderr and "Traceback" not in r.output, r.stderr
     _nothing_left(out, existed=True)
+
+
+def test_out_inside_an_input_directory_is_refused(tmp_path, run_split):
+    src = tmp_path / "events"
+    src.mkdir()
+    pq.write_table(pa.table({"t": _ts(20), "v": np.arange(20)}), src / "a.parquet")
+    assert run_split(src, "--out", src / "by-day", "--time-column", "t").exit_code == 0  # first run: fine
+    r = run_split(src, "--out", src / "by-day", "--time-column", "t")  # now the shards would be inputs
+    _fails(r, 2, "lies inside --out")
+    assert read_manifest(src / "by-day").totals["rows_written"] == 20, "the existing split is untouched"
