@@ -35,7 +35,7 @@ cells = [
          "   '--group-by', 'month,day', '--label', 'label', '--no-progress')\n"
          "sh('datagen.cli', 'show', str(DATASET))"),
     md("## 3. Rows, label balance and shard sizes per day (from the manifest alone)"),
-    code("import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nimport pandas as pd\n"
+    code("import matplotlib.pyplot as plt\nimport pandas as pd\n"
          "from datagen import read_manifest\n\n"
          "m = read_manifest(DATASET)\n"
          "days = pd.DataFrame([{**s.group, 'rows': s.rows, 'bytes': s.bytes,\n"
