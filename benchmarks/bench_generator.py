@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ensure_table, median, run_measured  # noqa: E402
+from common import DATA, ensure_table, median, run_measured, settle  # noqa: E402
 
 FEATURES = [f"f{i}" for i in range(16)]
 
@@ -157,6 +157,7 @@ def main() -> None:
             for name in args.only:
                 code = PRELUDE.format(features=FEATURES, ds=str(ds)) + CONTENDERS[name].replace(
                     "{handwritten}", str(args.handwritten_batches))
+                settle()
                 r = run_measured(code)
                 runs[name].append(r)
                 rate = r["samples"] / r["seconds"] if r["samples"] else 0

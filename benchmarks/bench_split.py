@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ensure_table, median, run_measured  # noqa: E402
+from common import DATA, ensure_table, median, run_measured, settle  # noqa: E402
 
 CONTENDERS = {
     "split-datasets": """
@@ -57,6 +57,7 @@ def main() -> None:
         for name in args.only:
             out = DATA / "out" / name.replace(" ", "_")
             shutil.rmtree(out, ignore_errors=True)
+            settle()
             r = run_measured(CONTENDERS[name].format(src=src, out=out))
             r["files"] = sum(1 for _ in Path(out).rglob("*.parquet"))
             results[name].append(r)

@@ -48,5 +48,12 @@ def run_measured(code: str, env: dict | None = None) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def settle() -> None:
+    """Flush dirty pages between runs, so that one contender's output being written back to
+    disk does not slow the next one down."""
+    os.sync()
+    time.sleep(1.0)
+
+
 def median(values):
     return statistics.median(values)

@@ -26,13 +26,16 @@ from .errors import ColumnError, ConfigError, FilterError, ManifestError, ShardE
 from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, manifest_path, read_manifest
 from .options import GeneratorOptions
 from .plan import EpochPlan, Unit, Window
-from .verify import file_sha256
+from .configfile import sha256_file
 from .where import compile_where
 
 NUMERIC_PREFIXES = ("int", "uint", "float", "double", "halffloat", "bool", "decimal")
 TEXT_TYPES = ("string", "large_string")
-CACHED_WINDOWS = 2   # two cached windows + one being decoded (about 3x its size, briefly) fit the budget
-WINDOW_SHARE = 5     # so a window is at most a fifth of the budget
+# Memory: two decoded windows are cached while the next one is built in the background, and
+# building one briefly holds its read buffers, the Arrow table, the matrix and its permuted copy
+# (about five times its size); so a window is at most an eighth of the budget.
+CACHED_WINDOWS = 2
+WINDOW_SHARE = 8
 FOOTER_CACHE = 4096
 READ_THREADS = min(4, os.cpu_count() or 1)  # Parquet footers kept per generator, so later epochs skip re-parsing them
 
@@ -137,7 +140,7 @@ class BatchSource:
             self._shard_path(i, check=True)
             if self.options.verify == "sha256":
                 shard = self.manifest.shards[i]
-                digest = file_sha256(self.directory.joinpath(*shard.path.split("/")))
+                digest = sha256_file(self.directory.joinpath(*shard.path.split("/")))
                 if digest != shard.sha256:
                     raise ShardError(f"shard {shard.path!r} changed: sha256 {digest[:12]}..., manifest says "
                                      f"{shard.sha256[:12]}... (run 'datagen verify {self.directory}')")
@@ -180,7 +183,8 @@ class BatchSource:
         parts = []
         for window, lo, hi in self.plan.segments(epoch, index):
             data = self._window(epoch, window)  # already in epoch order: a batch is a slice
-            parts.append({k: v[lo:hi].copy() for k, v in data.items()})
+            # cached windows are shared: hand out copies when a transform might modify them in place
+            parts.append({k: (v[lo:hi].copy() if self.transform is not None else v[lo:hi]) for k, v in data.items()})
         self._prefetch(epoch, window)
         cols = parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         out = self._assemble(cols)

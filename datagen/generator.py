@@ -43,18 +43,19 @@ class DataGenerator(keras.utils.PyDataset):
             arrays (text columns allowed there, returned as string arrays).
         label: label column, or None for inputs only (predict).
         batch_size, shuffle, seed, drop_remainder: as usual; shuffling mixes rows across shards
-            within windows of at most a third of ``memory_budget``.
+            within windows of at most an eighth of ``memory_budget``.
         where: filter on group values (``"month <= 10"`` or ``{"month": [1, 2]}``); pruned shards
             are never opened.
         num_classes: one-hot encode an integer label. sample_weight: a weight column.
-        memory_budget: bytes (or "256MB") of decoded rows held at once.
+        memory_budget: bytes (or "192MB") the generator may hold: cached windows, the window being
+            decoded in the background, and their buffers.
         verify: "size" (cheap check of each selected shard) or "sha256" (full re-hash).
         transform: optional callable applied to each batch tuple.
         workers, use_multiprocessing, max_queue_size: passed to ``keras.utils.PyDataset``.
     """
 
     def __init__(self, directory, features, label=None, batch_size=1024, shuffle=False, seed=0, where=None,
-                 num_classes=None, sample_weight=None, drop_remainder=False, memory_budget="256MB",
+                 num_classes=None, sample_weight=None, drop_remainder=False, memory_budget="192MB",
                  verify="size", transform: Callable | None = None, workers=1, use_multiprocessing=False,
                  max_queue_size=10, manifest_sha256=None):
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)

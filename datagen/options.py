@@ -9,38 +9,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from .configfile import parse_size, read_mapping
 from .errors import ConfigError
 
-DEFAULT_MEMORY_BUDGET = 256 << 20
+DEFAULT_MEMORY_BUDGET = 192 << 20
 VERIFY_MODES = ("size", "sha256")
-SIZE_UNITS = {"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "kb": 10**3, "mb": 10**6, "gb": 10**9, "b": 1}
-
-
-def parse_size(value: Any, key: str) -> int:
-    if isinstance(value, bool):
-        raise ConfigError(f"{key}: expected a size such as '256MB', got {value!r}")
-    if isinstance(value, (int, float)):
-        n = int(value)
-    elif isinstance(value, str):
-        text = value.strip().lower().replace(" ", "")
-        for suffix, mult in SIZE_UNITS.items():
-            if text.endswith(suffix):
-                text, scale = text[: -len(suffix)], mult
-                break
-        else:
-            scale = 1
-        try:
-            n = int(float(text) * scale)
-        except ValueError:
-            raise ConfigError(f"{key}: expected a size such as '256MB', got {value!r}") from None
-    else:
-        raise ConfigError(f"{key}: expected a size such as '256MB', got {type(value).__name__}")
-    if n < (256 << 10):
-        raise ConfigError(f"{key}: expected at least 256KiB, got {value!r}")
-    return n
+MIN_MEMORY_BUDGET = 256 << 10
 
 
 def _positive_int(value: Any, key: str, allow_none: bool = False) -> None:
@@ -100,9 +76,9 @@ class GeneratorOptions:
             if not isinstance(getattr(self, key), bool):
                 raise ConfigError(f"{key}: expected true or false, got {getattr(self, key)!r}")
         if not isinstance(self.memory_budget, int) or isinstance(self.memory_budget, bool):
-            self.memory_budget = parse_size(self.memory_budget, "memory_budget")
-        elif self.memory_budget < (256 << 10):
-            raise ConfigError(f"memory_budget: expected at least 256KiB, got {self.memory_budget} bytes")
+            self.memory_budget = parse_size(self.memory_budget, "memory_budget", MIN_MEMORY_BUDGET)
+        else:
+            parse_size(self.memory_budget, "memory_budget", MIN_MEMORY_BUDGET)
         if self.verify not in VERIFY_MODES:
             raise ConfigError(f"verify: expected one of {'|'.join(VERIFY_MODES)}, got {self.verify!r}")
         if self.where is not None and not isinstance(self.where, (str, dict)):
@@ -138,17 +114,7 @@ def options_from_config(config: dict, **overrides) -> GeneratorOptions:
 
 def load_config_file(path: str) -> dict:
     """A generator config from JSON or YAML; a training config may nest it under ``generator:``."""
-    import yaml
-
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file {str(p)!r} not found")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {str(p)!r} is not valid JSON/YAML: {str(exc).splitlines()[0]}") from None
-    if isinstance(data, dict) and isinstance(data.get("generator"), dict):
+    data = read_mapping(path, "config file")
+    if isinstance(data.get("generator"), dict):
         data = data["generator"]
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {str(p)!r}: expected a mapping, got {type(data).__name__}")
     return data

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from .configfile import sha256_file
 from .manifest import Manifest, read_manifest
 
 
@@ -21,14 +21,6 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(8 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify_dataset(directory: str | os.PathLike, manifest: Manifest | None = None, full_hash: bool = True) -> VerifyReport:
@@ -47,7 +39,7 @@ def verify_dataset(directory: str | os.PathLike, manifest: Manifest | None = Non
             report.problems.append(f"changed shard {shard.path}: {size} bytes, manifest says {shard.bytes}")
             continue
         if full_hash:
-            digest = file_sha256(path)
+            digest = sha256_file(path)
             if digest != shard.sha256:
                 report.problems.append(f"changed shard {shard.path}: sha256 {digest[:12]}..., manifest says {shard.sha256[:12]}...")
                 continue

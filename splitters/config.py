@@ -12,9 +12,9 @@ import dataclasses
 import os
 import zoneinfo
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from datagen.configfile import parse_size, read_mapping
 from datagen.errors import ConfigError
 
 DERIVED_PARTS = ("year", "month", "day", "hour", "weekday", "date")
@@ -35,29 +35,8 @@ def default_memory_limit() -> int:
 
 
 def parse_bytes(value: Any, key: str = "memory_limit") -> int:
-    """``4GB``, ``512MiB``, ``1e9`` or an int -> bytes."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{key}: expected a size such as '4GB', got {value!r}")
-    if isinstance(value, (int, float)):
-        n = int(value)
-    else:
-        text = str(value).strip().lower().replace(" ", "")
-        units = {"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
-                 "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "k": 10**3, "m": 10**6,
-                 "g": 10**9, "b": 1}
-        for suffix, mult in units.items():
-            if text.endswith(suffix):
-                number = text[: -len(suffix)]
-                break
-        else:
-            number, mult = text, 1
-        try:
-            n = int(float(number) * mult)
-        except ValueError:
-            raise ConfigError(f"{key}: expected a size such as '4GB' or '512MiB', got {value!r}") from None
-    if n < (64 << 20):
-        raise ConfigError(f"{key}: expected at least 64MiB, got {value!r}")
-    return n
+    """``4GB``, ``512MiB``, ``1e9`` or an int -> bytes (at least 64MiB)."""
+    return parse_size(value, key, minimum=64 << 20)
 
 
 def _split_list(value: Any, key: str) -> list[str]:
@@ -164,23 +143,11 @@ CONFIG_KEYS = {f.name for f in dataclasses.fields(SplitConfig)}
 
 def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     """Read a YAML (or JSON) split config; keys may use '-' or '_'."""
-    import yaml
-
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file {str(p)!r} not found")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {str(p)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {str(p)!r}: expected a mapping of option names, got {type(data).__name__}")
+    data = read_mapping(path, "config file")
     out: dict[str, Any] = {}
     for key, value in data.items():
         norm = str(key).replace("-", "_")
         if norm not in CONFIG_KEYS:
-            raise ConfigError(f"config file {str(p)!r}: unknown key {key!r} (known: {', '.join(sorted(CONFIG_KEYS))})")
+            raise ConfigError(f"config file {str(path)!r}: unknown key {key!r} (known: {', '.join(sorted(CONFIG_KEYS))})")
         out[norm] = value
     return out

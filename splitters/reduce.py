@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from datagen.errors import ConservationError
-from datagen.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
+from datagen.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEntry
 
 from .stage import TIME_NS_COLUMN
 from .timekeys import iso_utc
@@ -45,23 +45,8 @@ class WriteContext:
 
 
 @dataclass
-class ShardResult:
-    group_index: int
-    path: str            # relative POSIX path inside the dataset
-    group: dict
-    part: int
-    rows: int
-    bytes: int
-    sha256: str
-    row_groups: list[int]
-    time_min: str | None
-    time_max: str | None
-    label_counts: dict[str, int] | None
-
-
-@dataclass
 class ReduceResult:
-    shards: list[ShardResult]
+    shards: list[tuple[int, ShardEntry]]  # (group index, shard), for the manifest's order
     written: dict[int, np.ndarray]       # source id -> packed bitmap of written rows
     counts: dict[int, int] = None        # source id -> rows written (a duplicate makes it exceed the bitmap)
 
@@ -80,7 +65,7 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
     readers: dict[str, pa.ipc.RecordBatchFileReader] = {}
     marks: dict[int, np.ndarray] = {}
     counts: dict[int, int] = {}
-    shards: list[ShardResult] = []
+    shards: list[tuple[int, ShardEntry]] = []
     casts = {name: pa.type_for_alias(t) for name, t in ctx.casts}
     try:
         for job in jobs:
@@ -141,7 +126,7 @@ def _mark_written(piece: pa.RecordBatch, marks: dict, counts: dict, source_rows:
     counts[source_id] = counts.get(source_id, 0) + len(rows)
 
 
-def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray, ctx: WriteContext) -> ShardResult:
+def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray, ctx: WriteContext) -> tuple[int, ShardEntry]:
     rel = f"{job.rel_dir}/part-{part:05d}.parquet" if job.rel_dir else f"part-{part:05d}.parquet"
     dest = os.path.join(ctx.shard_root, *rel.split("/"))
     os.makedirs(os.path.dirname(dest), exist_ok=True)
@@ -155,8 +140,8 @@ def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray, ctx:
     with open(dest, "wb") as fh:
         fh.write(data)
     meta = collected[0]
-    return ShardResult(
-        group_index=job.index, path=rel, group=job.group, part=part, rows=piece.num_rows, bytes=data.size,
+    return job.index, ShardEntry(
+        path=rel, group=job.group, part=part, rows=piece.num_rows, bytes=data.size,
         sha256=hashlib.sha256(data).hexdigest(),
         row_groups=[meta.row_group(i).num_rows for i in range(meta.num_row_groups)],
         time_min=iso_utc(ns[0]), time_max=iso_utc(ns[-1]),

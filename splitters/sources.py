@@ -4,7 +4,6 @@ their schemas, checking they agree, and opening them for streaming reads."""
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import os
 from dataclasses import dataclass
 
@@ -103,17 +102,6 @@ def discover(inputs: list[str]) -> list[SourceFile]:
 def open_binary(url: str):
     """A readable binary file object; compressed CSV is decompressed by suffix."""
     return fsspec.open(url, "rb", compression="infer").open()
-
-
-def file_sha256(url: str, chunk: int = 8 << 20) -> str:
-    h = hashlib.sha256()
-    with fsspec.open(url, "rb").open() as fh:
-        while True:
-            block = fh.read(chunk)
-            if not block:
-                break
-            h.update(block)
-    return h.hexdigest()
 
 
 def parquet_file(url: str) -> pq.ParquetFile:

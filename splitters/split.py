@@ -15,17 +15,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datagen._version import __version__
+from datagen.configfile import sha256_file
 from datagen.errors import ColumnError, ConfigError, ConservationError, SourceError, TimeParseError
 from datagen.hive import group_dir
-from datagen.manifest import (FORMAT_VERSION, SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, ShardEntry,
-                              SourceEntry, write_manifest)
+from datagen.manifest import (FORMAT_VERSION, SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, SourceEntry,
+                              write_manifest)
 
 from . import outdir
 from .config import DERIVED_PARTS, SplitConfig
 from .codecs import choose_codecs
 from .engine import Engine
 from .reduce import GroupJob, ReduceResult, WriteContext, reduce_groups
-from .sources import SourceFile, discover, file_sha256, parquet_file, read_schema, unified_schema
+from .sources import SourceFile, discover, parquet_file, read_schema, unified_schema
 from .stage import StageContext, StageResult, WorkUnit, stage_unit
 from .timekeys import check_time_type, derived_value
 
@@ -219,7 +220,7 @@ def _check_conservation(sources: list[SourceFile], stage: list[StageResult],
 
 def _stage_or_fingerprint(item: tuple, ctx: StageContext):
     kind, what = item
-    return stage_unit(what, ctx) if kind == "stage" else file_sha256(what)
+    return stage_unit(what, ctx) if kind == "stage" else sha256_file(what)
 
 
 def run_split(cfg: SplitConfig, log=lambda msg: None) -> SplitSummary:
@@ -303,7 +304,8 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     reduced = engine.map(reduce_groups, batches, wctx, desc="write")
     counts = _check_conservation(sources, stage, reduced)
 
-    shard_results = sorted((s for r in reduced for s in r.shards), key=lambda s: (s.group_index, s.part))
+    shard_results = [s for _, s in sorted((pair for r in reduced for pair in r.shards),
+                                           key=lambda pair: (pair[0], pair[1].part))]
     for s in shard_results:
         dest = out.joinpath(*s.path.split("/"))
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -326,8 +328,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
         group_columns=group_types,
         time_column=cfg.time_column,
         label_column=cfg.label,
-        shards=[ShardEntry(s.path, s.group, s.part, s.rows, s.bytes, s.sha256, s.row_groups, s.time_min, s.time_max,
-                           s.label_counts) for s in shard_results],
+        shards=shard_results,
         codecs=codecs,
         totals={"rows_read": sum(c[0] for c in counts.values()), "rows_written": sum(c[1] for c in counts.values()),
                 "rows_dropped": sum(c[2] for c in counts.values()), "shards": len(shard_results),

@@ -12,7 +12,6 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-import pytest
 
 from datagen.dataset import arrow_dataset
 from datagen.manifest import read_manifest
