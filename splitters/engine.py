@@ -29,6 +29,7 @@ class _Bar:
 
     def close(self) -> None:
         if self.bar is not None:
+            self.bar.refresh()  # show the final count even if updates were throttled
             self.bar.close()
 
 
