@@ -23,10 +23,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import ColumnError, ConfigError, FilterError, ManifestError, ShardError
+from .hashing import sha256_file
 from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, manifest_path, read_manifest
 from .options import GeneratorOptions
 from .plan import EpochPlan, Unit, Window
-from .configfile import sha256_file
 from .where import compile_where
 
 NUMERIC_PREFIXES = ("int", "uint", "float", "double", "halffloat", "bool", "decimal")
@@ -36,8 +36,8 @@ TEXT_TYPES = ("string", "large_string")
 # (about five times its size); so a window is at most an eighth of the budget.
 CACHED_WINDOWS = 2
 WINDOW_SHARE = 8
-FOOTER_CACHE = 4096
-READ_THREADS = min(4, os.cpu_count() or 1)  # Parquet footers kept per generator, so later epochs skip re-parsing them
+FOOTER_CACHE = 4096  # Parquet footers kept per generator, so later epochs skip re-parsing them
+READ_THREADS = min(4, os.cpu_count() or 1)  # shards read in parallel while a window is built
 
 
 def _is_numeric(type_name: str) -> bool:

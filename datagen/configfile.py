@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -51,19 +50,3 @@ def read_mapping(path: str | os.PathLike, what: str) -> dict:
     if not isinstance(data, dict):
         raise ConfigError(f"{what} {str(p)!r}: expected a mapping of option names, got {type(data).__name__}")
     return data
-
-
-def sha256_file(location: str | os.PathLike, chunk: int = 8 << 20) -> str:
-    """sha256 of a local file or an fsspec URL, read in chunks."""
-    h = hashlib.sha256()
-    text = str(location)
-    if "://" in text:
-        import fsspec
-
-        opener = fsspec.open(text, "rb").open()
-    else:
-        opener = open(text, "rb")
-    with opener as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()

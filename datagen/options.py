@@ -75,10 +75,7 @@ class GeneratorOptions:
         for key in ("shuffle", "drop_remainder"):
             if not isinstance(getattr(self, key), bool):
                 raise ConfigError(f"{key}: expected true or false, got {getattr(self, key)!r}")
-        if not isinstance(self.memory_budget, int) or isinstance(self.memory_budget, bool):
-            self.memory_budget = parse_size(self.memory_budget, "memory_budget", MIN_MEMORY_BUDGET)
-        else:
-            parse_size(self.memory_budget, "memory_budget", MIN_MEMORY_BUDGET)
+        self.memory_budget = parse_size(self.memory_budget, "memory_budget", MIN_MEMORY_BUDGET)
         if self.verify not in VERIFY_MODES:
             raise ConfigError(f"verify: expected one of {'|'.join(VERIFY_MODES)}, got {self.verify!r}")
         if self.where is not None and not isinstance(self.where, (str, dict)):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from .configfile import sha256_file
+from .hashing import sha256_file
 from .manifest import Manifest, read_manifest
 
 

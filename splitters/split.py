@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datagen._version import __version__
-from datagen.configfile import sha256_file
+from datagen.hashing import sha256_file
 from datagen.errors import ColumnError, ConfigError, ConservationError, SourceError, TimeParseError
 from datagen.hive import group_dir
 from datagen.manifest import (FORMAT_VERSION, SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, SourceEntry,
