@@ -7,6 +7,7 @@ import sys
 import click
 
 from datagen.cli_errors import report_errors
+from datagen import validate as v
 from datagen.errors import ConfigError
 
 from .config import SplitConfig, load_config_file, parse_bytes
@@ -49,8 +50,7 @@ def main(inputs, config_file, no_progress, memory_limit, **flags):
         options["memory_limit"] = parse_bytes(memory_limit)
     if no_progress:
         options["progress"] = False
-    options.setdefault("progress", True)
-    options["progress"] = bool(options["progress"]) and sys.stderr.isatty()
+    options["progress"] = v.boolean(options.get("progress", True), "progress") and sys.stderr.isatty()
     for required, flag in (("inputs", "INPUTS"), ("out", "--out"), ("time_column", "--time-column")):
         if not options.get(required):
             raise ConfigError(f"missing {flag} (give it on the command line or in --config)")
