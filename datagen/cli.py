@@ -7,11 +7,11 @@ import sys
 
 import click
 
-from .cli_errors import report_errors
+from .cli_errors import Group, report_errors
 from .manifest import read_manifest
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="datagen")
 def main():
     """Inspect, verify and trace datasets made by split-datasets."""

@@ -57,3 +57,36 @@ def report_errors(fn):
             sys.exit(1)
 
     return wrapper
+
+
+class OneLineErrors:
+    """Mixin for the top-level click command/group: click's own errors (unknown option,
+    bad value, missing argument) become one ``error:`` line too, exit 2 (1 for an abort)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `datagen`: click's help, as click shows it
+                exc.show()
+                sys.exit(exc.exit_code)
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+                hint = f" (see '{ctx.command_path} --help')"
+            click.echo(f"error: {one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) and not isinstance(rv, bool) else 0)
+
+
+class Command(OneLineErrors, click.Command):
+    """``click.Command`` with one-line errors."""
+
+
+class Group(OneLineErrors, click.Group):
+    """``click.Group`` with one-line errors."""

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from datagen.cli_errors import report_errors
+from datagen.cli_errors import Command, report_errors
 from datagen import validate as v
 from datagen.errors import ConfigError
 
@@ -15,7 +15,7 @@ from .config import SplitConfig, load_config_file, parse_bytes
 OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flags win."
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=OPTIONS_HELP)
+@click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]}, epilog=OPTIONS_HELP)
 @click.argument("inputs", nargs=-1)
 @click.option("--out", "-o", help="Output dataset directory (must be empty or absent).")
 @click.option("--time-column", help="Column holding each row's time.")

@@ -206,8 +206,13 @@ def conform(table: pa.Table, schema: pa.Schema, time_column: str) -> pa.Table:
     type: a value the type cannot hold raises ArrowInvalid. The time column is left as read
     (``parse_times`` turns any time type into nanoseconds)."""
     for i, f in enumerate(schema):
-        if f.name != time_column and table.schema.field(i).type != f.type:
-            table = table.set_column(i, f.name, table.column(i).cast(f.type, safe=True))
+        have = table.schema.field(i).type
+        if f.name != time_column and have != f.type:
+            try:
+                table = table.set_column(i, f.name, table.column(i).cast(f.type, safe=True))
+            except pa.ArrowInvalid as exc:
+                raise pa.ArrowInvalid(f"column {f.name!r} ({have}) does not fit {f.type}, the type common to "
+                                      f"all inputs: {' '.join(str(exc).split())}") from None
     return table
 
 
