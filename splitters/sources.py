@@ -67,8 +67,25 @@ def _stamp(info: dict) -> tuple[str | None, str | None]:
     return mtime, (str(etag).strip('"') if etag else None)
 
 
-def _local_real(fs: fsspec.AbstractFileSystem, path: str) -> str | None:
-    return os.path.realpath(path) if isinstance(fs, LocalFileSystem) else None
+def _broken_link(name: str, path: str) -> SourceError:
+    return SourceError(f"input {name!r} is a broken symbolic link (to {os.readlink(path)!r}, "
+                       "which does not exist or loops back)")
+
+
+def _identity(fs: fsspec.AbstractFileSystem, path: str, url: str) -> object:
+    """What makes two spellings the same file: device and inode locally (symlinks, ``..``,
+    hard links), the URL elsewhere."""
+    if not isinstance(fs, LocalFileSystem):
+        return url
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise _broken_link(url, path) from None
+        raise SourceError(f"input {url!r}: no such file") from None
+    except OSError as exc:  # a symlink loop, a permission problem on the way, ...
+        raise SourceError(f"input {url!r}: cannot open: {exc.strerror or exc}") from None
+    return (st.st_dev, st.st_ino)
 
 
 def _expand(given: str) -> tuple[fsspec.AbstractFileSystem, list[str]]:
@@ -87,7 +104,7 @@ def _expand(given: str) -> tuple[fsspec.AbstractFileSystem, list[str]]:
     elif fs.exists(path):
         matches = [path]
     elif isinstance(fs, LocalFileSystem) and os.path.islink(path):
-        raise SourceError(f"input {given!r} is a broken symbolic link (its target {os.readlink(path)!r} does not exist)")
+        raise _broken_link(given, path)
     else:
         raise SourceError(f"input {given!r}: no such file or directory")
     return fs, matches
@@ -97,7 +114,7 @@ def discover(inputs: list[str]) -> list[SourceFile]:
     """Expand inputs into a sorted list of source files, each read once: the same file given
     twice, through a symlink or as ``a/../a/x`` is kept once (its first spelling)."""
     found: dict[str, tuple[fsspec.AbstractFileSystem, str, str]] = {}
-    seen: set[str] = set()
+    seen: set = set()
     for given in inputs:
         try:
             fs, matches = _expand(given)
@@ -107,10 +124,7 @@ def discover(inputs: list[str]) -> list[SourceFile]:
             fmt = source_format(m)
             if fmt is None:
                 raise SourceError(f"input {_url(fs, m)!r}: unknown format (expected .csv, .csv.gz or .parquet)")
-            real = _local_real(fs, m)
-            if real is not None and not os.path.exists(real):
-                raise SourceError(f"input {_url(fs, m)!r} is a broken symbolic link (its target does not exist)")
-            key = real or _url(fs, m)
+            key = _identity(fs, m, _url(fs, m))
             if key in seen:
                 continue
             seen.add(key)
