@@ -183,3 +183,27 @@ def test_validators_directly():
         with pytest.raises(ConfigError, match="^k"):
             call()
     assert GeneratorOptions("d", ["a"]).label is None
+
+
+GEN_KEYS = ["label", "batch_size", "shuffle", "seed", "where", "num_classes", "sample_weight", "drop_remainder",
+            "memory_budget", "verify", "manifest_sha256", "features", "directory"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(GEN_KEYS), yaml_values)
+def test_any_generator_config_value_is_accepted_with_the_right_type_or_refused(key, value):
+    config = {"directory": "d", "features": ["a"], "label": "y", key: value}
+    try:
+        opts = options_from_config(config)
+    except ConfigError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    got = getattr(opts, key)
+    if key in ("shuffle", "drop_remainder"):
+        assert got is value
+    elif key in ("batch_size", "seed", "memory_budget"):
+        assert type(got) is int and 0 <= got < 2**64
+    elif key in ("label", "sample_weight", "manifest_sha256", "directory", "verify"):
+        assert got is None or isinstance(got, str)
+    elif key == "features":
+        assert got and all(isinstance(c, str) and c for c in opts.feature_columns)
