@@ -118,8 +118,11 @@ def discover(inputs: list[str]) -> list[SourceFile]:
     for given in inputs:
         try:
             fs, matches = _expand(given)
-        except OSError as exc:
-            raise SourceError(f"input {given!r}: cannot list: {exc.strerror or exc}") from None
+        except DatagenError:
+            raise
+        except Exception as exc:  # OSError, or a remote filesystem's own error (credentials, network)
+            detail = getattr(exc, "strerror", None) or " ".join(str(exc).split()) or type(exc).__name__
+            raise SourceError(f"input {given!r}: cannot list: {detail}") from None
         for m in matches:
             fmt = source_format(m)
             if fmt is None:
@@ -134,8 +137,8 @@ def discover(inputs: list[str]) -> list[SourceFile]:
         fs, path, fmt = found[url]
         try:
             info = fs.info(path)
-        except OSError as exc:
-            raise SourceError(f"input {url!r}: cannot read: {exc.strerror or exc}") from None
+        except Exception as exc:
+            raise read_error(url, exc) from None
         if info.get("type") == "directory":
             raise SourceError(f"input {url!r} is a directory named like a data file; give the files inside it")
         size = int(info.get("size") or 0)
