@@ -315,6 +315,17 @@ def test_every_command_is_covered():
     assert any(c.prog == SPLIT for c in CASES)
 
 
+def test_every_command_goes_through_the_error_edge():
+    from datagen.cli import main as datagen_main
+    from datagen.cli_errors import OneLineErrors
+    from splitters.cli import main as split_main
+
+    commands = [split_main, *datagen_main.commands.values()]
+    for cmd in commands:
+        assert cmd.callback.__qualname__.startswith("report_errors."), cmd.name
+    assert isinstance(split_main, OneLineErrors) and isinstance(datagen_main, OneLineErrors)
+
+
 # --- the last resort: an unexpected exception is still one line -----------------------------------------
 
 
