@@ -7,11 +7,11 @@ import sys
 
 import click
 
-from .cli_errors import report_errors
+from .cli_errors import Group, report_errors
 from .manifest import read_manifest
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="datagen")
 def main():
     """Inspect, verify and trace datasets made by split-datasets."""
@@ -126,7 +126,14 @@ def sample(out, rows, files, fmt, seed):
 
     if rows < files or files < 1:
         raise UsageError(f"--rows must be at least --files (>= 1), got rows={rows}, files={files}")
-    if Path(out).exists() and any(Path(out).iterdir()):
+    if seed < 0:
+        raise UsageError(f"--seed: expected a non-negative integer, got {seed}")
+    target = Path(out)
+    if target.is_symlink() and not target.exists():
+        raise OutputError(f"--out {out!r} is a broken symbolic link; choose an empty or new directory")
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"--out {out!r} is an existing file, not a directory; choose an empty or new directory")
+    if target.exists() and any(target.iterdir()):
         raise OutputError(f"--out {out!r} is not empty; choose an empty or new directory")
     paths = write_sample(out, files=files, rows_per_file=rows // files, seed=seed, fmt=fmt)
     click.echo(f"wrote {rows // files * files:,} rows in {len(paths)} {fmt} files to {out}")

@@ -1,28 +1,92 @@
-"""The command-line edge: DatagenError -> one line on stderr and its exit code."""
+"""The command-line edge: every exception -> one line on stderr and an exit code.
+
+DatagenError -> ``error: <message>`` and its own exit code (2 for usage, 1 otherwise).
+Anything else is a bug or a fault we did not foresee: as a last resort it becomes
+``error: internal error: <type>: <message> (set DATAGEN_DEBUG=1 for a traceback)``,
+exit 1. click's own exceptions (usage errors exit 2, ``--help``, ``Abort``) pass through
+to click. ``DATAGEN_DEBUG=1`` re-raises unexpected exceptions with their traceback.
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 
 import click
 
 from .errors import DatagenError
 
+DEBUG_ENV = "DATAGEN_DEBUG"
+
+
+def one_line(text: str, limit: int = 2000) -> str:
+    """Collapse ``text`` onto one line (at most ``limit`` characters)."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
 
 def report_errors(fn):
-    """Decorate a click command so our errors end it cleanly, without a traceback."""
+    """Decorate a click command so that no exception ends it with a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except DatagenError as exc:
-            message = " ".join(str(exc).split("\n"))
-            click.echo(f"error: {message}", err=True)
+            click.echo(f"error: {one_line(exc)}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except (SystemExit, click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except BrokenPipeError:
+            # stdout closed by the reader (e.g. `| head`): nothing more to say, and nowhere to say it
+            try:
+                sys.stdout = open(os.devnull, "w")
+            except OSError:
+                pass
+            sys.exit(1)
+        except Exception as exc:  # the last resort: never a traceback for a user
+            if os.environ.get(DEBUG_ENV, "").strip() not in ("", "0"):
+                raise
+            detail = one_line(exc) or "(no message)"
+            click.echo(f"error: internal error: {type(exc).__name__}: {detail} "
+                       f"(set {DEBUG_ENV}=1 for a traceback)", err=True)
+            sys.exit(1)
 
     return wrapper
+
+
+class OneLineErrors:
+    """Mixin for the top-level click command/group: click's own errors (unknown option,
+    bad value, missing argument) become one ``error:`` line too, exit 2 (1 for an abort)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # a bare `datagen`: click's help, as click shows it
+                exc.show()
+                sys.exit(exc.exit_code)
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+                hint = f" (see '{ctx.command_path} --help')"
+            click.echo(f"error: {one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) and not isinstance(rv, bool) else 0)
+
+
+class Command(OneLineErrors, click.Command):
+    """``click.Command`` with one-line errors."""
+
+
+class Group(OneLineErrors, click.Group):
+    """``click.Group`` with one-line errors."""

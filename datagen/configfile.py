@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -10,25 +11,38 @@ from .errors import ConfigError
 
 SIZE_UNITS = {"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
               "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "k": 10**3, "m": 10**6, "g": 10**9, "b": 1}
+MAX_SIZE = 2**63 - 1
 
 
 def parse_size(value: Any, key: str, minimum: int) -> int:
-    """``'4GB'``, ``'512MiB'``, ``1e9`` or an int -> bytes, at least ``minimum``."""
+    """``'4GB'``, ``'512MiB'``, ``1e9`` or an int -> bytes, at least ``minimum``.
+
+    Refused with a one-line ConfigError naming ``key``: booleans, non-finite or NaN
+    values (``.inf``, ``'infMB'``), negative sizes and sizes above 2**63 - 1 bytes."""
+    expected = f"{key}: expected a size such as '4GB' or '512MiB'"
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ConfigError(f"{key}: expected a size such as '4GB' or '512MiB', got {value!r}")
+        raise ConfigError(f"{expected}, got {value!r} ({type(value).__name__})")
     if isinstance(value, str):
-        text = value.strip().lower().replace(" ", "")
+        text = value.strip().lower().replace(" ", "").replace("_", "")
         scale = 1
         for suffix, mult in SIZE_UNITS.items():
             if text.endswith(suffix):
                 text, scale = text[: -len(suffix)], mult
                 break
         try:
-            n = int(float(text) * scale)
+            number = float(text)
         except ValueError:
-            raise ConfigError(f"{key}: expected a size such as '4GB' or '512MiB', got {value!r}") from None
+            raise ConfigError(f"{expected}, got {value!r}") from None
     else:
-        n = int(value)
+        number, scale = value, 1
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ConfigError(f"{expected} (a finite number of bytes), got {value!r}")
+    if number < 0:
+        raise ConfigError(f"{expected} (not negative), got {value!r}")
+    n = number * scale  # an int stays exact; an overflow to inf is caught below
+    if n > MAX_SIZE:
+        raise ConfigError(f"{key}: expected at most {MAX_SIZE:,} bytes (2**63 - 1), got {value!r}")
+    n = int(n)  # bytes: fractions dropped
     if n < minimum:
         raise ConfigError(f"{key}: expected at least {minimum:,} bytes, got {value!r}")
     return n
@@ -42,9 +56,17 @@ def read_mapping(path: str | os.PathLike, what: str) -> dict:
     if not p.is_file():
         raise ConfigError(f"{what} {str(p)!r} not found")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{what} {str(p)!r} is not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{what} {str(p)!r} cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {str(p)!r} is not valid YAML/JSON: not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} {str(p)!r} is not valid YAML/JSON: {(str(exc).splitlines() or [''])[0]}") from None
+    except RecursionError:
+        raise ConfigError(f"{what} {str(p)!r} is nested too deeply to be a config") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

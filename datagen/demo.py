@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .errors import DatagenError, OutputError
+from .errors import DatagenError, OutputError, UsageError
 
 MARKER = ".datagen-demo"
 FEATURES = [f"f{i}" for i in range(16)]
@@ -22,8 +22,12 @@ def run_demo(out: str | Path = "demo-output", rows: int = 300_000, epochs: int =
              say: Callable[[str], None] = print) -> dict:
     """Run the demo into ``out`` (created; a previous demo there is replaced). Returns a summary."""
     out = Path(out).resolve()
-    if rows < 10_000:
-        raise OutputError(f"--rows: expected at least 10000 rows for a meaningful demo, got {rows}")
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 10_000:
+        raise UsageError(f"--rows: expected at least 10000 rows for a meaningful demo, got {rows}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise UsageError(f"--epochs: expected a positive integer, got {epochs}")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {str(out)!r} is an existing file, not a directory; choose another")
     if out.exists():
         if (out / MARKER).exists():
             shutil.rmtree(out)

@@ -59,3 +59,7 @@ class FilterError(UsageError):
 
 class ColumnError(UsageError):
     """An unknown column, or a column of the wrong kind."""
+
+
+class SchedulerError(DatagenError):
+    """The Dask scheduler given by ``--scheduler`` cannot be reached or used."""

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import validate as v
 from .configfile import parse_size, read_mapping
 from .errors import ConfigError
 
@@ -44,7 +46,12 @@ class GeneratorOptions:
     extra: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self.directory = str(self.directory)
+        self.directory = v.string(str(self.directory) if isinstance(self.directory, os.PathLike) else self.directory,
+                                  "directory")
+        for key in ("label", "sample_weight", "manifest_sha256"):
+            setattr(self, key, v.string(getattr(self, key), key, allow_none=True))
+        if isinstance(self.features, (list, tuple)):
+            v.string_list(list(self.features), "features")
         if isinstance(self.features, str):
             self.features = [c.strip() for c in self.features.split(",") if c.strip()]
         if isinstance(self.features, (list, tuple)):
@@ -60,6 +67,8 @@ class GeneratorOptions:
                     cols = [cols]
                 if not isinstance(cols, (list, tuple)) or not cols:
                     raise ConfigError(f"features[{name!r}]: expected a non-empty list of columns, got {cols!r}")
+                v.string(name, "features (input name)")
+                v.string_list(list(cols), f"features[{name!r}]")
                 cleaned[str(name)] = [str(c) for c in cols]
             self.features = cleaned
         else:
@@ -70,8 +79,8 @@ class GeneratorOptions:
             raise ConfigError(f"num_classes: expected at least 2, got {self.num_classes}")
         if self.num_classes is not None and self.label is None:
             raise ConfigError("num_classes: one-hot labels need a label column")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed: expected a non-negative integer, got {self.seed!r}")
+        v.integer(self.seed, "seed", minimum=0, maximum=2**64 - 1)
+        v.integer(self.batch_size, "batch_size", minimum=1, maximum=2**31 - 1)
         for key in ("shuffle", "drop_remainder"):
             if not isinstance(getattr(self, key), bool):
                 raise ConfigError(f"{key}: expected true or false, got {getattr(self, key)!r}")

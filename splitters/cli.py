@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from datagen.cli_errors import report_errors
+from datagen.cli_errors import Command, report_errors
+from datagen import validate as v
 from datagen.errors import ConfigError
 
 from .config import SplitConfig, load_config_file, parse_bytes
@@ -14,7 +15,7 @@ from .config import SplitConfig, load_config_file, parse_bytes
 OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flags win."
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=OPTIONS_HELP)
+@click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]}, epilog=OPTIONS_HELP)
 @click.argument("inputs", nargs=-1)
 @click.option("--out", "-o", help="Output dataset directory (must be empty or absent).")
 @click.option("--time-column", help="Column holding each row's time.")
@@ -49,8 +50,7 @@ def main(inputs, config_file, no_progress, memory_limit, **flags):
         options["memory_limit"] = parse_bytes(memory_limit)
     if no_progress:
         options["progress"] = False
-    options.setdefault("progress", True)
-    options["progress"] = bool(options["progress"]) and sys.stderr.isatty()
+    options["progress"] = v.boolean(options.get("progress", True), "progress") and sys.stderr.isatty()
     for required, flag in (("inputs", "INPUTS"), ("out", "--out"), ("time_column", "--time-column")):
         if not options.get(required):
             raise ConfigError(f"missing {flag} (give it on the command line or in --config)")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datagen.configfile import parse_size, read_mapping
+from datagen import validate as v
 from datagen.errors import ConfigError
 
 DERIVED_PARTS = ("year", "month", "day", "hour", "weekday", "date")
@@ -22,6 +23,7 @@ TIME_UNITS = ("s", "ms", "us", "ns")
 COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
 BAD_TIME_POLICIES = ("error", "drop")
 DEFAULT_ROW_GROUP_SIZE = 65_536
+MAX_WORKERS = 4096
 RUNTIME_KEYS = ("scheduler", "memory_limit", "workers", "progress", "overwrite", "out")
 
 
@@ -34,23 +36,26 @@ def default_memory_limit() -> int:
     return max(1 << 30, total // 4)
 
 
+def check_scheduler(value: Any) -> str:
+    """``'local'`` or ``tcp://HOST:PORT`` with a numeric port in 1..65535."""
+    expected = "scheduler: expected 'local' or a dask.distributed address tcp://HOST:PORT"
+    if not isinstance(value, str):
+        raise ConfigError(f"{expected}, got {value!r} ({type(value).__name__})")
+    if value == "local":
+        return value
+    if not value.startswith("tcp://"):
+        raise ConfigError(f"{expected}, got {value!r}")
+    host, sep, port = value[len("tcp://"):].rstrip("/").rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # [::1]:8786
+    if not sep or not host or any(c in host for c in "/ \x00") or not port.isascii() or not port.isdigit() \
+            or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"{expected} with a port number 1-65535, got {value!r}")
+    return value
+
+
 def parse_bytes(value: Any, key: str = "memory_limit") -> int:
     """``4GB``, ``512MiB``, ``1e9`` or an int -> bytes (at least 64MiB)."""
     return parse_size(value, key, minimum=64 << 20)
-
-
-def _split_list(value: Any, key: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        items = [v.strip() for v in value.split(",")]
-    elif isinstance(value, (list, tuple)):
-        items = [str(v).strip() for v in value]
-    else:
-        raise ConfigError(f"{key}: expected a comma-separated string or a list, got {type(value).__name__}")
-    if any(not v for v in items):
-        raise ConfigError(f"{key}: empty name in {value!r}")
-    return items
 
 
 @dataclass
@@ -77,17 +82,16 @@ class SplitConfig:
     def __post_init__(self) -> None:
         if isinstance(self.inputs, str):
             self.inputs = [self.inputs]
-        if not self.inputs or not all(isinstance(i, str) and i for i in self.inputs):
+        if not isinstance(self.inputs, (list, tuple)) or not self.inputs:
             raise ConfigError(f"inputs: expected at least one input path, got {self.inputs!r}")
-        if not self.out or not isinstance(self.out, str):
-            raise ConfigError(f"out: expected an output directory, got {self.out!r}")
+        self.inputs = [v.string(i, "inputs") for i in self.inputs]
+        self.out = v.string(self.out, "out")
         if "://" in self.out and not self.out.startswith("file://"):
             raise ConfigError(f"out: expected a local directory, got {self.out!r} (object-store output is not supported)")
         if self.out.startswith("file://"):
             self.out = self.out[len("file://"):]
-        if not self.time_column or not isinstance(self.time_column, str):
-            raise ConfigError(f"time_column: expected a column name, got {self.time_column!r}")
-        self.group_by = _split_list(self.group_by, "group_by")
+        self.time_column = v.string(self.time_column, "time_column")
+        self.group_by = v.string_list(self.group_by, "group_by", allow_none=True)
         if not self.group_by:
             raise ConfigError("group_by: expected at least one group part (e.g. 'month,day')")
         if len(set(self.group_by)) != len(self.group_by):
@@ -95,35 +99,28 @@ class SplitConfig:
         if self.time_column in self.group_by:
             raise ConfigError(f"group_by: the time column {self.time_column!r} cannot be a group key; "
                               f"use a derived part such as {', '.join(DERIVED_PARTS)}")
+        self.label = v.string(self.label, "label", allow_none=True)
         if self.label is not None and self.label in self.group_by:
             raise ConfigError(f"label: {self.label!r} cannot also be a group key")
-        if self.time_unit is not None and self.time_unit not in TIME_UNITS:
-            raise ConfigError(f"time_unit: expected one of {'|'.join(TIME_UNITS)}, got {self.time_unit!r}")
+        self.time_unit = v.choice(self.time_unit, "time_unit", TIME_UNITS, allow_none=True)
+        self.timezone = v.string(self.timezone, "timezone")
         try:
-            zoneinfo.ZoneInfo(str(self.timezone))
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
             raise ConfigError(f"timezone: unknown time zone {self.timezone!r} (expected an IANA name such as 'UTC' or 'Europe/Paris')") from None
-        if self.on_bad_time not in BAD_TIME_POLICIES:
-            raise ConfigError(f"on_bad_time: expected one of {'|'.join(BAD_TIME_POLICIES)}, got {self.on_bad_time!r}")
-        if self.max_rows_per_shard is not None:
-            if isinstance(self.max_rows_per_shard, bool) or not isinstance(self.max_rows_per_shard, int) or self.max_rows_per_shard < 1:
-                raise ConfigError(f"max_rows_per_shard: expected a positive integer, got {self.max_rows_per_shard!r}")
-        if isinstance(self.min_compression_saving, bool) or not isinstance(self.min_compression_saving, (int, float)) \
-                or not 0 <= self.min_compression_saving < 1:
-            raise ConfigError(f"min_compression_saving: expected a fraction in [0, 1), got {self.min_compression_saving!r}")
-        self.min_compression_saving = float(self.min_compression_saving)
-        if self.compression not in COMPRESSIONS:
-            raise ConfigError(f"compression: expected one of {'|'.join(COMPRESSIONS)}, got {self.compression!r}")
-        if isinstance(self.row_group_size, bool) or not isinstance(self.row_group_size, int) or self.row_group_size < 1024:
-            raise ConfigError(f"row_group_size: expected an integer >= 1024, got {self.row_group_size!r}")
-        if not isinstance(self.memory_limit, int) or isinstance(self.memory_limit, bool):
-            self.memory_limit = parse_bytes(self.memory_limit)
-        elif self.memory_limit < (64 << 20):
-            raise ConfigError(f"memory_limit: expected at least 64MiB, got {self.memory_limit} bytes")
-        if not isinstance(self.scheduler, str) or not (self.scheduler == "local" or self.scheduler.startswith("tcp://")):
-            raise ConfigError(f"scheduler: expected 'local' or a dask.distributed address tcp://HOST:PORT, got {self.scheduler!r}")
-        if self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1):
-            raise ConfigError(f"workers: expected a positive integer, got {self.workers!r}")
+        self.on_bad_time = v.choice(self.on_bad_time, "on_bad_time", BAD_TIME_POLICIES)
+        self.max_rows_per_shard = v.integer(self.max_rows_per_shard, "max_rows_per_shard", minimum=1,
+                                            allow_none=True)
+        self.min_compression_saving = v.number(self.min_compression_saving, "min_compression_saving",
+                                               minimum=0, maximum=1, max_exclusive=True)
+        self.compression = v.choice(self.compression, "compression", COMPRESSIONS)
+        self.compact = v.boolean(self.compact, "compact")
+        self.row_group_size = v.integer(self.row_group_size, "row_group_size", minimum=1024)
+        self.memory_limit = parse_bytes(self.memory_limit)
+        self.scheduler = check_scheduler(self.scheduler)
+        self.workers = v.integer(self.workers, "workers", minimum=1, maximum=MAX_WORKERS, allow_none=True)
+        self.overwrite = v.boolean(self.overwrite, "overwrite")
+        self.progress = v.boolean(self.progress, "progress")
 
     @property
     def plain_group_columns(self) -> list[str]:
@@ -147,7 +144,9 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         norm = str(key).replace("-", "_")
-        if norm not in CONFIG_KEYS:
+        if not isinstance(key, str) or norm not in CONFIG_KEYS:
             raise ConfigError(f"config file {str(path)!r}: unknown key {key!r} (known: {', '.join(sorted(CONFIG_KEYS))})")
+        if norm in out:
+            raise ConfigError(f"config file {str(path)!r}: key {key!r} is given twice (as '-' and '_' spellings)")
         out[norm] = value
     return out

@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 import dask
 from dask.callbacks import Callback
 
-from datagen.errors import OutputError
+from datagen.errors import SchedulerError
 
 
 class _Bar:
@@ -57,9 +57,14 @@ class Engine:
             try:
                 timeout = dask.config.get("datagen.connect-timeout", "10s")
                 self.client = Client(scheduler, timeout=timeout, set_as_default=False)
-            except (OSError, TimeoutError) as exc:
-                raise OutputError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
-            self.workers = max(1, sum(self.client.nthreads().values()))
+            except Exception as exc:  # OSError, TimeoutError, ValueError for an address dask cannot parse, ...
+                detail = " ".join(str(exc).split()) or type(exc).__name__
+                raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler!r}: {detail}") from None
+            try:
+                self.workers = max(1, sum(self.client.nthreads().values()))
+            except Exception as exc:
+                self.close()
+                raise SchedulerError(f"the Dask scheduler at {scheduler!r} did not answer: {exc}") from None
 
     def close(self) -> None:
         if self.client is not None:

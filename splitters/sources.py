@@ -4,7 +4,10 @@ their schemas, checking they agree, and opening them for streaming reads."""
 from __future__ import annotations
 
 import datetime as _dt
+import errno
+import lzma
 import os
+import zlib
 from dataclasses import dataclass
 
 import fsspec
@@ -13,7 +16,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
-from datagen.errors import SchemaError, SourceError
+from datagen.errors import DatagenError, OutputError, SchemaError, SourceError
+
+from .unify import unify_types
 
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zst")
@@ -62,35 +67,80 @@ def _stamp(info: dict) -> tuple[str | None, str | None]:
     return mtime, (str(etag).strip('"') if etag else None)
 
 
+def _broken_link(name: str, path: str) -> SourceError:
+    return SourceError(f"input {name!r} is a broken symbolic link (to {os.readlink(path)!r}, "
+                       "which does not exist or loops back)")
+
+
+def _identity(fs: fsspec.AbstractFileSystem, path: str, url: str) -> object:
+    """What makes two spellings the same file: device and inode locally (symlinks, ``..``,
+    hard links), the URL elsewhere."""
+    if not isinstance(fs, LocalFileSystem):
+        return url
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise _broken_link(url, path) from None
+        raise SourceError(f"input {url!r}: no such file") from None
+    except OSError as exc:  # a symlink loop, a permission problem on the way, ...
+        raise SourceError(f"input {url!r}: cannot open: {exc.strerror or exc}") from None
+    return (st.st_dev, st.st_ino)
+
+
+def _expand(given: str) -> tuple[fsspec.AbstractFileSystem, list[str]]:
+    try:
+        fs, path = fsspec.core.url_to_fs(given)
+    except (ValueError, ImportError) as exc:
+        raise SourceError(f"input {given!r}: cannot open this location ({exc})") from None
+    if GLOB_CHARS & set(path):
+        matches = [m for m in sorted(fs.glob(path)) if not fs.isdir(m)]
+        if not matches:
+            raise SourceError(f"input {given!r}: no file matches this pattern")
+    elif fs.isdir(path):
+        matches = sorted(p for p in fs.find(path) if source_format(p))
+        if not matches:
+            raise SourceError(f"input {given!r}: directory holds no .csv, .csv.gz or .parquet file")
+    elif fs.exists(path):
+        matches = [path]
+    elif isinstance(fs, LocalFileSystem) and os.path.islink(path):
+        raise _broken_link(given, path)
+    else:
+        raise SourceError(f"input {given!r}: no such file or directory")
+    return fs, matches
+
+
 def discover(inputs: list[str]) -> list[SourceFile]:
-    """Expand inputs into a sorted, de-duplicated list of source files."""
+    """Expand inputs into a sorted list of source files, each read once: the same file given
+    twice, through a symlink or as ``a/../a/x`` is kept once (its first spelling)."""
     found: dict[str, tuple[fsspec.AbstractFileSystem, str, str]] = {}
+    seen: set = set()
     for given in inputs:
         try:
-            fs, path = fsspec.core.url_to_fs(given)
-        except (ValueError, ImportError) as exc:
-            raise SourceError(f"input {given!r}: cannot open this location ({exc})") from None
-        if GLOB_CHARS & set(path):
-            matches = [m for m in sorted(fs.glob(path)) if not fs.isdir(m)]
-            if not matches:
-                raise SourceError(f"input {given!r}: no file matches this pattern")
-        elif fs.isdir(path):
-            matches = sorted(p for p in fs.find(path) if source_format(p))
-            if not matches:
-                raise SourceError(f"input {given!r}: directory holds no .csv, .csv.gz or .parquet file")
-        elif fs.exists(path):
-            matches = [path]
-        else:
-            raise SourceError(f"input {given!r}: no such file or directory")
+            fs, matches = _expand(given)
+        except DatagenError:
+            raise
+        except Exception as exc:  # OSError, or a remote filesystem's own error (credentials, network)
+            detail = getattr(exc, "strerror", None) or " ".join(str(exc).split()) or type(exc).__name__
+            raise SourceError(f"input {given!r}: cannot list: {detail}") from None
         for m in matches:
             fmt = source_format(m)
             if fmt is None:
                 raise SourceError(f"input {_url(fs, m)!r}: unknown format (expected .csv, .csv.gz or .parquet)")
+            key = _identity(fs, m, _url(fs, m))
+            if key in seen:
+                continue
+            seen.add(key)
             found.setdefault(_url(fs, m), (fs, m, fmt))
     sources = []
     for i, url in enumerate(sorted(found)):
         fs, path, fmt = found[url]
-        info = fs.info(path)
+        try:
+            info = fs.info(path)
+        except Exception as exc:
+            raise read_error(url, exc) from None
+        if info.get("type") == "directory":
+            raise SourceError(f"input {url!r} is a directory named like a data file; give the files inside it")
         size = int(info.get("size") or 0)
         if size == 0:
             raise SourceError(f"input {url!r} is empty (0 bytes)")
@@ -122,15 +172,44 @@ def csv_reader(fh, url: str, column_types: dict[str, pa.DataType] | None, block_
         raise SourceError(f"input {url!r}: cannot read as CSV: {exc}") from None
 
 
+READ_ERRORS = (pa.ArrowException, OSError, EOFError, UnicodeError, zlib.error, lzma.LZMAError)
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def read_error(url: str, exc: BaseException) -> DatagenError:
+    """A one-line error naming ``url`` for an exception raised while reading it (a full
+    disk while writing the staged copy is an OutputError, not the input's fault)."""
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, OSError) and (exc.errno in NO_SPACE or "No space left" in detail):
+        where = exc.filename or "the staging directory"
+        return OutputError(f"no space left on the device writing {where} (while staging {url!r})")
+    if isinstance(exc, (EOFError, zlib.error, lzma.LZMAError)) or "end-of-stream" in detail \
+            or type(exc).__name__ in ("BadGzipFile", "ZstdError"):
+        return SourceError(f"input {url!r} is truncated or corrupt (its compressed data cannot be decompressed: {detail})")
+    if isinstance(exc, UnicodeError):
+        return SourceError(f"input {url!r}: cannot read: not UTF-8 text ({detail})")
+    return SourceError(f"input {url!r}: cannot read: {detail}")
+
+
 def read_schema(src: SourceFile, time_column: str, time_unit: str | None) -> pa.Schema:
     """The Arrow schema of one source, as it will be read."""
     try:
         if src.format == "parquet":
-            return parquet_file(src.url).schema_arrow
-        with open_binary(src.url) as fh:
-            schema = csv_reader(fh, src.url, None, CSV_SAMPLE_BYTES).schema
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise SourceError(f"input {src.url!r}: cannot read: {str(exc).splitlines()[0]}") from None
+            schema = parquet_file(src.url).schema_arrow
+        else:
+            with open_binary(src.url) as fh:
+                schema = csv_reader(fh, src.url, None, CSV_SAMPLE_BYTES).schema
+    except DatagenError:
+        raise
+    except Exception as exc:  # any failure to read a source names the source
+        raise read_error(src.url, exc) from None
+    names = schema.names
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice is not None:
+        raise SchemaError(f"input {src.url!r} has the column name {twice!r} more than once; "
+                          "rename the columns so that each name is unique")
+    if src.format == "parquet":
+        return schema
     # The CSV time column is read as text (we parse it) unless it is epoch numbers.
     idx = schema.get_field_index(time_column)
     if idx >= 0 and not (time_unit and pa.types.is_integer(schema.field(idx).type) or
@@ -139,23 +218,27 @@ def read_schema(src: SourceFile, time_column: str, time_unit: str | None) -> pa.
     return schema
 
 
-def _unify_csv(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
-    if a == b:
-        return a
-    if pa.types.is_null(a):
-        return b
-    if pa.types.is_null(b):
-        return a
-    nums = (pa.types.is_integer, pa.types.is_floating)
-    if any(f(a) for f in nums) and any(f(b) for f in nums):
-        return pa.float64()
-    return None
+def conform(table: pa.Table, schema: pa.Schema, time_column: str) -> pa.Table:
+    """``table`` (columns in ``schema`` order) with every column cast, safely, to the unified
+    type: a value the type cannot hold raises ArrowInvalid. The time column is left as read
+    (``parse_times`` turns any time type into nanoseconds)."""
+    for i, f in enumerate(schema):
+        have = table.schema.field(i).type
+        if f.name != time_column and have != f.type:
+            try:
+                table = table.set_column(i, f.name, table.column(i).cast(f.type, safe=True))
+            except pa.ArrowInvalid as exc:
+                raise pa.ArrowInvalid(f"column {f.name!r} ({have}) does not fit {f.type}, the type common to "
+                                      f"all inputs: {' '.join(str(exc).split())}") from None
+    return table
 
 
 def unified_schema(sources: list[SourceFile], schemas: list[pa.Schema]) -> pa.Schema:
-    """One schema for all sources; names the file and column on a mismatch."""
+    """One schema for all sources (the rules are in ``unify``); every source is read as it.
+    A mismatch names the column and both files."""
     ref_src, ref = sources[0], schemas[0]
     fields = {f.name: f.type for f in ref}
+    origin = {f.name: ref_src.url for f in ref}
     for src, schema in zip(sources[1:], schemas[1:]):
         names = schema.names
         missing = [n for n in ref.names if n not in names]
@@ -166,12 +249,13 @@ def unified_schema(sources: list[SourceFile], schemas: list[pa.Schema]) -> pa.Sc
         for f in schema:
             if f.type == fields[f.name]:
                 continue
-            merged = _unify_csv(fields[f.name], f.type) if "csv" in (src.format, ref_src.format) else None
+            merged = unify_types(fields[f.name], f.type)
             if merged is None:
                 raise SchemaError(
                     f"schema mismatch: column {f.name!r} is {f.type} in {src.url!r} "
-                    f"but {fields[f.name]} in {ref_src.url!r}"
+                    f"but {fields[f.name]} in {origin[f.name]!r}; convert one of them"
                 )
+            if merged != fields[f.name]:
+                origin[f.name] = src.url
             fields[f.name] = merged
-    out = pa.schema([pa.field(n, pa.string() if pa.types.is_null(t) else t) for n, t in fields.items()])
-    return out
+    return pa.schema([pa.field(n, pa.string() if pa.types.is_null(t) else t) for n, t in fields.items()])

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from datagen.errors import SourceError
 from datagen.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
 
-from .sources import csv_reader, open_binary, parquet_file
+from .sources import READ_ERRORS, conform, csv_reader, open_binary, parquet_file, read_error
 from .timekeys import derived_part, local_ns, parse_times
 
 BAD_SAMPLES = 5
@@ -122,7 +122,8 @@ def _batches(unit: WorkUnit, ctx: StageContext):
     if unit.format == "parquet":
         # a unit is at most batch_rows rows (planned from the row-group sizes): read it in one go
         with parquet_file(unit.url) as pf:
-            yield pf.read_row_groups(list(unit.row_groups), columns=names).select(names)
+            yield conform(pf.read_row_groups(list(unit.row_groups), columns=names).select(names), ctx.schema,
+                          ctx.time_column)
         return
     types = {f.name: f.type for f in ctx.schema}
     with open_binary(unit.url) as fh:
@@ -134,10 +135,10 @@ def _batches(unit: WorkUnit, ctx: StageContext):
             pending.append(batch)
             rows += batch.num_rows
             if rows >= ctx.batch_rows:
-                yield pa.Table.from_batches(pending)
+                yield conform(pa.Table.from_batches(pending), ctx.schema, ctx.time_column)
                 pending, rows = [], 0
         if pending:
-            yield pa.Table.from_batches(pending)
+            yield conform(pa.Table.from_batches(pending), ctx.schema, ctx.time_column)
 
 
 def stage_unit(unit: WorkUnit, ctx: StageContext) -> StageResult:
@@ -199,8 +200,8 @@ def stage_unit(unit: WorkUnit, ctx: StageContext) -> StageResult:
                     groups.append((key, index, count))
                     offset += count
             result.files.append(StagedFile(path, table.num_rows, groups))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError, EOFError) as exc:
-        raise SourceError(f"input {unit.url!r}: cannot read: {str(exc).splitlines()[0]}") from None
+    except READ_ERRORS as exc:
+        raise read_error(unit.url, exc) from None
     if dropped:
         result.dropped_rows = np.concatenate(dropped)
     return result

@@ -1,0 +1,110 @@
+"""Small type validators for configuration values (YAML files, flags, Python calls).
+
+Each takes the value and the option's name and returns the value (normalised)
+or raises :class:`ConfigError` naming the option and what it received. They are
+strict on purpose: a YAML boolean is ``true``/``false`` only (never ``"no"``),
+a number is finite and in range (never ``.inf``/``.nan``), a string is a string
+and a list is a list of strings.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+from .errors import ConfigError
+
+INT64_MAX = 2**63 - 1
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
+
+
+def boolean(value: Any, key: str) -> bool:
+    """``True`` or ``False`` only (YAML ``true``/``false``); strings such as ``"no"`` are refused."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {_show(value)} ({_kind(value)})")
+    return value
+
+
+def integer(value: Any, key: str, minimum: int | None = None, maximum: int = INT64_MAX,
+            allow_none: bool = False) -> int | None:
+    """An int (not a bool, not a float) with ``minimum <= value <= maximum``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key}: expected an integer, got {_show(value)} ({_kind(value)})")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{key}: expected an integer >= {minimum}, got {_show(value)}")
+    if value > maximum:
+        raise ConfigError(f"{key}: expected an integer <= {maximum}, got {_show(value)}")
+    return int(value)
+
+
+def number(value: Any, key: str, minimum: float | None = None, maximum: float | None = None,
+           max_exclusive: bool = False) -> float:
+    """A finite int or float (not a bool) in ``[minimum, maximum]`` (or ``[minimum, maximum)``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{key}: expected a number, got {_show(value)} ({_kind(value)})")
+    try:
+        result = float(value)
+    except OverflowError:
+        result = math.inf
+    if not math.isfinite(result):
+        raise ConfigError(f"{key}: expected a finite number, got {_show(value)}")
+    too_high = maximum is not None and (result >= maximum if max_exclusive else result > maximum)
+    if (minimum is not None and result < minimum) or too_high:
+        hi = "" if maximum is None else (f", {maximum})" if max_exclusive else f", {maximum}]")
+        rng = f"[{minimum}{hi}" if minimum is not None else f"(-inf{hi}"
+        raise ConfigError(f"{key}: expected a number in {rng}, got {_show(value)}")
+    return result
+
+
+def string(value: Any, key: str, allow_none: bool = False, allow_empty: bool = False) -> str | None:
+    """A str (``None`` when allowed); empty strings are refused unless ``allow_empty``."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string, got {_show(value)} ({_kind(value)})")
+    if not allow_empty and not value.strip():
+        raise ConfigError(f"{key}: expected a non-empty string, got {_show(value)}")
+    if "\x00" in value:
+        raise ConfigError(f"{key}: expected a string without NUL characters, got {_show(value)}")
+    return value
+
+
+def choice(value: Any, key: str, choices: Iterable[str], allow_none: bool = False) -> str | None:
+    """One of ``choices`` (strings)."""
+    choices = tuple(choices)
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"{key}: expected one of {'|'.join(choices)}, got {_show(value)}")
+    return value
+
+
+def string_list(value: Any, key: str, allow_none: bool = False) -> list[str]:
+    """A comma-separated string or a list of non-empty strings -> a list of stripped strings."""
+    if value is None and allow_none:
+        return []
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",")]
+    elif isinstance(value, (list, tuple)):
+        bad = [v for v in value if not isinstance(v, str)]
+        if bad:
+            raise ConfigError(f"{key}: expected a list of strings, got {_show(bad[0])} ({_kind(bad[0])}) in it")
+        items = [v.strip() for v in value]
+    else:
+        raise ConfigError(f"{key}: expected a comma-separated string or a list of strings, "
+                          f"got {_show(value)} ({_kind(value)})")
+    if any(not v for v in items):
+        raise ConfigError(f"{key}: empty name in {_show(value)}")
+    if any("\x00" in v for v in items):
+        raise ConfigError(f"{key}: NUL character in {_show(value)}")
+    return items
