@@ -59,3 +59,7 @@ class FilterError(UsageError):
 
 class ColumnError(UsageError):
     """An unknown column, or a column of the wrong kind."""
+
+
+class TransformError(DatagenError):
+    """The user's ``transform`` raised an exception or returned nothing usable."""
