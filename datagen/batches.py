@@ -176,8 +176,11 @@ class BatchSource:
             check_label_counts(counts, o.num_classes, o.label, f"shard {shard.path!r}")
 
     def _warn_inexact(self) -> None:
-        """Announce at construction the integer columns a float output may round (see outputs.py)."""
+        """Announce at construction the integer columns float32 outputs may round (see outputs.py);
+        dtype="float64" is the remedy, so it warns of nothing (it rounds only beyond 2**53)."""
         o = self.options
+        if o.dtype != "float32":
+            return
         cols = self._float_columns()
         inexact = inexact_integer_columns(self._types, [c for c in cols if c not in self._groups], o.dtype)
         limit = 2 ** MANTISSA_BITS[o.dtype]
@@ -187,9 +190,9 @@ class BatchSource:
                 inexact.append(c)
         if inexact:
             kinds = sorted({self._types[c] for c in inexact})
-            fix = "; pass dtype='float64' to keep integers up to 2**53 exact" if o.dtype == "float32" else ""
-            warnings.warn(f"columns {inexact} ({'/'.join(kinds)}) become {o.dtype}: integers beyond "
-                          f"±{limit:,} round to the nearest {o.dtype} value{fix}", UserWarning, stacklevel=4)
+            warnings.warn(f"columns {inexact} ({'/'.join(kinds)}) become float32: integers beyond ±{limit:,} round "
+                          "to the nearest float32 value; pass dtype='float64' to keep integers up to 2**53 exact",
+                          UserWarning, stacklevel=4)
 
     def _check_shards(self) -> None:
         for i in self.selected:

@@ -6,8 +6,8 @@ Rules (also in the README):
   generator's ``dtype`` ("float32" by default, or "float64"). Every numeric column type
   converts by rounding to the nearest representable value; nulls become NaN. Nothing
   depends on the values, so a conversion can never fail in the middle of an epoch.
-  Integers beyond 2**24 (float32) or 2**53 (float64) round: integer columns that may
-  hold such values are announced by a warning when the generator is built.
+  Integers beyond 2**24 (float32) or 2**53 (float64) round: with float32, integer columns
+  that may hold such values are announced by a warning when the generator is built.
 * Labels keep every value of their column type: bool and integers up to 32 bits ->
   int32, int64 and uint32 -> int64, uint64 -> uint64, float16/float32 -> float32,
   float64 and decimal -> float64 (a decimal becomes its nearest double). With
