@@ -26,9 +26,9 @@ from .errors import ColumnError, ConfigError, DatagenError, FilterError, Manifes
 from .hashing import sha256_file
 from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, manifest_path, read_manifest
 from .options import GeneratorOptions
-from .outputs import (MANTISSA_BITS, TEXT_TYPES, check_label_counts, float_matrix, group_array, group_value,
-                      inexact_integer_columns, is_numeric, label_array, label_dtype, lineage_int64, one_hot)
+from .outputs import TEXT_TYPES, float_matrix, group_array, label_array, label_dtype, lineage_int64, one_hot
 from .plan import EpochPlan, Unit, Window
+from .validate import check_columns, check_labels, checked_group_values, warn_inexact
 from .where import compile_where
 # Memory: two decoded windows are cached while the next one is built in the background, and
 # building one briefly holds its read buffers, the Arrow table, the matrix and its permuted copy
@@ -53,7 +53,7 @@ class BatchSource:
                                 "made (manifest_sha256 differs); the batches would not be the same")
         self._types = {**self.manifest.column_types, **{g["name"]: g["type"] for g in self.manifest.group_columns}}
         self._groups = set(self.manifest.group_names)
-        self._check_columns()
+        check_columns(self._types, options)
         group_types = {g["name"]: g["type"] for g in self.manifest.group_columns}
         predicate = compile_where(options.where, self.manifest.group_names, [s.group for s in self.manifest.shards],
                                   group_types)
@@ -63,9 +63,9 @@ class BatchSource:
             raise FilterError(f"where {options.where!r} matches none of the {len(self.manifest.shards)} shards "
                               f"(group values look like {example})")
         self._check_shards()
-        self._group_values = self._checked_group_values()
-        self._check_labels()
-        self._warn_inexact()
+        self._group_values = checked_group_values(self.manifest, self.selected, self._types, options)
+        check_labels(self.manifest, self.selected, self._group_values, options)
+        warn_inexact(self._types, self._groups, self._group_values, options)
         units = []
         for i in self.selected:
             start = 0
@@ -117,83 +117,7 @@ class BatchSource:
         self.__dict__.update(state)
         self._init_runtime()
 
-    # -- validation ------------------------------------------------------------------------------
-    def _column_type(self, name: str, role: str) -> str:
-        if name not in self._types:
-            known = ", ".join(c for c in self._types if not c.startswith("_"))
-            raise ColumnError(f"{role} column {name!r} is not in the dataset (columns: {known})")
-        return self._types[name]
-
-    def _check_columns(self) -> None:
-        o = self.options
-        if isinstance(o.features, dict):
-            for name, cols in o.features.items():
-                kinds = {("text" if self._column_type(c, f"feature {name!r}") in TEXT_TYPES else
-                          "numeric" if is_numeric(self._types[c]) else self._types[c]) for c in cols}
-                bad = kinds - {"text", "numeric"}
-                if bad or len(kinds) > 1:
-                    raise ColumnError(f"features[{name!r}]: columns {cols} must be all numeric or all text, "
-                                      f"got types {[self._types[c] for c in cols]}")
-        else:
-            for c in o.features:
-                t = self._column_type(c, "feature")
-                if not is_numeric(t):
-                    raise ColumnError(f"feature column {c!r} has type {t}; a plain feature list needs numeric "
-                                      "columns (use a dict of inputs for text columns)")
-        for role, col in (("label", o.label), ("sample_weight", o.sample_weight)):
-            if col is not None:
-                t = self._column_type(col, role)
-                if not is_numeric(t):
-                    raise ColumnError(f"{role} column {col!r} has type {t}; expected a numeric column")
-
-    def _float_columns(self) -> list[str]:
-        o = self.options
-        cols = [c for c in o.feature_columns if self._types[c] not in TEXT_TYPES]
-        return cols + ([o.sample_weight] if o.sample_weight else [])
-
-    def _checked_group_values(self) -> dict[int, dict]:
-        """Per selected shard, the group values the outputs use, checked against their column types."""
-        o = self.options
-        used = [c for c in dict.fromkeys(o.feature_columns + [o.label, o.sample_weight]) if c in self._groups]
-        return {i: {c: group_value(self.manifest.shards[i].group[c], self._types[c], c, self.manifest.shards[i].path)
-                    for c in used} for i in self.selected}
-
-    def _check_labels(self) -> None:
-        """Refuse here what the manifest already shows: null labels, labels outside num_classes."""
-        o = self.options
-        if o.label is None:
-            return
-        for i in self.selected:
-            shard = self.manifest.shards[i]
-            if o.label in self._groups:
-                value = self._group_values[i][o.label]
-                key = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-                counts = {key: shard.rows}
-            elif o.label == self.manifest.label_column and isinstance(shard.label_counts, dict):
-                counts = shard.label_counts
-            else:
-                continue
-            check_label_counts(counts, o.num_classes, o.label, f"shard {shard.path!r}")
-
-    def _warn_inexact(self) -> None:
-        """Announce at construction the integer columns float32 outputs may round (see outputs.py);
-        dtype="float64" is the remedy, so it warns of nothing (it rounds only beyond 2**53)."""
-        o = self.options
-        if o.dtype != "float32":
-            return
-        cols = self._float_columns()
-        inexact = inexact_integer_columns(self._types, [c for c in cols if c not in self._groups], o.dtype)
-        limit = 2 ** MANTISSA_BITS[o.dtype]
-        for c in dict.fromkeys(c for c in cols if c in self._groups):
-            values = [v[c] for v in self._group_values.values()]
-            if any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > limit for v in values):
-                inexact.append(c)
-        if inexact:
-            kinds = sorted({self._types[c] for c in inexact})
-            warnings.warn(f"columns {inexact} ({'/'.join(kinds)}) become float32: integers beyond ±{limit:,} round "
-                          "to the nearest float32 value; pass dtype='float64' to keep integers up to 2**53 exact",
-                          UserWarning, stacklevel=4)
-
+    # -- shard checks ----------------------------------------------------------------------------
     def _check_shards(self) -> None:
         for i in self.selected:
             self._shard_path(i, check=True)

@@ -5,7 +5,6 @@ but the remainder with drop_remainder), len matches, and a batch is a pure funct
 
 import math
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
