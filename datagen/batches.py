@@ -27,7 +27,7 @@ from .hashing import sha256_file
 from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, manifest_path, read_manifest
 from .options import GeneratorOptions
 from .outputs import TEXT_TYPES, float_matrix, group_array, label_array, label_dtype, lineage_int64, one_hot
-from .plan import EpochPlan, Unit, Window
+from .plan import EpochPlan, Unit, Window, check_epoch
 from .validate import check_columns, check_labels, checked_group_values, warn_inexact
 from .where import compile_where
 # Memory: two decoded windows are cached while the next one is built in the background, and
@@ -58,6 +58,8 @@ class BatchSource:
         predicate = compile_where(options.where, self.manifest.group_names, [s.group for s in self.manifest.shards],
                                   group_types)
         self.selected = [i for i, s in enumerate(self.manifest.shards) if predicate(s.group)]
+        if not self.manifest.shards:
+            raise ManifestError(f"dataset {str(self.directory)!r} has no shards: there are no rows to train on")
         if not self.selected:
             example = self.manifest.shards[0].group if self.manifest.shards else {}
             raise FilterError(f"where {options.where!r} matches none of the {len(self.manifest.shards)} shards "
@@ -70,8 +72,11 @@ class BatchSource:
         for i in self.selected:
             start = 0
             for rg, rows in enumerate(self.manifest.shards[i].row_groups):
-                units.append(Unit(i, rg, start, rows))
+                if rows > 0:  # an empty row group adds nothing to any batch
+                    units.append(Unit(i, rg, start, rows))
                 start += rows
+        if not units:
+            raise FilterError(f"the {len(self.selected)} shards selected (where {options.where!r}) hold no rows")
         self.row_bytes = self._row_bytes()
         window_rows = options.memory_budget // (WINDOW_SHARE * self.row_bytes)
         biggest = max(u.rows for u in units)
@@ -168,7 +173,7 @@ class BatchSource:
         """The batch ``index`` of ``epoch``: a pure function of manifest, options, seed, epoch and index."""
         if self._pid != os.getpid():  # forked by something that bypassed os.register_at_fork
             self._init_runtime()
-        segments = self.plan.segments(epoch, index)
+        segments = self.plan.segments(check_epoch(epoch), index)
         try:
             parts = []
             for window, lo, hi in segments:
@@ -343,6 +348,7 @@ class BatchSource:
     def provenance(self, index: int, epoch: int = 0) -> pd.DataFrame:
         """One row per example of batch ``index`` of ``epoch``, in batch order."""
         m = self.manifest
+        check_epoch(epoch)
         sources = m.source_by_id()
         frames = []
         for window, lo, hi in self.plan.segments(epoch, index):

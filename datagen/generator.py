@@ -24,6 +24,7 @@ from . import forksafe
 from .batches import BatchSource
 from .errors import ConfigError
 from .options import GeneratorOptions, load_config_file, options_from_config
+from .plan import check_epoch
 
 
 class EpochCallback(keras.callbacks.Callback):
@@ -135,13 +136,18 @@ class DataGenerator(keras.utils.PyDataset):
 
     def set_epoch(self, epoch: int) -> None:
         """Use the batches of ``epoch`` from now on (for custom training loops)."""
+        epoch = check_epoch(epoch)
         with self._epoch_lock:
-            self.epoch = int(epoch)
+            self.epoch = epoch
 
     # -- provenance and config --------------------------------------------------------------------
     def provenance(self, batch: int, epoch: int | None = None):
         """The source rows of batch ``batch`` of ``epoch`` (default: the current epoch), as a DataFrame."""
-        return self.source.provenance(int(batch), self.epoch if epoch is None else int(epoch))
+        try:
+            batch = operator.index(batch)
+        except TypeError:
+            raise TypeError(f"batch index must be an integer, got {batch!r}") from None
+        return self.source.provenance(batch, self.epoch if epoch is None else check_epoch(epoch))
 
     @property
     def config(self) -> dict[str, Any]:

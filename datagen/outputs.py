@@ -4,7 +4,8 @@ Rules (also in the README):
 
 * Float outputs (the feature matrix, numeric dict inputs, ``sample_weight``) use the
   generator's ``dtype`` ("float32" by default, or "float64"). Every numeric column type
-  converts by rounding to the nearest representable value; nulls become NaN. Nothing
+  converts by rounding to the nearest representable value (decimals through their
+  nearest float64); nulls become NaN. Nothing
   depends on the values, so a conversion can never fail in the middle of an epoch.
   Integers beyond 2**24 (float32) or 2**53 (float64) round: with float32, integer columns
   that may hold such values are announced by a warning when the generator is built.
@@ -114,6 +115,21 @@ def group_array(value: Any, rows: int, type_name: str) -> pa.Array:
     return pa.repeat(pa.scalar(value, type=kind), rows)
 
 
+def decimal_to_float64(col: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Each decimal as its nearest float64 (Arrow's own cast can be one unit in the last place off).
+    Up to 15 digits with a scale of 0..22 this is one exact integer division by an exact power of
+    ten, which IEEE arithmetic rounds correctly; beyond that Python's Decimal does it."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    kind = col.type
+    if pa.types.is_decimal128(kind) and kind.precision <= 15 and 0 <= kind.scale <= 22:
+        data = np.frombuffer(col.buffers()[1], dtype=np.int64)[2 * col.offset:2 * (col.offset + len(col)):2]
+        values = data.astype(np.float64) / float(10 ** kind.scale)  # both exact: |unscaled| < 2**53
+        mask = None if not col.null_count else np.asarray(col.is_null())
+        return pa.array(values, type=pa.float64(), mask=mask)
+    return pa.array([None if v is None else float(v) for v in col.to_pylist()], type=pa.float64())
+
+
 def float_matrix(columns: list[pa.Array | pa.ChunkedArray], dtype: str) -> np.ndarray:
     """A row-major (rows, len(columns)) matrix of ``dtype``; rounds to nearest, nulls -> NaN."""
     target = FLOAT_DTYPES[dtype]
@@ -121,6 +137,8 @@ def float_matrix(columns: list[pa.Array | pa.ChunkedArray], dtype: str) -> np.nd
     for col in columns:
         if isinstance(col, pa.ChunkedArray):
             col = col.combine_chunks()
+        if pa.types.is_decimal(col.type):
+            col = decimal_to_float64(col)
         arrays.append(col if col.type == target else pc.cast(col, target, safe=False))
     batch = pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
     return batch.to_tensor(null_to_nan=True, row_major=True).to_numpy()
@@ -133,7 +151,8 @@ def label_array(col: pa.Array | pa.ChunkedArray, type_name: str, num_classes: in
         raise ColumnError(f"label column {name!r} has {col.null_count} null values ({where})")
     if num_classes is None:
         target = label_dtype(type_name)
-        out = col if col.type == target else pc.cast(col, target, safe=not pa.types.is_decimal(col.type))
+        out = decimal_to_float64(col) if pa.types.is_decimal(col.type) else \
+            col if col.type == target else pc.cast(col, target)
         return np.asarray(out.to_numpy() if isinstance(out, pa.Array) else out.to_numpy())
     if pa.types.is_boolean(col.type) or pa.types.is_integer(col.type):
         values = pc.cast(col, pa.int64(), safe=False) if col.type != pa.uint64() else col
@@ -144,7 +163,7 @@ def label_array(col: pa.Array | pa.ChunkedArray, type_name: str, num_classes: in
             return np.asarray(out, dtype=np.int64)
         bad = lo if lo < 0 else hi
     else:
-        floats = pc.cast(col, pa.float64(), safe=False)
+        floats = decimal_to_float64(col) if pa.types.is_decimal(col.type) else pc.cast(col, pa.float64())
         values = np.asarray(floats.to_numpy() if isinstance(floats, pa.Array) else floats.to_numpy())
         ok = (values >= 0) & (values < num_classes) & (np.floor(values) == values)
         if ok.all():

@@ -60,6 +60,12 @@ def ordered(op: Callable, a: Any, b: Any) -> bool:
     return ka == kind(b) and ka in ("number", "string", "bool") and op(a, b)
 
 
+def _columns(kinds: dict) -> str:
+    if not kinds:
+        return "this dataset has no group columns to filter on"
+    return f"filters apply to the group columns {', '.join(sorted(kinds))}"
+
+
 def _show(text: str) -> str:
     return repr(text) if len(text) <= 80 else repr(text[:77] + "...")
 
@@ -93,8 +99,7 @@ class _Compiler:
 
     def name(self, node: ast.Name) -> str:
         if node.id not in self.kinds:
-            raise self.fail(f"unknown column {node.id!r}; filters apply to the group columns "
-                            f"{', '.join(sorted(self.kinds))}")
+            raise self.fail(f"unknown column {node.id!r}; {_columns(self.kinds)}")
         return node.id
 
     def compare(self, node: ast.Compare) -> Callable[[dict], bool]:
@@ -229,8 +234,7 @@ def _compile_dict(where: dict, kinds: dict[str, set[str]], types: dict[str, str]
     allowed: dict[str, tuple] = {}
     for key, value in where.items():
         if not isinstance(key, str) or key not in kinds:
-            raise FilterError(f"where: unknown column {key!r}; filters apply to the group columns "
-                              f"{', '.join(sorted(kinds))}")
+            raise FilterError(f"where: unknown column {key!r}; {_columns(kinds)}")
         values = tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else (value,)
         for v in values:
             k = kind(v)

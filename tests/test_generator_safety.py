@@ -321,6 +321,20 @@ def test_null_labels_from_the_manifest_are_refused_at_construction(tmp_path, hos
         DataGenerator(out, ["dbl"], label="labn")
 
 
+def test_bad_epochs_and_batch_indices(hostile):
+    gen = DataGenerator(hostile, ["dbl"], batch_size=10, shuffle=True)
+    for bad in (-1, 1.5, "1", None, True):
+        with pytest.raises(ConfigError, match="epoch: expected a non-negative integer"):
+            gen.set_epoch(bad)
+        if bad is not None:
+            with pytest.raises(ConfigError, match="epoch: expected a non-negative integer"):
+                gen.provenance(0, epoch=bad)
+    with pytest.raises(TypeError, match="batch index must be an integer"):
+        gen.provenance("a")
+    gen.set_epoch(2**70)  # any non-negative integer seeds a shuffle
+    assert len(gen[0][0]) == 10
+
+
 def test_data_errors_the_manifest_cannot_show_name_the_batch(hostile):
     gen = DataGenerator(hostile, ["dbl"], label="labn", batch_size=64)
     with pytest.raises(ColumnError, match=r"label column 'labn' has 1 null values .*\(batch 0 of epoch 0\)$"):

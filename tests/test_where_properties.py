@@ -186,3 +186,11 @@ def test_deep_nesting_is_a_filter_error_or_works(depth):
             assert "\n" not in str(exc)
             continue
         assert predicate({"n": 1, "s": "a", "b": True}) in (True, False)
+
+
+def test_a_dataset_without_group_columns():
+    assert compile_where(None, [])({}) is True
+    with pytest.raises(FilterError, match="unknown column 'grp'; this dataset has no group columns"):
+        compile_where("grp == 1", [])
+    with pytest.raises(FilterError, match="unknown column 'grp'; this dataset has no group columns"):
+        compile_where({"grp": 1}, [])
