@@ -15,6 +15,7 @@ must agree with model.fit's own epoch numbers. Two mechanisms, both race-free:
 from __future__ import annotations
 
 import operator
+import os
 import threading
 from typing import Any, Callable
 
@@ -88,7 +89,12 @@ class DataGenerator(keras.utils.PyDataset):
     @classmethod
     def from_config(cls, config: dict | str, **overrides) -> "DataGenerator":
         """Build from ``gen.config`` (a dict) or a JSON/YAML file holding it."""
-        data = load_config_file(config) if isinstance(config, str) else dict(config)
+        if isinstance(config, (str, os.PathLike)):
+            data = load_config_file(config)
+        elif isinstance(config, dict):
+            data = dict(config)
+        else:
+            raise ConfigError(f"config: expected gen.config (a dict) or a JSON/YAML file, got {type(config).__name__}")
         runtime = {k: overrides.pop(k) for k in ("transform", "workers", "use_multiprocessing", "max_queue_size")
                    if k in overrides}
         o = options_from_config(data, **overrides)

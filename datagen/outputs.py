@@ -153,7 +153,7 @@ def label_array(col: pa.Array | pa.ChunkedArray, type_name: str, num_classes: in
         target = label_dtype(type_name)
         out = decimal_to_float64(col) if pa.types.is_decimal(col.type) else \
             col if col.type == target else pc.cast(col, target)
-        return np.asarray(out.to_numpy() if isinstance(out, pa.Array) else out.to_numpy())
+        return np.asarray(out.to_numpy())
     if pa.types.is_boolean(col.type) or pa.types.is_integer(col.type):
         values = pc.cast(col, pa.int64(), safe=False) if col.type != pa.uint64() else col
         lo, hi = pc.min_max(values).values()
@@ -195,8 +195,9 @@ def one_hot(classes: np.ndarray, num_classes: int) -> np.ndarray:
 def check_label_counts(counts: dict, num_classes: int | None, name: str, where: str) -> None:
     """Refuse, from a shard's label counts in the manifest, null labels and labels outside num_classes."""
     for key, rows in counts.items():
+        rows = f"{rows:,}" if isinstance(rows, int) else repr(rows)
         if key == "null":
-            raise ColumnError(f"label column {name!r} has {rows:,} null values ({where}); every row needs a label")
+            raise ColumnError(f"label column {name!r} has {rows} null values ({where}); every row needs a label")
         if num_classes is None:
             continue
         value = {"true": decimal.Decimal(1), "false": decimal.Decimal(0)}.get(str(key))
@@ -207,5 +208,5 @@ def check_label_counts(counts: dict, num_classes: int | None, name: str, where: 
                 value = None
         if value is None or not value.is_finite() or value != value.to_integral_value() \
                 or not 0 <= value < num_classes:
-            raise ColumnError(f"label column {name!r} has value {key} ({rows:,} rows, {where}), expected an integer "
+            raise ColumnError(f"label column {name!r} has value {key} ({rows} rows, {where}), expected an integer "
                               f"class in [0, {num_classes}) for num_classes={num_classes}")

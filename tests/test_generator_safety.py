@@ -306,6 +306,11 @@ def test_bad_directory_types(hostile):
     for bad in (None, 5, ["x"]):
         with pytest.raises(ConfigError, match="directory: expected a path"):
             DataGenerator(bad, ["dbl"])
+    for bad in (5, None, ["x"]):
+        with pytest.raises(ConfigError, match="config: expected gen.config"):
+            DataGenerator.from_config(bad)
+    with pytest.raises(ConfigError, match="unknown key 'bogus'"):
+        DataGenerator.from_config({"directory": str(hostile), "features": ["dbl"], "bogus": 1})
 
 
 def test_null_labels_from_the_manifest_are_refused_at_construction(tmp_path, hostile):
