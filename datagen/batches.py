@@ -28,7 +28,7 @@ from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, manifest_pa
 from .options import GeneratorOptions
 from .outputs import TEXT_TYPES, float_matrix, group_array, label_array, label_dtype, lineage_int64, one_hot
 from .plan import EpochPlan, Unit, Window, check_epoch
-from .validate import check_columns, check_labels, checked_group_values, warn_inexact
+from .option_checks import check_columns, check_labels, checked_group_values, warn_inexact
 from .where import compile_where
 # Memory: two decoded windows are cached while the next one is built in the background, and
 # building one briefly holds its read buffers, the Arrow table, the matrix and its permuted copy
