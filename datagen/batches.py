@@ -19,18 +19,17 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .errors import ColumnError, ConfigError, FilterError, ManifestError, ShardError
+from . import forksafe
+from .errors import ColumnError, ConfigError, DatagenError, FilterError, ManifestError, ShardError, TransformError
 from .hashing import sha256_file
 from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, manifest_path, read_manifest
 from .options import GeneratorOptions
-from .plan import EpochPlan, Unit, Window
+from .outputs import TEXT_TYPES, float_matrix, group_array, label_array, label_dtype, lineage_int64, one_hot
+from .plan import EpochPlan, Unit, Window, check_epoch
+from .option_checks import check_columns, check_labels, checked_group_values, warn_inexact
 from .where import compile_where
-
-NUMERIC_PREFIXES = ("int", "uint", "float", "double", "halffloat", "bool", "decimal")
-TEXT_TYPES = ("string", "large_string")
 # Memory: two decoded windows are cached while the next one is built in the background, and
 # building one briefly holds its read buffers, the Arrow table, the matrix and its permuted copy
 # (about five times its size); so a window is at most an eighth of the budget.
@@ -38,10 +37,6 @@ CACHED_WINDOWS = 2
 WINDOW_SHARE = 8
 FOOTER_CACHE = 4096  # Parquet footers kept per generator, so later epochs skip re-parsing them
 READ_THREADS = min(4, os.cpu_count() or 1)  # shards read in parallel while a window is built
-
-
-def _is_numeric(type_name: str) -> bool:
-    return type_name.startswith(NUMERIC_PREFIXES)
 
 
 class BatchSource:
@@ -58,20 +53,30 @@ class BatchSource:
                                 "made (manifest_sha256 differs); the batches would not be the same")
         self._types = {**self.manifest.column_types, **{g["name"]: g["type"] for g in self.manifest.group_columns}}
         self._groups = set(self.manifest.group_names)
-        self._check_columns()
-        predicate = compile_where(options.where, self.manifest.group_names)
+        check_columns(self._types, options)
+        group_types = {g["name"]: g["type"] for g in self.manifest.group_columns}
+        predicate = compile_where(options.where, self.manifest.group_names, [s.group for s in self.manifest.shards],
+                                  group_types)
         self.selected = [i for i, s in enumerate(self.manifest.shards) if predicate(s.group)]
+        if not self.manifest.shards:
+            raise ManifestError(f"dataset {str(self.directory)!r} has no shards: there are no rows to train on")
         if not self.selected:
             example = self.manifest.shards[0].group if self.manifest.shards else {}
             raise FilterError(f"where {options.where!r} matches none of the {len(self.manifest.shards)} shards "
                               f"(group values look like {example})")
         self._check_shards()
+        self._group_values = checked_group_values(self.manifest, self.selected, self._types, options)
+        check_labels(self.manifest, self.selected, self._group_values, options)
+        warn_inexact(self._types, self._groups, self._group_values, options)
         units = []
         for i in self.selected:
             start = 0
             for rg, rows in enumerate(self.manifest.shards[i].row_groups):
-                units.append(Unit(i, rg, start, rows))
+                if rows > 0:  # an empty row group adds nothing to any batch
+                    units.append(Unit(i, rg, start, rows))
                 start += rows
+        if not units:
+            raise FilterError(f"the {len(self.selected)} shards selected (where {options.where!r}) hold no rows")
         self.row_bytes = self._row_bytes()
         window_rows = options.memory_budget // (WINDOW_SHARE * self.row_bytes)
         biggest = max(u.rows for u in units)
@@ -83,22 +88,33 @@ class BatchSource:
             warnings.warn(f"memory_budget {options.memory_budget:,} bytes allows only one row group per shuffle window: "
                           "rows will be shuffled within row groups but not mixed across shards; raise memory_budget",
                           UserWarning, stacklevel=3)
+        if options.num_classes is not None and options.batch_size * options.num_classes * 4 > options.memory_budget:
+            raise ConfigError(f"num_classes={options.num_classes:,} with batch_size={options.batch_size:,}: one-hot "
+                              f"labels take {options.batch_size * options.num_classes * 4:,} bytes a batch, more than "
+                              f"memory_budget {options.memory_budget:,}")
         self.plan = EpochPlan(units, options.batch_size, options.drop_remainder, options.shuffle, options.seed,
                               window_rows)
         self._init_runtime()
 
     # -- pickling (worker processes) ------------------------------------------------------------
     def _init_runtime(self) -> None:
+        """Locks, caches and thread pools: per process (reset after fork, rebuilt after unpickling)."""
+        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._cache: OrderedDict = OrderedDict()
         self._loading: dict = {}
         self._footers: OrderedDict = OrderedDict()
         self._prefetcher = None
         self._reader_pool = None
+        forksafe.register(self)
+
+    def _after_fork(self) -> None:
+        # the parent's pools have no threads here and its locks/events may be held forever: start afresh
+        self._init_runtime()
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        for key in ("_lock", "_cache", "_loading", "_footers", "_prefetcher", "_reader_pool"):
+        for key in ("_pid", "_lock", "_cache", "_loading", "_footers", "_prefetcher", "_reader_pool"):
             state.pop(key, None)
         return state
 
@@ -106,35 +122,7 @@ class BatchSource:
         self.__dict__.update(state)
         self._init_runtime()
 
-    # -- validation ------------------------------------------------------------------------------
-    def _column_type(self, name: str, role: str) -> str:
-        if name not in self._types:
-            known = ", ".join(c for c in self._types if not c.startswith("_"))
-            raise ColumnError(f"{role} column {name!r} is not in the dataset (columns: {known})")
-        return self._types[name]
-
-    def _check_columns(self) -> None:
-        o = self.options
-        if isinstance(o.features, dict):
-            for name, cols in o.features.items():
-                kinds = {("text" if self._column_type(c, f"feature {name!r}") in TEXT_TYPES else
-                          "numeric" if _is_numeric(self._types[c]) else self._types[c]) for c in cols}
-                bad = kinds - {"text", "numeric"}
-                if bad or len(kinds) > 1:
-                    raise ColumnError(f"features[{name!r}]: columns {cols} must be all numeric or all text, "
-                                      f"got types {[self._types[c] for c in cols]}")
-        else:
-            for c in o.features:
-                t = self._column_type(c, "feature")
-                if not _is_numeric(t):
-                    raise ColumnError(f"feature column {c!r} has type {t}; a plain feature list needs numeric "
-                                      "columns (use a dict of inputs for text columns)")
-        for role, col in (("label", o.label), ("sample_weight", o.sample_weight)):
-            if col is not None:
-                t = self._column_type(col, role)
-                if not _is_numeric(t):
-                    raise ColumnError(f"{role} column {col!r} has type {t}; expected a numeric column")
-
+    # -- shard checks ----------------------------------------------------------------------------
     def _check_shards(self) -> None:
         for i in self.selected:
             self._shard_path(i, check=True)
@@ -158,9 +146,12 @@ class BatchSource:
         return path
 
     def _row_bytes(self) -> int:
-        total = 0
-        for c in self.options.feature_columns + [x for x in (self.options.label, self.options.sample_weight) if x]:
-            total += 48 if self._types[c] in TEXT_TYPES else 4
+        o = self.options
+        width = 8 if o.dtype == "float64" else 4
+        total = sum(48 if self._types[c] in TEXT_TYPES else width for c in o.feature_columns)
+        total += width if o.sample_weight else 0
+        if o.label:
+            total += 8 if o.num_classes is not None else label_dtype(self._types[o.label]).byte_width
         return max(total, 4) + 8  # + the window's row order
 
     # -- public surface --------------------------------------------------------------------------
@@ -180,15 +171,33 @@ class BatchSource:
 
     def batch(self, index: int, epoch: int = 0):
         """The batch ``index`` of ``epoch``: a pure function of manifest, options, seed, epoch and index."""
-        parts = []
-        for window, lo, hi in self.plan.segments(epoch, index):
-            data = self._window(epoch, window)  # already in epoch order: a batch is a slice
-            # cached windows are shared: hand out copies when a transform might modify them in place
-            parts.append({k: (v[lo:hi].copy() if self.transform is not None else v[lo:hi]) for k, v in data.items()})
-        self._prefetch(epoch, window)
+        if self._pid != os.getpid():  # forked by something that bypassed os.register_at_fork
+            self._init_runtime()
+        segments = self.plan.segments(check_epoch(epoch), index)
+        try:
+            parts = []
+            for window, lo, hi in segments:
+                data = self._window(epoch, window)  # already in epoch order: a batch is a slice
+                # cached windows are shared: hand out copies when a transform might modify them in place
+                parts.append({k: (v[lo:hi].copy() if self.transform is not None else v[lo:hi])
+                              for k, v in data.items()})
+            self._prefetch(epoch, window)
+        except DatagenError as exc:
+            raise type(exc)(f"{exc} (batch {index} of epoch {epoch})") from None
         cols = parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         out = self._assemble(cols)
-        return self.transform(out) if self.transform is not None else out
+        if self.transform is None:
+            return out
+        try:
+            result = self.transform(out)
+        except Exception as exc:
+            first = (str(exc).splitlines() or [""])[0]
+            raise TransformError(f"transform raised {type(exc).__name__}: {first} (batch {index} of epoch "
+                                 f"{epoch})") from exc
+        if result is None:
+            raise TransformError(f"transform returned None for batch {index} of epoch {epoch}; expected the batch "
+                                 "(a tuple (x,), (x, y) or (x, y, sample_weight))")
+        return result
 
     # -- decoding --------------------------------------------------------------------------------
     def _readers(self):
@@ -289,28 +298,21 @@ class BatchSource:
         table = pa.concat_tables([read[u] for u in window.units]) if len(window.units) > 1 else read[window.units[0]]
         del read
 
-        def column(name: str) -> np.ndarray | pa.ChunkedArray:
-            if name in self._groups:
-                return np.concatenate([np.full(u.rows, self.manifest.shards[u.shard].group[name], dtype=object)
-                                       for u in window.units])
+        def column(name: str) -> pa.ChunkedArray:
+            if name in self._groups:  # a group column: its (checked) value repeated, as its own Arrow type
+                return pa.chunked_array([group_array(self._group_values[u.shard][name], u.rows, self._types[name])
+                                         for u in window.units])
             return table.column(name)
 
-        def as_numpy(col, dtype=None) -> np.ndarray:
-            arr = col if isinstance(col, np.ndarray) else col.to_numpy()
-            return arr.astype(dtype, copy=False) if dtype is not None else arr
-
         def numeric(names: list[str]) -> np.ndarray:
-            # Arrow builds the row-major float32 matrix in one pass (about 3x faster than
-            # stacking numpy columns when the window spans many row groups)
-            arrays = [pa.array(as_numpy(column(n), np.float32)) if n in self._groups
-                      else pc.cast(column(n), pa.float32()).combine_chunks() for n in names]
-            batch = pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(names))])
-            return batch.to_tensor(null_to_nan=True, row_major=True).to_numpy()
+            # Arrow builds the row-major matrix in one pass (about 3x faster than stacking numpy columns)
+            return float_matrix([column(n) for n in names], self.options.dtype)
 
         def text(names: list[str]) -> np.ndarray:
-            return np.ascontiguousarray(np.vstack([as_numpy(column(n)) for n in names]).T)
+            return np.ascontiguousarray(np.vstack([column(n).to_numpy() for n in names]).T)
 
         o = self.options
+        where = f"window starting at shard {self.manifest.shards[window.units[0].shard].path!r}"
         data: dict[str, np.ndarray] = {}
         if isinstance(o.features, dict):
             for name, cols in o.features.items():
@@ -318,28 +320,16 @@ class BatchSource:
         else:
             data["x"] = numeric(o.features)
         if o.label:
-            data["y"] = self._labels(column(o.label), window)
+            data["y"] = label_array(column(o.label), self._types[o.label], o.num_classes, o.label, where)
         if o.sample_weight:
+            weights = column(o.sample_weight)
+            if weights.null_count:
+                raise ColumnError(f"sample_weight column {o.sample_weight!r} has {weights.null_count} null values "
+                                  f"({where})")
             data["w"] = numeric([o.sample_weight])[:, 0]
         if order is not None:  # one bulk gather (np.take is much faster than fancy indexing)
             data = {k: np.take(v, order, axis=0) for k, v in data.items()}
         return data
-
-    def _labels(self, col, window: Window) -> np.ndarray:
-        o = self.options
-        where = self.manifest.shards[window.units[0].shard].path
-        if not isinstance(col, np.ndarray) and col.null_count:
-            raise ColumnError(f"label column {o.label!r} has {col.null_count} null values (in the window starting "
-                              f"at shard {where!r})")
-        values = col if isinstance(col, np.ndarray) else col.to_numpy(zero_copy_only=False)
-        if o.num_classes is not None:
-            ints = values.astype(np.int64)
-            if (ints != values).any() or ints.min() < 0 or ints.max() >= o.num_classes:
-                bad = values[(ints != values) | (ints < 0) | (ints >= o.num_classes)][0]
-                raise ColumnError(f"label column {o.label!r} has value {bad!r}, expected an integer class in "
-                                  f"[0, {o.num_classes}) for num_classes={o.num_classes} (shard {where!r})")
-            return ints.astype(np.int32)
-        return values.astype(np.float32) if values.dtype.kind == "f" else values.astype(np.int32)
 
     def _assemble(self, cols: dict[str, np.ndarray]):
         o = self.options
@@ -351,13 +341,14 @@ class BatchSource:
             return (x,)
         y = cols["y"]
         if o.num_classes is not None:
-            y = np.eye(o.num_classes, dtype=np.float32)[y]
+            y = one_hot(y, o.num_classes)
         return (x, y, cols["w"]) if o.sample_weight else (x, y)
 
     # -- provenance -------------------------------------------------------------------------------
     def provenance(self, index: int, epoch: int = 0) -> pd.DataFrame:
         """One row per example of batch ``index`` of ``epoch``, in batch order."""
         m = self.manifest
+        check_epoch(epoch)
         sources = m.source_by_id()
         frames = []
         for window, lo, hi in self.plan.segments(epoch, index):
@@ -371,7 +362,9 @@ class BatchSource:
                 unit = window.units[k]
                 t = pq.ParquetFile(self._shard_path(unit.shard)).read_row_group(
                     unit.row_group, columns=[SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN])
-                lineage[k] = (t.column(0).to_numpy(), t.column(1).to_numpy())
+                where = f"shard {m.shards[unit.shard].path!r}"
+                lineage[k] = (lineage_int64(t.column(0), SOURCE_ID_COLUMN, where),
+                              lineage_int64(t.column(1), SOURCE_ROW_COLUMN, where))
             rows = []
             for k, r in zip(which.tolist(), within.tolist()):
                 unit = window.units[k]

@@ -63,3 +63,7 @@ class ColumnError(UsageError):
 
 class SchedulerError(DatagenError):
     """The Dask scheduler given by ``--scheduler`` cannot be reached or used."""
+
+
+class TransformError(DatagenError):
+    """The user's ``transform`` raised an exception or returned nothing usable."""

@@ -17,6 +17,15 @@ from functools import lru_cache
 
 import numpy as np
 
+from .errors import ConfigError
+
+
+def check_epoch(epoch) -> int:
+    """An epoch number: an integer >= 0 (it seeds the epoch's shuffle)."""
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+        raise ConfigError(f"epoch: expected a non-negative integer, got {epoch!r}")
+    return int(epoch)
+
 
 @dataclass(frozen=True)
 class Unit:

@@ -4,95 +4,250 @@ A string such as ``"month <= 10 and day in [1, 2]"`` or ``"date >= '2024-03-01'"
 or a dict ``{"month": [1, 2], "carrier": "AA"}`` (a value or a list of allowed
 values per column). Names must be group columns of the dataset, so the filter
 is decided from the manifest alone and pruned shards are never opened.
+
+Semantics (decided for every shard, never an error once compiled):
+
+* ``==``, ``!=``, ``in``, ``not in`` compare values; ``None`` is the null group, so
+  ``month == None`` selects it and ``month != 3`` matches it. NaN equals nothing.
+* ``<``, ``<=``, ``>``, ``>=`` never match a null or NaN group value.
+* Values of different kinds (number, string, true/false) are never equal and never
+  ordered. A literal of a kind that a column does not hold (``month == 'a'`` when
+  month holds numbers) is refused with a FilterError naming the column.
+* ``and``, ``or``, ``not`` are plain two-valued logic over those results; a bare name
+  (``flag``) is allowed for true/false columns and means ``flag == True``.
+
+Anything else, including over-long (more than MAX_LENGTH characters) or too deeply
+nested (more than MAX_DEPTH levels) expressions, is a one-line FilterError.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import operator
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from .errors import FilterError
 
 Predicate = Callable[[dict], bool]
-
-_COMPARE = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-    ast.Gt: operator.gt, ast.GtE: operator.ge,
-    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
-}
-
-
-def _literal(node: ast.AST, text: str) -> Any:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str, bool, type(None))):
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-        return -node.operand.value
-    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-        return tuple(_literal(e, text) for e in node.elts)
-    raise FilterError(f"where {text!r}: expected a number, string, None or a list of them, "
-                      f"got {ast.unparse(node)!r}")
+MAX_LENGTH = 10_000
+MAX_DEPTH = 64
+FLOAT_TYPES = ("halffloat", "float", "double")
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
+               "-infinity": -math.inf}
+_ORDER = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
+_EQUALITY = (ast.Eq, ast.NotEq, ast.In, ast.NotIn)
 
 
-def _compile(node: ast.AST, names: set[str], text: str) -> Callable[[dict], Any]:
-    if isinstance(node, ast.BoolOp):
-        parts = [_compile(v, names, text) for v in node.values]
-        if isinstance(node.op, ast.And):
-            return lambda g: all(p(g) for p in parts)
-        return lambda g: any(p(g) for p in parts)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        inner = _compile(node.operand, names, text)
-        return lambda g: not inner(g)
-    if isinstance(node, ast.Compare):
+def kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "string" if isinstance(value, str) else "other"
+
+
+def equal(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return kind(a) == kind(b) and a == b
+
+
+def ordered(op: Callable, a: Any, b: Any) -> bool:
+    ka = kind(a)
+    return ka == kind(b) and ka in ("number", "string", "bool") and op(a, b)
+
+
+def _columns(kinds: dict) -> str:
+    if not kinds:
+        return "this dataset has no group columns to filter on"
+    return f"filters apply to the group columns {', '.join(sorted(kinds))}"
+
+
+def _show(text: str) -> str:
+    return repr(text) if len(text) <= 80 else repr(text[:77] + "...")
+
+
+class _Compiler:
+    def __init__(self, text: str, kinds: dict[str, set[str]]):
+        self.text = text
+        self.kinds = kinds   # column -> kinds of its non-null values (empty: unknown)
+
+    def fail(self, message: str) -> FilterError:
+        return FilterError(f"where {_show(self.text)}: {message}")
+
+    def node(self, node: ast.AST) -> Callable[[dict], bool]:
+        if isinstance(node, ast.BoolOp):
+            parts = [self.node(v) for v in node.values]
+            if isinstance(node.op, ast.And):
+                return lambda g: all(p(g) for p in parts)
+            return lambda g: any(p(g) for p in parts)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            inner = self.node(node.operand)
+            return lambda g: not inner(g)
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        if isinstance(node, ast.Name):
+            key = self.name(node)
+            if self.kinds[key] - {"bool"}:
+                raise self.fail(f"a bare column name is a filter only for a true/false column; {key!r} holds "
+                                f"{'/'.join(sorted(self.kinds[key]))} values (write e.g. {key} == ...)")
+            return lambda g: g.get(key) is True
+        raise self.fail(f"expected comparisons joined by and/or/not, got {_show(_unparse(node))}")
+
+    def name(self, node: ast.Name) -> str:
+        if node.id not in self.kinds:
+            raise self.fail(f"unknown column {node.id!r}; {_columns(self.kinds)}")
+        return node.id
+
+    def compare(self, node: ast.Compare) -> Callable[[dict], bool]:
         operands = [node.left, *node.comparators]
-        getters = [_operand(o, names, text) for o in operands]
-        ops = []
-        for op in node.ops:
-            if type(op) not in _COMPARE:
-                raise FilterError(f"where {text!r}: operator {type(op).__name__} is not allowed")
-            ops.append(_COMPARE[type(op)])
+        checks = []
+        for op, left, right in zip(node.ops, operands, operands[1:]):
+            if type(op) not in _ORDER and not isinstance(op, _EQUALITY):
+                raise self.fail(f"operator {type(op).__name__} is not allowed (use == != < <= > >= in, not in)")
+            is_in = isinstance(op, (ast.In, ast.NotIn))
+            if isinstance(left, (ast.List, ast.Tuple, ast.Set)):
+                raise self.fail(f"a list may only follow 'in' or 'not in', got {_show(_unparse(left))}")
+            if is_in != isinstance(right, (ast.List, ast.Tuple, ast.Set)):
+                raise self.fail(f"'in' and 'not in' take a list such as [1, 2] and lists go nowhere else, "
+                                f"got {_show(_unparse(right))}")
+            get_left, left_kinds = self.operand(left)
+            get_right, right_kinds = self.operand(right)
+            clash = not right_kinds <= left_kinds if is_in else not left_kinds & right_kinds
+            if left_kinds and right_kinds and clash:
+                raise self.fail(self.mismatch(left, left_kinds, right, right_kinds))
+            checks.append(_check(op, get_left, get_right))
+        return lambda g: all(c(g) for c in checks)
 
-        def compare(g: dict) -> bool:
-            values = [get(g) for get in getters]
-            try:
-                return all(op(a, b) for op, a, b in zip(ops, values, values[1:]))
-            except TypeError:
-                raise FilterError(f"where {text!r}: cannot compare {values!r} (types differ)") from None
+    @staticmethod
+    def mismatch(left: ast.AST, left_kinds: set[str], right: ast.AST, right_kinds: set[str]) -> str:
+        if not isinstance(left, ast.Name) and isinstance(right, ast.Name):
+            left, left_kinds, right, right_kinds = right, right_kinds, left, left_kinds
+        what = f"column {left.id!r}" if isinstance(left, ast.Name) else _show(_unparse(left))
+        return (f"{what} holds {'/'.join(sorted(left_kinds))} values, cannot compare it with "
+                f"{_show(_unparse(right))} ({'/'.join(sorted(right_kinds))})")
 
-        return compare
-    if isinstance(node, ast.Name):
-        return _operand(node, names, text)
-    raise FilterError(f"where {text!r}: expected comparisons joined by and/or/not, got {ast.unparse(node)!r}")
+    def operand(self, node: ast.AST) -> tuple[Callable[[dict], Any], set[str]]:
+        """A getter and the kinds of value it can give (empty: not known)."""
+        if isinstance(node, ast.Name):
+            key = self.name(node)
+            return (lambda g: g.get(key)), set(self.kinds[key])
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            values = tuple(self.literal(e) for e in node.elts)
+            return (lambda g: values), {kind(v) for v in values} - {"null"}
+        value = self.literal(node)
+        return (lambda g: value), {kind(value)} - {"null"}
+
+    def literal(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant) and kind(node.value) != "other":
+            return node.value
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = self.literal(node.operand)
+            if kind(value) == "number":
+                return -value if isinstance(node.op, ast.USub) else value
+        raise self.fail(f"expected a column, a number, a string, True/False/None or (after 'in') a list of them, "
+                        f"got {_show(_unparse(node))}")
 
 
-def _operand(node: ast.AST, names: set[str], text: str) -> Callable[[dict], Any]:
-    if isinstance(node, ast.Name):
-        if node.id not in names:
-            raise FilterError(f"where {text!r}: unknown column {node.id!r}; filters apply to the group "
-                              f"columns {', '.join(sorted(names))}")
-        key = node.id
-        return lambda g: g[key]
-    value = _literal(node, text)
-    return lambda g: value
+def _check(op: ast.cmpop, get_left: Callable, get_right: Callable) -> Callable[[dict], bool]:
+    if isinstance(op, ast.Eq):
+        return lambda g: equal(get_left(g), get_right(g))
+    if isinstance(op, ast.NotEq):
+        return lambda g: not equal(get_left(g), get_right(g))
+    if isinstance(op, ast.In):
+        return lambda g: any(equal(get_left(g), v) for v in get_right(g))
+    if isinstance(op, ast.NotIn):
+        return lambda g: not any(equal(get_left(g), v) for v in get_right(g))
+    fn = _ORDER[type(op)]
+    return lambda g: ordered(fn, get_left(g), get_right(g))
 
 
-def compile_where(where: str | dict | None, group_names: list[str]) -> Predicate:
-    """A predicate over a shard's group dict; raises FilterError on anything unsafe or unknown."""
-    names = set(group_names)
+def _unparse(node: ast.AST) -> str:
+    try:
+        return ast.unparse(node)
+    except (RecursionError, ValueError):
+        return type(node).__name__
+
+
+def normalise(group: dict, types: dict[str, str]) -> dict:
+    """Group values as the filter sees them: "NaN"/"inf" strings in float columns become floats."""
+    out = dict(group)
+    for key, value in group.items():
+        if isinstance(value, str) and types.get(key) in FLOAT_TYPES and value.strip().lower() in _NON_FINITE:
+            out[key] = _NON_FINITE[value.strip().lower()]
+    return out
+
+
+def _kinds(group_names: list[str], groups: Iterable[dict]) -> dict[str, set[str]]:
+    kinds: dict[str, set[str]] = {n: set() for n in group_names}
+    for g in groups:
+        for n in group_names:
+            kinds[n].add(kind(g.get(n)))
+    return {n: k - {"null", "other"} for n, k in kinds.items()}
+
+
+def compile_where(where: str | dict | None, group_names: list[str], groups: Iterable[dict] = (),
+                  types: dict[str, str] | None = None) -> Predicate:
+    """A predicate over a shard's group dict; raises FilterError on anything unsafe or unknown.
+
+    ``groups`` (the shards' group dicts) tells which kinds of value each column holds, so a literal of
+    another kind is refused here; ``types`` (column -> manifest type) lets "NaN" strings count as NaN."""
+    types = types or {}
+    kinds = _kinds(group_names, (normalise(g, types) for g in groups))
     if where is None:
         return lambda g: True
     if isinstance(where, dict):
-        allowed = {}
-        for key, value in where.items():
-            if key not in names:
-                raise FilterError(f"where: unknown column {key!r}; filters apply to the group columns "
-                                  f"{', '.join(sorted(names))}")
-            allowed[key] = set(value) if isinstance(value, (list, tuple, set)) else {value}
-        return lambda g: all(g[k] in vals for k, vals in allowed.items())
+        return _compile_dict(where, kinds, types)
     if not isinstance(where, str) or not where.strip():
         raise FilterError(f"where: expected a filter string or a dict, got {where!r}")
+    if len(where) > MAX_LENGTH:
+        raise FilterError(f"where {_show(where)}: {len(where):,} characters, at most {MAX_LENGTH:,} are allowed")
     try:
         tree = ast.parse(where.strip(), mode="eval")
+        depth = _depth(tree)
     except SyntaxError as exc:
-        raise FilterError(f"where {where!r}: not a valid filter ({exc.msg})") from None
-    return _compile(tree.body, names, where)
+        raise FilterError(f"where {_show(where)}: not a valid filter ({exc.msg})") from None
+    except (ValueError, OverflowError) as exc:
+        raise FilterError(f"where {_show(where)}: not a valid filter ({exc})") from None
+    except (RecursionError, MemoryError):
+        depth = MAX_DEPTH + 1
+    if depth > MAX_DEPTH:
+        raise FilterError(f"where {_show(where)}: nested more than {MAX_DEPTH} levels deep")
+    compiled = _Compiler(where, kinds).node(tree.body)
+    return lambda g: bool(compiled(normalise(g, types)))
+
+
+def _depth(tree: ast.AST) -> int:
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        if d <= MAX_DEPTH:
+            stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _compile_dict(where: dict, kinds: dict[str, set[str]], types: dict[str, str]) -> Predicate:
+    allowed: dict[str, tuple] = {}
+    for key, value in where.items():
+        if not isinstance(key, str) or key not in kinds:
+            raise FilterError(f"where: unknown column {key!r}; {_columns(kinds)}")
+        values = tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else (value,)
+        for v in values:
+            k = kind(v)
+            if k == "other":
+                raise FilterError(f"where[{key!r}]: expected a number, string, True/False, None or a list of them, "
+                                  f"got {v!r}")
+            if k != "null" and kinds[key] and k not in kinds[key]:
+                raise FilterError(f"where[{key!r}]: column {key!r} holds {'/'.join(sorted(kinds[key]))} values, "
+                                  f"cannot match {v!r} ({k})")
+        allowed[key] = values
+
+    def predicate(g: dict) -> bool:
+        g = normalise(g, types)
+        return all(any(equal(g.get(k), v) for v in vals) for k, vals in allowed.items())
+
+    return predicate

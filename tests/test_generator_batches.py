@@ -175,7 +175,7 @@ def test_errors_are_clear(dataset, tmp_path):
     with pytest.raises(ConfigError, match="batch_size"):
         DataGenerator(dataset, FEATURES, batch_size=0)
     with pytest.raises(ConfigError, match="too small"):
-        DataGenerator(dataset, FEATURES + ["f0"] * 100, memory_budget="1MiB")
+        DataGenerator(dataset, {f"in{i}": FEATURES for i in range(30)}, memory_budget="1MiB")
     with pytest.raises(IndexError):
         DataGenerator(dataset, FEATURES, batch_size=1000)[12]
 

@@ -1,0 +1,93 @@
+"""Checks of the generator's options against the manifest, made once when it is built.
+
+Everything the manifest can show is refused (or announced) here, never in the middle
+of an epoch: unknown or wrongly typed columns, group values that do not fit their
+column type, null labels and labels outside ``num_classes`` (from the shards'
+``label_counts``), and integer columns that float32 outputs may round.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from .errors import ColumnError
+from .manifest import Manifest
+from .options import GeneratorOptions
+from .outputs import (MANTISSA_BITS, TEXT_TYPES, check_label_counts, group_value, inexact_integer_columns,
+                      is_numeric)
+
+
+def column_type(types: dict[str, str], name: str, role: str) -> str:
+    if name not in types:
+        known = ", ".join(c for c in types if not c.startswith("_"))
+        raise ColumnError(f"{role} column {name!r} is not in the dataset (columns: {known})")
+    return types[name]
+
+
+def check_columns(types: dict[str, str], o: GeneratorOptions) -> None:
+    """Every named column exists and has a type its role can use."""
+    if isinstance(o.features, dict):
+        for name, cols in o.features.items():
+            kinds = {("text" if column_type(types, c, f"feature {name!r}") in TEXT_TYPES else
+                      "numeric" if is_numeric(types[c]) else types[c]) for c in cols}
+            bad = kinds - {"text", "numeric"}
+            if bad or len(kinds) > 1:
+                raise ColumnError(f"features[{name!r}]: columns {cols} must be all numeric or all text, "
+                                  f"got types {[types[c] for c in cols]}")
+    else:
+        for c in o.features:
+            t = column_type(types, c, "feature")
+            if not is_numeric(t):
+                raise ColumnError(f"feature column {c!r} has type {t}; a plain feature list needs numeric "
+                                  "columns (use a dict of inputs for text columns)")
+    for role, col in (("label", o.label), ("sample_weight", o.sample_weight)):
+        if col is not None:
+            t = column_type(types, col, role)
+            if not is_numeric(t):
+                raise ColumnError(f"{role} column {col!r} has type {t}; expected a numeric column")
+
+
+def checked_group_values(m: Manifest, selected: list[int], types: dict[str, str],
+                         o: GeneratorOptions) -> dict[int, dict]:
+    """Per selected shard, the group values the outputs use, checked against their column types."""
+    groups = set(m.group_names)
+    used = [c for c in dict.fromkeys(o.feature_columns + [o.label, o.sample_weight]) if c in groups]
+    return {i: {c: group_value(m.shards[i].group[c], types[c], c, m.shards[i].path) for c in used}
+            for i in selected}
+
+
+def check_labels(m: Manifest, selected: list[int], group_values: dict[int, dict], o: GeneratorOptions) -> None:
+    """Refuse what the manifest already shows: null labels, labels outside num_classes."""
+    if o.label is None:
+        return
+    for i in selected:
+        shard = m.shards[i]
+        if o.label in m.group_names:
+            value = group_values[i][o.label]
+            key = "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+            counts = {key: shard.rows}
+        elif o.label == m.label_column and isinstance(shard.label_counts, dict):
+            counts = shard.label_counts
+        else:
+            continue
+        check_label_counts(counts, o.num_classes, o.label, f"shard {shard.path!r}")
+
+
+def warn_inexact(types: dict[str, str], groups: set[str], group_values: dict[int, dict],
+                 o: GeneratorOptions) -> None:
+    """Announce the integer columns that float32 outputs may round (see outputs.py); dtype="float64"
+    is the remedy, so it warns of nothing (it rounds only integers beyond 2**53)."""
+    if o.dtype != "float32":
+        return
+    cols = [c for c in o.feature_columns if types[c] not in TEXT_TYPES] + ([o.sample_weight] if o.sample_weight else [])
+    inexact = inexact_integer_columns(types, [c for c in cols if c not in groups], o.dtype)
+    limit = 2 ** MANTISSA_BITS[o.dtype]
+    for c in dict.fromkeys(c for c in cols if c in groups):
+        values = [v[c] for v in group_values.values()]
+        if any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > limit for v in values):
+            inexact.append(c)
+    if inexact:
+        kinds = sorted({types[c] for c in inexact})
+        warnings.warn(f"columns {inexact} ({'/'.join(kinds)}) become float32: integers beyond ±{limit:,} round "
+                      "to the nearest float32 value; pass dtype='float64' to keep integers up to 2**53 exact",
+                      UserWarning, stacklevel=4)
