@@ -35,7 +35,9 @@ def format_value(key: str, value: object) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN"
-        return repr(value)
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return repr(value + 0.0)  # -0.0 -> 0.0
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()
     if isinstance(value, bytes):
