@@ -20,6 +20,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+class GroupValueError(ValueError):
+    """A group value that has no Python form (a date or time outside years 1..9999)."""
+
+    def __init__(self, column: int, value: str):
+        super().__init__(value)
+        self.column, self.value = column, value
+
+
 # Above this bound the combined code is re-factorised before the next column is folded in.
 _MAX_BOUND = 1 << 62
 
@@ -99,10 +107,26 @@ def _key_values(values, rows: np.ndarray) -> list:
     picked = _decoded(_as_array(values)).take(pa.array(rows))
     if pa.types.is_time(picked.type):  # datetime.time would drop nanoseconds
         picked = pc.cast(picked, pa.string())
-    out = picked.to_pylist()
+    try:
+        out = picked.to_pylist()
+    except (OverflowError, ValueError):
+        i = next(i for i in range(len(picked)) if _unconvertible(picked[i]))
+        try:
+            shown = pc.cast(picked.slice(i, 1), pa.string())[0].as_py()
+        except pa.ArrowException:
+            shown = "a value"
+        raise GroupValueError(-1, f"{shown!r} ({picked.type})") from None
     if pa.types.is_floating(picked.type):
         out = [None if v is None else v + 0.0 for v in out]  # -0.0 -> 0.0; NaN stays NaN
     return out
+
+
+def _unconvertible(scalar) -> bool:
+    try:
+        scalar.as_py()
+        return False
+    except (OverflowError, ValueError):
+        return True
 
 
 def group_rows(columns: list) -> tuple[np.ndarray, list[tuple], np.ndarray]:
@@ -130,6 +154,11 @@ def group_rows(columns: list) -> tuple[np.ndarray, list[tuple], np.ndarray]:
     order = np.argsort(combined.astype(narrow, copy=False), kind="stable")
     starts = np.cumsum(counts) - counts
     first = order[starts]  # stable order: the first row of each group in arrival order
-    per_column = [_key_values(col, first) for col in columns]
+    per_column = []
+    for i, col in enumerate(columns):
+        try:
+            per_column.append(_key_values(col, first))
+        except GroupValueError as exc:
+            raise GroupValueError(i, exc.value) from None
     keys = list(zip(*per_column)) if groups else []
     return order, keys, counts

@@ -14,6 +14,8 @@ import datetime as _dt
 import decimal
 import math
 import os
+import tempfile
+import unicodedata
 
 import numpy as np
 import pyarrow as pa
@@ -97,3 +99,35 @@ def check_path_length(out: str, rel_dir: str, group: dict, limit: int) -> None:
     raise OutputError(f"group value {shown} of column {column!r} (with {len(group) - 1} other group values) makes "
                       f"a shard path of about {total:,} bytes under --out {str(out)!r}; the limit is PATH_MAX = "
                       f"{limit:,} bytes: group by fewer or shorter values, or use a shorter --out")
+
+
+def folds_names(out: str) -> bool:
+    """True when the filesystem holding ``out`` ignores letter case (and so, on macOS,
+    Unicode normalisation): two group directories could then be one."""
+    probe = os.path.abspath(out)
+    while not os.path.isdir(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    try:
+        fd, path = tempfile.mkstemp(prefix=".datagen-CaseProbe-", dir=probe)
+    except OSError:
+        return False
+    os.close(fd)
+    try:
+        folded = os.path.join(os.path.dirname(path), os.path.basename(path).lower())
+        return os.path.exists(folded)
+    finally:
+        os.unlink(path)
+
+
+def check_distinct_dirs(groups: list[tuple[str, dict]], out: str, folds: bool) -> None:
+    """Every group must get a directory of its own on the filesystem of ``out``."""
+    seen: dict[str, dict] = {}
+    for rel, group in groups:
+        name = unicodedata.normalize("NFC", rel).casefold() if folds else rel
+        other = seen.setdefault(name, group)
+        if other is group:
+            continue
+        column = next((k for k in group if group[k] != other[k]), next(iter(group), "?"))
+        raise OutputError(f"group values {other.get(column)!r} and {group.get(column)!r} of column {column!r} "
+                          f"would share the directory {rel!r} under --out {str(out)!r} (its filesystem "
+                          f"{'ignores letter case' if folds else 'cannot tell them apart'}); rename one of them")

@@ -27,7 +27,8 @@ from .engine import Engine
 from .reduce import GroupJob, ReduceResult, WriteContext, reduce_groups
 from .sources import SourceFile, discover, parquet_file, read_schema, unified_schema
 from .stage import StageContext, StageResult, WorkUnit, stage_unit
-from .groupvalues import canonical, check_group_type, check_path_length, json_value, path_max, sort_key
+from .groupvalues import (canonical, check_distinct_dirs, check_group_type, check_path_length, folds_names,
+                          json_value, path_max, sort_key)
 from .timekeys import SUPPORTED_RANGE, check_time_type, derived_value
 
 MIN_BATCH_ROWS = 16_384
@@ -157,6 +158,7 @@ def _group_jobs(cfg: SplitConfig, results: list[StageResult], derived: set[str])
         rel_dir = group_dir(cfg.group_by, values)
         check_path_length(cfg.out, rel_dir, group, limit)
         jobs.append(GroupJob(index, rel_dir, group, tuple(slices[canon])))
+    check_distinct_dirs([(j.rel_dir, j.group) for j in jobs], cfg.out, folds_names(cfg.out))
     return jobs
 
 

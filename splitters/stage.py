@@ -19,7 +19,7 @@ from datagen.errors import ConfigError, SourceError
 from datagen.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
 
 from .sources import csv_reader, open_binary, parquet_file
-from .groupkeys import group_rows
+from .groupkeys import GroupValueError, group_rows
 from .timekeys import derived_part, local_ns, looks_numeric, parse_times
 
 BAD_SAMPLES = 5
@@ -188,7 +188,11 @@ def stage_unit(unit: WorkUnit, ctx: StageContext) -> StageResult:
                 table = table.set_column(idx, ctx.time_column, pa.array(ns, type=pa.timestamp("ns", "UTC")))
             local = local_ns(ns, ctx.timezone) if ctx.derived else ns
             keys = [derived_part(g, local) if g in ctx.derived else table.column(g) for g in ctx.group_by]
-            order, group_keys, counts = group_rows(keys)
+            try:
+                order, group_keys, counts = group_rows(keys)
+            except GroupValueError as exc:
+                raise SourceError(f"input {unit.url!r}: group column {ctx.group_by[exc.column]!r} holds {exc.value}, "
+                                  "which cannot name a group (dates and times must lie in years 1..9999)") from None
             plain = [g for g in ctx.group_by if g not in ctx.derived]
             if plain:
                 table = table.drop_columns(plain)

@@ -5,6 +5,7 @@ and group values whose path would not fit the filesystem."""
 
 import json
 import os
+import sys
 
 import numpy as np
 import pandas as pd
@@ -199,3 +200,30 @@ def test_group_values_equal_across_files_with_different_dictionaries(tmp_path, r
     m = read_manifest(tmp_path / "out")
     assert sorted((str(s.group["k"]), s.rows) for s in m.shards) == [("None", 2), ("a", 2), ("b", 2)]
     assert len({s.path for s in m.shards}) == 3 and os.path.isdir(tmp_path / "out" / "k=a")
+
+
+@pytest.mark.parametrize("arr", [
+    pa.array([0, 2**62, 5], pa.int64()).view(pa.timestamp("us", "UTC")),
+    pa.array([0, 2**31 - 1, 5], pa.int32()).view(pa.date32()),
+])
+def test_group_column_date_beyond_year_9999_is_refused(tmp_path, run_split, arr):
+    pq.write_table(pa.table({"ts": _ts(3), "g": arr}), tmp_path / "g.parquet")
+    r = run_split(tmp_path / "g.parquet", "--out", tmp_path / "out", "--time-column", "ts", "--group-by", "g")
+    _fails(r, 1, "group column 'g'", "g.parquet", "years 1..9999")
+    assert not (tmp_path / "out").exists()
+
+
+def test_groups_that_would_share_a_directory_are_refused(tmp_path):
+    from datagen.errors import OutputError
+    from splitters.groupvalues import check_distinct_dirs, folds_names
+
+    groups = [("carrier=AA", {"carrier": "AA"}), ("carrier=aa", {"carrier": "aa"}),
+              ("carrier=%C3%A9", {"carrier": "é"})]
+    check_distinct_dirs(groups, str(tmp_path), folds=False)
+    with pytest.raises(OutputError, match="'AA' and 'aa' of column 'carrier' would share"):
+        check_distinct_dirs(groups, str(tmp_path), folds=True)
+    with pytest.raises(OutputError, match="cannot tell them apart"):
+        check_distinct_dirs(groups + [("carrier=AA", {"carrier": "AA "})], str(tmp_path), folds=False)
+    folds = folds_names(str(tmp_path))
+    assert folds is False or sys.platform != "linux"  # Linux filesystems keep case
+    assert list(tmp_path.iterdir()) == []       # the probe file is gone
