@@ -2,7 +2,10 @@
 
 Times become int64 nanoseconds since the epoch (UTC). Calendar parts are taken
 from the wall-clock time in ``timezone``. Naive timestamps and ISO strings
-without an offset are taken as UTC.
+without an offset are taken as UTC. A time is bad (an error, or dropped with
+--on-bad-time drop) when it is null, cannot be parsed, or lies outside
+[MIN_NS, MAX_NS) = 1677-09-22..2262-04-10 UTC, whatever its kind (text, epoch
+number, Parquet timestamp or date); it never becomes NaT or a wrapped value.
 """
 
 from __future__ import annotations
