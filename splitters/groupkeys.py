@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+
 class GroupValueError(ValueError):
     """A group value that has no Python form (a date or time outside years 1..9999)."""
 
