@@ -105,7 +105,11 @@ def _shown(column: pa.ChunkedArray, i: int) -> str:
     try:
         return repr(column[i].as_py())
     except (ValueError, OverflowError, TypeError, pa.ArrowException):
-        return repr(str(column[i]))
+        pass
+    try:
+        return repr(pc.cast(column.slice(i, 1), pa.string())[0].as_py())
+    except (ValueError, OverflowError, TypeError, pa.ArrowException):
+        return f"a {column.type} value"
 
 
 def _numbers_without_unit(column: pa.ChunkedArray, ctx: StageContext) -> None:
