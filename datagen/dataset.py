@@ -7,15 +7,58 @@ from pathlib import Path
 
 from .manifest import read_manifest
 
+_FLOAT_WORDS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+def _group_type(pa, column: dict):
+    """The Arrow type of a group column as read back: derived parts int32 (``date`` text),
+    bool/int/float/string columns as themselves, anything else as the manifest's text."""
+    if column.get("derived_from") is not None:
+        return pa.string() if column["name"] == "date" else pa.int32()
+    text = column.get("type", "string")
+    if text.startswith("dictionary<values="):
+        text = text[len("dictionary<values="):].split(",")[0]
+    try:
+        t = pa.type_for_alias(text)
+    except (ValueError, KeyError):
+        return pa.string()
+    if pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t):
+        return pa.float64() if pa.types.is_floating(t) else t
+    return pa.string()
+
+
+def _partition(pa, pc, name: str, value, dtype):
+    if value is None:
+        return pc.field(name).is_null()
+    if pa.types.is_floating(dtype) and isinstance(value, str):
+        value = _FLOAT_WORDS.get(value, value)
+    if pa.types.is_string(dtype):
+        value = value if isinstance(value, str) else str(value)
+    return pc.field(name) == pa.scalar(value, dtype)
+
 
 def arrow_dataset(directory: str | os.PathLike):
-    """A ``pyarrow.dataset.Dataset`` of the shards the manifest lists, with the
-    hive group columns. Unlike ``pyarrow.dataset.dataset(DIR)``, it needs no
-    directory listing and never trips over ``manifest.json``."""
+    """A ``pyarrow.dataset.Dataset`` of the shards the manifest lists, with the group
+    columns. Unlike ``pyarrow.dataset.dataset(DIR)``, it needs no directory listing, never
+    trips over ``manifest.json``, and takes each shard's group values from the manifest, so
+    a null, a NaN and the string ``__HIVE_DEFAULT_PARTITION__`` all read back as themselves."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.dataset as ds
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
 
     directory = Path(directory)
     manifest = read_manifest(directory)
-    files = [str(directory.joinpath(*s.path.split("/"))) for s in manifest.shards]
-    return ds.dataset(files, format="parquet", partitioning=ds.partitioning(flavor="hive"),
-                      partition_base_dir=str(directory))
+    files = [os.path.abspath(directory.joinpath(*s.path.split("/"))) for s in manifest.shards]
+    types = {c["name"]: _group_type(pa, c) for c in manifest.group_columns}
+    file_schema = pq.read_schema(files[0]).remove_metadata() if files else pa.schema([])
+    schema = pa.schema(list(file_schema) + [pa.field(n, t) for n, t in types.items() if n not in file_schema.names])
+    partitions = []
+    for shard in manifest.shards:
+        expr = pc.scalar(True)
+        for name, dtype in types.items():
+            expr = expr & _partition(pa, pc, name, shard.group.get(name), dtype)
+        partitions.append(expr)
+    return ds.FileSystemDataset.from_paths(files, schema=schema, format=ds.ParquetFileFormat(),
+                                           filesystem=pafs.LocalFileSystem(), partitions=partitions)

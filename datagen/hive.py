@@ -6,7 +6,11 @@ read the directory back. Encoding is injective: ``/``, ``\\``, ``%`` and ``=``
 are always escaped, so no value can leave its own directory or collide with
 another value. ``None`` becomes the hive convention ``__HIVE_DEFAULT_PARTITION__``;
 a *string* of that spelling gets its first character escaped so that it stays
-distinct on disk. The empty string is written as ``key=`` (read back as ``""``).
+distinct on disk (pyarrow's own hive reader decodes before it compares with the null
+marker, so it still reads that one string as null; ``datagen.dataset.arrow_dataset``
+takes the values from the manifest and reads it back exactly). The empty string is
+written as ``key=`` (read back as ``""``). Floats: NaN, inf and -inf are written
+``NaN``, ``Infinity`` and ``-Infinity``; -0.0 as ``0.0``.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ def format_value(key: str, value: object) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN"
-        return repr(value)
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return repr(value + 0.0)  # -0.0 -> 0.0
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()
     if isinstance(value, bytes):

@@ -8,7 +8,9 @@ is decided from the manifest alone and pruned shards are never opened.
 Semantics (decided for every shard, never an error once compiled):
 
 * ``==``, ``!=``, ``in``, ``not in`` compare values; ``None`` is the null group, so
-  ``month == None`` selects it and ``month != 3`` matches it. NaN equals nothing.
+  ``month == None`` selects it and ``month != 3`` matches it. NaN is a group of its own in a
+  float column: ``f == 'NaN'`` (or ``{"f": ["NaN"]}``, ``f == 'Infinity'``) selects it, as the
+  manifest spells those values.
 * ``<``, ``<=``, ``>``, ``>=`` never match a null or NaN group value.
 * Values of different kinds (number, string, true/false) are never equal and never
   ordered. A literal of a kind that a column does not hold (``month == 'a'`` when
@@ -52,7 +54,16 @@ def kind(value: Any) -> str:
 def equal(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is None and b is None
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True  # NaN is a group value like any other
     return kind(a) == kind(b) and a == b
+
+
+def non_finite(value: Any) -> Any:
+    """The float a string such as "NaN" or "-Infinity" spells (as the manifest stores them), else the value."""
+    if isinstance(value, str) and value.strip().lower() in _NON_FINITE:
+        return _NON_FINITE[value.strip().lower()]
+    return value
 
 
 def ordered(op: Callable, a: Any, b: Any) -> bool:
@@ -71,9 +82,10 @@ def _show(text: str) -> str:
 
 
 class _Compiler:
-    def __init__(self, text: str, kinds: dict[str, set[str]]):
+    def __init__(self, text: str, kinds: dict[str, set[str]], floats: frozenset[str] = frozenset()):
         self.text = text
         self.kinds = kinds   # column -> kinds of its non-null values (empty: unknown)
+        self.floats = floats  # float columns: "NaN"/"Infinity" literals compared with them are floats
 
     def fail(self, message: str) -> FilterError:
         return FilterError(f"where {_show(self.text)}: {message}")
@@ -114,8 +126,9 @@ class _Compiler:
             if is_in != isinstance(right, (ast.List, ast.Tuple, ast.Set)):
                 raise self.fail(f"'in' and 'not in' take a list such as [1, 2] and lists go nowhere else, "
                                 f"got {_show(_unparse(right))}")
-            get_left, left_kinds = self.operand(left)
-            get_right, right_kinds = self.operand(right)
+            as_float = any(isinstance(n, ast.Name) and n.id in self.floats for n in (left, right))
+            get_left, left_kinds = self.operand(left, as_float)
+            get_right, right_kinds = self.operand(right, as_float)
             clash = not right_kinds <= left_kinds if is_in else not left_kinds & right_kinds
             if left_kinds and right_kinds and clash:
                 raise self.fail(self.mismatch(left, left_kinds, right, right_kinds))
@@ -130,15 +143,16 @@ class _Compiler:
         return (f"{what} holds {'/'.join(sorted(left_kinds))} values, cannot compare it with "
                 f"{_show(_unparse(right))} ({'/'.join(sorted(right_kinds))})")
 
-    def operand(self, node: ast.AST) -> tuple[Callable[[dict], Any], set[str]]:
+    def operand(self, node: ast.AST, as_float: bool = False) -> tuple[Callable[[dict], Any], set[str]]:
         """A getter and the kinds of value it can give (empty: not known)."""
+        spell = non_finite if as_float else (lambda v: v)
         if isinstance(node, ast.Name):
             key = self.name(node)
             return (lambda g: g.get(key)), set(self.kinds[key])
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-            values = tuple(self.literal(e) for e in node.elts)
+            values = tuple(spell(self.literal(e)) for e in node.elts)
             return (lambda g: values), {kind(v) for v in values} - {"null"}
-        value = self.literal(node)
+        value = spell(self.literal(node))
         return (lambda g: value), {kind(value)} - {"null"}
 
     def literal(self, node: ast.AST) -> Any:
@@ -176,8 +190,8 @@ def normalise(group: dict, types: dict[str, str]) -> dict:
     """Group values as the filter sees them: "NaN"/"inf" strings in float columns become floats."""
     out = dict(group)
     for key, value in group.items():
-        if isinstance(value, str) and types.get(key) in FLOAT_TYPES and value.strip().lower() in _NON_FINITE:
-            out[key] = _NON_FINITE[value.strip().lower()]
+        if types.get(key) in FLOAT_TYPES:
+            out[key] = non_finite(value)
     return out
 
 
@@ -216,7 +230,8 @@ def compile_where(where: str | dict | None, group_names: list[str], groups: Iter
         depth = MAX_DEPTH + 1
     if depth > MAX_DEPTH:
         raise FilterError(f"where {_show(where)}: nested more than {MAX_DEPTH} levels deep")
-    compiled = _Compiler(where, kinds).node(tree.body)
+    floats = frozenset(k for k, t in types.items() if t in FLOAT_TYPES)
+    compiled = _Compiler(where, kinds, floats).node(tree.body)
     return lambda g: bool(compiled(normalise(g, types)))
 
 
@@ -236,6 +251,8 @@ def _compile_dict(where: dict, kinds: dict[str, set[str]], types: dict[str, str]
         if not isinstance(key, str) or key not in kinds:
             raise FilterError(f"where: unknown column {key!r}; {_columns(kinds)}")
         values = tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else (value,)
+        if types.get(key) in FLOAT_TYPES:
+            values = tuple(non_finite(v) for v in values)
         for v in values:
             k = kind(v)
             if k == "other":

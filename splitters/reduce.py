@@ -19,7 +19,6 @@ import pyarrow.parquet as pq
 from datagen.errors import ConservationError
 from datagen.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEntry
 
-from .stage import TIME_NS_COLUMN
 from .timekeys import iso_utc
 
 
@@ -77,9 +76,10 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
             for piece in pieces:  # each staged slice holds rows of exactly one source
                 _mark_written(piece, marks, counts, ctx.source_rows)
             table = pa.Table.from_batches(pieces)
-            ns = table.column(TIME_NS_COLUMN).to_numpy()
+            last = table.num_columns - 1   # the stage step appends the time in ns last
+            ns = table.column(last).to_numpy()
             order = time_order(ns)
-            table = _decode_text(table.drop_columns([TIME_NS_COLUMN]).take(pa.array(order)).combine_chunks())
+            table = _decode_text(table.remove_column(last).take(pa.array(order)).combine_chunks())
             ns = ns[order]
             for name, dtype in casts.items():
                 i = table.schema.get_field_index(name)

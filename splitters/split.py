@@ -4,7 +4,6 @@ check -> shards moved into place -> manifest written last."""
 from __future__ import annotations
 
 import datetime as _dt
-import decimal
 import os
 import time
 from dataclasses import dataclass
@@ -28,7 +27,9 @@ from .engine import Engine
 from .reduce import GroupJob, ReduceResult, WriteContext, reduce_groups
 from .sources import SourceFile, discover, parquet_file, read_schema, unified_schema
 from .stage import StageContext, StageResult, WorkUnit, stage_unit
-from .timekeys import check_time_type, derived_value
+from .groupvalues import (canonical, check_distinct_dirs, check_group_type, check_path_length, folds_names,
+                          json_value, path_max, sort_key)
+from .timekeys import SUPPORTED_RANGE, check_time_type, derived_value
 
 MIN_BATCH_ROWS = 16_384
 MAX_BATCH_ROWS = 1 << 20
@@ -85,6 +86,8 @@ def _check_columns(cfg: SplitConfig, schema: pa.Schema, sources: list[SourceFile
         elif g not in names:
             raise ColumnError(f"group column {g!r} not found in {where}; expected a column or one of "
                               f"{', '.join(DERIVED_PARTS)}")
+        else:
+            check_group_type(g, schema.field(g).type)
     check_time_type(cfg.time_column, schema.field(cfg.time_column).type, cfg.time_unit)
 
 
@@ -110,19 +113,11 @@ def _plan_units(sources: list[SourceFile], batch_rows: int) -> list[WorkUnit]:
 
 
 def _json_value(v):
-    if isinstance(v, (_dt.datetime, _dt.date, _dt.time)):
-        return v.isoformat()
-    if isinstance(v, decimal.Decimal):
-        return str(v)
-    if isinstance(v, bytes):
-        return v.hex()
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
+    return json_value(v)
 
 
 def _sort_key(key: tuple) -> tuple:
-    return tuple((v is None, v if v is not None else 0) for v in key)
+    return sort_key(key)
 
 
 def _bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[SourceFile]) -> TimeParseError:
@@ -132,21 +127,38 @@ def _bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[
         for row, value in r.bad_samples:
             samples.append(f"{sources[r.source_id].url}:row {row}: {value}")
     shown = "; ".join(samples[:3])
+    outside = sum(r.outside_count for r in results)
+    if outside:
+        return TimeParseError(f"{total:,} rows have a time in column {cfg.time_column!r} that cannot be parsed or "
+                              f"represented ({outside:,} outside the supported range {SUPPORTED_RANGE}) "
+                              f"(first: {shown}); fix them or pass --on-bad-time drop")
     return TimeParseError(f"{total:,} rows have a time in column {cfg.time_column!r} that cannot be parsed "
                           f"(first: {shown}); fix them or pass --on-bad-time drop")
 
 
 def _group_jobs(cfg: SplitConfig, results: list[StageResult], derived: set[str]) -> list[GroupJob]:
+    """One job per distinct stored group value (keys equal as stored are merged, NaN == NaN);
+    refuses, before any shard is written, a group whose path would not fit the filesystem."""
     slices: dict[tuple, list] = {}
+    first_key: dict[tuple, tuple] = {}
     for r in sorted(results, key=lambda r: r.unit):
         for f in r.files:
             for key, offset, count in f.groups:
-                slices.setdefault(key, []).append((f.path, offset, count))
+                values = tuple(derived_value(g, v) if g in derived else _json_value(v)
+                               for g, v in zip(cfg.group_by, key))
+                canon = canonical(values)
+                first_key.setdefault(canon, key)
+                slices.setdefault(canon, []).append((f.path, offset, count))
     jobs = []
-    for index, key in enumerate(sorted(slices, key=_sort_key)):
+    limit = path_max(cfg.out)
+    for index, canon in enumerate(sorted(slices, key=lambda c: _sort_key(first_key[c]))):
+        key = first_key[canon]
         values = tuple(derived_value(g, v) if g in derived else _json_value(v) for g, v in zip(cfg.group_by, key))
-        jobs.append(GroupJob(index, group_dir(cfg.group_by, values), dict(zip(cfg.group_by, values)),
-                             tuple(slices[key])))
+        group = dict(zip(cfg.group_by, values))
+        rel_dir = group_dir(cfg.group_by, values)
+        check_path_length(cfg.out, rel_dir, group, limit)
+        jobs.append(GroupJob(index, rel_dir, group, tuple(slices[canon])))
+    check_distinct_dirs([(j.rel_dir, j.group) for j in jobs], cfg.out, folds_names(cfg.out))
     return jobs
 
 
@@ -166,13 +178,20 @@ def _batch_jobs(jobs: list[GroupJob], target_rows: int, min_tasks: int) -> list[
     return batches
 
 
-def _compact_casts(schema: pa.Schema, ranges: dict[str, tuple[int, int]]) -> list[tuple[str, str]]:
+def _compact_casts(schema: pa.Schema, ranges: dict[str, tuple]) -> list[tuple[str, str]]:
+    """--compact: float64 -> float32 when every finite value fits float32's range (NaN and
+    +-inf are kept as they are); integers -> the smallest type holding their range. Columns
+    without a measured range (the time column) are left alone."""
     casts = []
+    f32 = float(np.finfo(np.float32).max)
     for f in schema:
+        if f.name not in ranges:
+            continue
+        lo, hi = ranges[f.name]
         if pa.types.is_float64(f.type):
-            casts.append((f.name, "float32"))
-        elif pa.types.is_integer(f.type) and f.name in ranges:
-            lo, hi = ranges[f.name]
+            if -f32 <= lo and hi <= f32:
+                casts.append((f.name, "float32"))
+        elif pa.types.is_integer(f.type):
             for name in ("int8", "int16", "int32"):
                 info = np.iinfo(name)
                 if info.min <= lo and hi <= info.max:
@@ -259,7 +278,8 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     derived = {g for g in cfg.group_by if g in DERIVED_PARTS}
     batch_rows = batch_rows_for(cfg, schema, engine.workers)
     units = _plan_units(sources, batch_rows)
-    int_columns = tuple(f.name for f in schema if pa.types.is_integer(f.type) and f.name != cfg.time_column)
+    int_columns = tuple(f.name for f in schema if (pa.types.is_integer(f.type) or pa.types.is_float64(f.type))
+                        and f.name != cfg.time_column)
     ctx = StageContext(str(staging), schema, cfg.time_column, cfg.time_unit, cfg.timezone, tuple(cfg.group_by),
                        frozenset(derived), cfg.on_bad_time, batch_rows, int_columns if cfg.compact else ())
     # fingerprinting the sources runs in the same pass, filling the gaps between stage tasks
@@ -276,7 +296,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
         raise SourceError(f"all {rows_read:,} input rows were dropped for unparseable times; nothing to write")
 
     jobs = _group_jobs(cfg, stage, derived)
-    ranges: dict[str, tuple[int, int]] = {}
+    ranges: dict[str, tuple] = {}
     for r in stage:
         for name, (lo, hi) in r.int_ranges.items():
             a, b = ranges.get(name, (lo, hi))

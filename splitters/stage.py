@@ -7,19 +7,20 @@ from every staged file without re-reading any source."""
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datagen.errors import SourceError
+from datagen.errors import ConfigError, SourceError
 from datagen.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
 
 from .sources import READ_ERRORS, conform, csv_reader, open_binary, parquet_file, read_error
-from .timekeys import derived_part, local_ns, parse_times
+from .groupkeys import GroupValueError, group_rows
+from .timekeys import derived_part, local_ns, looks_numeric, parse_times
 
 BAD_SAMPLES = 5
 TIME_NS_COLUMN = "__time_ns"
@@ -46,7 +47,7 @@ class StageContext:
     derived: frozenset[str]
     on_bad_time: str
     batch_rows: int
-    int_columns: tuple[str, ...]    # columns whose range --compact needs
+    int_columns: tuple[str, ...]    # int and float64 columns whose range --compact needs
 
 
 @dataclass
@@ -62,47 +63,61 @@ class StageResult:
     source_id: int
     rows_read: int = 0
     bad_count: int = 0
+    outside_count: int = 0          # bad times that parsed but lie outside the supported range
     dropped_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     bad_samples: list[tuple[int, str]] = field(default_factory=list)
     files: list[StagedFile] = field(default_factory=list)
-    int_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
+    int_ranges: dict[str, tuple] = field(default_factory=dict)   # see _track_ranges
 
 
-def _factorize(values) -> tuple[np.ndarray, list]:
-    """Codes and unique values of one key column (numpy or Arrow, nulls kept)."""
-    if isinstance(values, np.ndarray):
-        codes, uniques = pd.factorize(values)
-        return codes.astype(np.int64), [int(u) for u in uniques]
-    enc = pc.dictionary_encode(values, null_encoding="encode")
-    if isinstance(enc, pa.ChunkedArray):
-        enc = enc.combine_chunks()
-    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    uniques = [None if isinstance(v, float) and v != v else v for v in enc.dictionary.to_pylist()]
-    return codes, uniques
+def time_ns_name(names: list[str]) -> str:
+    """The staged column holding the time in ns: ``__time_ns``, lengthened until no input
+    column has that name."""
+    name = TIME_NS_COLUMN
+    while name in names:
+        name += "_"
+    return name
 
 
-def group_rows(columns: list) -> tuple[np.ndarray, list[tuple], np.ndarray]:
-    """For key columns, return (row order grouped by key, keys, rows per key)."""
-    n = len(columns[0])
-    combined = np.zeros(n, dtype=np.int64)
-    dictionaries = []
-    for col in columns:
-        codes, uniques = _factorize(col)
-        combined = combined * max(len(uniques), 1) + codes
-        dictionaries.append(uniques)
-    inverse, uniq = pd.factorize(combined, sort=True)
-    keys = []
-    for value in uniq.tolist():
-        parts = []
-        for uniques in reversed(dictionaries):
-            value, code = divmod(value, max(len(uniques), 1))
-            parts.append(uniques[code])
-        keys.append(tuple(reversed(parts)))
-    # small integer codes let numpy use its radix sort (stable and linear)
-    narrow = np.int16 if len(uniq) < 2**15 else np.int32 if len(uniq) < 2**31 else np.int64
-    order = np.argsort(inverse.astype(narrow, copy=False), kind="stable")
-    counts = np.bincount(inverse, minlength=len(uniq))
-    return order, keys, counts
+def _track_ranges(table: pa.Table, names: tuple[str, ...], ranges: dict[str, tuple]) -> None:
+    """Widen ``ranges`` (min, max) by this batch, for --compact: integers over all values,
+    floats over their finite values ((inf, -inf) when a float column holds none)."""
+    for name in names:
+        i = table.schema.get_field_index(name)
+        if i < 0:
+            continue
+        col = table.column(i)
+        if pa.types.is_floating(col.type):
+            col = pc.filter(col, pc.is_finite(col))
+            mm = pc.min_max(col).as_py()
+            found = (math.inf, -math.inf) if mm["min"] is None else (mm["min"], mm["max"])
+        else:
+            mm = pc.min_max(col).as_py()
+            if mm["min"] is None:
+                continue
+            found = (mm["min"], mm["max"])
+        lo, hi = ranges.get(name, found)
+        ranges[name] = (min(lo, found[0]), max(hi, found[1]))
+
+
+def _shown(column: pa.ChunkedArray, i: int) -> str:
+    """A bad time value as shown in the error message; never raises."""
+    try:
+        return repr(column[i].as_py())
+    except (ValueError, OverflowError, TypeError, pa.ArrowException):
+        pass
+    try:
+        return repr(pc.cast(column.slice(i, 1), pa.string())[0].as_py())
+    except (ValueError, OverflowError, TypeError, pa.ArrowException):
+        return f"a {column.type} value"
+
+
+def _numbers_without_unit(column: pa.ChunkedArray, ctx: StageContext) -> None:
+    """Epoch numbers read as text (CSV) without --time-unit: say so, rather than "cannot be parsed"."""
+    if ctx.time_unit is None and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        kind = looks_numeric(column)
+        if kind:
+            raise ConfigError(f"time column {ctx.time_column!r} holds numbers ({kind}); pass --time-unit s|ms|us|ns")
 
 
 def _encode_text(table: pa.Table) -> pa.Table:
@@ -155,12 +170,15 @@ def stage_unit(unit: WorkUnit, ctx: StageContext) -> StageResult:
             if n == 0:
                 continue
             time_col = table.column(ctx.time_column)
-            ns, bad = parse_times(time_col, ctx.time_unit)
+            parsed = parse_times(time_col, ctx.time_unit)
+            ns, bad = parsed.ns, parsed.bad
             if bad.any():
+                _numbers_without_unit(time_col, ctx)
                 idx = np.flatnonzero(bad)
                 result.bad_count += len(idx)
+                result.outside_count += int(parsed.outside.sum())
                 for i in idx[: BAD_SAMPLES - len(result.bad_samples)]:
-                    result.bad_samples.append((int(rows[i]), repr(time_col[int(i)].as_py())))
+                    result.bad_samples.append((int(rows[i]), _shown(time_col, int(i))))
                 if ctx.on_bad_time == "error":
                     continue
                 dropped.append(rows[idx])
@@ -175,21 +193,21 @@ def stage_unit(unit: WorkUnit, ctx: StageContext) -> StageResult:
                 table = table.set_column(idx, ctx.time_column, pa.array(ns, type=pa.timestamp("ns", "UTC")))
             local = local_ns(ns, ctx.timezone) if ctx.derived else ns
             keys = [derived_part(g, local) if g in ctx.derived else table.column(g) for g in ctx.group_by]
-            order, group_keys, counts = group_rows(keys)
+            try:
+                order, group_keys, counts = group_rows(keys)
+            except GroupValueError as exc:
+                raise SourceError(f"input {unit.url!r}: group column {ctx.group_by[exc.column]!r} holds {exc.value}, "
+                                  "which cannot name a group (dates and times must lie in years 1..9999)") from None
             plain = [g for g in ctx.group_by if g not in ctx.derived]
             if plain:
                 table = table.drop_columns(plain)
             table = table.append_column(SOURCE_ID_COLUMN, pa.array(np.full(len(rows), unit.source_id, np.int32)))
             table = table.append_column(SOURCE_ROW_COLUMN, pa.array(rows))
-            table = table.append_column(TIME_NS_COLUMN, pa.array(ns))
+            # the time in ns is always the last staged column (the reduce step takes it by position)
+            table = table.append_column(time_ns_name(table.column_names), pa.array(ns))
             table = _encode_text(table)
             table = table.take(pa.array(order))
-            for name in ctx.int_columns:
-                if name in table.column_names:
-                    mm = pc.min_max(table.column(name)).as_py()
-                    if mm["min"] is not None:
-                        lo, hi = result.int_ranges.get(name, (mm["min"], mm["max"]))
-                        result.int_ranges[name] = (min(lo, mm["min"]), max(hi, mm["max"]))
+            _track_ranges(table, ctx.int_columns, result.int_ranges)
             # one record batch per group, so the reduce step reads exactly one group's bytes
             path = os.path.join(ctx.staging_dir, f"u{unit.index:06d}-{k:04d}.arrow")
             batch = table.combine_chunks().to_batches()[0] if table.num_rows else None
