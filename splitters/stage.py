@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from datagen.errors import SourceError
 from datagen.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
 
+from .oserrors import output_error
 from .sources import csv_reader, open_binary, parquet_file
 from .timekeys import derived_part, local_ns, parse_times
 
@@ -200,7 +201,9 @@ def stage_unit(unit: WorkUnit, ctx: StageContext) -> StageResult:
                     offset += count
             result.files.append(StagedFile(path, table.num_rows, groups))
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, UnicodeDecodeError, EOFError) as exc:
-        raise SourceError(f"input {unit.url!r}: cannot read: {str(exc).splitlines()[0]}") from None
+        # a full disk or an unwritable staging tree is the output's fault, not the input's
+        raise output_error(exc, os.path.dirname(ctx.staging_dir)) or SourceError(
+            f"input {unit.url!r}: cannot read: {str(exc).splitlines()[0]}") from None
     if dropped:
         result.dropped_rows = np.concatenate(dropped)
     return result
