@@ -63,12 +63,21 @@ def _foreign(out: Path, why: str) -> OutputError:
                        "remove it or choose another directory")
 
 
+_INTERNAL = {JOURNAL, STAGING, MANIFEST_TMP, MANIFEST_NAME, ".datagen.lock"}
+
+
+def shard_like(rel: str, parquet: bool = True) -> bool:
+    """May the journal name ``rel`` as a shard (or, without ``parquet``, a shard directory)?
+    Relative, inside DIR, not one of our internal names; shards end in ``.parquet``."""
+    return (is_safe_relative(rel) and rel.split("/")[0] not in _INTERNAL
+            and (not parquet or rel.endswith(".parquet")))
+
+
 def _paths(value, key: str, out: Path, parquet: bool) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
         raise _foreign(out, f"{key} is not a list of paths")
     for p in value:
-        if not is_safe_relative(p) or any(part.startswith(".") for part in p.split("/")) \
-                or (parquet and not p.endswith(".parquet")):
+        if not shard_like(p, parquet):
             raise _foreign(out, f"{key} lists {p[:80]!r}")
     return value
 

@@ -84,8 +84,15 @@ class OutLock:
                 os.close(fd)
                 raise OutputError(f"--out {str(self.out)!r} holds a file {LOCK_NAME!r} that datagen did not write; "
                                   "remove it or choose another directory")
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps({"lock": _TAG, "pid": os.getpid()}).encode() + b"\n", 0)
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps({"lock": _TAG, "pid": os.getpid()}).encode() + b"\n", 0)
+            except BaseException:  # e.g. disk full: leave no lock file behind (we hold the lock)
+                try:
+                    os.unlink(self.path)
+                finally:
+                    os.close(fd)
+                raise
             self.fd = fd
             return
 

@@ -104,8 +104,8 @@ class OutDir:
             if os.path.lexists(self.out / name):
                 raise OutputError(f"--out {str(self.out)!r} holds {name!r}, which no datagen journal accounts for; "
                                   "remove it")
+        self.begun = True  # from here a failure is undone through the journal (even a half-written one)
         journal.start(self.out)
-        self.begun = True
         os.mkdir(self.out / STAGING)
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -76,7 +76,8 @@ def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
     old = {s.path: s.sha256 for s in read_manifest(out).shards} if (out / MANIFEST_NAME).exists() else {}
     written, dirs = _plan(out, shards, old)
     new_paths = {s.path for s in shards}
-    obsolete = sorted(p for p in old if p not in new_paths)
+    # an old manifest entry that does not look like a shard (hand-edited?) is left alone, never deleted
+    obsolete = sorted(p for p in old if p not in new_paths and journal.shard_like(p))
     journal.announce(out, hashlib.sha256(text.encode("utf-8")).hexdigest(), written, dirs, obsolete)
     for rel in dirs:  # parents come before children
         os.mkdir(out.joinpath(*rel.split("/")))

@@ -118,7 +118,7 @@ def _check_after_kill(out: Path, old: dict | None, new: dict) -> None:
         assert _snapshot(out)[s["path"]] == expected[s["path"]]
 
 
-def _scenario(tmp_path, run_split, command, setup, kills):
+def _scenario(tmp_path, run_split, run_datagen, command, setup, kills):
     clean = tmp_path / "clean"
     setup(clean)
     old = _snapshot(clean) if clean.exists() and (clean / "manifest.json").exists() else None
@@ -135,18 +135,20 @@ def _scenario(tmp_path, run_split, command, setup, kills):
         r = run_split(*command, "--out", out)
         assert r.exit_code == 0, (point, ops[point - 1], r.output, r.stderr)
         assert _snapshot(out) == new, (point, ops[point - 1])
+        r = run_datagen("verify", out)
+        assert r.exit_code == 0 and "OK" in r.output, r.output
         shutil.rmtree(out)
     return points, ops
 
 
-def test_kill_anywhere_in_a_fresh_split_then_rerun(tmp_path, run_split):
+def test_kill_anywhere_in_a_fresh_split_then_rerun(tmp_path, run_split, run_datagen):
     a, _ = _write_inputs(tmp_path)
     command = [a, *ARGS]
-    points, ops = _scenario(tmp_path, run_split, command, lambda out: None, kills=4)
+    points, ops = _scenario(tmp_path, run_split, run_datagen, command, lambda out: None, kills=4)
     assert len(points) >= 12
 
 
-def test_kill_anywhere_in_an_overwrite_then_rerun(tmp_path, run_split):
+def test_kill_anywhere_in_an_overwrite_then_rerun(tmp_path, run_split, run_datagen):
     a, b = _write_inputs(tmp_path)
     old_command = [a, *ARGS]
 
@@ -154,7 +156,7 @@ def test_kill_anywhere_in_an_overwrite_then_rerun(tmp_path, run_split):
         assert run_split(*old_command, "--out", out).exit_code == 0
 
     command = [a, b, *ARGS, "--overwrite"]
-    points, ops = _scenario(tmp_path, run_split, command, setup, kills=5)
+    points, ops = _scenario(tmp_path, run_split, run_datagen, command, setup, kills=5)
     # the overwrite keeps the shards whose bytes did not change, writes new ones, deletes obsolete ones
     assert any(op == "unlink" and path.endswith(".parquet") for _, op, path in ops)
     assert len(points) >= 14

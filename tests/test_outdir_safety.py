@@ -146,6 +146,20 @@ def test_overwrite_deletes_only_the_old_manifests_shards(dataset, src, run_split
     assert remaining == expected
 
 
+def test_a_hand_edited_manifest_entry_that_is_no_shard_is_not_deleted(dataset, src, run_split):
+    import json
+
+    data = json.loads((dataset / "manifest.json").read_text())
+    data["shards"].append({**data["shards"][0], "path": "src/main.py"})
+    (dataset / "manifest.json").write_text(json.dumps(data))
+    (dataset / "src").mkdir()
+    (dataset / "src" / "main.py").write_text("print('mine')\n")
+    assert read_manifest(dataset).shards[-1].path == "src/main.py"
+    assert run_split(src, "--out", dataset, "--time-column", "t", "--group-by", "year", "--overwrite").exit_code == 0
+    assert (dataset / "src" / "main.py").read_text() == "print('mine')\n"
+    assert verify_dataset(dataset).ok
+
+
 # --- A4: a failing --overwrite leaves the previous dataset byte-for-byte intact ------------------
 
 def _fail_conservation(monkeypatch):
