@@ -371,6 +371,17 @@ def _staging_and_shard_bytes(tmp_path, big, run_split, monkeypatch):
     return seen["staging"], seen["shards"]
 
 
+def test_an_already_full_disk_leaves_no_lock_or_journal(tmp_path, src, run_split, tmpfs):
+    fs = tmpfs("64k")
+    with open(fs / "filler", "wb") as fh:
+        try:
+            fh.write(b"x" * (1 << 20))
+        except OSError:
+            pass
+    _fails(run_split(src, "--out", fs / "o", *ARGS), 1, "no space left writing")
+    assert [p.name for p in fs.iterdir()] == ["filler"]
+
+
 @pytest.mark.parametrize("phase", ["staging", "shards"])
 def test_disk_full_blames_the_output(tmp_path, run_split, tmpfs, monkeypatch, phase):
     big = _big_input(tmp_path)
