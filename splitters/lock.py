@@ -6,11 +6,13 @@ directory stops at once with "another split is writing DIR (pid N)". The lock
 file holds our own JSON (tool name and pid) and is removed, still locked, when
 the split ends; whoever opened the removed file notices (its inode no longer
 is the one at the path) and tries again, so two holders can never coexist.
-A lock file left by a killed split is ours and is reused.
+A lock file left by a killed split is ours and is reused. On a read-only
+filesystem no lock is taken (nobody can write there; an up-to-date check still works).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -61,6 +63,8 @@ class OutLock:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
             except OSError as exc:
+                if exc.errno == errno.EROFS:  # nobody can write here: nothing to exclude (reading is fine)
+                    return
                 raise OutputError(f"cannot lock --out {str(self.out)!r}: {exc.strerror or exc} "
                                   f"({str(self.path)!r})") from None
             try:

@@ -338,8 +338,20 @@ def tmpfs(tmp_path):
 
 def test_read_only_out(tmp_path, src, run_split, tmpfs):
     ro = tmpfs("1m", readonly=True)
-    _fails(run_split(src, "--out", ro, *ARGS), 1, str(ro), "Read-only file system")
+    _fails(run_split(src, "--out", ro, *ARGS), 1, str(ro), "read-only file system")
     _fails(run_split(src, "--out", ro / "sub", *ARGS), 1, "cannot create --out", "Read-only file system")
+
+
+def test_a_dataset_on_a_read_only_filesystem_is_checked_not_written(tmp_path, src, run_split, tmpfs):
+    fs = tmpfs("4m")
+    assert run_split(src, "--out", fs / "ds", *ARGS).exit_code == 0
+    before = _tree(fs)
+    r = subprocess.run(["mount", "-o", "remount,ro", str(fs)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot remount read-only here ({r.stderr.strip()})")
+    assert "up to date" in run_split(src, "--out", fs / "ds", *ARGS).output
+    _fails(run_split(src, "--out", fs / "ds", *ARGS, "--overwrite"), 1, "read-only file system")
+    assert _tree(fs) == before
 
 
 def _big_input(tmp_path):
