@@ -28,6 +28,8 @@ from datagen.errors import OutputError
 from datagen.hive import is_safe_relative
 from datagen.manifest import MANIFEST_NAME, read_manifest
 
+from .lock import LOCK_NAME
+
 JOURNAL = ".datagen-journal"
 STAGING = ".datagen-staging"
 MANIFEST_TMP = ".manifest.json.tmp"
@@ -63,7 +65,7 @@ def _foreign(out: Path, why: str) -> OutputError:
                        "remove it or choose another directory")
 
 
-_INTERNAL = {JOURNAL, STAGING, MANIFEST_TMP, MANIFEST_NAME, ".datagen.lock"}
+_INTERNAL = {JOURNAL, STAGING, MANIFEST_TMP, MANIFEST_NAME, LOCK_NAME}
 
 
 def shard_like(rel: str, parquet: bool = True) -> bool:
