@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,14 +167,28 @@ def read_manifest(directory: str | os.PathLike) -> Manifest:
     return manifest_from_dict(data, origin=str(path))
 
 
-def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = False) -> None:
+def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = False, tmp_name: str | None = None) -> None:
     """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
 
-    The rename is atomic: readers see the old file or the new one, never a part. With
-    ``durable`` the file is fsync'ed first (on ext4 that also flushes every other dirty
-    file, which costs seconds right after writing a dataset)."""
+    The rename is atomic: readers see the old file or the new one, never a part. The
+    file is created with mode 0666 minus the umask, like any other file the process
+    writes (not mkstemp's 0600). ``tmp_name`` fixes the temporary file's name (a caller
+    that holds a lock and journals that name, so a killed write can be cleaned up);
+    otherwise a fresh unique name is used. With ``durable`` the file is fsync'ed first
+    (on ext4 that also flushes every other dirty file, which costs seconds right after
+    writing a dataset)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if tmp_name is not None:
+        tmp = path.parent / tmp_name
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    else:
+        while True:
+            tmp = path.parent / f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp"
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+                break
+            except FileExistsError:
+                continue
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -184,15 +197,20 @@ def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = False)
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
+        if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
 
 
-def write_manifest(directory: str | os.PathLike, manifest: Manifest) -> Path:
-    """Validate, then write the manifest atomically. Returns its path."""
+def render_manifest(manifest: Manifest) -> str:
+    """Validate ``manifest`` and return the exact text :func:`write_manifest` writes."""
     data = manifest.to_dict()
     manifest_from_dict(json.loads(json.dumps(data)), origin="manifest being written")
+    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def write_manifest(directory: str | os.PathLike, manifest: Manifest, tmp_name: str | None = None) -> Path:
+    """Validate, then write the manifest atomically (0666 minus the umask). Returns its path."""
     path = manifest_path(directory)
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n")
+    atomic_write_text(path, render_manifest(manifest), tmp_name=tmp_name)
     return path

@@ -1,114 +1,121 @@
-"""The output directory's life cycle.
+"""The output directory's life cycle: ``with OutDir(out) as target: ...``.
 
-A split claims ``--out`` only when it is absent or empty, and marks it with
-``.datagen-split`` while it works; shards are written into ``.datagen-staging``
-and moved into place at the end, then the manifest is written last. So a
-directory without ``manifest.json`` is never a dataset, and a directory with
-the marker but no manifest is an interrupted split that the next run may clear.
+Entering creates ``--out`` (and any missing parents, remembered), takes the
+exclusive lock (lock.py) and finishes or undoes a split that was killed in this
+directory (journal.py). :meth:`OutDir.inspect` then says what ``--out`` holds:
+nothing of anyone's (fresh), or a dataset whose manifest parses as ours; any
+other content is refused and left alone, with or without ``--overwrite``.
+:meth:`OutDir.begin` opens the journal and the staging tree; publish.py commits.
+Leaving after a failure undoes what this split wrote (via the journal), releases
+the lock and removes the directories this run created, if they are empty.
+
+Only what a datagen split demonstrably wrote is ever deleted: files listed by
+our manifest or our journal, our staging tree, our lock file.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 from pathlib import Path
 
-from datagen.errors import OutputError
-from datagen.manifest import MANIFEST_NAME, read_manifest
+from datagen.errors import ManifestError, OutputError
+from datagen.manifest import MANIFEST_NAME, Manifest, read_manifest
 
-MARKER = ".datagen-split"
-STAGING = ".datagen-staging"
+from . import journal
+from .lock import LOCK_NAME, OutLock
 
-
-def _clear(out: Path) -> None:
-    """Remove everything inside ``out`` (the manifest first, so nothing is half a dataset)."""
-    manifest = out / MANIFEST_NAME
-    if manifest.exists():
-        manifest.unlink()
-    for child in out.iterdir():
-        if child.name == MARKER:
-            continue
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
+STAGING = journal.STAGING
+# names whose presence in a fresh --out is ours (a killed split's lock file)
+_OURS_WHEN_FRESH = {LOCK_NAME}
 
 
-def up_to_date(out: Path, semantic_config: dict, source_stamps: list[dict]) -> bool:
-    """True when ``out`` holds a finished split of this config from unchanged sources."""
-    try:
-        manifest = read_manifest(out)
-    except Exception:
-        return False
-    stored = [{"path": s.path, "bytes": s.bytes, "mtime": s.mtime, "etag": s.etag} for s in manifest.sources]
-    return manifest.config == json.loads(json.dumps(semantic_config)) and stored == source_stamps
-
-
-def claim(out: Path, overwrite: bool) -> str:
-    """Make ``out`` ready for a new split and mark it. Returns what was done."""
-    action = "created"
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {str(out)!r} exists and is not a directory")
-    if out.exists():
-        entries = [p.name for p in out.iterdir()]
-        if (out / MANIFEST_NAME).exists():
-            if not overwrite:
-                raise OutputError(
-                    f"--out {str(out)!r} already holds a dataset made with other options or from changed "
-                    "sources; pass --overwrite to replace it"
-                )
-            _clear(out)
-            action = "replaced"
-        elif MARKER in entries:
-            _clear(out)
-            action = "restarted after an interrupted split"
-        elif entries:
-            shown = ", ".join(sorted(entries)[:3])
-            raise OutputError(f"--out {str(out)!r} is not empty (holds {shown}{', ...' if len(entries) > 3 else ''}); "
-                              "choose an empty or new directory")
-        else:
-            action = "used empty directory"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("a split is being written here; without manifest.json this is not a dataset\n")
-    staging = out / STAGING
-    staging.mkdir(exist_ok=True)
-    return action
-
-
-def _remove_tree(path: Path) -> None:
-    """Delete a staging tree; its big files are unlinked in parallel (freeing their
-    page-cache pages is what takes the time)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    if not path.exists():
-        return
-    files = [p for p in path.rglob("*") if p.is_file()]
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        list(pool.map(lambda p: p.unlink(missing_ok=True), files))
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def release(out: Path) -> None:
-    """Remove the staging area and the marker after a successful split."""
-    _remove_tree(out / STAGING)
-    marker = out / MARKER
-    if marker.exists():
-        marker.unlink()
-
-
-def abandon(out: Path, created: bool) -> None:
-    """After a failure: remove everything this split wrote."""
-    if not out.exists():
-        return
-    if (out / MANIFEST_NAME).exists():
-        raise OutputError(f"internal: refusing to clear {str(out)!r}, it holds a manifest")
-    _clear(out)
-    marker = out / MARKER
-    if marker.exists():
-        marker.unlink()
-    if created:
+def _make_dirs(out: Path) -> list[Path]:
+    """Create ``out`` and its missing parents; return the ones this call created, outermost first."""
+    missing = []
+    path = out
+    while not os.path.lexists(path):
+        missing.append(path)
+        path = path.parent
+    created = []
+    for path in reversed(missing):
         try:
-            os.rmdir(out)
+            os.mkdir(path)
+        except FileExistsError:
+            continue  # someone else made it: not ours to remove
+        except OSError as exc:
+            _remove_empty(created)
+            raise OutputError(f"cannot create --out {str(out)!r}: {exc.strerror or exc} ({str(path)!r})") from None
+        created.append(path)
+    if not out.is_dir():
+        raise OutputError(f"--out {str(out)!r} exists and is not a directory")
+    return created
+
+
+def _remove_empty(created: list[Path]) -> None:
+    for path in reversed(created):
+        try:
+            os.rmdir(path)
         except OSError:
-            pass
+            return
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(sorted(names)[:3])
+    return shown + (", ..." if len(names) > 3 else "")
+
+
+class OutDir:
+    def __init__(self, out: Path):
+        self.out = Path(out)
+        self.lock = OutLock(self.out)
+        self.created: list[Path] = []
+        self.recovered: str | None = None   # what was found of a killed split: "committed" / "rolled back"
+        self.begun = False
+
+    def __enter__(self) -> "OutDir":
+        self.created = _make_dirs(self.out)
+        try:
+            self.lock.acquire()
+            self.recovered = journal.recover(self.out)
+        except BaseException:
+            self.lock.release()
+            _remove_empty(self.created)
+            raise
+        return self
+
+    def inspect(self) -> Manifest | None:
+        """The dataset ``out`` holds (its manifest), or None when it holds nothing; refuses anything else."""
+        out = self.out
+        if os.path.lexists(out / MANIFEST_NAME):
+            try:
+                return read_manifest(out)
+            except ManifestError as exc:
+                raise OutputError(f"--out {str(out)!r} holds a manifest.json that is not a valid datagen manifest "
+                                  f"({exc}); refusing to touch it, choose another directory") from None
+        entries = [name for name in os.listdir(out) if name not in _OURS_WHEN_FRESH]
+        if entries:
+            raise OutputError(f"--out {str(out)!r} is not empty and holds no dataset (holds {_listing(entries)}); "
+                              "choose an empty or new directory")
+        return None
+
+    def begin(self) -> None:
+        """Open the journal, then the staging tree (neither may exist: they would not be ours)."""
+        for name in (STAGING, journal.MANIFEST_TMP):
+            if os.path.lexists(self.out / name):
+                raise OutputError(f"--out {str(self.out)!r} holds {name!r}, which no datagen journal accounts for; "
+                                  "remove it")
+        self.begun = True  # from here a failure is undone through the journal (even a half-written one)
+        journal.start(self.out)
+        os.mkdir(self.out / STAGING)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is not None and self.begun:
+                try:
+                    journal.recover(self.out)
+                except Exception:  # keep the journal for the next run; report the first error
+                    pass
+        finally:
+            self.lock.release()
+            if exc_type is not None:
+                _remove_empty(self.created)

@@ -4,7 +4,6 @@ their schemas, checking they agree, and opening them for streaming reads."""
 from __future__ import annotations
 
 import datetime as _dt
-import errno
 import lzma
 import os
 import zlib
@@ -173,7 +172,7 @@ def csv_reader(fh, url: str, column_types: dict[str, pa.DataType] | None, block_
 
 
 READ_ERRORS = (pa.ArrowException, OSError, EOFError, UnicodeError, zlib.error, lzma.LZMAError)
-NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+from .oserrors import NO_SPACE  # noqa: E402  (one list of 'disk full' errors)
 
 
 def read_error(url: str, exc: BaseException) -> DatagenError:

@@ -1,5 +1,6 @@
 """The split, end to end: sources -> plan -> stage -> reduce -> conservation
-check -> shards moved into place -> manifest written last."""
+check -> shards moved into place -> manifest written last (the commit; see
+outdir.py and publish.py for the output directory's life cycle)."""
 
 from __future__ import annotations
 
@@ -15,21 +16,24 @@ import pyarrow.parquet as pq
 
 from datagen._version import __version__
 from datagen.hashing import sha256_file
-from datagen.errors import ColumnError, ConfigError, ConservationError, SourceError, TimeParseError
+from datagen.errors import ColumnError, ConservationError, OutputError, SourceError, TimeParseError
 from datagen.hive import group_dir
-from datagen.manifest import (FORMAT_VERSION, SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, SourceEntry,
-                              write_manifest)
+from datagen.manifest import FORMAT_VERSION, SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, SourceEntry
 
 from . import outdir
 from .config import DERIVED_PARTS, SplitConfig
 from .codecs import choose_codecs
 from .engine import Engine
+from .oserrors import output_error
+from .overlap import check_overlap
+from .publish import publish
 from .reduce import GroupJob, ReduceResult, WriteContext, reduce_groups
 from .sources import SourceFile, discover, parquet_file, read_schema, unified_schema
 from .stage import StageContext, StageResult, WorkUnit, stage_unit
 from .groupvalues import (canonical, check_distinct_dirs, check_group_type, check_path_length, folds_names,
                           json_value, path_max, sort_key)
 from .timekeys import SUPPORTED_RANGE, check_time_type, derived_value
+from .uptodate import stale_reason
 
 MIN_BATCH_ROWS = 16_384
 MAX_BATCH_ROWS = 1 << 20
@@ -247,29 +251,32 @@ def run_split(cfg: SplitConfig, log=lambda msg: None) -> SplitSummary:
     t0 = time.perf_counter()
     sources = discover(cfg.inputs)
     out = Path(os.path.abspath(cfg.out))
-    inside = [s.url for s in sources if "://" not in s.url and Path(s.url).is_relative_to(out)]
-    if inside:
-        raise ConfigError(f"input {inside[0]!r} lies inside --out {str(out)!r}; write the split outside its inputs")
+    check_overlap(out, cfg.inputs, sources)
     stamps = [{"path": s.url, "bytes": s.bytes, "mtime": s.mtime, "etag": s.etag} for s in sources]
-    if not cfg.overwrite and outdir.up_to_date(out, cfg.semantic(), stamps):
-        from datagen.manifest import read_manifest
-
-        m = read_manifest(out)
-        return SplitSummary(str(out), "up to date", m.totals["rows_written"], len(m.shards), m.totals["bytes"],
-                            time.perf_counter() - t0)
-    with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
-        schemas = engine.map(read_schema, sources, cfg.time_column, cfg.time_unit, desc="schemas")
-        schema = unified_schema(sources, schemas)
-        _check_columns(cfg, schema, sources)
-        created = not out.exists()
-        action = outdir.claim(out, cfg.overwrite)
-        try:
-            summary = _split(cfg, engine, sources, schema, out, t0)
-            summary.action = action
+    try:
+        with outdir.OutDir(out) as target:
+            old = target.inspect()
+            if old is not None and not cfg.overwrite:
+                reason = stale_reason(out, old, cfg.semantic(), stamps)
+                if reason is None:
+                    return SplitSummary(str(out), "up to date", old.totals["rows_written"], len(old.shards),
+                                        old.totals["bytes"], time.perf_counter() - t0)
+                raise OutputError(f"--out {str(out)!r} already holds a dataset {reason}; "
+                                  "pass --overwrite to replace it")
+            with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
+                schemas = engine.map(read_schema, sources, cfg.time_column, cfg.time_unit, desc="schemas")
+                schema = unified_schema(sources, schemas)
+                _check_columns(cfg, schema, sources)
+                target.begin()
+                summary = _split(cfg, engine, sources, schema, out, t0)
+            summary.action = ("replaced" if old is not None else
+                              "restarted after an interrupted split" if target.recovered else "created")
             return summary
-        except BaseException:
-            outdir.abandon(out, created)
+    except OSError as exc:
+        error = output_error(exc, out)
+        if error is None:
             raise
+        raise error from None
 
 
 def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: pa.Schema, out: Path,
@@ -326,36 +333,35 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
 
     shard_results = [s for _, s in sorted((pair for r in reduced for pair in r.shards),
                                            key=lambda pair: (pair[0], pair[1].part))]
-    for s in shard_results:
-        dest = out.joinpath(*s.path.split("/"))
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(Path(wctx.shard_root).joinpath(*s.path.split("/")), dest)
-    shard_schema = pq.read_schema(out.joinpath(*shard_results[0].path.split("/")))
+    shard_root = Path(wctx.shard_root)
+    shard_schema = pq.read_schema(shard_root.joinpath(*shard_results[0].path.split("/")))
     group_types = []
     for g in cfg.group_by:
         if g in derived:
             group_types.append({"name": g, "type": "string" if g == "date" else "int32", "derived_from": cfg.time_column})
         else:
             group_types.append({"name": g, "type": str(schema.field(g).type)})
-    manifest = Manifest(
-        format_version=FORMAT_VERSION,
-        tool_version=__version__,
-        created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        config=cfg.semantic(),
-        sources=[SourceEntry(s.id, s.url, s.format, s.bytes, s.mtime, s.etag, fingerprints[s.id],
-                             counts[s.id][0], counts[s.id][2]) for s in sources],
-        schema=[{"name": f.name, "type": str(f.type)} for f in shard_schema],
-        group_columns=group_types,
-        time_column=cfg.time_column,
-        label_column=cfg.label,
-        shards=shard_results,
-        codecs=codecs,
-        totals={"rows_read": sum(c[0] for c in counts.values()), "rows_written": sum(c[1] for c in counts.values()),
-                "rows_dropped": sum(c[2] for c in counts.values()), "shards": len(shard_results),
-                "groups": len(jobs), "bytes": sum(s.bytes for s in shard_results)},
-    )
-    write_manifest(out, manifest)
-    outdir.release(out)
-    total_rows = manifest.totals["rows_written"]
-    return SplitSummary(str(out), "written", total_rows, len(shard_results), manifest.totals["bytes"],
-                        time.perf_counter() - t0)
+
+    def build(shards: list) -> Manifest:
+        return Manifest(
+            format_version=FORMAT_VERSION,
+            tool_version=__version__,
+            created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            config=cfg.semantic(),
+            sources=[SourceEntry(s.id, s.url, s.format, s.bytes, s.mtime, s.etag, fingerprints[s.id],
+                                 counts[s.id][0], counts[s.id][2]) for s in sources],
+            schema=[{"name": f.name, "type": str(f.type)} for f in shard_schema],
+            group_columns=group_types,
+            time_column=cfg.time_column,
+            label_column=cfg.label,
+            shards=shards,
+            codecs=codecs,
+            totals={"rows_read": sum(c[0] for c in counts.values()),
+                    "rows_written": sum(c[1] for c in counts.values()),
+                    "rows_dropped": sum(c[2] for c in counts.values()), "shards": len(shards),
+                    "groups": len(jobs), "bytes": sum(s.bytes for s in shards)},
+        )
+
+    manifest = publish(out, shard_root, shard_results, build)
+    return SplitSummary(str(out), "written", manifest.totals["rows_written"], len(manifest.shards),
+                        manifest.totals["bytes"], time.perf_counter() - t0)

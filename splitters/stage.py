@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from datagen.errors import ConfigError, SourceError
 from datagen.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
 
+from .oserrors import output_error
 from .sources import READ_ERRORS, conform, csv_reader, open_binary, parquet_file, read_error
 from .groupkeys import GroupValueError, group_rows
 from .timekeys import derived_part, local_ns, looks_numeric, parse_times
@@ -219,7 +220,8 @@ def stage_unit(unit: WorkUnit, ctx: StageContext) -> StageResult:
                     offset += count
             result.files.append(StagedFile(path, table.num_rows, groups))
     except READ_ERRORS as exc:
-        raise read_error(unit.url, exc) from None
+        # a full disk or an unwritable staging tree is the output's fault, not the input's
+        raise output_error(exc, os.path.dirname(ctx.staging_dir)) or read_error(unit.url, exc) from None
     if dropped:
         result.dropped_rows = np.concatenate(dropped)
     return result

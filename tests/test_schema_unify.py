@@ -165,7 +165,7 @@ def test_csv_int_and_parquet_float_land_in_one_shard_as_float64(tmp_path, run_sp
 def test_lossy_widening_is_refused(tmp_path, run_split):
     pq.write_table(pa.table({"t": ["2024-01-01T00:00:00Z"], "v": [2**53 + 1]}), tmp_path / "a.parquet")
     pq.write_table(pa.table({"t": ["2024-01-01T00:00:00Z"], "v": [0.5]}), tmp_path / "b.parquet")
-    r = run_split(tmp_path, "--out", tmp_path / "o", "--time-column", "t")
+    r = run_split(tmp_path / "*.parquet", "--out", tmp_path / "o", "--time-column", "t")
     assert r.exit_code == 1
     assert "a.parquet" in r.stderr and "column 'v'" in r.stderr and "does not fit double" in r.stderr
     assert not (tmp_path / "o").exists()
@@ -176,7 +176,7 @@ def test_timestamp_units_are_unified(tmp_path, run_split):
     ns = pa.array([1_700_000_000_000_000_001], pa.timestamp("ns", "UTC"))
     for name, arr in (("a", ms), ("b", ns)):
         pq.write_table(pa.table({"t": ["2024-01-01T00:00:00Z"], "seen": arr}), tmp_path / f"{name}.parquet")
-    r = run_split(tmp_path, "--out", tmp_path / "o", "--time-column", "t", "--group-by", "month")
+    r = run_split(tmp_path / "*.parquet", "--out", tmp_path / "o", "--time-column", "t", "--group-by", "month")
     assert r.exit_code == 0, r.stderr
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     table = pq.read_table(tmp_path / "o" / manifest["shards"][0]["path"])
@@ -189,6 +189,6 @@ def test_timestamp_units_are_unified(tmp_path, run_split):
 def test_text_or_bool_with_numbers_is_refused_naming_both_files(tmp_path, run_split, other):
     pq.write_table(pa.table({"t": ["2024-01-01T00:00:00Z"], "v": [1]}), tmp_path / "a.parquet")
     pq.write_table(pa.table({"t": ["2024-01-01T00:00:00Z"], "v": other}), tmp_path / "b.parquet")
-    r = run_split(tmp_path, "--out", tmp_path / "o", "--time-column", "t")
+    r = run_split(tmp_path / "*.parquet", "--out", tmp_path / "o", "--time-column", "t")
     assert r.exit_code == 1
     assert "schema mismatch: column 'v'" in r.stderr and "a.parquet" in r.stderr and "b.parquet" in r.stderr

@@ -54,7 +54,8 @@ def test_parquet_split_layout_manifest_and_lineage(sample_parquet, run_split, tm
     # exactly one file per group, named as the group says
     assert len(m.shards) == m.totals["groups"] == len({(s.group["month"], s.group["day"]) for s in m.shards})
     for s in m.shards[:5]:
-        assert s.path == f"month={s.group['month']:02d}/day={s.group['day']:02d}/part-00000.parquet"
+        # part names carry the first 16 hex digits of the shard's sha256 (see splitters/publish.py)
+        assert s.path == f"month={s.group['month']:02d}/day={s.group['day']:02d}/part-00000-{s.sha256[:16]}.parquet"
         assert sum(s.label_counts.values()) == s.rows
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.parquet"))
     assert files == sorted(s.path for s in m.shards)
@@ -136,7 +137,7 @@ def test_max_rows_per_shard_cuts_numbered_parts(sample_parquet, run_split, tmp_p
     assert len(jan) == -(-sum(s.rows for s in jan) // 300)
     assert [s.part for s in jan] == list(range(len(jan)))
     assert all(s.rows == 300 for s in jan[:-1]) and 0 < jan[-1].rows <= 300
-    assert jan[1].path == "month=01/part-00001.parquet"
+    assert jan[1].path == f"month=01/part-00001-{jan[1].sha256[:16]}.parquet"
     times = pd.concat([pq.read_table(out / s.path).column("event_time").to_pandas() for s in jan])
     assert times.is_monotonic_increasing, "parts continue the time order"
 

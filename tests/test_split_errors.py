@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from datagen.manifest import read_manifest
-from splitters.outdir import MARKER, STAGING
+from splitters.outdir import STAGING
 
 
 def _fails(result, code, *needles):
@@ -136,23 +136,22 @@ def test_up_to_date_overwrite_and_changed_sources(tmp_path, run_split):
     _fails(run_split(*args[:-1], "day"), 1, "changed sources")
 
 
-def test_crashed_split_is_restarted_cleanly(tmp_path, run_split):
+def test_leftovers_nobody_accounts_for_are_not_cleared(tmp_path, run_split):
+    # a marker, a staging area and a half shard, but no journal of ours: not demonstrably written
+    # by a split, so nothing is deleted (a real killed split is tested in test_fault_injection.py)
     src = tmp_path / "a.parquet"
     pq.write_table(pa.table({"t": _ts(50), "v": np.arange(50)}), src)
     out = tmp_path / "o"
-    # what a killed run leaves: the marker, a staging area, a half-moved shard, no manifest
     (out / STAGING / "shards").mkdir(parents=True)
-    (out / MARKER).write_text("x")
+    (out / ".datagen-split").write_text("x")
     (out / "date=1970-01-01").mkdir()
     (out / "date=1970-01-01" / "part-00000.parquet").write_bytes(b"PAR1 half")
     with pytest.raises(Exception):
         read_manifest(out)  # no manifest = no dataset
-    r = run_split(src, "--out", out, "--time-column", "t", "--group-by", "date")
-    assert r.exit_code == 0, r.stderr
-    assert "restarted after an interrupted split" in r.output
-    m = read_manifest(out)
-    assert m.totals["rows_written"] == 50
-    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+    before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    for extra in ([], ["--overwrite"]):
+        _fails(run_split(src, "--out", out, "--time-column", "t", "--group-by", "date", *extra), 1, "not empty")
+        assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
 
 
 def test_failure_midway_leaves_no_partial_dataset(tmp_path, run_split):
@@ -175,7 +174,6 @@ def test_out_inside_an_input_directory_is_refused(tmp_path, run_split):
     src = tmp_path / "events"
     src.mkdir()
     pq.write_table(pa.table({"t": _ts(20), "v": np.arange(20)}), src / "a.parquet")
-    assert run_split(src, "--out", src / "by-day", "--time-column", "t").exit_code == 0  # first run: fine
-    r = run_split(src, "--out", src / "by-day", "--time-column", "t")  # now the shards would be inputs
-    _fails(r, 2, "lies inside --out")
-    assert read_manifest(src / "by-day").totals["rows_written"] == 20, "the existing split is untouched"
+    for _ in range(2):  # refused the first time too, not only once the shards would be inputs
+        _fails(run_split(src, "--out", src / "by-day", "--time-column", "t"), 2, "lies inside input directory")
+        assert not (src / "by-day").exists()

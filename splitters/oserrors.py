@@ -1,0 +1,41 @@
+"""Telling a failure to *write* the output apart from a failure to *read* an input.
+
+Disk full, quota, read-only filesystem, or an error naming a path inside the
+output directory are the output's fault; :func:`output_error` turns such an
+``OSError`` into one-line :class:`OutputError` that names the directory, so
+the split never blames its input for a full disk.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from datagen.errors import OutputError
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _inside(path: str, directory: str) -> bool:
+    try:
+        path, directory = os.path.realpath(path), os.path.realpath(directory)
+    except (OSError, ValueError):
+        return False
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def output_error(exc: BaseException, out: str | os.PathLike) -> OutputError | None:
+    """An :class:`OutputError` for ``exc`` when it is a failure to write under ``out``, else None."""
+    if not isinstance(exc, OSError):
+        return None
+    out = str(out)
+    code = exc.errno
+    if code in NO_SPACE:
+        return OutputError(f"no space left writing {out!r} ({os.strerror(code)})")
+    if code == errno.EROFS:
+        return OutputError(f"cannot write {out!r}: it is on a read-only file system")
+    for name in (exc.filename, getattr(exc, "filename2", None)):
+        if isinstance(name, (str, bytes, os.PathLike)) and _inside(os.fsdecode(name), out):
+            reason = exc.strerror or str(exc).splitlines()[0]
+            return OutputError(f"cannot write {out!r}: {reason} ({os.fsdecode(name)!r})")
+    return None

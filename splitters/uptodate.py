@@ -1,0 +1,54 @@
+"""Is the dataset in ``--out`` exactly what this split would write? (``up to date``)
+
+Yes only when all of these hold, cheapest first:
+
+1. the manifest's config equals this run's (the options that shape the output);
+2. the same source files, with the same size, mtime and etag;
+3. the output verifies as ``datagen verify --quick`` does: every listed shard is
+   there with its recorded size and row count;
+4. every local source still has the recorded sha256. A file rewritten with the
+   same size and mtime is caught here; this re-reads the inputs once (far less
+   than a split costs). Object-store sources with an etag are trusted on it.
+
+Otherwise the reason, one phrase, ends the "pass --overwrite" error.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from datagen.hashing import sha256_file
+from datagen.manifest import Manifest
+from datagen.verify import verify_dataset
+
+
+def _rehash(path: str) -> str | None:
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
+
+
+def stale_reason(out: Path, manifest: Manifest, semantic_config: dict, stamps: list[dict]) -> str | None:
+    """None when ``out`` is up to date, else why not (a phrase following "a dataset ...")."""
+    if manifest.config != json.loads(json.dumps(semantic_config)):
+        return "made with other options"
+    stored = [{"path": s.path, "bytes": s.bytes, "mtime": s.mtime, "etag": s.etag} for s in manifest.sources]
+    if [s["path"] for s in stored] != [s["path"] for s in stamps]:
+        return "from changed sources (other input files)"
+    for old, new in zip(stored, stamps):
+        if old != new:
+            return f"from changed sources ({new['path']!r} has another size or time)"
+    report = verify_dataset(out, manifest, full_hash=False)
+    if not report.ok:
+        more = f" and {len(report.problems) - 1} more" if len(report.problems) > 1 else ""
+        return f"that does not verify ({report.problems[0]}{more})"
+    to_hash = [s for s in manifest.sources if "://" not in s.path or not s.etag]
+    with ThreadPoolExecutor(max_workers=min(8, max(1, len(to_hash)))) as pool:
+        digests = list(pool.map(_rehash, [s.path for s in to_hash]))
+    for src, digest in zip(to_hash, digests):
+        if digest != src.sha256:
+            return f"from changed sources ({src.path!r} has another sha256)"
+    return None
