@@ -8,7 +8,6 @@ assembles batches and their provenance. ``DataGenerator`` wraps it for Keras.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import warnings
@@ -23,10 +22,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import ColumnError, ConfigError, FilterError, ManifestError, ShardError
-from .hashing import sha256_file
-from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, manifest_path, read_manifest
+from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, manifest_path, read_manifest_with_hash
 from .options import GeneratorOptions
 from .plan import EpochPlan, Unit, Window
+from .shardcheck import ShardChecker, ShardProblem, check_shards
 from .where import compile_where
 
 NUMERIC_PREFIXES = ("int", "uint", "float", "double", "halffloat", "bool", "decimal")
@@ -44,6 +43,14 @@ def _is_numeric(type_name: str) -> bool:
     return type_name.startswith(NUMERIC_PREFIXES)
 
 
+def _read_row_group(pf: pq.ParquetFile, shard, row_group: int, columns: list[str]) -> pa.Table:
+    """One row group of an open shard; a file changed under us becomes a ShardError naming it."""
+    try:
+        return pf.read_row_group(row_group, columns=columns, use_threads=False)
+    except (OSError, pa.ArrowException) as exc:
+        raise ShardProblem(shard, "unreadable", f"row group {row_group}: {str(exc)[:200]}") from None
+
+
 class BatchSource:
     def __init__(self, options: GeneratorOptions, transform: Callable | None = None):
         self.options = options
@@ -51,8 +58,8 @@ class BatchSource:
         if transform is not None and not callable(transform):
             raise ConfigError(f"transform: expected a callable, got {type(transform).__name__}")
         self.directory = Path(options.directory)
-        self.manifest: Manifest = read_manifest(self.directory)
-        self.manifest_sha256 = hashlib.sha256(manifest_path(self.directory).read_bytes()).hexdigest()
+        self.manifest: Manifest
+        self.manifest, self.manifest_sha256 = read_manifest_with_hash(self.directory)
         if options.manifest_sha256 and options.manifest_sha256 != self.manifest_sha256:
             raise ManifestError(f"{str(manifest_path(self.directory))!r} changed since this generator config was "
                                 "made (manifest_sha256 differs); the batches would not be the same")
@@ -136,26 +143,14 @@ class BatchSource:
                     raise ColumnError(f"{role} column {col!r} has type {t}; expected a numeric column")
 
     def _check_shards(self) -> None:
-        for i in self.selected:
-            self._shard_path(i, check=True)
-            if self.options.verify == "sha256":
-                shard = self.manifest.shards[i]
-                digest = sha256_file(self.directory.joinpath(*shard.path.split("/")))
-                if digest != shard.sha256:
-                    raise ShardError(f"shard {shard.path!r} changed: sha256 {digest[:12]}..., manifest says "
-                                     f"{shard.sha256[:12]}... (run 'datagen verify {self.directory}')")
+        """Every selected shard: inside DIR (real paths), its size and its footer (and sha256) as the manifest says."""
+        self._checker = ShardChecker(self.directory, self.manifest)
+        level = "sha256" if self.options.verify == "sha256" else "footer"
+        check_shards(self._checker, [self.manifest.shards[i] for i in self.selected], level, READ_THREADS)
 
     def _shard_path(self, index: int, check: bool = True) -> Path:
-        shard = self.manifest.shards[index]
-        path = self.directory.joinpath(*shard.path.split("/"))
-        if check:
-            try:
-                size = os.stat(path).st_size
-            except FileNotFoundError:
-                raise ShardError(f"shard {shard.path!r} is missing from {str(self.directory)!r}") from None
-            if size != shard.bytes:
-                raise ShardError(f"shard {shard.path!r} changed: {size:,} bytes, manifest says {shard.bytes:,}")
-        return path
+        """The shard's real path, checked to lie inside DIR and to have the manifest's size."""
+        return Path(self._checker.locate(self.manifest.shards[index]))
 
     def _row_bytes(self) -> int:
         total = 0
@@ -249,12 +244,18 @@ class BatchSource:
         return list(dict.fromkeys(c for c in wanted if c not in self._groups))
 
     def _open(self, index: int) -> pq.ParquetFile:
-        """Open a shard (checking its size), reusing its parsed footer when we have it."""
+        """Open a shard (checking its path and size), reusing its parsed footer when we have it;
+        a footer parsed here is checked against the manifest first."""
         path = self._shard_path(index, check=True)
         with self._lock:
             meta = self._footers.get(index)
-        pf = pq.ParquetFile(path, metadata=meta, pre_buffer=True)
+        shard = self.manifest.shards[index]
+        try:
+            pf = pq.ParquetFile(path, metadata=meta, pre_buffer=True)
+        except Exception as exc:
+            raise ShardProblem(shard, "unreadable", f"not a readable Parquet file ({str(exc)[:200]})") from None
         if meta is None:
+            self._checker.check_footer(shard, pf.metadata)
             with self._lock:
                 self._footers[index] = pf.metadata
                 while len(self._footers) > FOOTER_CACHE:
@@ -272,7 +273,7 @@ class BatchSource:
             with self._open(shard) as pf:
                 out = {}
                 for unit in by_shard[shard]:
-                    t = pf.read_row_group(unit.row_group, columns=columns, use_threads=False)
+                    t = _read_row_group(pf, self.manifest.shards[shard], unit.row_group, columns)
                     if t.num_rows != unit.rows:
                         raise ShardError(f"shard {self.manifest.shards[shard].path!r} row group {unit.row_group} "
                                          f"has {t.num_rows} rows, manifest says {unit.rows}")
@@ -369,8 +370,8 @@ class BatchSource:
             lineage: dict[int, tuple[np.ndarray, np.ndarray]] = {}
             for k in np.unique(which).tolist():
                 unit = window.units[k]
-                t = pq.ParquetFile(self._shard_path(unit.shard)).read_row_group(
-                    unit.row_group, columns=[SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN])
+                with self._open(unit.shard) as pf:
+                    t = _read_row_group(pf, m.shards[unit.shard], unit.row_group, [SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN])
                 lineage[k] = (t.column(0).to_numpy(), t.column(1).to_numpy())
             rows = []
             for k, r in zip(which.tolist(), within.tolist()):

@@ -48,11 +48,9 @@ def check_rules(data: dict, origin: str) -> None:
         raise ManifestError(f"{origin}: {message}")
 
     sources, shards, totals = data["sources"], data["shards"], data["totals"]
-    ids: set[int] = set()
     for i, s in enumerate(sources):
-        if s["id"] in ids:
-            fail(f"sources[{i}].id {s['id']} is used twice")
-        ids.add(s["id"])
+        if s["id"] != i:
+            fail(f"sources[{i}].id is {s['id']}, expected {i} (ids number the sources in order)")
         if s["rows_dropped"] > s["rows_read"]:
             fail(f"sources[{i}]: rows_dropped {s['rows_dropped']:,} exceeds rows_read {s['rows_read']:,}")
     for key in ("schema", "group_columns"):
