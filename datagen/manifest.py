@@ -107,8 +107,9 @@ def decode_manifest(raw: bytes, origin: str) -> Any:
         raise ManifestError(f"{origin} is not a manifest: its JSON is nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise ManifestError(f"{origin} is not valid JSON: {exc}") from None
-    except ValueError as exc:  # e.g. an integer literal of more than 4,300 digits
-        raise ManifestError(f"{origin} is not a manifest: {str(exc).splitlines()[0][:200]}") from None
+    except ValueError as exc:  # an integer literal beyond Python's digit limit (4,300 by default)
+        raise ManifestError(f"{origin} is not a manifest: it holds a number too long to read "
+                            f"({str(exc).split(';')[0][:120]})") from None
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
@@ -141,18 +142,23 @@ _MANIFEST_FIELDS = [f.name for f in dataclasses.fields(Manifest) if f.name not i
 def read_manifest_with_hash(directory: str | os.PathLike) -> tuple[Manifest, str]:
     """Read and validate ``DIR/manifest.json`` once; return it with the sha256 of the bytes read."""
     directory = Path(directory)
-    if not directory.exists():
-        raise ManifestError(f"dataset directory {str(directory)!r} does not exist")
     path = manifest_path(directory)
-    if not path.is_file():
-        raise ManifestError(
-            f"{str(path)!r} not found: {str(directory)!r} is not a finished dataset "
-            "(the splitter writes the manifest last)"
-        )
     try:
+        if not directory.exists():
+            raise ManifestError(f"dataset directory {str(directory)!r} does not exist")
+        if not directory.is_dir():
+            raise ManifestError(f"dataset directory {str(directory)!r} is not a directory")
+        if not path.exists():
+            raise ManifestError(
+                f"{str(path)!r} not found: {str(directory)!r} is not a finished dataset "
+                "(the splitter writes the manifest last)"
+            )
+        if not path.is_file():
+            raise ManifestError(f"{str(path)!r} is not a regular file")
         raw = path.read_bytes()
-    except OSError as exc:
-        raise ManifestError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # unreadable, name too long, NUL in the name
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ManifestError(f"cannot read {str(path)!r}: {detail}") from None
     data = decode_manifest(raw, repr(str(path)))
     return manifest_from_dict(data, origin=str(path)), hashlib.sha256(raw).hexdigest()
 

@@ -21,7 +21,7 @@ def path_problem(path: object) -> str | None:
     start, no drive or URL scheme, no empty, ``.`` or ``..`` segment, every segment at
     most 255 bytes and the whole at most 4096 bytes (UTF-8)."""
     if not isinstance(path, str):
-        return f"must be a string, got {type(path).__name__}"
+        return "must be a string"
     if not path:
         return "must not be empty"
     if CONTROL.search(path):
