@@ -25,7 +25,7 @@ from .errors import ColumnError, ConfigError, FilterError, ManifestError, ShardE
 from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, manifest_path, read_manifest_with_hash
 from .options import GeneratorOptions
 from .plan import EpochPlan, Unit, Window
-from .shardcheck import ShardChecker, ShardProblem, check_shards
+from .shardcheck import FooterStash, ShardChecker, ShardProblem, check_shards
 from .where import compile_where
 
 NUMERIC_PREFIXES = ("int", "uint", "float", "double", "halffloat", "bool", "decimal")
@@ -146,7 +146,8 @@ class BatchSource:
         """Every selected shard: inside DIR (real paths), its size and its footer (and sha256) as the manifest says."""
         self._checker = ShardChecker(self.directory, self.manifest)
         level = "sha256" if self.options.verify == "sha256" else "footer"
-        check_shards(self._checker, [self.manifest.shards[i] for i in self.selected], level, READ_THREADS)
+        footers = check_shards(self._checker, [self.manifest.shards[i] for i in self.selected], level, READ_THREADS)
+        self._stash = FooterStash(dict(list(zip(self.selected, footers))[:FOOTER_CACHE]))  # read once, used on open
 
     def _shard_path(self, index: int, check: bool = True) -> Path:
         """The shard's real path, checked to lie inside DIR and to have the manifest's size."""
@@ -244,20 +245,24 @@ class BatchSource:
         return list(dict.fromkeys(c for c in wanted if c not in self._groups))
 
     def _open(self, index: int) -> pq.ParquetFile:
-        """Open a shard (checking its path and size), reusing its parsed footer when we have it;
-        a footer parsed here is checked against the manifest first."""
-        path = self._shard_path(index, check=True)
-        with self._lock:
-            meta = self._footers.get(index)
+        """Open a shard (checking its real path and size), reusing its parsed footer while the file
+        is the one it came from; a footer parsed here is checked against the manifest first."""
         shard = self.manifest.shards[index]
+        path, identity = self._checker.locate_stat(shard)
+        with self._lock:
+            meta, seen = self._footers.get(index, (None, None))
+        cached = meta is not None and seen == identity
+        if not cached:
+            meta = self._stash.take(index, identity)  # read and checked at construction
         try:
             pf = pq.ParquetFile(path, metadata=meta, pre_buffer=True)
         except Exception as exc:
             raise ShardProblem(shard, "unreadable", f"not a readable Parquet file ({str(exc)[:200]})") from None
         if meta is None:
             self._checker.check_footer(shard, pf.metadata)
+        if not cached:
             with self._lock:
-                self._footers[index] = pf.metadata
+                self._footers[index] = (pf.metadata, identity)
                 while len(self._footers) > FOOTER_CACHE:
                     self._footers.popitem(last=False)
         return pf

@@ -56,6 +56,10 @@ class ShardChecker:
     # -- locate ----------------------------------------------------------------------------------
     def locate(self, shard: ShardEntry) -> str:
         """The shard's real path, after checking it stays inside DIR, is a regular file of the right size."""
+        return self.locate_stat(shard)[0]
+
+    def locate_stat(self, shard: ShardEntry) -> tuple[str, tuple]:
+        """:meth:`locate`, and the file's identity (inode, size, mtime, ctime) to tell a later change."""
         path = os.path.join(self.directory, *shard.path.split("/"))
         real = os.path.realpath(path)
         if not real.startswith(os.path.join(self.root, "")):
@@ -71,7 +75,7 @@ class ShardChecker:
             raise ShardProblem(shard, "changed", f"{path!r} is not a regular file")
         if st.st_size != shard.bytes:
             raise ShardProblem(shard, "changed", f"{st.st_size:,} bytes, manifest says {shard.bytes:,}")
-        return real
+        return real, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
     # -- footer ----------------------------------------------------------------------------------
     def read_footer(self, shard: ShardEntry, real: str):
@@ -125,27 +129,44 @@ class ShardChecker:
         if digest != shard.sha256:
             raise ShardProblem(shard, "changed", f"sha256 {digest[:12]}..., manifest says {shard.sha256[:12]}...")
 
-    def check(self, shard: ShardEntry, level: str = "footer") -> str:
-        """Run the checks up to ``level`` ("locate", "footer" or "sha256"); returns the real path."""
-        real = self.locate(shard)
+    def check(self, shard: ShardEntry, level: str = "footer") -> tuple:
+        """Run the checks up to ``level`` ("locate", "footer" or "sha256"); returns the checked
+        footer (``None`` for "locate") and the file's identity when it was checked."""
+        real, identity = self.locate_stat(shard)
         if level == "sha256":
             self.check_hash(shard, real)
-        if level in ("footer", "sha256"):
-            self.read_footer(shard, real)
-        return real
+        return (self.read_footer(shard, real) if level in ("footer", "sha256") else None), identity
 
 
-def check_shards(checker: ShardChecker, shards: list[ShardEntry], level: str, threads: int = 4) -> None:
-    """Check ``shards`` (footers read in parallel); raise the first problem in manifest order."""
+def check_shards(checker: ShardChecker, shards: list[ShardEntry], level: str, threads: int = 4) -> list:
+    """Check ``shards`` (in parallel); raise the first problem in manifest order, else return
+    (footer, file identity) of each."""
     if len(shards) <= 1 or threads <= 1:
-        for shard in shards:
-            checker.check(shard, level)
-        return
+        return [checker.check(shard, level) for shard in shards]
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="datagen-check") as pool:
-        for _ in pool.map(lambda s: checker.check(s, level), shards):
-            pass
+        return list(pool.map(lambda s: checker.check(s, level), shards))
+
+
+class FooterStash:
+    """Footers checked at construction, handed once each to the reader so no footer is parsed
+    twice; only while the file is the one that was checked (same identity). Not carried into
+    pickles (worker processes re-read and re-check), and lock-free (``dict.pop`` is atomic),
+    so it is safe across ``fork``."""
+
+    def __init__(self, footers: dict | None = None):
+        self._footers = dict(footers or {})  # index -> (footer, identity)
+
+    def take(self, index: int, identity: tuple):
+        meta, checked = self._footers.pop(index, (None, None))
+        return meta if checked == identity else None
+
+    def __len__(self) -> int:
+        return len(self._footers)
+
+    def __getstate__(self) -> dict:
+        return {"_footers": {}}
 
 
 def _short(values: list[int]) -> str:
