@@ -261,13 +261,13 @@ COUNT = Int()
 COLUMN = Obj(required=(("name", Text()), ("type", Text())), optional=(("derived_from", Text()),))
 SOURCE = Obj(required=(
     ("id", Int(0, I32)), ("path", Location()), ("format", Text(choices=("csv", "parquet"))), ("bytes", COUNT),
-    ("mtime", Nullable(Text(iso_time=True))), ("etag", Nullable(Text())), ("sha256", Text(hex64=True)),
+    ("mtime", Nullable(Text())), ("etag", Nullable(Text())), ("sha256", Text(hex64=True)),
     ("rows_read", COUNT), ("rows_dropped", COUNT),
 ))
 SHARD = Obj(required=(
     ("path", ShardPath()), ("group", DictOf(Scalar())), ("part", COUNT), ("rows", Int(1)), ("bytes", Int(1)),
     ("sha256", Text(hex64=True)), ("row_groups", ListOf(Int(1), min_len=1)),
-    ("time_min", Nullable(Text(iso_time=True))), ("time_max", Nullable(Text(iso_time=True))),
+    ("time_min", Nullable(Text())), ("time_max", Nullable(Text())),
 ), optional=(("label_counts", Nullable(DictOf(COUNT))),))
 TOTALS = Obj(required=tuple((k, COUNT) for k in ("rows_read", "rows_written", "rows_dropped", "shards", "groups",
                                                   "bytes")))
