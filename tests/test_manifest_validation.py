@@ -316,3 +316,13 @@ def test_damaged_manifest_bytes_are_refused_or_consistent(base_manifest, data):
     except ManifestError:
         return
     _check_consistent(m)
+
+
+def test_the_schema_declares_every_field():
+    import dataclasses
+
+    from datagen.manifest import Manifest, ShardEntry, SourceEntry
+    from datagen.manifest_schema import MANIFEST, SHARD, SOURCE
+
+    for spec, cls in ((MANIFEST, Manifest), (SOURCE, SourceEntry), (SHARD, ShardEntry)):
+        assert spec.names == {f.name for f in dataclasses.fields(cls)}, cls.__name__
