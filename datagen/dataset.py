@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from .manifest import read_manifest
+from .shardcheck import ShardChecker
 
 
 def arrow_dataset(directory: str | os.PathLike):
@@ -16,6 +17,7 @@ def arrow_dataset(directory: str | os.PathLike):
 
     directory = Path(directory)
     manifest = read_manifest(directory)
-    files = [str(directory.joinpath(*s.path.split("/"))) for s in manifest.shards]
+    checker = ShardChecker(directory, manifest)  # real paths inside DIR, regular files of the listed size
+    files = [checker.locate(s) for s in manifest.shards]
     return ds.dataset(files, format="parquet", partitioning=ds.partitioning(flavor="hive"),
-                      partition_base_dir=str(directory))
+                      partition_base_dir=checker.root)

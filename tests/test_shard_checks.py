@@ -242,3 +242,12 @@ def test_manifest_row_groups_that_disagree_with_the_file(copy, run_datagen):
     assert r.exit_code == 1 and "row groups" in r.stderr
     with pytest.raises(ShardError, match="row groups"):
         DataGenerator(copy, FEATURES)
+
+
+def test_arrow_dataset_refuses_a_symlink_out_of_dir_and_reads_a_good_copy(copy):
+    from datagen.dataset import arrow_dataset
+
+    assert arrow_dataset(copy).to_table().num_rows == sum(s.rows for s in read_manifest(copy).shards)
+    _symlinked_dir_outside(copy)
+    with pytest.raises(ShardError, match="outside"):
+        arrow_dataset(copy)
