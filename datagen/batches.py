@@ -25,7 +25,7 @@ from .errors import ColumnError, ConfigError, FilterError, ManifestError, ShardE
 from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, manifest_path, read_manifest_with_hash
 from .options import GeneratorOptions
 from .plan import EpochPlan, Unit, Window
-from .shardcheck import FooterStash, ShardChecker, ShardProblem, check_shards
+from .shardcheck import FooterStash, ShardChecker, ShardProblem, check_shards, one_line
 from .where import compile_where
 
 NUMERIC_PREFIXES = ("int", "uint", "float", "double", "halffloat", "bool", "decimal")
@@ -48,7 +48,7 @@ def _read_row_group(pf: pq.ParquetFile, shard, row_group: int, columns: list[str
     try:
         return pf.read_row_group(row_group, columns=columns, use_threads=False)
     except (OSError, pa.ArrowException) as exc:
-        raise ShardProblem(shard, "unreadable", f"row group {row_group}: {str(exc)[:200]}") from None
+        raise ShardProblem(shard, "unreadable", f"row group {row_group}: {one_line(exc)}") from None
 
 
 class BatchSource:
@@ -257,7 +257,7 @@ class BatchSource:
         try:
             pf = pq.ParquetFile(path, metadata=meta, pre_buffer=True)
         except Exception as exc:
-            raise ShardProblem(shard, "unreadable", f"not a readable Parquet file ({str(exc)[:200]})") from None
+            raise ShardProblem(shard, "unreadable", f"not a readable Parquet file ({one_line(exc)})") from None
         if meta is None:
             self._checker.check_footer(shard, pf.metadata)
         if not cached:
@@ -377,7 +377,7 @@ class BatchSource:
                 unit = window.units[k]
                 with self._open(unit.shard) as pf:
                     t = _read_row_group(pf, m.shards[unit.shard], unit.row_group, [SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN])
-                lineage[k] = (t.column(0).to_numpy(), t.column(1).to_numpy())
+                lineage[k] = self._checker.lineage(m.shards[unit.shard], unit.row_group, t)
             rows = []
             for k, r in zip(which.tolist(), within.tolist()):
                 unit = window.units[k]

@@ -36,9 +36,10 @@ class ShardProblem(ShardError):
         return f"{self.kind} shard {self.shard_path}: {self.detail}"
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """A library error's message on one line, shortened (pyarrow's span several lines)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class ShardChecker:
@@ -85,7 +86,7 @@ class ShardChecker:
         try:
             meta = pq.read_metadata(real)
         except Exception as exc:  # any defect of a file we did not write is a finding, not a crash
-            raise ShardProblem(shard, "unreadable", f"not a readable Parquet file ({_first_line(exc)})") from None
+            raise ShardProblem(shard, "unreadable", f"not a readable Parquet file ({one_line(exc)})") from None
         self.check_footer(shard, meta)
         return meta
 
@@ -96,7 +97,7 @@ class ShardChecker:
             columns = [(f.name, str(f.type)) for f in schema]
             layout = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
         except Exception as exc:
-            raise ShardProblem(shard, "unreadable", f"its Parquet footer is corrupt ({_first_line(exc)})") from None
+            raise ShardProblem(shard, "unreadable", f"its Parquet footer is corrupt ({one_line(exc)})") from None
         if columns != self.columns:
             raise ShardProblem(shard, "mismatched", _schema_difference(columns, self.columns))
         if meta.num_rows != shard.rows or layout != shard.row_groups:
@@ -111,7 +112,7 @@ class ShardChecker:
                 low, high = (stats.min, stats.max) if known else (None, None)
                 nulls = stats.null_count if stats is not None and stats.has_null_count else 0
             except Exception as exc:
-                raise ShardProblem(shard, "unreadable", f"its Parquet footer is corrupt ({_first_line(exc)})") from None
+                raise ShardProblem(shard, "unreadable", f"its Parquet footer is corrupt ({one_line(exc)})") from None
             if not known:
                 raise ShardProblem(shard, "mismatched", f"row group {rg} has no statistics for {self.id_column!r} "
                                                         "(not written by split-datasets)")
@@ -119,6 +120,27 @@ class ShardChecker:
                 raise ShardProblem(shard, "mismatched", f"row group {rg} holds {self.id_column} values {low}..{high}"
                                                         f"{' and nulls' if nulls else ''}, but the manifest lists "
                                                         f"sources {lo}..{hi}")
+
+    # -- lineage ---------------------------------------------------------------------------------
+    def lineage(self, shard: ShardEntry, row_group: int, table) -> tuple:
+        """(source ids, source rows) of a row group read as ``table``, as numpy arrays, after
+        checking every id names a source and every row lies within that source's rows."""
+        import numpy as np
+
+        ids, rows = table.column(0), table.column(1)
+        if ids.null_count or rows.null_count:
+            raise ShardProblem(shard, "mismatched", f"row group {row_group} has null lineage values")
+        ids, rows = ids.to_numpy(), rows.to_numpy()
+        known = np.asarray([s.rows_read for s in self.manifest.sources], dtype=np.int64)
+        bad = (ids < 0) | (ids >= len(known))
+        if not bad.any():
+            bad = (rows < 0) | (rows >= known[ids])
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ShardProblem(shard, "mismatched", f"row group {row_group} row {i} points at source "
+                                                    f"{int(ids[i])} row {int(rows[i])}, which the manifest's "
+                                                    f"sources do not hold")
+        return ids, rows
 
     # -- sha256 ----------------------------------------------------------------------------------
     def check_hash(self, shard: ShardEntry, real: str) -> None:

@@ -251,3 +251,43 @@ def test_arrow_dataset_refuses_a_symlink_out_of_dir_and_reads_a_good_copy(copy):
     _symlinked_dir_outside(copy)
     with pytest.raises(ShardError, match="outside"):
         arrow_dataset(copy)
+
+
+# -- property: damage inside a shard's data never escapes as anything but a DatagenError ----------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def damaged_copy(dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("damage") / "ds"
+    shutil.copytree(dataset, out)
+    return out
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(data=st.data())
+def test_same_size_damage_is_caught_or_harmless(damaged_copy, data):
+    m = read_manifest(damaged_copy)
+    index = data.draw(st.integers(0, len(m.shards) - 1))
+    victim = damaged_copy / m.shards[index].path
+    original = victim.read_bytes()
+    damaged = bytearray(original)
+    for _ in range(data.draw(st.integers(1, 20))):
+        at = data.draw(st.integers(4, len(damaged) - 9))  # keep the magic bytes and the footer length
+        damaged[at] = data.draw(st.integers(0, 255))
+    victim.write_bytes(bytes(damaged))
+    try:
+        report = verify_dataset(damaged_copy, full_hash=True)  # never raises; the damage is a finding
+        assert [p.split(":")[0] for p in report.problems] in ([], [f"changed shard {m.shards[index].path}"])
+        try:
+            gen = DataGenerator(damaged_copy, FEATURES, label="label", batch_size=2000, where=f"month == {index + 1}")
+            for i in range(len(gen)):
+                gen[i]
+                gen.provenance(i)
+        except DatagenError as exc:
+            assert "\n" not in str(exc)
+    finally:
+        victim.write_bytes(original)
