@@ -58,7 +58,9 @@ def check_rules(data: dict, origin: str) -> None:
         if len(set(names)) != len(names):
             fail(f"{key}: column names must be unique, got {show(sorted(names)[:20])}")
     types = {c["name"]: c["type"] for c in data["schema"]}
-    lineage = data.get("lineage_columns") or {"source_id": "_source_id", "source_row": "_source_row"}
+    lineage = {"source_id": "_source_id", "source_row": "_source_row"}  # the names every reader uses
+    if data.get("lineage_columns", lineage) != lineage:
+        fail(f"lineage_columns must be {lineage}, got {show(data['lineage_columns'])}")
     for role in ("source_id", "source_row"):
         column = lineage[role]
         if not types.get(column, "").startswith(("int", "uint")):
