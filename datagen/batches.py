@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import ColumnError, ConfigError, FilterError, ManifestError, ShardError
-from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, manifest_path, read_manifest_with_hash
+from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, manifest_path, read_manifest_with_hash
 from .options import GeneratorOptions
 from .plan import EpochPlan, Unit, Window
 from .shardcheck import FooterStash, ShardChecker, ShardProblem, check_shards, one_line
@@ -58,8 +58,7 @@ class BatchSource:
         if transform is not None and not callable(transform):
             raise ConfigError(f"transform: expected a callable, got {type(transform).__name__}")
         self.directory = Path(options.directory)
-        self.manifest: Manifest
-        self.manifest, self.manifest_sha256 = read_manifest_with_hash(self.directory)
+        self.manifest, self.manifest_sha256 = read_manifest_with_hash(self.directory)  # one read: parsed + hashed
         if options.manifest_sha256 and options.manifest_sha256 != self.manifest_sha256:
             raise ManifestError(f"{str(manifest_path(self.directory))!r} changed since this generator config was "
                                 "made (manifest_sha256 differs); the batches would not be the same")
@@ -143,7 +142,7 @@ class BatchSource:
                     raise ColumnError(f"{role} column {col!r} has type {t}; expected a numeric column")
 
     def _check_shards(self) -> None:
-        """Every selected shard: inside DIR (real paths), its size and its footer (and sha256) as the manifest says."""
+        """Every selected shard lies inside DIR (real paths) and has the manifest's size, footer (and sha256)."""
         self._checker = ShardChecker(self.directory, self.manifest)
         level = "sha256" if self.options.verify == "sha256" else "footer"
         footers = check_shards(self._checker, [self.manifest.shards[i] for i in self.selected], level, READ_THREADS)
@@ -376,7 +375,8 @@ class BatchSource:
             for k in np.unique(which).tolist():
                 unit = window.units[k]
                 with self._open(unit.shard) as pf:
-                    t = _read_row_group(pf, m.shards[unit.shard], unit.row_group, [SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN])
+                    t = _read_row_group(pf, m.shards[unit.shard], unit.row_group,
+                                        [SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN])
                 lineage[k] = self._checker.lineage(m.shards[unit.shard], unit.row_group, t)
             rows = []
             for k, r in zip(which.tolist(), within.tolist()):
