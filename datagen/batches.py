@@ -8,7 +8,6 @@ assembles batches and their provenance. ``DataGenerator`` wraps it for Keras.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import warnings
@@ -22,13 +21,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import forksafe
-from .errors import ColumnError, ConfigError, DatagenError, FilterError, ManifestError, ShardError, TransformError
-from .hashing import sha256_file
-from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, manifest_path, read_manifest
+from .errors import (ColumnError, ConfigError, DatagenError, FilterError, ManifestError, ShardError, TransformError,
+                     with_context)
+from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, manifest_path, read_manifest_with_hash
 from .options import GeneratorOptions
 from .outputs import TEXT_TYPES, float_matrix, group_array, label_array, label_dtype, lineage_int64, one_hot
 from .plan import EpochPlan, Unit, Window, check_epoch
 from .option_checks import check_columns, check_labels, checked_group_values, warn_inexact
+from .shardcheck import FooterStash, ShardChecker, ShardProblem, check_shards, one_line
 from .where import compile_where
 # Memory: two decoded windows are cached while the next one is built in the background, and
 # building one briefly holds its read buffers, the Arrow table, the matrix and its permuted copy
@@ -39,6 +39,14 @@ FOOTER_CACHE = 4096  # Parquet footers kept per generator, so later epochs skip 
 READ_THREADS = min(4, os.cpu_count() or 1)  # shards read in parallel while a window is built
 
 
+def _read_row_group(pf: pq.ParquetFile, shard, row_group: int, columns: list[str]) -> pa.Table:
+    """One row group of an open shard; a file changed under us becomes a ShardError naming it."""
+    try:
+        return pf.read_row_group(row_group, columns=columns, use_threads=False)
+    except (OSError, pa.ArrowException) as exc:
+        raise ShardProblem(shard, "unreadable", f"row group {row_group}: {one_line(exc)}") from None
+
+
 class BatchSource:
     def __init__(self, options: GeneratorOptions, transform: Callable | None = None):
         self.options = options
@@ -46,8 +54,7 @@ class BatchSource:
         if transform is not None and not callable(transform):
             raise ConfigError(f"transform: expected a callable, got {type(transform).__name__}")
         self.directory = Path(options.directory)
-        self.manifest: Manifest = read_manifest(self.directory)
-        self.manifest_sha256 = hashlib.sha256(manifest_path(self.directory).read_bytes()).hexdigest()
+        self.manifest, self.manifest_sha256 = read_manifest_with_hash(self.directory)  # one read: parsed + hashed
         if options.manifest_sha256 and options.manifest_sha256 != self.manifest_sha256:
             raise ManifestError(f"{str(manifest_path(self.directory))!r} changed since this generator config was "
                                 "made (manifest_sha256 differs); the batches would not be the same")
@@ -124,26 +131,15 @@ class BatchSource:
 
     # -- shard checks ----------------------------------------------------------------------------
     def _check_shards(self) -> None:
-        for i in self.selected:
-            self._shard_path(i, check=True)
-            if self.options.verify == "sha256":
-                shard = self.manifest.shards[i]
-                digest = sha256_file(self.directory.joinpath(*shard.path.split("/")))
-                if digest != shard.sha256:
-                    raise ShardError(f"shard {shard.path!r} changed: sha256 {digest[:12]}..., manifest says "
-                                     f"{shard.sha256[:12]}... (run 'datagen verify {self.directory}')")
+        """Every selected shard lies inside DIR (real paths) and has the manifest's size, footer (and sha256)."""
+        self._checker = ShardChecker(self.directory, self.manifest)
+        level = "sha256" if self.options.verify == "sha256" else "footer"
+        footers = check_shards(self._checker, [self.manifest.shards[i] for i in self.selected], level, READ_THREADS)
+        self._stash = FooterStash(dict(list(zip(self.selected, footers))[:FOOTER_CACHE]))  # read once, used on open
 
     def _shard_path(self, index: int, check: bool = True) -> Path:
-        shard = self.manifest.shards[index]
-        path = self.directory.joinpath(*shard.path.split("/"))
-        if check:
-            try:
-                size = os.stat(path).st_size
-            except FileNotFoundError:
-                raise ShardError(f"shard {shard.path!r} is missing from {str(self.directory)!r}") from None
-            if size != shard.bytes:
-                raise ShardError(f"shard {shard.path!r} changed: {size:,} bytes, manifest says {shard.bytes:,}")
-        return path
+        """The shard's real path, checked to lie inside DIR and to have the manifest's size."""
+        return Path(self._checker.locate(self.manifest.shards[index]))
 
     def _row_bytes(self) -> int:
         o = self.options
@@ -183,7 +179,7 @@ class BatchSource:
                               for k, v in data.items()})
             self._prefetch(epoch, window)
         except DatagenError as exc:
-            raise type(exc)(f"{exc} (batch {index} of epoch {epoch})") from None
+            raise with_context(exc, f"batch {index} of epoch {epoch}") from None
         cols = parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         out = self._assemble(cols)
         if self.transform is None:
@@ -258,14 +254,24 @@ class BatchSource:
         return list(dict.fromkeys(c for c in wanted if c not in self._groups))
 
     def _open(self, index: int) -> pq.ParquetFile:
-        """Open a shard (checking its size), reusing its parsed footer when we have it."""
-        path = self._shard_path(index, check=True)
+        """Open a shard (checking its real path and size), reusing its parsed footer while the file
+        is the one it came from; a footer parsed here is checked against the manifest first."""
+        shard = self.manifest.shards[index]
+        path, identity = self._checker.locate_stat(shard)
         with self._lock:
-            meta = self._footers.get(index)
-        pf = pq.ParquetFile(path, metadata=meta, pre_buffer=True)
+            meta, seen = self._footers.get(index, (None, None))
+        cached = meta is not None and seen == identity
+        if not cached:
+            meta = self._stash.take(index, identity)  # read and checked at construction
+        try:
+            pf = pq.ParquetFile(path, metadata=meta, pre_buffer=True)
+        except Exception as exc:
+            raise ShardProblem(shard, "unreadable", f"not a readable Parquet file ({one_line(exc)})") from None
         if meta is None:
+            self._checker.check_footer(shard, pf.metadata)
+        if not cached:
             with self._lock:
-                self._footers[index] = pf.metadata
+                self._footers[index] = (pf.metadata, identity)
                 while len(self._footers) > FOOTER_CACHE:
                     self._footers.popitem(last=False)
         return pf
@@ -281,7 +287,7 @@ class BatchSource:
             with self._open(shard) as pf:
                 out = {}
                 for unit in by_shard[shard]:
-                    t = pf.read_row_group(unit.row_group, columns=columns, use_threads=False)
+                    t = _read_row_group(pf, self.manifest.shards[shard], unit.row_group, columns)
                     if t.num_rows != unit.rows:
                         raise ShardError(f"shard {self.manifest.shards[shard].path!r} row group {unit.row_group} "
                                          f"has {t.num_rows} rows, manifest says {unit.rows}")
@@ -360,11 +366,13 @@ class BatchSource:
             lineage: dict[int, tuple[np.ndarray, np.ndarray]] = {}
             for k in np.unique(which).tolist():
                 unit = window.units[k]
-                t = pq.ParquetFile(self._shard_path(unit.shard)).read_row_group(
-                    unit.row_group, columns=[SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN])
+                with self._open(unit.shard) as pf:
+                    t = _read_row_group(pf, m.shards[unit.shard], unit.row_group,
+                                        [SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN])
                 where = f"shard {m.shards[unit.shard].path!r}"
-                lineage[k] = (lineage_int64(t.column(0), SOURCE_ID_COLUMN, where),
-                              lineage_int64(t.column(1), SOURCE_ROW_COLUMN, where))
+                lineage[k] = self._checker.lineage(m.shards[unit.shard], unit.row_group,
+                                                   lineage_int64(t.column(0), SOURCE_ID_COLUMN, where),
+                                                   lineage_int64(t.column(1), SOURCE_ROW_COLUMN, where))
             rows = []
             for k, r in zip(which.tolist(), within.tolist()):
                 unit = window.units[k]

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from .manifest import read_manifest
+from .shardcheck import ShardChecker
 
 _FLOAT_WORDS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
@@ -50,7 +51,8 @@ def arrow_dataset(directory: str | os.PathLike):
 
     directory = Path(directory)
     manifest = read_manifest(directory)
-    files = [os.path.abspath(directory.joinpath(*s.path.split("/"))) for s in manifest.shards]
+    checker = ShardChecker(directory, manifest)  # real paths inside DIR, regular files of the listed size
+    files = [checker.locate(s) for s in manifest.shards]
     types = {c["name"]: _group_type(pa, c) for c in manifest.group_columns}
     file_schema = pq.read_schema(files[0]).remove_metadata() if files else pa.schema([])
     schema = pa.schema(list(file_schema) + [pa.field(n, t) for n, t in types.items() if n not in file_schema.names])

@@ -67,3 +67,10 @@ class SchedulerError(DatagenError):
 
 class TransformError(DatagenError):
     """The user's ``transform`` raised an exception or returned nothing usable."""
+
+
+def with_context(exc: DatagenError, context: str) -> DatagenError:
+    """The same error, as its nearest class of this module, with ``(context)`` appended to its message
+    (subclasses elsewhere may take other constructor arguments)."""
+    public = next(c for c in type(exc).__mro__ if c.__module__ == __name__)
+    return public(f"{exc} ({context})")

@@ -83,7 +83,6 @@ def group_dir(keys: list[str], values: tuple) -> str:
 
 def is_safe_relative(path: str) -> bool:
     """True when ``path`` is relative, POSIX, and cannot leave its base directory."""
-    if not path or path.startswith(("/", "\\")) or "\\" in path or ":" in path.split("/")[0]:
-        return False
-    parts = path.split("/")
-    return all(p not in ("", ".", "..") for p in parts)
+    from .pathrules import path_problem  # the rules and their reasons live in one place
+
+    return path_problem(path) is None

@@ -1,13 +1,16 @@
 """The lineage manifest: ``DIR/manifest.json``, read, written and validated here.
 
 The splitter writes it last and atomically; the generator, ``datagen show``,
-``datagen verify`` and provenance read it. Shard paths are POSIX paths relative
+``datagen verify`` and provenance read it, all through :func:`read_manifest_with_hash`,
+which checks it against the declared schema (:mod:`datagen.manifest_schema`) and
+its cross-field rules (:mod:`datagen.manifest_rules`). Shard paths are POSIX paths relative
 to the dataset directory; source paths are absolute local paths or fsspec URLs.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -15,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ManifestError
-from .hive import is_safe_relative
+from .manifest_rules import check_rules
+from .manifest_schema import check as schema_check
+from .manifest_schema import show
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_VERSION = 1
@@ -87,84 +92,79 @@ def manifest_path(directory: str | os.PathLike) -> Path:
     return Path(directory) / MANIFEST_NAME
 
 
-def _require(obj: dict, key: str, kinds: type | tuple, where: str) -> Any:
-    if key not in obj:
-        raise ManifestError(f"{where}: missing field {key!r}")
-    value = obj[key]
-    if not isinstance(value, kinds):
-        names = kinds.__name__ if isinstance(kinds, type) else "/".join(k.__name__ for k in kinds)
-        raise ManifestError(f"{where}: field {key!r} should be {names}, got {type(value).__name__}")
-    return value
+def decode_manifest(raw: bytes, origin: str) -> Any:
+    """``manifest.json`` bytes -> JSON value; any defect becomes a one-line ManifestError."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{origin} is not valid UTF-8 (bad byte at offset {exc.start})") from None
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except ManifestError as exc:
+        raise ManifestError(f"{origin} is not a manifest: {exc}") from None
+    except RecursionError:
+        raise ManifestError(f"{origin} is not a manifest: its JSON is nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"{origin} is not valid JSON: {exc}") from None
+    except ValueError as exc:  # an integer literal beyond Python's digit limit (4,300 by default)
+        raise ManifestError(f"{origin} is not a manifest: it holds a number too long to read "
+                            f"({str(exc).split(';')[0][:120]})") from None
 
 
-def _build(cls: type, obj: Any, where: str) -> Any:
-    if not isinstance(obj, dict):
-        raise ManifestError(f"{where}: expected an object, got {type(obj).__name__}")
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name in obj:
-            kwargs[f.name] = obj[f.name]
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ManifestError(f"{where}: missing field {f.name!r}")
-    return cls(**kwargs)
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ManifestError(f"the key {dup[:60]!r} appears twice in one object")
+    return data
 
 
 def manifest_from_dict(data: Any, origin: str = "manifest") -> Manifest:
-    """Validate a decoded manifest and build a :class:`Manifest`."""
-    if not isinstance(data, dict):
-        raise ManifestError(f"{origin}: expected a JSON object, got {type(data).__name__}")
-    version = _require(data, "format_version", int, origin)
-    if version != FORMAT_VERSION:
-        raise ManifestError(f"{origin}: format_version {version} is not supported (expected {FORMAT_VERSION})")
-    sources = [_build(SourceEntry, s, f"{origin}: sources[{i}]") for i, s in enumerate(_require(data, "sources", list, origin))]
-    shards = [_build(ShardEntry, s, f"{origin}: shards[{i}]") for i, s in enumerate(_require(data, "shards", list, origin))]
-    manifest = _build(Manifest, {**data, "sources": sources, "shards": shards}, origin)
-    _check_consistency(manifest, origin)
-    return manifest
+    """Validate a decoded manifest against the declared schema and rules; build a :class:`Manifest`."""
+    if isinstance(data, dict) and "format_version" in data and data["format_version"] != FORMAT_VERSION:
+        version = show(data["format_version"])
+        raise ManifestError(f"{origin}: format_version {version} is not supported (expected {FORMAT_VERSION}); "
+                            "was it written by another datagen version?")
+    schema_check(data, origin)
+    check_rules(data, origin)
+    sources = [SourceEntry(**{f: s[f] for f in _SOURCE_FIELDS}) for s in data["sources"]]
+    shards = [ShardEntry(**{f: s[f] for f in _SHARD_FIELDS if f in s}) for s in data["shards"]]
+    return Manifest(**{f: data[f] for f in _MANIFEST_FIELDS if f in data}, sources=sources, shards=shards)
 
 
-def _check_consistency(m: Manifest, origin: str) -> None:
-    ids = [s.id for s in m.sources]
-    if len(set(ids)) != len(ids):
-        raise ManifestError(f"{origin}: duplicate source ids")
-    seen: set[str] = set()
-    names = m.group_names
-    for shard in m.shards:
-        if not is_safe_relative(shard.path):
+_SOURCE_FIELDS = [f.name for f in dataclasses.fields(SourceEntry)]
+_SHARD_FIELDS = [f.name for f in dataclasses.fields(ShardEntry)]
+_MANIFEST_FIELDS = [f.name for f in dataclasses.fields(Manifest) if f.name not in ("sources", "shards")]
+
+
+def read_manifest_with_hash(directory: str | os.PathLike) -> tuple[Manifest, str]:
+    """Read and validate ``DIR/manifest.json`` once; return it with the sha256 of the bytes read."""
+    directory = Path(directory)
+    path = manifest_path(directory)
+    try:
+        if not directory.exists():
+            raise ManifestError(f"dataset directory {str(directory)!r} does not exist")
+        if not directory.is_dir():
+            raise ManifestError(f"dataset directory {str(directory)!r} is not a directory")
+        if not path.exists():
             raise ManifestError(
-                f"{origin}: shard path {shard.path!r} must be relative to the dataset directory "
-                "and must not escape it"
+                f"{str(path)!r} not found: {str(directory)!r} is not a finished dataset "
+                "(the splitter writes the manifest last)"
             )
-        if shard.path in seen:
-            raise ManifestError(f"{origin}: shard path {shard.path!r} is listed twice")
-        seen.add(shard.path)
-        if sorted(shard.group) != sorted(names):
-            raise ManifestError(
-                f"{origin}: shard {shard.path!r} has group keys {sorted(shard.group)}, expected {sorted(names)}"
-            )
-        if sum(shard.row_groups) != shard.rows:
-            raise ManifestError(
-                f"{origin}: shard {shard.path!r} row groups add up to {sum(shard.row_groups)} rows, "
-                f"but rows is {shard.rows}"
-            )
+        if not path.is_file():
+            raise ManifestError(f"{str(path)!r} is not a regular file")
+        raw = path.read_bytes()
+    except (OSError, ValueError) as exc:  # unreadable, name too long, NUL in the name
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ManifestError(f"cannot read {str(path)!r}: {detail}") from None
+    data = decode_manifest(raw, repr(str(path)))
+    return manifest_from_dict(data, origin=str(path)), hashlib.sha256(raw).hexdigest()
 
 
 def read_manifest(directory: str | os.PathLike) -> Manifest:
-    """Read and validate ``DIR/manifest.json``; a clear error if it is not there."""
-    directory = Path(directory)
-    if not directory.exists():
-        raise ManifestError(f"dataset directory {str(directory)!r} does not exist")
-    path = manifest_path(directory)
-    if not path.is_file():
-        raise ManifestError(
-            f"{str(path)!r} not found: {str(directory)!r} is not a finished dataset "
-            "(the splitter writes the manifest last)"
-        )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"{str(path)!r} is not valid JSON: {exc}") from None
-    return manifest_from_dict(data, origin=str(path))
+    """Read and validate ``DIR/manifest.json``; a clear error if it is not there or not valid."""
+    return read_manifest_with_hash(directory)[0]
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = False, tmp_name: str | None = None) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import ColumnError, ManifestError
+from .errors import ColumnError, ManifestError, ShardError
 
 FLOAT_DTYPES = {"float32": pa.float32(), "float64": pa.float64()}
 MANTISSA_BITS = {"float32": 24, "float64": 53}
@@ -176,12 +176,12 @@ def label_array(col: pa.Array | pa.ChunkedArray, type_name: str, num_classes: in
 def lineage_int64(col: pa.Array | pa.ChunkedArray, name: str, where: str) -> np.ndarray:
     """A lineage column as int64 numpy (never through a float)."""
     if not (pa.types.is_integer(col.type)) or col.null_count:
-        raise ColumnError(f"lineage column {name!r} in {where} has type {col.type} with {col.null_count} nulls; "
+        raise ShardError(f"lineage column {name!r} in {where} has type {col.type} with {col.null_count} nulls; "
                           "expected integers without nulls")
     try:
         out = col if col.type == pa.int64() else pc.cast(col, pa.int64())
     except pa.ArrowInvalid:
-        raise ColumnError(f"lineage column {name!r} in {where} holds values beyond int64") from None
+        raise ShardError(f"lineage column {name!r} in {where} holds values beyond int64") from None
     return np.asarray(out.to_numpy() if isinstance(out, pa.Array) else out.to_numpy(), dtype=np.int64)
 
 

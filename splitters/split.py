@@ -162,7 +162,9 @@ def _group_jobs(cfg: SplitConfig, results: list[StageResult], derived: set[str])
         rel_dir = group_dir(cfg.group_by, values)
         check_path_length(cfg.out, rel_dir, group, limit)
         jobs.append(GroupJob(index, rel_dir, group, tuple(slices[canon])))
-    check_distinct_dirs([(j.rel_dir, j.group) for j in jobs], cfg.out, folds_names(cfg.out))
+    # the probe file goes in the staging tree (same filesystem), which recovery after a kill clears
+    check_distinct_dirs([(j.rel_dir, j.group) for j in jobs], cfg.out,
+                        folds_names(os.path.join(cfg.out, outdir.STAGING)))
     return jobs
 
 

@@ -3,7 +3,6 @@ command either succeeds or ends with exactly one ``error:`` line (exit 1, or 2 f
 usage error), never a traceback or an "internal error", and a failed split leaves no
 ``--out`` behind."""
 
-import os
 
 import numpy as np
 import pyarrow as pa

@@ -16,7 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from datagen import DataGenerator
-from datagen.errors import (ColumnError, ConfigError, DatagenError, FilterError, TransformError, UsageError)
+from datagen.errors import (ColumnError, ConfigError, DatagenError, FilterError, ShardError, TransformError,
+                            UsageError)
 from datagen.hashing import sha256_file
 from datagen.manifest import read_manifest
 from datagen.outputs import float_matrix, label_array, lineage_int64
@@ -143,9 +144,9 @@ def test_lineage_stays_int64_beyond_2_to_the_24():
                 pa.array(values, pa.uint64())):
         out = lineage_int64(arr, "_source_row", "shard 'x'")
         assert out.dtype == np.int64 and out.tolist() == values
-    with pytest.raises(ColumnError, match="beyond int64"):
+    with pytest.raises(ShardError, match="beyond int64"):
         lineage_int64(pa.array([2**64 - 1], pa.uint64()), "_source_row", "shard 'x'")
-    with pytest.raises(ColumnError, match="expected integers"):
+    with pytest.raises(ShardError, match="expected integers"):
         lineage_int64(pa.array([1.5]), "_source_row", "shard 'x'")
 
 
@@ -165,6 +166,13 @@ def test_provenance_of_rows_beyond_2_to_the_24(hostile, tmp_path):
         t = t.set_column(i, "_source_row", pa.array(t.column(i).to_numpy() + offset, pa.int64()))
         pq.write_table(t, path)
         shard["bytes"], shard["sha256"] = path.stat().st_size, sha256_file(path)
+    for src in data["sources"]:  # the sources must hold those rows for the lineage to be valid
+        src["rows_read"] += offset
+        src["rows_dropped"] += offset
+    totals = data["totals"]
+    totals["rows_read"] += offset * len(data["sources"])
+    totals["rows_dropped"] += offset * len(data["sources"])
+    totals["bytes"] = sum(shard["bytes"] for shard in data["shards"])
     (copy / "manifest.json").write_text(json.dumps(data))
     gen = DataGenerator(copy, ["_source_row"], batch_size=64, dtype="float64")
     rows = sorted(gen.provenance(0)["source_row"].tolist())

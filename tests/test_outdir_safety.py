@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from datagen.errors import ConservationError
+from datagen.errors import ConservationError, ManifestError
 from datagen.manifest import atomic_write_text, read_manifest
 from datagen.verify import verify_dataset
 from splitters.lock import LOCK_NAME, OutLock
@@ -154,10 +154,13 @@ def test_a_hand_edited_manifest_entry_that_is_no_shard_is_not_deleted(dataset, s
     (dataset / "manifest.json").write_text(json.dumps(data))
     (dataset / "src").mkdir()
     (dataset / "src" / "main.py").write_text("print('mine')\n")
-    assert read_manifest(dataset).shards[-1].path == "src/main.py"
-    assert run_split(src, "--out", dataset, "--time-column", "t", "--group-by", "year", "--overwrite").exit_code == 0
+    # the manifest no longer validates (a shard outside its group's directory), so it is not ours to clear
+    with pytest.raises(ManifestError, match="src/main.py"):
+        read_manifest(dataset)
+    r = run_split(src, "--out", dataset, "--time-column", "t", "--group-by", "year", "--overwrite")
+    assert r.exit_code == 1 and "not a valid datagen manifest" in r.output
     assert (dataset / "src" / "main.py").read_text() == "print('mine')\n"
-    assert verify_dataset(dataset).ok
+    assert json.loads((dataset / "manifest.json").read_text()) == data
 
 
 # --- A4: a failing --overwrite leaves the previous dataset byte-for-byte intact ------------------

@@ -1,0 +1,119 @@
+"""Cross-field rules of a manifest that passed its declared schema (:mod:`datagen.manifest_schema`).
+
+Ids and paths are unique, every shard's group matches ``group_columns`` (keys, value types
+and its hive directory), row groups add up to rows, and ``totals`` agree with the shards and
+sources. Each rule raises a one-line :class:`ManifestError` naming the entry.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from .errors import DatagenError, ManifestError
+from .manifest_schema import show
+
+
+FLOAT_WORDS = ("NaN", "Infinity", "-Infinity")
+
+
+def value_kind(type_name: str) -> str:
+    """What JSON value a group column of Arrow type ``type_name`` holds: int, float, bool or str."""
+    if type_name.startswith("dictionary<values="):
+        return value_kind(type_name[len("dictionary<values="):].split(",")[0])
+    if type_name.startswith(("int", "uint")):
+        return "int"
+    if type_name.startswith(("float", "double", "halffloat")):
+        return "float"
+    if type_name in ("bool", "null"):
+        return type_name
+    return "str"
+
+
+def _value_fits(kind: str, value: Any) -> bool:
+    if value is None:
+        return True
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":  # JSON has no NaN/inf: the split writes them as these strings
+        return (isinstance(value, (int, float)) and not isinstance(value, bool)) or value in FLOAT_WORDS
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "null":
+        return False
+    return isinstance(value, str)
+
+
+def check_rules(data: dict, origin: str) -> None:
+    """Raise a ManifestError unless the (schema-valid) decoded manifest is consistent."""
+
+    def fail(message: str) -> None:
+        raise ManifestError(f"{origin}: {message}")
+
+    sources, shards, totals = data["sources"], data["shards"], data["totals"]
+    for i, s in enumerate(sources):
+        if s["id"] != i:
+            fail(f"sources[{i}].id is {s['id']}, expected {i} (ids number the sources in order)")
+        if s["rows_dropped"] > s["rows_read"]:
+            fail(f"sources[{i}]: rows_dropped {s['rows_dropped']:,} exceeds rows_read {s['rows_read']:,}")
+    for key in ("schema", "group_columns"):
+        names = [c["name"] for c in data[key]]
+        if len(set(names)) != len(names):
+            fail(f"{key}: column names must be unique, got {show(sorted(names)[:20])}")
+    types = {c["name"]: c["type"] for c in data["schema"]}
+    lineage = {"source_id": "_source_id", "source_row": "_source_row"}  # the names every reader uses
+    if data.get("lineage_columns", lineage) != lineage:
+        fail(f"lineage_columns must be {lineage}, got {show(data['lineage_columns'])}")
+    for role in ("source_id", "source_row"):
+        column = lineage[role]
+        if not types.get(column, "").startswith(("int", "uint")):
+            fail(f"schema: lineage column {column!r} must be an integer column, got {types.get(column)!r}")
+    groups = [(c["name"], value_kind(c["type"])) for c in data["group_columns"]]
+    names = [n for n, _ in groups]
+    seen: set[str] = set()
+    dirs: set[str] = set()
+    for i, s in enumerate(shards):
+        where = f"shards[{i}] ({show(s['path'])})"
+        if s["path"] in seen:
+            fail(f"{where}: shard path is listed twice")
+        seen.add(s["path"])
+        if sorted(s["group"]) != sorted(names) or len(s["group"]) != len(names):
+            fail(f"{where}: group keys {show(sorted(s['group'])[:20])} do not match group_columns {names}")
+        for name, kind in groups:
+            if not _value_fits(kind, s["group"][name]):
+                fail(f"{where}: group value {name}={show(s['group'][name])} does not fit its column type "
+                     f"{types.get(name) or kind}")
+        _check_group_dir(s, names, where, fail)
+        dirs.add(posixpath.dirname(s["path"]))
+        if sum(s["row_groups"]) != s["rows"]:
+            fail(f"{where}: row_groups add up to {sum(s['row_groups']):,} rows, but rows is {s['rows']:,}")
+        counts = s.get("label_counts")
+        if counts is not None and sum(counts.values()) != s["rows"]:
+            fail(f"{where}: label_counts add up to {sum(counts.values()):,}, but rows is {s['rows']:,}")
+    expect = {
+        "shards": len(shards),
+        "bytes": sum(s["bytes"] for s in shards),
+        "rows_written": sum(s["rows"] for s in shards),
+        "rows_read": sum(s["rows_read"] for s in sources),
+        "rows_dropped": sum(s["rows_dropped"] for s in sources),
+        "groups": len(dirs),
+    }
+    for key, value in expect.items():
+        if totals[key] != value:
+            fail(f"totals.{key} is {totals[key]:,}, but the shards and sources add up to {value:,}")
+    if totals["rows_read"] != totals["rows_written"] + totals["rows_dropped"]:
+        fail(f"totals: rows_read {totals['rows_read']:,} is not rows_written {totals['rows_written']:,} "
+             f"+ rows_dropped {totals['rows_dropped']:,}")
+
+
+def _check_group_dir(shard: dict, names: list[str], where: str, fail) -> None:
+    """A shard lives in the hive directory of its own group values (no row is misfiled by the manifest)."""
+    from .hive import group_dir
+
+    try:
+        expected = group_dir(names, tuple(shard["group"][n] for n in names))
+    except DatagenError as exc:
+        fail(f"{where}: its group values cannot form a directory: {exc}")
+    actual = posixpath.dirname(shard["path"])
+    if actual != expected:
+        fail(f"{where}: shard lies in directory {show(actual)}, but its group values give {show(expected)}")
