@@ -47,6 +47,15 @@ def _read_row_group(pf: pq.ParquetFile, shard, row_group: int, columns: list[str
         raise ShardProblem(shard, "unreadable", f"row group {row_group}: {one_line(exc)}") from None
 
 
+PROVENANCE_FIELDS = ("shard", "shard_row", "source_id", "source", "source_row")
+
+
+def provenance_name(group_column: str) -> str:
+    """A group column's name in provenance tables: ``group.<name>`` when it would hide a lineage field."""
+    return f"group.{group_column}" if group_column in PROVENANCE_FIELDS or group_column.startswith("group.") \
+        else group_column
+
+
 class BatchSource:
     def __init__(self, options: GeneratorOptions, transform: Callable | None = None):
         self.options = options
@@ -379,7 +388,8 @@ class BatchSource:
                 shard = m.shards[unit.shard]
                 sid = int(lineage[k][0][r])
                 rows.append({"shard": shard.path, "shard_row": unit.start + r, "source_id": sid,
-                             "source": sources[sid].path, "source_row": int(lineage[k][1][r]), **shard.group})
+                             "source": sources[sid].path, "source_row": int(lineage[k][1][r]),
+                             **{provenance_name(g): v for g, v in shard.group.items()}})
             frames.append(pd.DataFrame(rows))
         table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         table.index.name = "example"

@@ -34,7 +34,7 @@ def show(directory, as_json):
 
 @main.command()
 @click.argument("directory")
-@click.option("--quick", is_flag=True, help="Check sizes and row counts only, without re-hashing.")
+@click.option("--quick", is_flag=True, help="Check real paths, sizes and Parquet footers (schema, rows, row groups, source ids) without re-hashing.")
 @report_errors
 def verify(directory, quick):
     """Re-hash every shard and check row counts against the manifest."""
@@ -77,7 +77,11 @@ def provenance(directory, batch, epoch, config_file, fmt, **flags):
     if "features" not in config and not flags.get("features"):
         raise ConfigError("give --config FILE (a saved gen.config) or at least --features")
     options = options_from_config(config, **flags)
-    source = BatchSource(options)
+    import warnings
+
+    with warnings.catch_warnings():  # training-time advice (e.g. float32 rounding) is noise when only tracing
+        warnings.simplefilter("ignore", UserWarning)
+        source = BatchSource(options)
     if not 0 <= batch < len(source):
         raise ConfigError(f"--batch {batch} is out of range: this generator has {len(source)} batches")
     if epoch < 0:
