@@ -161,6 +161,34 @@ CASES = [
     dg("demo-out-is-a-file", "demo", "--out", "afile", needles=("afile",)),
     dg("demo-out-not-empty", "demo", "--out", "nodata", needles=("nodata",)),
     dg("unknown-command", "frobnicate", code=2, needles=("frobnicate",)),
+    # --- times, grouping and paths (the grouping workstream) ---
+    split("iso-year-1600", "old.csv", needles=("cannot be parsed or represented", "1600-01-01"), sub=True),
+    split("iso-year-2300-drop-all", "future.csv", "--on-bad-time", "drop", needles=("dropped",)),
+    split("csv-epoch-without-unit", "epochs.csv", code=2, needles=("holds numbers", "--time-unit")),
+    split("group-by-list-column", "nested.parquet", "--group-by", "tags", code=2, needles=("'tags'", "list")),
+    split("group-by-struct-column", "nested.parquet", "--group-by", "pt", code=2, needles=("'pt'", "struct")),
+    split("group-path-too-long", "longvals.parquet", "--group-by", ",".join(f"c{i}" for i in range(40)),
+          needles=("PATH_MAX",)),
+    # --- the output directory (the outdir workstream) ---
+    split("out-is-a-symlink-to-inputs", "indir", "--out", "link-to-indir", code=2, needles=("inside",)),
+    split("out-in-proc", "good.parquet", "--out", "/proc/self/x", needles=("/proc/self/x",)),
+    split("overwrite-non-dataset-dir", "good.parquet", "--out", "project", "--overwrite",
+          needles=("project", "not a valid datagen manifest")),
+    split("out-holds-only-a-marker", "good.parquet", "--out", "markeronly", needles=("markeronly",)),
+    # --- where filters (the generator workstream) ---
+    dg("prov-where-negated-string", "provenance", "ds", "--batch", "0", "--features", "v", "--where",
+       "day == -'a'", code=2, needles=("where",)),
+    dg("prov-where-3000-nots", "provenance", "ds", "--batch", "0", "--features", "v", "--where",
+       "not " * 3000 + "day == 1", code=2, needles=("where", "characters"), sub=True),
+    dg("prov-where-1000-nots", "provenance", "ds", "--batch", "0", "--features", "v", "--where",
+       "not " * 1000 + "day == 1", code=2, needles=("nested",)),
+    # --- damaged manifests and shards (the manifest workstream) ---
+    *[dg(f"{cmd}-manifest-{name}", *cmd.split(), f"m-{name}", *(("--batch", "0", "--features", "v")
+         if cmd == "provenance" else ()), needles=("manifest.json",))
+      for cmd in ("show", "verify", "provenance") for name in ("bytes-huge", "row-groups-str", "path-int",
+                                                                "path-nul", "path-long", "deep-json")],
+    dg("provenance-corrupt-footer", "provenance", "corrupt-shard", "--batch", "0", "--features", "v",
+       needles=("unreadable",)),
 ]
 
 
@@ -226,6 +254,44 @@ def _build_corpus(d: Path) -> None:
     for name, body in configs.items():
         (d / name).write_text(body)
     (d / "binary.yaml").write_bytes(b"\xff\xfe\x00\x01label: x")
+    (d / "old.csv").write_text("t,v\n1600-01-01T00:00:00Z,1\n2024-01-01T00:00:00Z,2\n")
+    (d / "future.csv").write_text("t,v\n2300-01-01T00:00:00Z,1\n2301-01-01T00:00:00Z,2\n")
+    (d / "epochs.csv").write_text("t,v\n1700000000,1\n1700003600,2\n")
+    pq.write_table(pa.table({"t": _ts(2), "tags": [["a"], ["b"]], "pt": [{"x": 1}, {"x": 2}]}), d / "nested.parquet")
+    pq.write_table(pa.table({"t": _ts(1), **{f"c{i}": ["v" * 150] for i in range(40)}}), d / "longvals.parquet")
+    (d / "indir").mkdir()
+    pq.write_table(good, d / "indir" / "a.parquet")
+    os.symlink("indir", d / "link-to-indir")
+    (d / "project").mkdir()
+    (d / "project" / "manifest.json").write_text('{"name": "my-project", "version": 1}\n')
+    (d / "project" / "src").mkdir()
+    (d / "project" / "src" / "main.py").write_text("print('mine')\n")
+    (d / "markeronly").mkdir()
+    (d / "markeronly" / ".datagen-split").write_text("not ours\n")
+
+
+def _damaged_copies(d: Path) -> None:
+    """Copies of the corpus dataset ``ds`` with a damaged manifest or shard."""
+    import json
+    import shutil
+
+    def copy(name: str, edit) -> None:
+        shutil.copytree(d / "ds", d / name)
+        data = json.loads((d / name / "manifest.json").read_text())
+        text = edit(data)
+        (d / name / "manifest.json").write_text(text if isinstance(text, str) else json.dumps(data))
+
+    copy("m-bytes-huge", lambda m: m["shards"][0].update(bytes=10**400))
+    copy("m-row-groups-str", lambda m: m["shards"][0].update(row_groups="x"))
+    copy("m-path-int", lambda m: m["shards"][0].update(path=5))
+    copy("m-path-nul", lambda m: m["shards"][0].update(path="day=01/a\x00b.parquet"))
+    copy("m-path-long", lambda m: m["shards"][0].update(path="day=01/" + "a" * 300 + ".parquet"))
+    copy("m-deep-json", lambda m: "[" * 100_000 + "]" * 100_000)
+    shutil.copytree(d / "ds", d / "corrupt-shard")
+    shard = json.loads((d / "corrupt-shard" / "manifest.json").read_text())["shards"][0]["path"]
+    target = d / "corrupt-shard" / shard
+    size = target.stat().st_size
+    target.write_bytes(target.read_bytes()[: size - 8] + b"XXXXXXXX")  # same size, footer magic gone
 
 
 @pytest.fixture(scope="module")
@@ -241,6 +307,7 @@ def corpus(tmp_path_factory):
     finally:
         os.chdir(ROOT)
     assert r.exit_code == 0, r.output
+    _damaged_copies(d)
     return d
 
 
