@@ -17,7 +17,7 @@ ROOT = HERE.parent
 
 def ensure_table(files: int = 20, rows_per_file: int = 1_000_000, name: str | None = None) -> Path:
     """Generate (or reuse) the benchmark table: ``files`` Parquet files of ``rows_per_file`` rows."""
-    from datagen.sample import write_sample
+    from datagen.app.sample import write_sample
 
     d = DATA / (name or f"table-{files}x{rows_per_file}")
     done = d / ".complete"

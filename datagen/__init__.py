@@ -5,9 +5,9 @@ is first used.
 """
 
 from ._version import __version__
-from .errors import (ColumnError, ConfigError, ConservationError, DatagenError, FilterError, ManifestError,
-                     OutputError, SchemaError, ShardError, SourceError, TimeParseError, UsageError)
-from .manifest import Manifest, read_manifest
+from datagen.contract.errors import (ColumnError, ConfigError, ConservationError, DatagenError, FilterError, ManifestError,
+                                     OutputError, SchemaError, ShardError, SourceError, TimeParseError, UsageError)
+from datagen.contract.manifest import Manifest, read_manifest
 
 __all__ = [
     "__version__", "DataGenerator", "Manifest", "read_manifest", "DatagenError", "UsageError", "ConfigError",
@@ -18,7 +18,7 @@ __all__ = [
 
 def __getattr__(name):  # lazy re-export: keeps Keras out of `import datagen`
     if name == "DataGenerator":
-        from .generator import DataGenerator
+        from datagen.reader.generator import DataGenerator
 
         return DataGenerator
     raise AttributeError(f"module 'datagen' has no attribute {name!r}")

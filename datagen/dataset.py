@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .manifest import read_manifest
-from .shardcheck import ShardChecker
+from datagen.contract.manifest import read_manifest
+from datagen.contract.shardcheck import ShardChecker
 
 _FLOAT_WORDS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 

@@ -24,16 +24,16 @@ cells = [
          "    r.check_returncode()"),
     md("## 1. A sample table\n\nA synthetic table (no download): a timestamp over 2024, 16 float features, an id, "
        "a category and a 0/1 label that depends on the features."),
-    code("from datagen.sample import write_sample\n"
+    code("from datagen.app.sample import write_sample\n"
          "import shutil\nshutil.rmtree(SOURCE, ignore_errors=True)\n"
          "files = write_sample(SOURCE, files=4, rows_per_file=ROWS // 4, seed=3)\n"
          "[f.name for f in files]"),
     md("## 2. Split it by month and day\n\n`split-datasets` runs with Dask, writes one Parquet shard per day, and "
        "writes `manifest.json` last. Running it again is a no-op (`up to date`)."),
     code("shutil.rmtree(DATASET, ignore_errors=True)\n"
-         "sh('splitters.cli', str(SOURCE), '--out', str(DATASET), '--time-column', 'event_time',\n"
+         "sh('datagen.app.split_cli', str(SOURCE), '--out', str(DATASET), '--time-column', 'event_time',\n"
          "   '--group-by', 'month,day', '--label', 'label', '--no-progress')\n"
-         "sh('datagen.cli', 'show', str(DATASET))"),
+         "sh('datagen.app.cli', 'show', str(DATASET))"),
     md("## 3. Rows, label balance and shard sizes per day (from the manifest alone)"),
     code("import matplotlib.pyplot as plt\nimport pandas as pd\n"
          "from datagen import read_manifest\n\n"
@@ -75,10 +75,10 @@ cells = [
          "records[['id', 'event_time', 'category', 'f0', 'label']].head()"),
     md("The same table from the shell, with the generator's configuration saved as JSON:"),
     code("(WORK / 'run.json').write_text(json.dumps(train.config))\n"
-         "sh('datagen.cli', 'provenance', str(DATASET), '--batch', '5', '--epoch', '2', '--config', str(WORK / 'run.json'),\n"
+         "sh('datagen.app.cli', 'provenance', str(DATASET), '--batch', '5', '--epoch', '2', '--config', str(WORK / 'run.json'),\n"
          "   '--format', 'csv')"),
     md("## 6. Integrity\n\n`datagen verify` re-hashes every shard against the manifest."),
-    code("sh('datagen.cli', 'verify', str(DATASET))"),
+    code("sh('datagen.app.cli', 'verify', str(DATASET))"),
 ]
 nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                 "language": "python"}})

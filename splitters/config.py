@@ -14,9 +14,9 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
-from datagen.configfile import parse_size, read_mapping
-from datagen import validate as v
-from datagen.errors import ConfigError
+from datagen.contract.configfile import parse_size, read_mapping
+from datagen.contract import validate as v
+from datagen.contract.errors import ConfigError
 
 DERIVED_PARTS = ("year", "month", "day", "hour", "weekday", "date")
 TIME_UNITS = ("s", "ms", "us", "ns")

@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 import dask
 from dask.callbacks import Callback
 
-from datagen.errors import SchedulerError
+from datagen.contract.errors import SchedulerError
 
 
 class _Bar:

@@ -20,7 +20,7 @@ import unicodedata
 import numpy as np
 import pyarrow as pa
 
-from datagen.errors import ColumnError, OutputError
+from datagen.contract.errors import ColumnError, OutputError
 
 # Room kept in a shard's absolute path for the staging directory and the part file name.
 PATH_RESERVE = 160

@@ -24,9 +24,9 @@ import os
 import shutil
 from pathlib import Path
 
-from datagen.errors import OutputError
-from datagen.hive import is_safe_relative
-from datagen.manifest import MANIFEST_NAME, read_manifest
+from datagen.contract.errors import OutputError
+from datagen.contract.hive import is_safe_relative
+from datagen.contract.manifest import MANIFEST_NAME, read_manifest
 
 from .lock import LOCK_NAME
 

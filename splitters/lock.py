@@ -19,7 +19,7 @@ import os
 import time
 from pathlib import Path
 
-from datagen.errors import OutputError
+from datagen.contract.errors import OutputError
 
 LOCK_NAME = ".datagen.lock"
 _TAG = "datagen split lock"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 
-from datagen.errors import OutputError
+from datagen.contract.errors import OutputError
 
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 

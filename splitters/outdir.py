@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from datagen.errors import ManifestError, OutputError
-from datagen.manifest import MANIFEST_NAME, Manifest, read_manifest
+from datagen.contract.errors import ManifestError, OutputError
+from datagen.contract.manifest import MANIFEST_NAME, Manifest, read_manifest
 
 from . import journal
 from .lock import LOCK_NAME, OutLock

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from datagen.errors import ConfigError
+from datagen.contract.errors import ConfigError
 
 from .sources import GLOB_CHARS, SourceFile
 

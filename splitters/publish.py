@@ -25,8 +25,8 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from datagen.errors import OutputError
-from datagen.manifest import MANIFEST_NAME, Manifest, ShardEntry, atomic_write_text, read_manifest, render_manifest
+from datagen.contract.errors import OutputError
+from datagen.contract.manifest import MANIFEST_NAME, Manifest, ShardEntry, atomic_write_text, read_manifest, render_manifest
 
 from . import journal
 

@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from datagen.errors import ConservationError
-from datagen.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEntry
+from datagen.contract.errors import ConservationError
+from datagen.contract.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEntry
 
 from .timekeys import iso_utc
 

@@ -15,7 +15,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
-from datagen.errors import DatagenError, OutputError, SchemaError, SourceError
+from datagen.contract.errors import DatagenError, OutputError, SchemaError, SourceError
 
 from .unify import unify_types
 

@@ -15,10 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datagen._version import __version__
-from datagen.hashing import sha256_file
-from datagen.errors import ColumnError, ConservationError, OutputError, SourceError, TimeParseError
-from datagen.hive import group_dir
-from datagen.manifest import FORMAT_VERSION, SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, SourceEntry
+from datagen.contract.hashing import sha256_file
+from datagen.contract.errors import ColumnError, ConservationError, OutputError, SourceError, TimeParseError
+from datagen.contract.hive import group_dir
+from datagen.contract.manifest import FORMAT_VERSION, SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, SourceEntry
 
 from . import outdir
 from .config import DERIVED_PARTS, SplitConfig

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datagen.errors import ConfigError
+from datagen.contract.errors import ConfigError
 
 NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 NS_PER_DAY = 86_400 * 1_000_000_000

@@ -19,9 +19,9 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from datagen.hashing import sha256_file
-from datagen.manifest import Manifest
-from datagen.verify import verify_dataset
+from datagen.contract.hashing import sha256_file
+from datagen.contract.manifest import Manifest
+from datagen.contract.verify import verify_dataset
 
 
 def _rehash(path: str) -> str | None:

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from datagen.sample import write_sample
+from datagen.app.sample import write_sample
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +24,7 @@ def sample_parquet(tmp_path_factory):
 @pytest.fixture
 def run_split():
     """Invoke split-datasets in-process; returns the click Result."""
-    from splitters.cli import main
+    from datagen.app.split_cli import main
 
     def run(*args):
         return CliRunner().invoke(main, [str(a) for a in args] + ["--no-progress"], catch_exceptions=False)
@@ -34,7 +34,7 @@ def run_split():
 
 @pytest.fixture
 def run_datagen():
-    from datagen.cli import main
+    from datagen.app.cli import main
 
     def run(*args):
         return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)

@@ -4,7 +4,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from datagen.sample import write_sample
+from datagen.app.sample import write_sample
 
 FEATURES = [f"f{i}" for i in range(4)]
 ROWS = 12_000
@@ -15,7 +15,7 @@ def dataset(tmp_path_factory):
     """12,000 rows in 3 Parquet files, split by month into 12 shards with 1,024-row row groups."""
     from click.testing import CliRunner
 
-    from splitters.cli import main
+    from datagen.app.split_cli import main
 
     src = tmp_path_factory.mktemp("gen-src")
     write_sample(src, files=3, rows_per_file=ROWS // 3, seed=5, features=4, row_group_size=1_000)
@@ -29,7 +29,7 @@ def dataset(tmp_path_factory):
 @pytest.fixture(scope="session")
 def sources(dataset):
     """Source path -> the source file as a DataFrame (row i = source record i)."""
-    from datagen.manifest import read_manifest
+    from datagen.contract.manifest import read_manifest
 
     return {s.path: pq.read_table(s.path).to_pandas() for s in read_manifest(dataset).sources}
 

@@ -298,7 +298,7 @@ def _damaged_copies(d: Path) -> None:
 def corpus(tmp_path_factory):
     d = tmp_path_factory.mktemp("corpus")
     _build_corpus(d)
-    from splitters.cli import main
+    from datagen.app.split_cli import main
 
     os.chdir(d)
     try:
@@ -340,9 +340,9 @@ def _check(code: int, stdout: str, stderr: str, case: Case) -> None:
 
 def _main(prog: str):
     if prog == SPLIT:
-        from splitters.cli import main
+        from datagen.app.split_cli import main
     else:
-        from datagen.cli import main
+        from datagen.app.cli import main
     return main
 
 
@@ -364,7 +364,7 @@ SUBPROCESS_CASES = [c for c in CASES if c.subprocess]
 
 @pytest.mark.parametrize("case", SUBPROCESS_CASES, ids=[c.id for c in SUBPROCESS_CASES])
 def test_bad_input_as_a_real_process(case, corpus):
-    module = "splitters.cli" if case.prog == SPLIT else "datagen.cli"
+    module = "datagen.app.split_cli" if case.prog == SPLIT else "datagen.app.cli"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "DASK_DATAGEN__CONNECT_TIMEOUT": "1s"}
     env.pop("DATAGEN_DEBUG", None)
     before = _snapshot(corpus)
@@ -375,7 +375,7 @@ def test_bad_input_as_a_real_process(case, corpus):
 
 
 def test_every_command_is_covered():
-    from datagen.cli import main as datagen_main
+    from datagen.app.cli import main as datagen_main
 
     covered = {c.args[0] for c in CASES if c.prog == DATAGEN}
     assert set(datagen_main.commands) <= covered, set(datagen_main.commands) - covered
@@ -383,9 +383,9 @@ def test_every_command_is_covered():
 
 
 def test_every_command_goes_through_the_error_edge():
-    from datagen.cli import main as datagen_main
-    from datagen.cli_errors import OneLineErrors, report_errors
-    from splitters.cli import main as split_main
+    from datagen.app.cli import main as datagen_main
+    from datagen.app.cli_errors import OneLineErrors, report_errors
+    from datagen.app.split_cli import main as split_main
 
     edge = report_errors(lambda: None).__code__
     commands = [split_main, *datagen_main.commands.values()]
@@ -399,8 +399,8 @@ def test_every_command_goes_through_the_error_edge():
 
 @pytest.mark.parametrize("prog,args,target", [
     (SPLIT, ["good.parquet", "--out", "out", "--time-column", "t"], "splitters.split.run_split"),
-    (DATAGEN, ["show", "ds"], "datagen.show.render"),
-    (DATAGEN, ["verify", "ds"], "datagen.verify.verify_dataset"),
+    (DATAGEN, ["show", "ds"], "datagen.app.show.render"),
+    (DATAGEN, ["verify", "ds"], "datagen.contract.verify.verify_dataset"),
 ])
 def test_unexpected_exception_becomes_one_internal_error_line(prog, args, target, corpus, monkeypatch):
     def boom(*a, **k):

@@ -12,10 +12,10 @@ import pytest
 import yaml
 from hypothesis import given, settings, strategies as st
 
-from datagen import validate as v
-from datagen.configfile import parse_size
-from datagen.errors import ConfigError
-from datagen.options import GeneratorOptions, options_from_config
+from datagen.contract import validate as v
+from datagen.contract.configfile import parse_size
+from datagen.contract.errors import ConfigError
+from datagen.reader.options import GeneratorOptions, options_from_config
 from splitters.config import SplitConfig, load_config_file
 
 BASE = {"inputs": ["in.parquet"], "out": "out", "time_column": "t"}

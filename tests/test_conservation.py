@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from datagen.errors import ConservationError
+from datagen.contract.errors import ConservationError
 from splitters.reduce import ReduceResult
 from splitters.sources import SourceFile
 from splitters.split import _check_conservation

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from datagen import DataGenerator
-from datagen.errors import ColumnError, ConfigError, FilterError, ManifestError, ShardError
-from datagen.manifest import read_manifest
+from datagen.contract.errors import ColumnError, ConfigError, FilterError, ManifestError, ShardError
+from datagen.contract.manifest import read_manifest
 from gen_fixtures import FEATURES, ROWS, source_rows
 
 

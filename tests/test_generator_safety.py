@@ -16,11 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from datagen import DataGenerator
-from datagen.errors import (ColumnError, ConfigError, DatagenError, FilterError, ShardError, TransformError,
-                            UsageError)
-from datagen.hashing import sha256_file
-from datagen.manifest import read_manifest
-from datagen.outputs import float_matrix, label_array, lineage_int64
+from datagen.contract.errors import (ColumnError, ConfigError, DatagenError, FilterError, ShardError, TransformError,
+                                     UsageError)
+from datagen.contract.hashing import sha256_file
+from datagen.contract.manifest import read_manifest
+from datagen.reader.outputs import float_matrix, label_array, lineage_int64
 from gen_fixtures import ROWS
 
 N = 40
@@ -33,7 +33,7 @@ def hostile(tmp_path_factory):
     whose values float32 or int32 cannot hold."""
     from click.testing import CliRunner
 
-    from splitters.cli import main
+    from datagen.app.split_cli import main
 
     src = tmp_path_factory.mktemp("hostile-src")
     i = np.arange(N)
@@ -324,7 +324,7 @@ def test_bad_directory_types(hostile):
 def test_null_labels_from_the_manifest_are_refused_at_construction(tmp_path, hostile):
     from click.testing import CliRunner
 
-    from splitters.cli import main
+    from datagen.app.split_cli import main
 
     src = read_manifest(hostile).sources[0].path
     out = tmp_path / "ds"

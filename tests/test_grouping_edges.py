@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from datagen.dataset import arrow_dataset
-from datagen.manifest import read_manifest
+from datagen.contract.manifest import read_manifest
 from splitters.groupkeys import group_rows
 
 
@@ -215,7 +215,7 @@ def test_group_column_date_beyond_year_9999_is_refused(tmp_path, run_split, arr)
 
 
 def test_groups_that_would_share_a_directory_are_refused(tmp_path):
-    from datagen.errors import OutputError
+    from datagen.contract.errors import OutputError
     from splitters.groupvalues import check_distinct_dirs, folds_names
 
     groups = [("carrier=AA", {"carrier": "AA"}), ("carrier=aa", {"carrier": "aa"}),

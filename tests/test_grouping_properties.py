@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from datagen.dataset import arrow_dataset
-from datagen.manifest import read_manifest
+from datagen.contract.manifest import read_manifest
 from splitters import SplitConfig, run_split
 from splitters.groupkeys import group_rows
 

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from datagen.errors import SourceError
+from datagen.contract.errors import SourceError
 from splitters.sources import discover
 
 

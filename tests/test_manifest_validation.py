@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import datagen
-from datagen.errors import ManifestError
-from datagen.manifest import decode_manifest, manifest_from_dict, read_manifest, read_manifest_with_hash
+from datagen.contract.errors import ManifestError
+from datagen.contract.manifest import decode_manifest, manifest_from_dict, read_manifest, read_manifest_with_hash
 from gen_fixtures import FEATURES
 
 
@@ -171,7 +171,7 @@ def test_bad_manifest_subprocess_prints_no_traceback(dataset, tmp_path, how):
     _corrupt(copy, how)
     env = {**os.environ, "PYTHONPATH": str(Path(datagen.__file__).parents[1])}
     for command in (("show",), ("verify",)):
-        r = subprocess.run([sys.executable, "-m", "datagen.cli", command[0], str(copy)], capture_output=True,
+        r = subprocess.run([sys.executable, "-m", "datagen.app.cli", command[0], str(copy)], capture_output=True,
                            text=True, env=env, timeout=120)
         assert r.returncode == 1, r.stderr
         assert "Traceback" not in r.stderr
@@ -283,7 +283,7 @@ def base_manifest(dataset):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_manifests_are_accepted_consistently_or_refused(base_manifest, data):
-    from datagen.show import render, summary
+    from datagen.app.show import render, summary
 
     value = data.draw(mutated(base_manifest))
     raw = json.dumps(value).encode("utf-8", "surrogatepass")
@@ -322,8 +322,8 @@ def test_damaged_manifest_bytes_are_refused_or_consistent(base_manifest, data):
 def test_the_schema_declares_every_field():
     import dataclasses
 
-    from datagen.manifest import Manifest, ShardEntry, SourceEntry
-    from datagen.manifest_schema import MANIFEST, SHARD, SOURCE
+    from datagen.contract.manifest import Manifest, ShardEntry, SourceEntry
+    from datagen.contract.manifest_schema import MANIFEST, SHARD, SOURCE
 
     for spec, cls in ((MANIFEST, Manifest), (SOURCE, SourceEntry), (SHARD, ShardEntry)):
         assert spec.names == {f.name for f in dataclasses.fields(cls)}, cls.__name__

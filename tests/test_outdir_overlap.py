@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datagen.errors import ConfigError
+from datagen.contract.errors import ConfigError
 from splitters.overlap import check_overlap
 from splitters.sources import discover
 

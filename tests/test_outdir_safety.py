@@ -13,9 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from datagen.errors import ConservationError, ManifestError
-from datagen.manifest import atomic_write_text, read_manifest
-from datagen.verify import verify_dataset
+from datagen.contract.errors import ConservationError, ManifestError
+from datagen.contract.manifest import atomic_write_text, read_manifest
+from datagen.contract.verify import verify_dataset
 from splitters.lock import LOCK_NAME, OutLock
 
 ARGS = ["--time-column", "t", "--group-by", "year,month"]

@@ -10,7 +10,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datagen.outputs import float_matrix, label_array, lineage_int64
+from datagen.reader.outputs import float_matrix, label_array, lineage_int64
 
 INT_TYPES = {"int8": (pa.int8(), -2**7, 2**7 - 1), "int16": (pa.int16(), -2**15, 2**15 - 1),
              "int32": (pa.int32(), -2**31, 2**31 - 1), "int64": (pa.int64(), -2**63, 2**63 - 1),

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datagen.plan import EpochPlan, Unit
+from datagen.reader.plan import EpochPlan, Unit
 
 layouts = st.lists(st.lists(st.integers(1, 40), min_size=1, max_size=4), min_size=1, max_size=6)
 

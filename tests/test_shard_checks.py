@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from datagen import DataGenerator
-from datagen.errors import DatagenError, ShardError
-from datagen.manifest import read_manifest
-from datagen.verify import verify_dataset
+from datagen.contract.errors import DatagenError, ShardError
+from datagen.contract.manifest import read_manifest
+from datagen.contract.verify import verify_dataset
 from gen_fixtures import FEATURES
 
 
@@ -304,7 +304,7 @@ def test_bad_shard_subprocess_prints_no_traceback_and_does_not_hang(copy, damage
     damage(copy)
     env = {**os.environ, "PYTHONPATH": str(Path(datagen.__file__).parents[1])}
     for args in (["verify", str(copy)], ["provenance", str(copy), "--features", "f0", "--batch", "0"]):
-        r = subprocess.run([sys.executable, "-m", "datagen.cli", *args], capture_output=True, text=True, env=env,
+        r = subprocess.run([sys.executable, "-m", "datagen.app.cli", *args], capture_output=True, text=True, env=env,
                            timeout=120)
         assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
         assert read_manifest(copy).shards[0].path in r.stderr

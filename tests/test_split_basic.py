@@ -14,7 +14,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from datagen.dataset import arrow_dataset
-from datagen.manifest import read_manifest
+from datagen.contract.manifest import read_manifest
 
 
 def _source_rows(url, fmt):
@@ -89,7 +89,7 @@ def test_output_is_readable_by_pyarrow_duckdb_polars(sample_parquet, run_split, 
 
 
 def test_csv_and_gzip_csv_inputs_with_lineage(tmp_path, run_split):
-    from datagen.sample import sample_table
+    from datagen.app.sample import sample_table
 
     src = tmp_path / "src"
     src.mkdir()
@@ -112,7 +112,7 @@ def test_csv_and_gzip_csv_inputs_with_lineage(tmp_path, run_split):
 def test_fsspec_memory_url_input(tmp_path, run_split):
     import fsspec
 
-    from datagen.sample import sample_table
+    from datagen.app.sample import sample_table
 
     fs = fsspec.filesystem("memory")
     with fs.open("/bucket/events.parquet", "wb") as fh:

@@ -3,7 +3,7 @@ it (local threads, or a dask.distributed cluster of worker processes)."""
 
 import pytest
 
-from datagen.manifest import read_manifest
+from datagen.contract.manifest import read_manifest
 
 
 def _digests(out):

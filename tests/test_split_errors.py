@@ -7,7 +7,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from datagen.manifest import read_manifest
+from datagen.contract.manifest import read_manifest
 from splitters.outdir import STAGING
 
 

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from datagen.dataset import arrow_dataset
-from datagen.manifest import read_manifest
+from datagen.contract.manifest import read_manifest
 
 
 def _split(run_split, src, out, *extra):

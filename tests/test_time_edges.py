@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from datagen.manifest import read_manifest
+from datagen.contract.manifest import read_manifest
 
 RANGE = "outside the supported range 1677-09-22..2262-04-10 UTC"
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from datagen.manifest import read_manifest
+from datagen.contract.manifest import read_manifest
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from datagen.errors import FilterError
-from datagen.where import compile_where
+from datagen.contract.errors import FilterError
+from datagen.reader.where import compile_where
 
 NAMES = ["n", "s", "b"]
 TYPES = {"n": "double", "s": "string", "b": "bool"}

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .errors import ConfigError
+from datagen.contract.errors import ConfigError
 
 
 def check_epoch(epoch) -> int:

@@ -8,7 +8,7 @@ import sys
 import click
 
 from .cli_errors import Group, report_errors
-from .manifest import read_manifest
+from datagen.contract.manifest import read_manifest
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,7 +23,7 @@ def main():
 @report_errors
 def show(directory, as_json):
     """Summarise the dataset in DIRECTORY: sources, groups, shards, rows, schema, labels, time range."""
-    from .show import render, summary
+    from datagen.app.show import render, summary
 
     manifest = read_manifest(directory)
     if as_json:
@@ -38,7 +38,7 @@ def show(directory, as_json):
 @report_errors
 def verify(directory, quick):
     """Re-hash every shard and check row counts against the manifest."""
-    from .verify import verify_dataset
+    from datagen.contract.verify import verify_dataset
 
     report = verify_dataset(directory, full_hash=not quick)
     for problem in report.problems:
@@ -66,9 +66,9 @@ def verify(directory, quick):
 @report_errors
 def provenance(directory, batch, epoch, config_file, fmt, **flags):
     """Which source rows made batch BATCH of epoch EPOCH of a generator over DIRECTORY."""
-    from .batches import BatchSource
-    from .errors import ConfigError
-    from .options import load_config_file, options_from_config
+    from datagen.reader.batches import BatchSource
+    from datagen.contract.errors import ConfigError
+    from datagen.reader.options import load_config_file, options_from_config
 
     config = load_config_file(config_file) if config_file else {}
     config["directory"] = directory
@@ -125,7 +125,7 @@ def sample(out, rows, files, fmt, seed):
     """Write a synthetic time-stamped table with a learnable 0/1 label (no download)."""
     from pathlib import Path
 
-    from .errors import OutputError, UsageError
+    from datagen.contract.errors import OutputError, UsageError
     from .sample import write_sample
 
     if rows < files or files < 1:

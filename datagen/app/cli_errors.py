@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from .errors import DatagenError
+from datagen.contract.errors import DatagenError
 
 DEBUG_ENV = "DATAGEN_DEBUG"
 

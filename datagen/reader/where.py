@@ -29,7 +29,7 @@ import math
 import operator
 from typing import Any, Callable, Iterable
 
-from .errors import FilterError
+from datagen.contract.errors import FilterError
 
 Predicate = Callable[[dict], bool]
 MAX_LENGTH = 10_000

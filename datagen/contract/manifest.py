@@ -2,8 +2,8 @@
 
 The splitter writes it last and atomically; the generator, ``datagen show``,
 ``datagen verify`` and provenance read it, all through :func:`read_manifest_with_hash`,
-which checks it against the declared schema (:mod:`datagen.manifest_schema`) and
-its cross-field rules (:mod:`datagen.manifest_rules`). Shard paths are POSIX paths relative
+which checks it against the declared schema (:mod:`datagen.contract.manifest_schema`) and
+its cross-field rules (:mod:`datagen.contract.manifest_rules`). Shard paths are POSIX paths relative
 to the dataset directory; source paths are absolute local paths or fsspec URLs.
 """
 

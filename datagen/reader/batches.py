@@ -21,14 +21,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import forksafe
-from .errors import (ColumnError, ConfigError, DatagenError, FilterError, ManifestError, ShardError, TransformError,
-                     with_context)
-from .manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, manifest_path, read_manifest_with_hash
+from datagen.contract.errors import (ColumnError, ConfigError, DatagenError, FilterError, ManifestError, ShardError, TransformError,
+                                     with_context)
+from datagen.contract.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, manifest_path, read_manifest_with_hash
 from .options import GeneratorOptions
 from .outputs import TEXT_TYPES, float_matrix, group_array, label_array, label_dtype, lineage_int64, one_hot
 from .plan import EpochPlan, Unit, Window, check_epoch
 from .option_checks import check_columns, check_labels, checked_group_values, warn_inexact
-from .shardcheck import FooterStash, ShardChecker, ShardProblem, check_shards, one_line
+from datagen.contract.shardcheck import FooterStash, ShardChecker, ShardProblem, check_shards, one_line
 from .where import compile_where
 # Memory: two decoded windows are cached while the next one is built in the background, and
 # building one briefly holds its read buffers, the Arrow table, the matrix and its permuted copy

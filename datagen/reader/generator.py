@@ -23,7 +23,7 @@ import keras
 
 from . import forksafe
 from .batches import BatchSource
-from .errors import ConfigError
+from datagen.contract.errors import ConfigError
 from .options import GeneratorOptions, load_config_file, options_from_config
 from .plan import check_epoch
 

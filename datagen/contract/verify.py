@@ -1,6 +1,6 @@
 """Checking a dataset directory against its manifest (``datagen verify``).
 
-Every shard goes through the same :class:`~datagen.shardcheck.ShardChecker` the generator
+Every shard goes through the same :class:`~datagen.contract.shardcheck.ShardChecker` the generator
 uses (real path inside DIR, regular file, size, Parquet footer against the manifest's schema,
 rows and row groups, and with ``full_hash`` the sha256), so OK means the generator accepts
 the dataset. Every problem is listed, one line per shard.
@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .manifest import Manifest, read_manifest
-from .shardcheck import ShardChecker, ShardProblem
+from datagen.contract.manifest import Manifest, read_manifest
+from datagen.contract.shardcheck import ShardChecker, ShardProblem
 
 THREADS = min(4, os.cpu_count() or 1)  # shards hashed and their footers read in parallel
 

@@ -1,4 +1,4 @@
-"""Cross-field rules of a manifest that passed its declared schema (:mod:`datagen.manifest_schema`).
+"""Cross-field rules of a manifest that passed its declared schema (:mod:`datagen.contract.manifest_schema`).
 
 Ids and paths are unique, every shard's group matches ``group_columns`` (keys, value types
 and its hive directory), row groups add up to rows, and ``totals`` agree with the shards and

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import warnings
 
-from .errors import ColumnError
-from .manifest import Manifest
+from datagen.contract.errors import ColumnError
+from datagen.contract.manifest import Manifest
 from .options import GeneratorOptions
 from .outputs import (MANTISSA_BITS, TEXT_TYPES, check_label_counts, group_value, inexact_integer_columns,
                       is_numeric)

@@ -1,10 +1,10 @@
 """The declared schema of ``manifest.json``: the type and range of every field, checked on read.
 
 One table per object (:data:`MANIFEST`, :data:`SOURCE`, :data:`SHARD`, ...) says what each
-field must hold, using the spec kit of :mod:`datagen.jsonspec`; :func:`check` walks a decoded
+field must hold, using the spec kit of :mod:`datagen.contract.jsonspec`; :func:`check` walks a decoded
 manifest against it and raises a one-line :class:`ManifestError` naming the field
 (``shards[3].bytes``), what was expected and what was found (huge values shortened).
-Cross-field rules (totals, ids, group keys) live in :mod:`datagen.manifest_rules`.
+Cross-field rules (totals, ids, group keys) live in :mod:`datagen.contract.manifest_rules`.
 """
 
 from __future__ import annotations

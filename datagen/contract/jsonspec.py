@@ -2,7 +2,7 @@
 
 ``Int``, ``Text``, ``Nullable``, ``ListOf``, ``DictOf``, ``Obj``, ``Scalar`` and ``JSONValue``
 check a decoded value and raise :class:`Invalid` naming the location (``shards[3].bytes``),
-the expectation and a shortened form of the value found. Used by :mod:`datagen.manifest_schema`.
+the expectation and a shortened form of the value found. Used by :mod:`datagen.contract.manifest_schema`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .errors import DatagenError, OutputError, UsageError
+from datagen.contract.errors import DatagenError, OutputError, UsageError
 
 MARKER = ".datagen-demo"
 FEATURES = [f"f{i}" for i in range(16)]
@@ -52,8 +52,8 @@ def run_demo(out: str | Path = "demo-output", rows: int = 300_000, epochs: int =
                                     group_by=["month", "day"], label="label", progress=progress))
     say(f"   {summary.line()}")
 
-    from .manifest import read_manifest
-    from .show import render
+    from datagen.contract.manifest import read_manifest
+    from datagen.app.show import render
 
     manifest = read_manifest(dataset)
     say("3. datagen show dataset")
@@ -62,7 +62,7 @@ def run_demo(out: str | Path = "demo-output", rows: int = 300_000, epochs: int =
 
     import keras
 
-    from .generator import DataGenerator
+    from datagen.reader.generator import DataGenerator
 
     say("4. training a small Keras model: months 1-10 train (shuffled), 11-12 validate (no leakage across time)")
     train = DataGenerator(dataset, FEATURES, label="label", batch_size=1024, shuffle=True, seed=7, where="month <= 10")

@@ -1,7 +1,7 @@
 """Rules for shard paths stored in a manifest: relative POSIX paths that stay inside DIR.
 
 Checked lexically here (on read of every manifest) and again against the real
-filesystem by :mod:`datagen.shardcheck` (symlinks must not lead outside DIR).
+filesystem by :mod:`datagen.contract.shardcheck` (symlinks must not lead outside DIR).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import ColumnError, ManifestError, ShardError
+from datagen.contract.errors import ColumnError, ManifestError, ShardError
 
 FLOAT_DTYPES = {"float32": pa.float32(), "float64": pa.float64()}
 MANTISSA_BITS = {"float32": 24, "float64": 53}

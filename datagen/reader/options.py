@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .configfile import parse_size, read_mapping
-from .errors import ConfigError
+from datagen.contract.configfile import parse_size, read_mapping
+from datagen.contract.errors import ConfigError
 
 DEFAULT_MEMORY_BUDGET = 192 << 20
 VERIFY_MODES = ("size", "sha256")

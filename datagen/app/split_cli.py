@@ -6,11 +6,11 @@ import sys
 
 import click
 
-from datagen.cli_errors import Command, report_errors
-from datagen import validate as v
-from datagen.errors import ConfigError
+from datagen.app.cli_errors import Command, report_errors
+from datagen.contract import validate as v
+from datagen.contract.errors import ConfigError
 
-from .config import SplitConfig, load_config_file, parse_bytes
+from splitters.config import SplitConfig, load_config_file, parse_bytes
 
 OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flags win."
 
@@ -55,7 +55,7 @@ def main(inputs, config_file, no_progress, memory_limit, **flags):
         if not options.get(required):
             raise ConfigError(f"missing {flag} (give it on the command line or in --config)")
     cfg = SplitConfig(**options)
-    from .split import run_split
+    from splitters.split import run_split
 
     summary = run_split(cfg)
     if summary.action in ("replaced", "restarted after an interrupted split"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from .manifest import Manifest
+from datagen.contract.manifest import Manifest
 
 
 def summary(m: Manifest) -> dict[str, Any]:
