@@ -7,7 +7,8 @@ is first used.
 from ._version import __version__
 from datagen.contract.errors import (ColumnError, ConfigError, ConservationError, DatagenError, FilterError, ManifestError,
                                      OutputError, SchemaError, ShardError, SourceError, TimeParseError, UsageError)
-from datagen.contract.manifest import Manifest, read_manifest
+from datagen.contract.format import Manifest
+from datagen.contract.manifest import read_manifest
 
 __all__ = [
     "__version__", "DataGenerator", "Manifest", "read_manifest", "DatagenError", "UsageError", "ConfigError",

@@ -11,12 +11,12 @@ from datagen.contract.shardcheck import ShardChecker
 _FLOAT_WORDS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
 
-def _group_type(pa, column: dict):
+def _group_type(pa, column):
     """The Arrow type of a group column as read back: derived parts int32 (``date`` text),
     bool/int/float/string columns as themselves, anything else as the manifest's text."""
-    if column.get("derived_from") is not None:
-        return pa.string() if column["name"] == "date" else pa.int32()
-    text = column.get("type", "string")
+    if column.derived_from is not None:
+        return pa.string() if column.name == "date" else pa.int32()
+    text = column.type
     if text.startswith("dictionary<values="):
         text = text[len("dictionary<values="):].split(",")[0]
     try:
@@ -53,7 +53,7 @@ def arrow_dataset(directory: str | os.PathLike):
     manifest = read_manifest(directory)
     checker = ShardChecker(directory, manifest)  # real paths inside DIR, regular files of the listed size
     files = [checker.locate(s) for s in manifest.shards]
-    types = {c["name"]: _group_type(pa, c) for c in manifest.group_columns}
+    types = {c.name: _group_type(pa, c) for c in manifest.group_columns}
     file_schema = pq.read_schema(files[0]).remove_metadata() if files else pa.schema([])
     schema = pa.schema(list(file_schema) + [pa.field(n, t) for n, t in types.items() if n not in file_schema.names])
     partitions = []

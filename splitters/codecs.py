@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from datagen.contract.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
+from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
 
 from .sources import SourceFile, csv_reader, open_binary, parquet_file
 

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from datagen.contract.errors import OutputError
 from datagen.contract.hive import is_safe_relative
-from datagen.contract.manifest import MANIFEST_NAME, read_manifest
+from datagen.contract.format import MANIFEST_NAME
+from datagen.contract.manifest import read_manifest
 
 from .lock import LOCK_NAME
 

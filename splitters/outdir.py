@@ -19,7 +19,8 @@ import os
 from pathlib import Path
 
 from datagen.contract.errors import ManifestError, OutputError
-from datagen.contract.manifest import MANIFEST_NAME, Manifest, read_manifest
+from datagen.contract.format import MANIFEST_NAME, Manifest
+from datagen.contract.manifest import read_manifest
 
 from . import journal
 from .lock import LOCK_NAME, OutLock

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Callable
 
 from datagen.contract.errors import OutputError
-from datagen.contract.manifest import MANIFEST_NAME, Manifest, ShardEntry, atomic_write_text, read_manifest, render_manifest
+from datagen.contract.format import MANIFEST_NAME, Manifest, ShardEntry
+from datagen.contract.manifest import atomic_write_text, read_manifest, render_manifest
 
 from . import journal
 

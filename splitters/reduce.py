@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from datagen.contract.errors import ConservationError
-from datagen.contract.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEntry
+from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEntry
 
 from .timekeys import iso_utc
 

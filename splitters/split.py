@@ -18,7 +18,8 @@ from datagen._version import __version__
 from datagen.contract.hashing import sha256_file
 from datagen.contract.errors import ColumnError, ConservationError, OutputError, SourceError, TimeParseError
 from datagen.contract.hive import group_dir
-from datagen.contract.manifest import FORMAT_VERSION, SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, SourceEntry
+from datagen.contract.format import (FORMAT_VERSION, SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ColumnEntry, GroupColumn,
+                                     Manifest, SourceEntry, Totals)
 
 from . import outdir
 from .config import DERIVED_PARTS, SplitConfig
@@ -261,8 +262,8 @@ def run_split(cfg: SplitConfig, log=lambda msg: None) -> SplitSummary:
             if old is not None and not cfg.overwrite:
                 reason = stale_reason(out, old, cfg.semantic(), stamps)
                 if reason is None:
-                    return SplitSummary(str(out), "up to date", old.totals["rows_written"], len(old.shards),
-                                        old.totals["bytes"], time.perf_counter() - t0)
+                    return SplitSummary(str(out), "up to date", old.totals.rows_written, len(old.shards),
+                                        old.totals.bytes, time.perf_counter() - t0)
                 raise OutputError(f"--out {str(out)!r} already holds a dataset {reason}; "
                                   "pass --overwrite to replace it")
             with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
@@ -340,9 +341,9 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     group_types = []
     for g in cfg.group_by:
         if g in derived:
-            group_types.append({"name": g, "type": "string" if g == "date" else "int32", "derived_from": cfg.time_column})
+            group_types.append(GroupColumn(g, "string" if g == "date" else "int32", derived_from=cfg.time_column))
         else:
-            group_types.append({"name": g, "type": str(schema.field(g).type)})
+            group_types.append(GroupColumn(g, str(schema.field(g).type)))
 
     def build(shards: list) -> Manifest:
         return Manifest(
@@ -352,18 +353,18 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
             config=cfg.semantic(),
             sources=[SourceEntry(s.id, s.url, s.format, s.bytes, s.mtime, s.etag, fingerprints[s.id],
                                  counts[s.id][0], counts[s.id][2]) for s in sources],
-            schema=[{"name": f.name, "type": str(f.type)} for f in shard_schema],
+            schema=[ColumnEntry(f.name, str(f.type)) for f in shard_schema],
             group_columns=group_types,
             time_column=cfg.time_column,
             label_column=cfg.label,
             shards=shards,
             codecs=codecs,
-            totals={"rows_read": sum(c[0] for c in counts.values()),
-                    "rows_written": sum(c[1] for c in counts.values()),
-                    "rows_dropped": sum(c[2] for c in counts.values()), "shards": len(shards),
-                    "groups": len(jobs), "bytes": sum(s.bytes for s in shards)},
+            totals=Totals(rows_read=sum(c[0] for c in counts.values()),
+                          rows_written=sum(c[1] for c in counts.values()),
+                          rows_dropped=sum(c[2] for c in counts.values()), shards=len(shards),
+                          groups=len(jobs), bytes=sum(s.bytes for s in shards)),
         )
 
     manifest = publish(out, shard_root, shard_results, build)
-    return SplitSummary(str(out), "written", manifest.totals["rows_written"], len(manifest.shards),
-                        manifest.totals["bytes"], time.perf_counter() - t0)
+    return SplitSummary(str(out), "written", manifest.totals.rows_written, len(manifest.shards),
+                        manifest.totals.bytes, time.perf_counter() - t0)

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datagen.contract.errors import ConfigError, SourceError
-from datagen.contract.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
+from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
 
 from .oserrors import output_error
 from .sources import READ_ERRORS, conform, csv_reader, open_binary, parquet_file, read_error

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from datagen.contract.hashing import sha256_file
-from datagen.contract.manifest import Manifest
+from datagen.contract.format import Manifest
 from datagen.contract.verify import verify_dataset
 
 

@@ -141,7 +141,7 @@ def test_split_groups_every_row_like_pandas(data):
         reference = {frozenset(keys[i] for i in idx)
                      for idx in frame.groupby(group_by, dropna=False, sort=False).indices.values()}
         assert set(shard_rows) == reference
-        assert len(shard_rows) == len(reference) == m.totals["groups"]
+        assert len(shard_rows) == len(reference) == m.totals.groups
 
 
 def _pandas_groups(columns):

@@ -263,9 +263,9 @@ def mutated(draw, base):
 
 
 def _check_consistent(m):
-    assert m.totals["rows_written"] == sum(s.rows for s in m.shards)
-    assert m.totals["bytes"] == sum(s.bytes for s in m.shards)
-    assert m.totals["shards"] == len(m.shards) and len({s.path for s in m.shards}) == len(m.shards)
+    assert m.totals.rows_written == sum(s.rows for s in m.shards)
+    assert m.totals.bytes == sum(s.bytes for s in m.shards)
+    assert m.totals.shards == len(m.shards) and len({s.path for s in m.shards}) == len(m.shards)
     for s in m.shards:
         assert sum(s.row_groups) == s.rows and all(r > 0 for r in s.row_groups)
         assert isinstance(s.bytes, int) and 0 < s.bytes < 2**63 and not isinstance(s.bytes, bool)
@@ -322,7 +322,7 @@ def test_damaged_manifest_bytes_are_refused_or_consistent(base_manifest, data):
 def test_the_schema_declares_every_field():
     import dataclasses
 
-    from datagen.contract.manifest import Manifest, ShardEntry, SourceEntry
+    from datagen.contract.format import Manifest, ShardEntry, SourceEntry
     from datagen.contract.manifest_schema import MANIFEST, SHARD, SOURCE
 
     for spec, cls in ((MANIFEST, Manifest), (SOURCE, SourceEntry), (SHARD, ShardEntry)):

@@ -49,10 +49,10 @@ def test_parquet_split_layout_manifest_and_lineage(sample_parquet, run_split, tm
     assert r.exit_code == 0, r.output
     assert "12,000 rows" in r.output and "rows/s" in r.output
     m = read_manifest(out)
-    assert m.totals["rows_read"] == m.totals["rows_written"] == 12_000
+    assert m.totals.rows_read == m.totals.rows_written == 12_000
     assert sum(s.rows for s in m.shards) == 12_000
     # exactly one file per group, named as the group says
-    assert len(m.shards) == m.totals["groups"] == len({(s.group["month"], s.group["day"]) for s in m.shards})
+    assert len(m.shards) == m.totals.groups == len({(s.group["month"], s.group["day"]) for s in m.shards})
     for s in m.shards[:5]:
         # part names carry the first 16 hex digits of the shard's sha256 (see splitters/publish.py)
         assert s.path == f"month={s.group['month']:02d}/day={s.group['day']:02d}/part-00000-{s.sha256[:16]}.parquet"
@@ -105,7 +105,7 @@ def test_csv_and_gzip_csv_inputs_with_lineage(tmp_path, run_split):
     assert r.exit_code == 0, r.output
     m = read_manifest(out)
     assert [s.format for s in m.sources] == ["csv", "csv"] and m.sources[1].path.endswith(".csv.gz")
-    assert m.totals["rows_written"] == 6_000 and len(m.shards) == 12
+    assert m.totals.rows_written == 6_000 and len(m.shards) == 12
     _check_lineage(out)
 
 
@@ -122,7 +122,7 @@ def test_fsspec_memory_url_input(tmp_path, run_split):
     assert r.exit_code == 0, r.output
     m = read_manifest(out)
     assert m.sources[0].path.startswith("memory://") and m.sources[0].path.endswith("bucket/events.parquet")
-    assert m.totals["rows_written"] == 2_000
+    assert m.totals.rows_written == 2_000
     with fsspec.open(m.sources[0].path, "rb") as fh:  # the recorded URL reopens the source
         assert pq.read_metadata(fh).num_rows == 2_000
 

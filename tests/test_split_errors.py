@@ -80,7 +80,7 @@ def test_unparseable_times_error_then_drop(tmp_path, run_split):
     assert r.exit_code == 0, r.stderr
     m = read_manifest(out)
     assert (m.sources[0].rows_read, m.sources[0].rows_dropped) == (10, 3)
-    assert m.totals["rows_written"] == 7 and m.totals["rows_dropped"] == 3
+    assert m.totals.rows_written == 7 and m.totals.rows_dropped == 3
     written = sorted(pq.read_table(out / s.path).column("_source_row").to_pylist()[i]
                      for s in m.shards for i in range(s.rows))
     assert written == [0, 1, 2, 3, 4, 8, 9]

@@ -30,7 +30,7 @@ def _dropped(run_split, src, out, *args, kept, dropped):
     r = run_split(src, "--out", out, *args, "--on-bad-time", "drop")
     assert r.exit_code == 0, r.output
     m = read_manifest(out)
-    assert m.totals["rows_written"] == kept and m.totals["rows_dropped"] == dropped
+    assert m.totals.rows_written == kept and m.totals.rows_dropped == dropped
     for s in m.shards:
         assert "NaT" not in (s.time_min, s.time_max)
         assert all(isinstance(v, int) and 1677 < v < 2263 for k, v in s.group.items() if k == "year")
@@ -102,7 +102,7 @@ def test_range_edges_in_a_far_time_zone(tmp_path, run_split):
         r = run_split(tmp_path / "e.csv", "--out", tmp_path / tz.replace("/", "_"), "--time-column", "t",
                       "--group-by", "year,date", "--timezone", tz)
         assert r.exit_code == 0, r.output
-        assert read_manifest(tmp_path / tz.replace("/", "_")).totals["rows_written"] == 2
+        assert read_manifest(tmp_path / tz.replace("/", "_")).totals.rows_written == 2
 
 
 @pytest.mark.parametrize("values,kind", [([1700000000, 1700000100], "int64"), ([1.7e9, 1.7e9 + 0.5], "double")])

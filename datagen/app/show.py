@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from datagen.contract.manifest import Manifest
+from datagen.contract.format import Manifest
 
 
 def summary(m: Manifest) -> dict[str, Any]:
@@ -20,16 +20,16 @@ def summary(m: Manifest) -> dict[str, Any]:
         "sources": [{"id": s.id, "path": s.path, "format": s.format, "bytes": s.bytes, "rows_read": s.rows_read,
                      "rows_dropped": s.rows_dropped} for s in m.sources],
         "group_by": m.group_names,
-        "groups": m.totals.get("groups", len({tuple(sorted(s.group.items())) for s in m.shards})),
+        "groups": m.totals.groups,
         "shards": len(m.shards),
-        "rows": m.totals.get("rows_written", sum(s.rows for s in m.shards)),
-        "rows_dropped": m.totals.get("rows_dropped", 0),
+        "rows": m.totals.rows_written,
+        "rows_dropped": m.totals.rows_dropped,
         "bytes": sum(s.bytes for s in m.shards),
         "time_column": m.time_column,
         "time_range": [min(times), max(times)] if times else None,
         "label_column": m.label_column,
         "label_counts": dict(sorted(labels.items())) if m.label_column else None,
-        "schema": m.schema,
+        "schema": [{"name": c.name, "type": c.type} for c in m.schema],
         "config": m.config,
     }
 

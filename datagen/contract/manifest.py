@@ -13,80 +13,15 @@ import dataclasses
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ManifestError
+from .format import (FORMAT_VERSION, MANIFEST_NAME, ColumnEntry,
+                     GroupColumn, Manifest, ShardEntry, SourceEntry, Totals)
 from .manifest_rules import check_rules
 from .manifest_schema import check as schema_check
 from .manifest_schema import show
-
-MANIFEST_NAME = "manifest.json"
-FORMAT_VERSION = 1
-SOURCE_ID_COLUMN = "_source_id"
-SOURCE_ROW_COLUMN = "_source_row"
-
-
-@dataclass(frozen=True)
-class SourceEntry:
-    id: int
-    path: str
-    format: str
-    bytes: int
-    mtime: str | None
-    etag: str | None
-    sha256: str
-    rows_read: int
-    rows_dropped: int
-
-
-@dataclass(frozen=True)
-class ShardEntry:
-    path: str
-    group: dict[str, Any]
-    part: int
-    rows: int
-    bytes: int
-    sha256: str
-    row_groups: list[int]
-    time_min: str | None
-    time_max: str | None
-    label_counts: dict[str, int] | None = None
-
-
-@dataclass(frozen=True)
-class Manifest:
-    format_version: int
-    tool_version: str
-    created_at: str
-    config: dict[str, Any]
-    sources: list[SourceEntry]
-    schema: list[dict[str, str]]
-    group_columns: list[dict[str, str]]
-    time_column: str
-    label_column: str | None
-    shards: list[ShardEntry]
-    totals: dict[str, int]
-    codecs: dict[str, str] = field(default_factory=dict)
-    lineage_columns: dict[str, str] = field(
-        default_factory=lambda: {"source_id": SOURCE_ID_COLUMN, "source_row": SOURCE_ROW_COLUMN}
-    )
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @property
-    def group_names(self) -> list[str]:
-        return [g["name"] for g in self.group_columns]
-
-    @property
-    def column_types(self) -> dict[str, str]:
-        return {c["name"]: c["type"] for c in self.schema}
-
-    def source_by_id(self) -> dict[int, SourceEntry]:
-        return {s.id: s for s in self.sources}
-
 
 def manifest_path(directory: str | os.PathLike) -> Path:
     return Path(directory) / MANIFEST_NAME
@@ -128,14 +63,20 @@ def manifest_from_dict(data: Any, origin: str = "manifest") -> Manifest:
                             "was it written by another datagen version?")
     schema_check(data, origin)
     check_rules(data, origin)
-    sources = [SourceEntry(**{f: s[f] for f in _SOURCE_FIELDS}) for s in data["sources"]]
-    shards = [ShardEntry(**{f: s[f] for f in _SHARD_FIELDS if f in s}) for s in data["shards"]]
-    return Manifest(**{f: data[f] for f in _MANIFEST_FIELDS if f in data}, sources=sources, shards=shards)
+    typed = {
+        "sources": [_entry(SourceEntry, s) for s in data["sources"]],
+        "shards": [_entry(ShardEntry, s) for s in data["shards"]],
+        "schema": [_entry(ColumnEntry, c) for c in data["schema"]],
+        "group_columns": [_entry(GroupColumn, c) for c in data["group_columns"]],
+        "totals": _entry(Totals, data["totals"]),
+    }
+    return Manifest(**{f.name: data[f.name] for f in dataclasses.fields(Manifest)
+                       if f.name in data and f.name not in typed}, **typed)
 
 
-_SOURCE_FIELDS = [f.name for f in dataclasses.fields(SourceEntry)]
-_SHARD_FIELDS = [f.name for f in dataclasses.fields(ShardEntry)]
-_MANIFEST_FIELDS = [f.name for f in dataclasses.fields(Manifest) if f.name not in ("sources", "shards")]
+def _entry(cls: type, obj: dict) -> Any:
+    """One typed entry from its (already validated) JSON object."""
+    return cls(**{f.name: obj[f.name] for f in dataclasses.fields(cls) if f.name in obj})
 
 
 def read_manifest_with_hash(directory: str | os.PathLike) -> tuple[Manifest, str]:

@@ -18,7 +18,7 @@ import stat
 
 from .errors import ShardError
 from .hashing import sha256_file
-from .manifest import Manifest, ShardEntry
+from .format import Manifest, ShardEntry
 
 PHRASES = {"missing": "is missing", "changed": "changed", "unreadable": "is unreadable",
            "outside": "is outside the dataset directory", "mismatched": "does not match the manifest"}
@@ -49,7 +49,7 @@ class ShardChecker:
         self.directory = str(directory)
         self.manifest = manifest
         self.root = os.path.realpath(self.directory)
-        self.columns = [(c["name"], c["type"]) for c in manifest.schema]
+        self.columns = [(c.name, c.type) for c in manifest.schema]
         self.id_column = manifest.lineage_columns["source_id"]
         ids = [s.id for s in manifest.sources]
         self.id_range = (min(ids), max(ids))

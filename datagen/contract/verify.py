@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from datagen.contract.manifest import Manifest, read_manifest
+from datagen.contract.format import Manifest
+from datagen.contract.manifest import read_manifest
 from datagen.contract.shardcheck import ShardChecker, ShardProblem
 
 THREADS = min(4, os.cpu_count() or 1)  # shards hashed and their footers read in parallel

@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 from . import forksafe
 from datagen.contract.errors import (ColumnError, ConfigError, DatagenError, FilterError, ManifestError, ShardError, TransformError,
                                      with_context)
-from datagen.contract.manifest import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, manifest_path, read_manifest_with_hash
+from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
+from datagen.contract.manifest import manifest_path, read_manifest_with_hash
 from .options import GeneratorOptions
 from .outputs import TEXT_TYPES, float_matrix, group_array, label_array, label_dtype, lineage_int64, one_hot
 from .plan import EpochPlan, Unit, Window, check_epoch
@@ -67,12 +68,11 @@ class BatchSource:
         if options.manifest_sha256 and options.manifest_sha256 != self.manifest_sha256:
             raise ManifestError(f"{str(manifest_path(self.directory))!r} changed since this generator config was "
                                 "made (manifest_sha256 differs); the batches would not be the same")
-        self._types = {**self.manifest.column_types, **{g["name"]: g["type"] for g in self.manifest.group_columns}}
+        self._types = {**self.manifest.column_types, **self.manifest.group_types}
         self._groups = set(self.manifest.group_names)
         check_columns(self._types, options)
-        group_types = {g["name"]: g["type"] for g in self.manifest.group_columns}
         predicate = compile_where(options.where, self.manifest.group_names, [s.group for s in self.manifest.shards],
-                                  group_types)
+                                  self.manifest.group_types)
         self.selected = [i for i, s in enumerate(self.manifest.shards) if predicate(s.group)]
         if not self.manifest.shards:
             raise ManifestError(f"dataset {str(self.directory)!r} has no shards: there are no rows to train on")

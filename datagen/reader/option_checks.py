@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 
 from datagen.contract.errors import ColumnError
-from datagen.contract.manifest import Manifest
+from datagen.contract.format import Manifest
 from .options import GeneratorOptions
 from .outputs import (MANTISSA_BITS, TEXT_TYPES, check_label_counts, group_value, inexact_integer_columns,
                       is_numeric)

@@ -1,0 +1,112 @@
+"""The manifest's format: constants and the typed entries of ``manifest.json``.
+
+:mod:`datagen.contract.manifest` reads and writes them (validated against
+:mod:`datagen.contract.manifest_schema`); every other module uses these types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+MANIFEST_NAME = "manifest.json"
+FORMAT_VERSION = 1
+SOURCE_ID_COLUMN = "_source_id"
+SOURCE_ROW_COLUMN = "_source_row"
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    id: int
+    path: str
+    format: str
+    bytes: int
+    mtime: str | None
+    etag: str | None
+    sha256: str
+    rows_read: int
+    rows_dropped: int
+
+
+@dataclass(frozen=True)
+class ShardEntry:
+    path: str
+    group: dict[str, Any]
+    part: int
+    rows: int
+    bytes: int
+    sha256: str
+    row_groups: list[int]
+    time_min: str | None
+    time_max: str | None
+    label_counts: dict[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class ColumnEntry:
+    """A shard column: name and Arrow type name (``str(pa.DataType)``)."""
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class GroupColumn:
+    """A group column: its values live in the shard paths; ``derived_from`` names the time column
+    for calendar parts (year, month, ...), None for a plain column of the table."""
+    name: str
+    type: str
+    derived_from: str | None = None
+
+
+@dataclass(frozen=True)
+class Totals:
+    rows_read: int
+    rows_written: int
+    rows_dropped: int
+    shards: int
+    groups: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    tool_version: str
+    created_at: str
+    config: dict[str, Any]
+    sources: list[SourceEntry]
+    schema: list[ColumnEntry]
+    group_columns: list[GroupColumn]
+    time_column: str
+    label_column: str | None
+    shards: list[ShardEntry]
+    totals: Totals
+    codecs: dict[str, str] = field(default_factory=dict)
+    lineage_columns: dict[str, str] = field(
+        default_factory=lambda: {"source_id": SOURCE_ID_COLUMN, "source_row": SOURCE_ROW_COLUMN}
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for column in data["group_columns"]:  # plain group columns carry no derived_from key
+            if column["derived_from"] is None:
+                del column["derived_from"]
+        return data
+
+    @property
+    def group_names(self) -> list[str]:
+        return [g.name for g in self.group_columns]
+
+    @property
+    def column_types(self) -> dict[str, str]:
+        """Arrow type names of the shard columns."""
+        return {c.name: c.type for c in self.schema}
+
+    @property
+    def group_types(self) -> dict[str, str]:
+        """Arrow type names of the group columns (they live in the paths, not in the files)."""
+        return {g.name: g.type for g in self.group_columns}
+
+    def source_by_id(self) -> dict[int, SourceEntry]:
+        return {s.id: s for s in self.sources}
