@@ -18,6 +18,7 @@ from datagen._version import __version__
 from datagen.contract.hashing import sha256_file
 from datagen.contract.errors import ColumnError, ConservationError, OutputError, SourceError, TimeParseError
 from datagen.contract.hive import group_dir
+from datagen.contract.packing import pack_in_order
 from datagen.contract.format import (FORMAT_VERSION, SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ColumnEntry, GroupColumn,
                                      Manifest, SourceEntry, Totals)
 
@@ -103,17 +104,11 @@ def _plan_units(sources: list[SourceFile], batch_rows: int) -> list[WorkUnit]:
             units.append(WorkUnit(len(units), src.id, src.url, "csv"))
             continue
         meta = parquet_file(src.url).metadata
-        group, rows, first = [], 0, 0
-        for rg in range(meta.num_row_groups):
-            n = meta.row_group(rg).num_rows
-            if group and rows + n > batch_rows:
-                units.append(WorkUnit(len(units), src.id, src.url, "parquet", tuple(group), first))
-                first += rows
-                group, rows = [], 0
-            group.append(rg)
-            rows += n
-        if group:
+        first = 0
+        for group, rows in pack_in_order(range(meta.num_row_groups), lambda rg: meta.row_group(rg).num_rows,
+                                         batch_rows):
             units.append(WorkUnit(len(units), src.id, src.url, "parquet", tuple(group), first))
+            first += rows
     return units
 
 
@@ -172,17 +167,7 @@ def _group_jobs(cfg: SplitConfig, results: list[StageResult], derived: set[str])
 def _batch_jobs(jobs: list[GroupJob], target_rows: int, min_tasks: int) -> list[list[GroupJob]]:
     total = sum(c for j in jobs for _, _, c in j.slices)
     per_task = max(1, min(target_rows, -(-total // max(1, min_tasks))))
-    batches, current, rows = [], [], 0
-    for job in jobs:
-        n = sum(c for _, _, c in job.slices)
-        if current and rows + n > per_task:
-            batches.append(current)
-            current, rows = [], 0
-        current.append(job)
-        rows += n
-    if current:
-        batches.append(current)
-    return batches
+    return [batch for batch, _ in pack_in_order(jobs, lambda job: sum(c for _, _, c in job.slices), per_task)]
 
 
 def _compact_casts(schema: pa.Schema, ranges: dict[str, tuple]) -> list[tuple[str, str]]:

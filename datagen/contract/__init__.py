@@ -1,9 +1,12 @@
 """The manifest contract: the one room both sides depend on.
 
-Format dataclasses and the one validating reader/writer of ``manifest.json``
-(``manifest``, ``manifest_schema``, ``manifest_rules``, ``jsonspec``), hive path
-rules (``hive``, ``pathrules``), hashing, the shard-file checks (``shardcheck``) and the whole-dataset check (``verify``),
-the error tree (``errors``) and the small validators of option values
-(``validate``, ``configfile``). It imports neither Keras nor Dask, and nothing
-from ``splitters`` or the other rooms of ``datagen``.
+- ``format``: the typed entries of ``manifest.json``; ``manifest``: the one validating
+  reader/writer, checked against ``manifest_schema`` (declared with ``jsonspec``) and
+  ``manifest_rules``;
+- ``hive`` and ``pathrules``: group values in paths, and which paths are safe;
+- ``hashing``; ``shardcheck``: a shard file against its manifest entry; ``verify``: a whole dataset;
+- ``errors``: the error tree; ``validate`` and ``configfile``: option values and config files;
+- ``packing``: the in-order bin packing both sides plan with.
+
+It imports neither Keras nor Dask, and nothing from ``splitters`` or the other rooms of ``datagen``.
 """

@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from datagen.contract.errors import ConfigError
+from datagen.contract.packing import pack_in_order
 
 
 def check_epoch(epoch) -> int:
@@ -77,18 +78,11 @@ class EpochPlan:
         order = np.random.default_rng([self.seed, key]).permutation(len(self.units)) if self.shuffle \
             else np.arange(len(self.units))
         windows: list[Window] = []
-        current: list[Unit] = []
-        rows = start = 0
-        for i in order.tolist():
-            unit = self.units[i]
-            if current and rows + unit.rows > self.window_rows:
-                windows.append(Window(len(windows), tuple(current), start, rows))
-                start += rows
-                current, rows = [], 0
-            current.append(unit)
-            rows += unit.rows
-        if current:
-            windows.append(Window(len(windows), tuple(current), start, rows))
+        start = 0
+        for units, rows in pack_in_order((self.units[i] for i in order.tolist()), lambda u: u.rows,
+                                         self.window_rows):
+            windows.append(Window(len(windows), tuple(units), start, rows))
+            start += rows
         return windows, [w.start for w in windows]
 
     def window_order(self, epoch: int, window: Window) -> np.ndarray | None:
