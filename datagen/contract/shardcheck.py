@@ -103,7 +103,10 @@ class ShardChecker:
         if meta.num_rows != shard.rows or layout != shard.row_groups:
             raise ShardProblem(shard, "mismatched", f"{meta.num_rows:,} rows in row groups {_short(layout)}, "
                                                     f"manifest says {shard.rows:,} rows in {_short(shard.row_groups)}")
-        index = [name for name, _ in columns].index(self.id_column)
+        try:  # the Parquet leaf column (a struct or map column before it has several leaves)
+            index = [meta.schema.column(i).path for i in range(meta.num_columns)].index(self.id_column)
+        except Exception as exc:
+            raise ShardProblem(shard, "unreadable", f"its Parquet footer is corrupt ({one_line(exc)})") from None
         lo, hi = self.id_range
         for rg in range(meta.num_row_groups):
             try:
@@ -116,7 +119,7 @@ class ShardChecker:
             if not known:
                 raise ShardProblem(shard, "mismatched", f"row group {rg} has no statistics for {self.id_column!r} "
                                                         "(not written by split-datasets)")
-            if nulls or low < lo or high > hi:
+            if not (isinstance(low, int) and isinstance(high, int)) or nulls or low < lo or high > hi:
                 raise ShardProblem(shard, "mismatched", f"row group {rg} holds {self.id_column} values {low}..{high}"
                                                         f"{' and nulls' if nulls else ''}, but the manifest lists "
                                                         f"sources {lo}..{hi}")
