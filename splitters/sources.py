@@ -203,6 +203,10 @@ def read_schema(src: SourceFile, time_column: str, time_unit: str | None) -> pa.
     except Exception as exc:  # any failure to read a source names the source
         raise read_error(src.url, exc) from None
     names = schema.names
+    empty = next((i for i, n in enumerate(names) if not n.strip()), None)
+    if empty is not None:
+        raise SchemaError(f"input {src.url!r}: column {empty + 1} has an empty name (a trailing comma in the CSV "
+                          "header?); name every column")
     twice = next((n for n in names if names.count(n) > 1), None)
     if twice is not None:
         raise SchemaError(f"input {src.url!r} has the column name {twice!r} more than once; "

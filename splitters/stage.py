@@ -141,7 +141,9 @@ def _batches(unit: WorkUnit, ctx: StageContext):
             yield conform(pf.read_row_groups(list(unit.row_groups), columns=names).select(names), ctx.schema,
                           ctx.time_column)
         return
-    types = {f.name: f.type for f in ctx.schema}
+    # numbers are read as this file holds them and cast safely by conform (forcing the unified type on
+    # the CSV parser would round an int64 beyond 2**53 into a float64 silently)
+    types = {f.name: f.type for f in ctx.schema if not (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))}
     with open_binary(unit.url) as fh:
         reader = csv_reader(fh, unit.url, types, block_size=min(16 << 20, max(1 << 20, ctx.batch_rows * 64)))
         if reader.schema.names != names:

@@ -1,0 +1,48 @@
+"""CSV numbers merged across files are cast exactly or refused, never rounded (issue #10)."""
+
+import pyarrow.parquet as pq
+
+from datagen.contract.manifest import read_manifest
+
+
+def test_csv_int_beyond_2_53_with_a_float_file_is_refused(tmp_path, run_split):
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "a.csv").write_text("t,v\n2024-01-01T00:00:00Z,9007199254740993\n")
+    (d / "b.csv").write_text("t,v\n2024-01-02T00:00:00Z,1.5\n")
+    r = run_split(d / "a.csv", d / "b.csv", "--out", tmp_path / "o", "--time-column", "t", "--group-by", "day")
+    assert r.exit_code == 1 and "a.csv" in r.output and "'v'" in r.output and "does not fit double" in r.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_csv_ints_that_fit_merge_with_floats_exactly(tmp_path, run_split):
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "a.csv").write_text("t,v\n2024-01-01T00:00:00Z,9007199254740992\n2024-01-01T01:00:00Z,-3\n")
+    (d / "b.csv").write_text("t,v\n2024-01-02T00:00:00Z,1.5\n")
+    out = tmp_path / "o"
+    r = run_split(d / "a.csv", d / "b.csv", "--out", out, "--time-column", "t", "--group-by", "day")
+    assert r.exit_code == 0, r.output
+    m = read_manifest(out)
+    assert m.column_types["v"] == "double"
+    values = sorted(v for s in m.shards for v in pq.read_table(out / s.path).column("v").to_pylist())
+    assert values == [-3.0, 1.5, 9007199254740992.0]
+
+
+def test_csv_epoch_ns_times_are_not_rounded_by_a_float_file(tmp_path, run_split):
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "a.csv").write_text("t,v\n1700000000123456789,1\n1700000000123456791,2\n")
+    (d / "b.csv").write_text("t,v\n1.7e18,3\n")
+    out = tmp_path / "o"
+    r = run_split(d / "a.csv", d / "b.csv", "--out", out, "--time-column", "t", "--time-unit", "ns",
+                  "--group-by", "day")
+    assert r.exit_code == 0, r.output
+    m = read_manifest(out)
+    got = {}
+    for s in m.shards:
+        t = pq.read_table(out / s.path)
+        for sid, row, ts in zip(t.column("_source_id").to_pylist(), t.column("_source_row").to_pylist(),
+                                t.column("t").cast("int64").to_pylist()):
+            got[(m.sources[sid].path.rsplit("/", 1)[-1], row)] = ts
+    assert got[("a.csv", 0)] == 1700000000123456789 and got[("a.csv", 1)] == 1700000000123456791
