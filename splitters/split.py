@@ -84,6 +84,15 @@ def _check_columns(cfg: SplitConfig, schema: pa.Schema, sources: list[SourceFile
         raise ColumnError(f"time column {cfg.time_column!r} not found in {where} (columns: {', '.join(schema.names)})")
     if cfg.label is not None and cfg.label not in names:
         raise ColumnError(f"label column {cfg.label!r} not found in {where} (columns: {', '.join(schema.names)})")
+    if cfg.label is not None:
+        label_type = schema.field(cfg.label).type
+        if pa.types.is_dictionary(label_type):
+            label_type = label_type.value_type
+        if not (pa.types.is_integer(label_type) or pa.types.is_floating(label_type) or pa.types.is_boolean(label_type)
+                or pa.types.is_decimal(label_type) or pa.types.is_string(label_type)
+                or pa.types.is_large_string(label_type)):
+            raise ColumnError(f"label column {cfg.label!r} has type {label_type}; a label must be a number, a bool "
+                              "or a class name (string)")
     for g in cfg.group_by:
         if g in DERIVED_PARTS:
             if g in names:

@@ -168,6 +168,7 @@ CASES = [
     split("csv-epoch-without-unit", "epochs.csv", code=2, needles=("holds numbers", "--time-unit")),
     split("group-by-list-column", "nested.parquet", "--group-by", "tags", code=2, needles=("'tags'", "list")),
     split("group-by-struct-column", "nested.parquet", "--group-by", "pt", code=2, needles=("'pt'", "struct")),
+    split("label-struct-column", "nested.parquet", "--label", "pt", code=2, needles=("label column 'pt'", "struct")),
     split("group-path-too-long", "longvals.parquet", "--group-by", ",".join(f"c{i}" for i in range(40)),
           needles=("PATH_MAX",)),
     # --- the output directory (the outdir workstream) ---
