@@ -213,6 +213,10 @@ def read_schema(src: SourceFile, time_column: str, time_unit: str | None) -> pa.
                           "rename the columns so that each name is unique")
     if src.format == "parquet":
         return schema
+    binary = next((f.name for f in schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)), None)
+    if binary is not None:  # pyarrow's CSV reader falls back to bytes for text that is not UTF-8
+        raise SourceError(f"input {src.url!r}: column {binary!r} is not UTF-8 text (Latin-1?); convert the file "
+                          "to UTF-8")
     # The CSV time column is read as text (we parse it) unless it is epoch numbers.
     idx = schema.get_field_index(time_column)
     if idx >= 0 and not (time_unit and pa.types.is_integer(schema.field(idx).type) or

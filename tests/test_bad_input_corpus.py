@@ -68,6 +68,7 @@ CASES = [
     split("csv-without-header", "noheader.csv", code=2, needles=("time column 't' not found", "noheader.csv")),
     split("duplicate-column-parquet", "dup.parquet", needles=("dup.parquet", "'v' more than once")),
     split("duplicate-column-csv", "dup.csv", needles=("dup.csv", "'v' more than once")),
+    split("csv-latin1", "latin1.csv", needles=("latin1.csv", "column 'g' is not UTF-8")),
     split("csv-trailing-comma-header", "trail.csv", needles=("trail.csv", "column 3 has an empty name")),
     split("broken-symlink-in-dir", "brokendir", needles=("dangling.parquet", "broken symbolic link")),
     split("broken-symlink-given", "brokendir/dangling.parquet", needles=("broken symbolic link",)),
@@ -216,6 +217,7 @@ def _build_corpus(d: Path) -> None:
     pq.write_table(pa.Table.from_arrays([good["t"], good["v"], good["v"]], names=["t", "v", "v"]), d / "dup.parquet")
     (d / "dup.csv").write_text("t,v,v\n2024-01-01T00:00:00Z,1,2\n")
     (d / "trail.csv").write_text("t,v,\n2024-01-01T00:00:00Z,1,\n")
+    (d / "latin1.csv").write_bytes("t,g\n2024-01-01T00:00:00Z,caf\u00e9\n".encode("latin-1"))
     (d / "brokendir").mkdir()
     pq.write_table(good, d / "brokendir" / "a.parquet")
     os.symlink(d / "no-such-target.parquet", d / "brokendir" / "dangling.parquet")
