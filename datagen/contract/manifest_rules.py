@@ -70,6 +70,14 @@ def check_rules(data: dict, origin: str) -> None:
             fail(f"schema: lineage column {column!r} must be an integer column, got {types.get(column)!r}")
     groups = [(c["name"], value_kind(c["type"])) for c in data["group_columns"]]
     names = [n for n, _ in groups]
+    if data["time_column"] not in types:
+        fail(f"time_column {show(data['time_column'])} is not a column of the schema")
+    if data["label_column"] is not None and data["label_column"] not in types and data["label_column"] not in names:
+        fail(f"label_column {show(data['label_column'])} is neither a column of the schema nor a group column")
+    for c in data["group_columns"]:
+        if c.get("derived_from") not in (None, data["time_column"]):
+            fail(f"group column {show(c['name'])} is derived_from {show(c['derived_from'])}, but the time column "
+                 f"is {show(data['time_column'])}")
     seen: set[str] = set()
     dirs: set[str] = set()
     for i, s in enumerate(shards):

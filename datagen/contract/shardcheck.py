@@ -51,8 +51,10 @@ class ShardChecker:
         self.root = os.path.realpath(self.directory)
         self.columns = [(c.name, c.type) for c in manifest.schema]
         self.id_column = manifest.lineage_columns["source_id"]
-        ids = [s.id for s in manifest.sources]
+        self.row_column = manifest.lineage_columns["source_row"]
+        ids = [s.id for s in manifest.sources]  # 0..n-1 (a manifest rule)
         self.id_range = (min(ids), max(ids))
+        self.rows_read = [s.rows_read for s in sorted(manifest.sources, key=lambda s: s.id)]
 
     # -- locate ----------------------------------------------------------------------------------
     def locate(self, shard: ShardEntry) -> str:
@@ -103,26 +105,37 @@ class ShardChecker:
         if meta.num_rows != shard.rows or layout != shard.row_groups:
             raise ShardProblem(shard, "mismatched", f"{meta.num_rows:,} rows in row groups {_short(layout)}, "
                                                     f"manifest says {shard.rows:,} rows in {_short(shard.row_groups)}")
-        try:  # the Parquet leaf column (a struct or map column before it has several leaves)
-            index = [meta.schema.column(i).path for i in range(meta.num_columns)].index(self.id_column)
-        except Exception as exc:
-            raise ShardProblem(shard, "unreadable", f"its Parquet footer is corrupt ({one_line(exc)})") from None
+        leaves = [meta.schema.column(i).path for i in range(meta.num_columns)]
         lo, hi = self.id_range
         for rg in range(meta.num_row_groups):
-            try:
-                stats = meta.row_group(rg).column(index).statistics
-                known = stats is not None and stats.has_min_max
-                low, high = (stats.min, stats.max) if known else (None, None)
-                nulls = stats.null_count if stats is not None and stats.has_null_count else 0
-            except Exception as exc:
-                raise ShardProblem(shard, "unreadable", f"its Parquet footer is corrupt ({one_line(exc)})") from None
-            if not known:
-                raise ShardProblem(shard, "mismatched", f"row group {rg} has no statistics for {self.id_column!r} "
-                                                        "(not written by split-datasets)")
-            if not (isinstance(low, int) and isinstance(high, int)) or nulls or low < lo or high > hi:
-                raise ShardProblem(shard, "mismatched", f"row group {rg} holds {self.id_column} values {low}..{high}"
-                                                        f"{' and nulls' if nulls else ''}, but the manifest lists "
-                                                        f"sources {lo}..{hi}")
+            low, high = self._int_stats(shard, meta, rg, leaves, self.id_column)
+            if low < lo or high > hi:
+                raise ShardProblem(shard, "mismatched", f"row group {rg} holds {self.id_column} values {low}..{high}, "
+                                                        f"but the manifest lists sources {lo}..{hi}")
+            first, last = self._int_stats(shard, meta, rg, leaves, self.row_column)
+            most = max(self.rows_read[low:high + 1])  # the longest of the sources this row group draws from
+            if first < 0 or last >= most:
+                raise ShardProblem(shard, "mismatched", f"row group {rg} holds {self.row_column} values "
+                                                        f"{first}..{last}, but its sources {low}..{high} hold at "
+                                                        f"most {most:,} rows")
+
+    def _int_stats(self, shard: ShardEntry, meta, rg: int, leaves: list[str], column: str) -> tuple[int, int]:
+        """Min and max of an integer lineage column in row group ``rg``, from the footer's statistics
+        (looked up by Parquet leaf path: a struct or map column before it has several leaves)."""
+        try:
+            stats = meta.row_group(rg).column(leaves.index(column)).statistics
+            known = stats is not None and stats.has_min_max
+            low, high = (stats.min, stats.max) if known else (None, None)
+            nulls = stats.null_count if stats is not None and stats.has_null_count else 0
+        except Exception as exc:
+            raise ShardProblem(shard, "unreadable", f"its Parquet footer is corrupt ({one_line(exc)})") from None
+        if not known:
+            raise ShardProblem(shard, "mismatched", f"row group {rg} has no statistics for {column!r} "
+                                                    "(not written by split-datasets)")
+        if nulls or not (isinstance(low, int) and isinstance(high, int)):
+            raise ShardProblem(shard, "mismatched", f"row group {rg} holds {column} values {low!r}..{high!r}"
+                                                    f"{' and nulls' if nulls else ''}; expected integers")
+        return low, high
 
     # -- lineage ---------------------------------------------------------------------------------
     def lineage(self, shard: ShardEntry, row_group: int, ids, rows) -> tuple:
@@ -140,6 +153,27 @@ class ShardChecker:
                                                     f"{int(ids[i])} row {int(rows[i])}, which the manifest's "
                                                     f"sources do not hold")
         return ids, rows
+
+    def check_lineage_values(self, shard: ShardEntry) -> None:
+        """Read the two lineage columns of every row group and check each (source, row) exists: the
+        exact form of the footer's statistics check (``datagen verify`` runs it; it decodes 12 bytes
+        a row)."""
+        import numpy as np
+        import pyarrow.parquet as pq
+
+        real = self.locate(shard)
+        try:
+            with pq.ParquetFile(real) as pf:
+                for rg in range(pf.num_row_groups):
+                    t = pf.read_row_group(rg, columns=[self.id_column, self.row_column])
+                    if t.column(0).null_count or t.column(1).null_count:
+                        raise ShardProblem(shard, "mismatched", f"row group {rg} has null lineage values")
+                    self.lineage(shard, rg, np.asarray(t.column(0), dtype=np.int64),
+                                 np.asarray(t.column(1), dtype=np.int64))
+        except ShardProblem:
+            raise
+        except Exception as exc:
+            raise ShardProblem(shard, "unreadable", f"its lineage columns cannot be read ({one_line(exc)})") from None
 
     # -- sha256 ----------------------------------------------------------------------------------
     def check_hash(self, shard: ShardEntry, real: str) -> None:

@@ -2,7 +2,8 @@
 
 Every shard goes through the same :class:`~datagen.contract.shardcheck.ShardChecker` the generator
 uses (real path inside DIR, regular file, size, Parquet footer against the manifest's schema,
-rows and row groups, and with ``full_hash`` the sha256), so OK means the generator accepts
+rows and row groups, and with ``full_hash`` the sha256 and every lineage value against the
+sources' row counts), so OK means the generator accepts
 the dataset. Every problem is listed, one line per shard.
 """
 
@@ -41,6 +42,8 @@ def verify_dataset(directory: str | os.PathLike, manifest: Manifest | None = Non
     def problem(shard) -> str | None:
         try:
             checker.check(shard, level)
+            if full_hash:  # every (source, row) the shard names exists in the manifest's sources
+                checker.check_lineage_values(shard)
         except ShardProblem as found:
             return found.line
         return None
