@@ -126,20 +126,35 @@ def sample(out, rows, files, fmt, seed):
     from pathlib import Path
 
     from datagen.contract.errors import OutputError, UsageError
-    from .sample import write_sample
+    from .sample import check_sample_size, write_sample
 
-    if rows < files or files < 1:
-        raise UsageError(f"--rows must be at least --files (>= 1), got rows={rows}, files={files}")
+    check_sample_size(rows, files)
+    if not out.strip():
+        raise UsageError("--out: expected a directory path, got ''")
     if seed < 0:
         raise UsageError(f"--seed: expected a non-negative integer, got {seed}")
     target = Path(out)
-    if target.is_symlink() and not target.exists():
-        raise OutputError(f"--out {out!r} is a broken symbolic link; choose an empty or new directory")
-    if target.exists() and not target.is_dir():
-        raise OutputError(f"--out {out!r} is an existing file, not a directory; choose an empty or new directory")
-    if target.exists() and any(target.iterdir()):
-        raise OutputError(f"--out {out!r} is not empty; choose an empty or new directory")
-    paths = write_sample(out, files=files, rows_per_file=rows // files, seed=seed, fmt=fmt)
+    try:
+        if target.is_symlink() and not target.exists():
+            raise OutputError(f"--out {out!r} is a broken symbolic link; choose an empty or new directory")
+        if target.exists() and not target.is_dir():
+            raise OutputError(f"--out {out!r} is an existing file, not a directory; choose an empty or new directory")
+        if target.exists() and any(target.iterdir()):
+            raise OutputError(f"--out {out!r} is not empty; choose an empty or new directory")
+        created = not target.exists()
+    except OSError as exc:  # e.g. a name too long for the filesystem
+        raise OutputError(f"cannot use --out {out[:80]!r}: {exc.strerror or exc}") from None
+    try:
+        paths = write_sample(out, files=files, rows_per_file=rows // files, seed=seed, fmt=fmt)
+    except OSError as exc:  # remove what this command wrote, then say where it failed
+        import shutil
+
+        if created:
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            for leftover in target.glob("events-*"):
+                leftover.unlink(missing_ok=True)
+        raise OutputError(f"cannot write --out {out[:80]!r}: {exc.strerror or exc}") from None
     click.echo(f"wrote {rows // files * files:,} rows in {len(paths)} {fmt} files to {out}")
 
 

@@ -21,11 +21,18 @@ FEATURES = [f"f{i}" for i in range(16)]
 def run_demo(out: str | Path = "demo-output", rows: int = 300_000, epochs: int = 2, progress: bool = False,
              say: Callable[[str], None] = print) -> dict:
     """Run the demo into ``out`` (created; a previous demo there is replaced). Returns a summary."""
-    out = Path(out).resolve()
+    try:
+        out = Path(out).resolve()
+        out.exists()
+    except OSError as exc:
+        raise OutputError(f"cannot use --out {str(out)[:80]!r}: {exc.strerror or exc}") from None
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 10_000:
         raise UsageError(f"--rows: expected at least 10000 rows for a meaningful demo, got {rows}")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise UsageError(f"--epochs: expected a positive integer, got {epochs}")
+    from .sample import check_sample_size, write_sample
+
+    check_sample_size(rows, 4)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {str(out)!r} is an existing file, not a directory; choose another")
     if out.exists():
@@ -33,11 +40,20 @@ def run_demo(out: str | Path = "demo-output", rows: int = 300_000, epochs: int =
             shutil.rmtree(out)
         elif any(out.iterdir()):
             raise OutputError(f"--out {str(out)!r} is not empty and was not made by 'datagen demo'; choose another")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("made by datagen demo; safe to delete\n")
-    t0 = time.perf_counter()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MARKER).write_text("made by datagen demo; safe to delete\n")
+    except OSError as exc:
+        raise OutputError(f"cannot write --out {str(out)!r}: {exc.strerror or exc}") from None
+    try:
+        return _run(out, rows, epochs, progress, say, write_sample)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # all of it is this demo's (marked); leave no half demo behind
+        raise
 
-    from .sample import write_sample
+
+def _run(out: Path, rows: int, epochs: int, progress: bool, say: Callable[[str], None], write_sample) -> dict:
+    t0 = time.perf_counter()
 
     files = 4
     say(f"1. writing a synthetic sample: {rows:,} time-stamped rows in {files} Parquet files -> {out / 'source'}")

@@ -14,9 +14,21 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+MAX_ROWS_PER_FILE = 20_000_000  # one file's table is built in memory (~100 bytes a row)
 YEAR_START = np.datetime64("2024-01-01T00:00:00", "ns")
 YEAR_NS = 366 * 86_400 * 10**9
 CATEGORIES = np.array(["alpha", "beta", "gamma", "delta", "epsilon"])
+
+
+def check_sample_size(rows: int, files: int) -> None:
+    """Refuse sizes the sample cannot be written with (a usage error, before anything is written)."""
+    from datagen.contract.errors import UsageError
+
+    if files < 1 or rows < files:
+        raise UsageError(f"--rows must be at least --files (>= 1), got rows={rows}, files={files}")
+    if rows // files > MAX_ROWS_PER_FILE:
+        raise UsageError(f"--rows {rows:,} in {files} files is more than {MAX_ROWS_PER_FILE:,} rows a file; "
+                         "pass more --files")
 
 
 def sample_table(rows: int, seed: int = 0, features: int = 16, start_id: int = 0) -> pa.Table:
