@@ -51,8 +51,10 @@ def arrow_dataset(directory: str | os.PathLike):
 
     directory = Path(directory)
     manifest = read_manifest(directory)
-    checker = ShardChecker(directory, manifest)  # real paths inside DIR, regular files of the listed size
+    checker = ShardChecker(directory, manifest)  # real paths inside DIR, regular files of the listed size, footers as listed
     files = [checker.locate(s) for s in manifest.shards]
+    for shard, real in zip(manifest.shards, files):  # the footer must match the manifest, as for the generator
+        checker.read_footer(shard, real)
     types = {c.name: _group_type(pa, c) for c in manifest.group_columns}
     file_schema = pq.read_schema(files[0]).remove_metadata() if files else pa.schema([])
     schema = pa.schema(list(file_schema) + [pa.field(n, t) for n, t in types.items() if n not in file_schema.names])

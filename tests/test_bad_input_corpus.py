@@ -100,6 +100,11 @@ CASES = [
     split("yaml-invalid", "good.parquet", "--config", "broken.yaml", code=2, needles=("not valid YAML",)),
     split("yaml-too-deep", "good.parquet", "--config", "deep.yaml", code=2, needles=("deep.yaml",)),
     split("yaml-not-utf8", "good.parquet", "--config", "binary.yaml", code=2, needles=("binary.yaml",)),
+    split("yaml-duplicate-key", "good.parquet", "--config", "dupkey.yaml", code=2,
+          needles=("'group_by' is given more than once",)),
+    split("config-dev-null", "good.parquet", "--config", "/dev/null", code=2, needles=("not a regular file",)),
+    dg("prov-config-duplicate-key", "provenance", "ds", "--batch", "0", "--config", "g-dupkey.yaml", code=2,
+       needles=("'features' is given more than once",)),
     split("config-missing", "good.parquet", "--config", "nope.yaml", code=2, needles=("nope.yaml",)),
     split("config-is-a-directory", "good.parquet", "--config", "nodata", code=2, needles=("nodata",)),
     split("scheduler-not-a-port", "good.parquet", "--scheduler", "tcp://localhost:notaport", code=2,
@@ -262,6 +267,8 @@ def _build_corpus(d: Path) -> None:
         "g-budget-inf.yaml": "features: [v]\nmemory_budget: .inf\n",
         "g-features-nested.yaml": "features: [[v]]\n",
         "g-unknown.yaml": "features: [v]\ncolour: blue\n",
+        "dupkey.yaml": "group_by: [day]\ngroup_by: [month]\n",
+        "g-dupkey.yaml": "features: [v]\nfeatures: [t]\n",
     }
     for name, body in configs.items():
         (d / name).write_text(body)

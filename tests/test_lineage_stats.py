@@ -46,3 +46,14 @@ def test_columns_the_manifest_names_must_exist(dataset, tmp_path, field, value, 
     copy = _edit(dataset, tmp_path, lambda data: data.__setitem__(field, value))
     with pytest.raises(ManifestError, match=needle):
         read_manifest(copy)
+
+
+def test_arrow_dataset_checks_footers_like_the_generator(dataset, tmp_path):
+    from datagen.dataset import arrow_dataset
+
+    def swap(data):
+        a, b = data["schema"][1], data["schema"][2]
+        data["schema"][1], data["schema"][2] = b, a
+    copy = _edit(dataset, tmp_path, swap)
+    with pytest.raises(ShardError, match="does not match the manifest"):
+        arrow_dataset(copy)

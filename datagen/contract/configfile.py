@@ -12,6 +12,30 @@ from .errors import ConfigError
 SIZE_UNITS = {"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
               "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "k": 10**3, "m": 10**6, "g": 10**9, "b": 1}
 MAX_SIZE = 2**63 - 1
+MAX_CONFIG_BYTES = 1 << 20
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_key_loader():
+    """yaml's SafeLoader, except that a key given twice in one mapping is an error, not "last wins"."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if not isinstance(key, (str, int, float, bool)):
+                    continue  # unhashable keys are refused later, by the option checks
+                if key in seen:
+                    raise _DuplicateKey(key)
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
 
 
 def parse_size(value: Any, key: str, minimum: int) -> int:
@@ -52,17 +76,25 @@ def read_mapping(path: str | os.PathLike, what: str) -> dict:
     """A YAML (or JSON) file holding a mapping; clear errors for anything else."""
     import yaml
 
+    _UniqueKeyLoader = _unique_key_loader()
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise ConfigError(f"{what} {str(p)!r} not found")
+    if not p.is_file():  # a directory, /dev/zero or a FIFO: never read it
+        raise ConfigError(f"{what} {str(p)!r} is not a regular file")
     try:
+        if p.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{what} {str(p)!r} is {p.stat().st_size:,} bytes; a config is at most "
+                              f"{MAX_CONFIG_BYTES:,}")
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{what} {str(p)!r} cannot be read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{what} {str(p)!r} is not valid YAML/JSON: not UTF-8 text") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except _DuplicateKey as exc:
+        raise ConfigError(f"{what} {str(p)!r}: key {exc.args[0]!r} is given more than once") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{what} {str(p)!r} is not valid YAML/JSON: {(str(exc).splitlines() or [''])[0]}") from None
     except RecursionError:
