@@ -16,6 +16,7 @@ import errno
 import fcntl
 import json
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -61,12 +62,16 @@ class OutLock:
     def acquire(self) -> None:
         while True:
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o666)
             except OSError as exc:
                 if exc.errno == errno.EROFS:  # nobody can write here: nothing to exclude (reading is fine)
                     return
                 raise OutputError(f"cannot lock --out {str(self.out)!r}: {exc.strerror or exc} "
                                   f"({str(self.path)!r})") from None
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or device node is not our lock file: never touch it
+                os.close(fd)
+                raise OutputError(f"--out {str(self.out)!r} holds {LOCK_NAME!r}, which is not a regular file and "
+                                  "not datagen's; remove it or choose another directory")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

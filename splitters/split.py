@@ -247,7 +247,7 @@ def run_split(cfg: SplitConfig, log=lambda msg: None) -> SplitSummary:
     """Run one split as configured; raises a DatagenError on bad input."""
     t0 = time.perf_counter()
     sources = discover(cfg.inputs)
-    out = Path(os.path.abspath(cfg.out))
+    out = Path(os.path.realpath(cfg.out))  # as the OS resolves it: "link/.." is the link target's parent
     check_overlap(out, cfg.inputs, sources)
     stamps = [{"path": s.url, "bytes": s.bytes, "mtime": s.mtime, "etag": s.etag} for s in sources]
     try:

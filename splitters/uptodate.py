@@ -4,8 +4,9 @@ Yes only when all of these hold, cheapest first:
 
 1. the manifest's config equals this run's (the options that shape the output);
 2. the same source files, with the same size, mtime and etag;
-3. the output verifies as ``datagen verify --quick`` does: every listed shard is
-   there with its recorded size and row count;
+3. the output verifies as ``datagen verify`` does: every listed shard is there
+   with its recorded size, footer, sha256 and lineage values (a shard changed in
+   place with the same size is caught; this re-reads the shards once);
 4. every local source still has the recorded sha256. A file rewritten with the
    same size and mtime is caught here; this re-reads the inputs once (far less
    than a split costs). Object-store sources with an etag are trusted on it.
@@ -33,15 +34,18 @@ def _rehash(path: str) -> str | None:
 
 def stale_reason(out: Path, manifest: Manifest, semantic_config: dict, stamps: list[dict]) -> str | None:
     """None when ``out`` is up to date, else why not (a phrase following "a dataset ...")."""
-    if manifest.config != json.loads(json.dumps(semantic_config)):
-        return "made with other options"
+    wanted = json.loads(json.dumps(semantic_config))
+    differ = sorted(k for k in set(wanted) | set(manifest.config)
+                    if k != "inputs" and wanted.get(k) != manifest.config.get(k))
+    if differ:  # the inputs' spelling does not matter: the resolved sources are compared below
+        return f"made with other options ({', '.join(differ)})"
     stored = [{"path": s.path, "bytes": s.bytes, "mtime": s.mtime, "etag": s.etag} for s in manifest.sources]
     if [s["path"] for s in stored] != [s["path"] for s in stamps]:
         return "from changed sources (other input files)"
     for old, new in zip(stored, stamps):
         if old != new:
             return f"from changed sources ({new['path']!r} has another size or time)"
-    report = verify_dataset(out, manifest, full_hash=False)
+    report = verify_dataset(out, manifest, full_hash=True)
     if not report.ok:
         more = f" and {len(report.problems) - 1} more" if len(report.problems) > 1 else ""
         return f"that does not verify ({report.problems[0]}{more})"

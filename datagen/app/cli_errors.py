@@ -3,15 +3,19 @@
 DatagenError -> ``error: <message>`` and its own exit code (2 for usage, 1 otherwise).
 Anything else is a bug or a fault we did not foresee: as a last resort it becomes
 ``error: internal error: <type>: <message> (set DATAGEN_DEBUG=1 for a traceback)``,
-exit 1. click's own exceptions (usage errors exit 2, ``--help``, ``Abort``) pass through
+exit 1. SIGTERM and SIGHUP are handled like Ctrl-C (clean-up runs; exit 128 + signal).
+click's own exceptions (usage errors exit 2, ``--help``, ``Abort``) pass through
 to click. ``DATAGEN_DEBUG=1`` re-raises unexpected exceptions with their traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import signal
 import sys
+import threading
 
 import click
 
@@ -26,13 +30,43 @@ def one_line(text: str, limit: int = 2000) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP (``kill``, ``timeout``, a batch scheduler, a closed terminal): raised in the
+    main thread, so the same clean-up runs as for Ctrl-C (a failed split removes what it wrote)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _terminate(signum, frame):
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _signals_as_exceptions():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _terminate) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 def report_errors(fn):
     """Decorate a click command so that no exception ends it with a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with _signals_as_exceptions():
+                return fn(*args, **kwargs)
+        except Terminated as exc:
+            click.echo(f"terminated ({exc})", err=True)
+            sys.exit(128 + exc.signum)
         except DatagenError as exc:
             click.echo(f"error: {one_line(exc)}", err=True)
             sys.exit(exc.exit_code)
