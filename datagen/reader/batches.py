@@ -26,7 +26,7 @@ from datagen.contract.errors import (ColumnError, ConfigError, DatagenError, Fil
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
 from datagen.contract.manifest import manifest_path, read_manifest_with_hash
 from .options import GeneratorOptions
-from .outputs import TEXT_TYPES, float_matrix, group_array, label_array, label_dtype, lineage_int64, one_hot
+from .outputs import float_matrix, group_array, label_array, is_text, label_dtype, lineage_int64, one_hot
 from .plan import EpochPlan, Unit, Window, check_epoch
 from .option_checks import check_columns, check_labels, checked_group_values, warn_inexact
 from datagen.contract.shardcheck import FooterStash, ShardChecker, ShardProblem, check_shards, one_line
@@ -153,7 +153,7 @@ class BatchSource:
     def _row_bytes(self) -> int:
         o = self.options
         width = 8 if o.dtype == "float64" else 4
-        total = sum(48 if self._types[c] in TEXT_TYPES else width for c in o.feature_columns)
+        total = sum(48 if is_text(self._types[c]) else width for c in o.feature_columns)
         total += width if o.sample_weight else 0
         if o.label:
             total += 8 if o.num_classes is not None else label_dtype(self._types[o.label]).byte_width
@@ -331,7 +331,7 @@ class BatchSource:
         data: dict[str, np.ndarray] = {}
         if isinstance(o.features, dict):
             for name, cols in o.features.items():
-                data[f"x:{name}"] = text(cols) if self._types[cols[0]] in TEXT_TYPES else numeric(cols)
+                data[f"x:{name}"] = text(cols) if is_text(self._types[cols[0]]) else numeric(cols)
         else:
             data["x"] = numeric(o.features)
         if o.label:

@@ -41,6 +41,11 @@ _NON_FINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math
                "+infinity": math.inf, "-infinity": -math.inf}
 
 
+def is_text(type_name: str) -> bool:
+    """A text column (string or large_string): allowed in a dict input, returned as string arrays."""
+    return type_name in TEXT_TYPES
+
+
 def is_numeric(type_name: str) -> bool:
     return type_name == "bool" or type_name in INT_BITS or type_name in FLOAT_TYPES or bool(_DECIMAL.match(type_name))
 
@@ -51,7 +56,7 @@ def arrow_type(type_name: str) -> pa.DataType | None:
     if m:
         make = pa.decimal128 if m.group(1) == "128" else pa.decimal256
         return make(int(m.group(2)), int(m.group(3)))
-    if is_numeric(type_name) or type_name in TEXT_TYPES:
+    if is_numeric(type_name) or is_text(type_name):
         return pa.type_for_alias(type_name)
     return None
 

@@ -30,11 +30,11 @@ import operator
 from typing import Any, Callable, Iterable
 
 from datagen.contract.errors import FilterError
+from .outputs import FLOAT_TYPES
 
 Predicate = Callable[[dict], bool]
 MAX_LENGTH = 10_000
 MAX_DEPTH = 64
-FLOAT_TYPES = ("halffloat", "float", "double")
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
                "-infinity": -math.inf}
 _ORDER = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
