@@ -11,15 +11,9 @@ from typing import Callable
 
 import numpy as np
 
-from datagen.contract.errors import ConfigError, TransformError
+from datagen.contract.errors import TransformError
 from .options import GeneratorOptions
 from .outputs import one_hot
-
-
-def check_transform(transform: Callable | None) -> Callable | None:
-    if transform is not None and not callable(transform):
-        raise ConfigError(f"transform: expected a callable, got {type(transform).__name__}")
-    return transform
 
 
 def join_slices(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

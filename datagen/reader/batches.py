@@ -17,9 +17,10 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from datagen.contract import validate
 from datagen.contract.errors import DatagenError, ManifestError, with_context
 from datagen.contract.manifest import manifest_path, read_manifest_with_hash
-from .assemble import apply_transform, batch_tuple, check_transform, join_slices
+from .assemble import apply_transform, batch_tuple, join_slices
 from .budget import decoded_row_bytes, window_rows
 from .decode import WindowDecoder
 from .option_checks import check_columns, check_labels, checked_group_values, warn_inexact
@@ -34,7 +35,7 @@ from .windows import WindowCache
 class BatchSource:
     def __init__(self, options: GeneratorOptions, transform: Callable | None = None):
         self.options = o = options
-        self.transform = check_transform(transform)
+        self.transform = validate.callable_or_none(transform, "transform")
         self.directory = Path(o.directory)
         self.manifest, self.manifest_sha256 = read_manifest_with_hash(self.directory)  # one read: parsed + hashed
         if o.manifest_sha256 and o.manifest_sha256 != self.manifest_sha256:
