@@ -37,7 +37,7 @@ FLOAT_TYPES = ("halffloat", "float", "double")
 TEXT_TYPES = ("string", "large_string")
 _DECIMAL = re.compile(r"^decimal(128|256)\((\d+),\s*(-?\d+)\)$")
 _INVALID = object()
-_NON_FINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
+NON_FINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
                "+infinity": math.inf, "-infinity": -math.inf}
 
 
@@ -93,8 +93,8 @@ def group_value(value: Any, type_name: str, column: str, shard: str) -> Any:
     elif type_name in INT_BITS:
         out = value if isinstance(value, int) else _INVALID
     elif type_name in FLOAT_TYPES:
-        if isinstance(value, str) and value.strip().lower() in _NON_FINITE:
-            out = _NON_FINITE[value.strip().lower()]
+        if isinstance(value, str) and value.strip().lower() in NON_FINITE:
+            out = NON_FINITE[value.strip().lower()]
         elif isinstance(value, (int, float)):
             out = float(value)
     elif isinstance(value, (int, float, str)):  # decimal
