@@ -151,7 +151,7 @@ def test_decoded_memory_stays_within_budget(dataset):
     peak = 0
     for i in range(len(gen)):
         gen[i]
-        cached = sum(a.nbytes for data in gen.source._cache.values() for a in data.values())
+        cached = sum(a.nbytes for data in gen.source.windows._cache.values() for a in data.values())
         peak = max(peak, cached)
     assert 0 < peak <= budget
 

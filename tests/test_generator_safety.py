@@ -207,7 +207,7 @@ def test_forked_child_after_parent_decoded(dataset):
     gen = DataGenerator(dataset, ["f0", "f1"], label="label", batch_size=500, shuffle=True, seed=1,
                         memory_budget="1MiB")
     expected = [gen[i][0] for i in range(len(gen))]  # pools, cache and a prefetch exist now
-    assert gen.source._reader_pool is not None or gen.source._prefetcher is not None
+    assert gen.source.decoder._reader_pool is not None or gen.source.windows._prefetcher is not None
     with multiprocessing.get_context("fork").Pool(2) as pool:
         got = pool.map_async(gen.__getitem__, range(len(gen))).get(timeout=120)
     for (x, _), e in zip(got, expected):

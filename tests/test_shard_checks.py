@@ -227,7 +227,7 @@ def test_row_group_read_failure_after_construction_is_shard_error(copy):
     gen[0]  # the footer is now cached: the file is read with it
     victim = _victim(copy)
     victim.write_bytes(b"\xff" * victim.stat().st_size)
-    gen.source._cache.clear()
+    gen.source.windows.clear()
     with pytest.raises(DatagenError, match=read_manifest(copy).shards[0].path):
         gen[0]
 

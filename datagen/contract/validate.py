@@ -108,3 +108,49 @@ def string_list(value: Any, key: str, allow_none: bool = False) -> list[str]:
     if any("\x00" in v for v in items):
         raise ConfigError(f"{key}: NUL character in {_show(value)}")
     return items
+
+
+def positive_integer(value: Any, key: str, maximum: int | None = None, allow_none: bool = False) -> int | None:
+    """An int (not a bool) >= 1, and <= ``maximum`` when given."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (maximum is not None and value > maximum):
+        limit = "" if maximum is None else f" up to {maximum:,}"
+        raise ConfigError(f"{key}: expected a positive integer{limit}, got {value!r}")
+    return int(value)
+
+
+def non_negative_integer(value: Any, key: str, maximum: int = INT64_MAX) -> int:
+    """An int (not a bool) with ``0 <= value <= maximum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise ConfigError(f"{key}: expected a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def column_name(value: Any, key: str) -> str | None:
+    """A non-empty column name, or None."""
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ConfigError(f"{key}: expected a column name or None, got {value!r}")
+    return value
+
+
+def column_names(value: Any, key: str) -> list[str]:
+    """A non-empty list of distinct column names (or a comma-separated string of them)."""
+    if isinstance(value, str):
+        value = [c.strip() for c in value.split(",") if c.strip()]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ConfigError(f"{key}: expected a non-empty list of column names, got {value!r}")
+    for c in value:
+        if not isinstance(c, str) or not c:
+            raise ConfigError(f"{key}: expected column names (strings), got {c!r}")
+    dup = next((c for i, c in enumerate(value) if c in value[:i]), None)
+    if dup is not None:
+        raise ConfigError(f"{key}: column {dup!r} is listed twice")
+    return list(value)
+
+
+def callable_or_none(value: Any, key: str) -> Any:
+    """A callable, or None."""
+    if value is not None and not callable(value):
+        raise ConfigError(f"{key}: expected a callable, got {type(value).__name__}")
+    return value

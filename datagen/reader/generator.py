@@ -14,18 +14,22 @@ must agree with model.fit's own epoch numbers. Two mechanisms, both race-free:
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import os
 import threading
-from typing import Any, Callable
+from typing import Any
 
 import keras
 
 from . import forksafe
 from .batches import BatchSource
 from datagen.contract.errors import ConfigError
-from .options import GeneratorOptions, load_config_file, options_from_config
+from .options import (OPTIONS_DOC, RUNTIME_KEYS, GeneratorOptions, RuntimeOptions, generator_signature,
+                      load_config_file, options_from_config)
 from .plan import check_epoch
+
+GENERATOR_SIGNATURE = generator_signature()
 
 
 class EpochCallback(keras.callbacks.Callback):
@@ -40,45 +44,17 @@ class EpochCallback(keras.callbacks.Callback):
 
 
 class DataGenerator(keras.utils.PyDataset):
-    """Labelled batches from the shards of ``directory`` for ``model.fit``.
+    __doc__ = ("Labelled batches from the shards of ``directory`` for ``model.fit``.\n\n"
+               "    ``DataGenerator(directory, features, **options)``: the options are the fields of\n"
+               "    ``GeneratorOptions`` (what determines the batches) and ``RuntimeOptions`` (how they are\n"
+               "    delivered), with their defaults; see the signature.\n\n" + OPTIONS_DOC)
 
-    Args:
-        directory: a dataset made by ``split-datasets`` (holds ``manifest.json``).
-        features: numeric columns -> one float matrix (``dtype``); or ``{input: [columns]}`` -> a dict
-            of arrays (text columns allowed there, returned as string arrays).
-        label: label column, or None for inputs only (predict). Labels keep their values: int64 labels
-            arrive as int64, float64/decimal labels as float64 (rules in ``datagen/outputs.py``).
-        batch_size, shuffle, seed, drop_remainder: as usual; shuffling mixes rows across shards
-            within windows of at most an eighth of ``memory_budget``.
-        where: filter on group values (``"month <= 10"`` or ``{"month": [1, 2]}``); pruned shards
-            are never opened.
-        num_classes: one-hot encode an integer label. sample_weight: a weight column.
-        memory_budget: bytes (or "192MB") the generator may hold: cached windows, the window being
-            decoded in the background, and their buffers.
-        verify: "size" (cheap check of each selected shard) or "sha256" (full re-hash).
-        dtype: "float32" (default) or "float64": the feature matrix, numeric inputs and sample weights.
-            Values round to the nearest representable value (integer columns beyond 2**24 for float32
-            are announced by a warning at construction).
-        transform: optional callable applied to each batch tuple.
-        workers, use_multiprocessing, max_queue_size: passed to ``keras.utils.PyDataset``.
-    """
-
-    def __init__(self, directory, features, label=None, batch_size=1024, shuffle=False, seed=0, where=None,
-                 num_classes=None, sample_weight=None, drop_remainder=False, memory_budget="192MB",
-                 verify="size", transform: Callable | None = None, workers=1, use_multiprocessing=False,
-                 max_queue_size=10, manifest_sha256=None, dtype="float32"):
-        for key, value in (("workers", workers), ("max_queue_size", max_queue_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{key}: expected a positive integer, got {value!r}")
-        if not isinstance(use_multiprocessing, bool):
-            raise ConfigError(f"use_multiprocessing: expected true or false, got {use_multiprocessing!r}")
-        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
-        options = GeneratorOptions(directory=directory, features=features, label=label, batch_size=batch_size,
-                                   shuffle=shuffle, seed=seed, where=where, num_classes=num_classes,
-                                   sample_weight=sample_weight, drop_remainder=drop_remainder,
-                                   memory_budget=memory_budget, verify=verify, manifest_sha256=manifest_sha256,
-                                   dtype=dtype)
-        self.source = BatchSource(options, transform=transform)
+    def __init__(self, directory, features, **options):
+        GENERATOR_SIGNATURE.bind(self, directory, features, **options)  # a TypeError names a wrong keyword
+        runtime = RuntimeOptions(**{k: options.pop(k) for k in RUNTIME_KEYS if k in options})
+        super().__init__(workers=runtime.workers, use_multiprocessing=runtime.use_multiprocessing,
+                         max_queue_size=runtime.max_queue_size)
+        self.source = BatchSource(GeneratorOptions(directory, features, **options), transform=runtime.transform)
         self.epoch = 0
         self._epochs_begun = 0
         self._synced_by_fit = False
@@ -86,22 +62,21 @@ class DataGenerator(keras.utils.PyDataset):
         self._callback = None
         forksafe.register(self)
 
+    __init__.__signature__ = GENERATOR_SIGNATURE
+
     @classmethod
     def from_config(cls, config: dict | str, **overrides) -> "DataGenerator":
-        """Build from ``gen.config`` (a dict) or a JSON/YAML file holding it."""
+        """Build from ``gen.config`` (a dict) or a JSON/YAML file holding it; ``overrides`` are options
+        (runtime ones such as ``transform`` or ``workers`` included)."""
         if isinstance(config, (str, os.PathLike)):
             data = load_config_file(config)
         elif isinstance(config, dict):
             data = dict(config)
         else:
             raise ConfigError(f"config: expected gen.config (a dict) or a JSON/YAML file, got {type(config).__name__}")
-        runtime = {k: overrides.pop(k) for k in ("transform", "workers", "use_multiprocessing", "max_queue_size")
-                   if k in overrides}
-        o = options_from_config(data, **overrides)
-        return cls(o.directory, o.features, label=o.label, batch_size=o.batch_size, shuffle=o.shuffle, seed=o.seed,
-                   where=o.where, num_classes=o.num_classes, sample_weight=o.sample_weight,
-                   drop_remainder=o.drop_remainder, memory_budget=o.memory_budget, verify=o.verify,
-                   manifest_sha256=o.manifest_sha256, dtype=o.dtype, **runtime)
+        runtime = {k: overrides.pop(k) for k in RUNTIME_KEYS if k in overrides}
+        options = dataclasses.asdict(options_from_config(data, **overrides))
+        return cls(options.pop("directory"), options.pop("features"), **options, **runtime)
 
     # -- Keras protocol ---------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -13,8 +13,8 @@ import warnings
 from datagen.contract.errors import ColumnError
 from datagen.contract.format import Manifest
 from .options import GeneratorOptions
-from .outputs import (MANTISSA_BITS, TEXT_TYPES, check_label_counts, group_value, inexact_integer_columns,
-                      is_numeric)
+from .outputs import (MANTISSA_BITS, check_label_counts, group_value, inexact_integer_columns, is_numeric,
+                      is_text)
 
 
 def column_type(types: dict[str, str], name: str, role: str) -> str:
@@ -28,7 +28,7 @@ def check_columns(types: dict[str, str], o: GeneratorOptions) -> None:
     """Every named column exists and has a type its role can use."""
     if isinstance(o.features, dict):
         for name, cols in o.features.items():
-            kinds = {("text" if column_type(types, c, f"feature {name!r}") in TEXT_TYPES else
+            kinds = {("text" if is_text(column_type(types, c, f"feature {name!r}")) else
                       "numeric" if is_numeric(types[c]) else types[c]) for c in cols}
             bad = kinds - {"text", "numeric"}
             if bad or len(kinds) > 1:
@@ -79,7 +79,7 @@ def warn_inexact(types: dict[str, str], groups: set[str], group_values: dict[int
     is the remedy, so it warns of nothing (it rounds only integers beyond 2**53)."""
     if o.dtype != "float32":
         return
-    cols = [c for c in o.feature_columns if types[c] not in TEXT_TYPES] + ([o.sample_weight] if o.sample_weight else [])
+    cols = [c for c in o.feature_columns if not is_text(types[c])] + ([o.sample_weight] if o.sample_weight else [])
     inexact = inexact_integer_columns(types, [c for c in cols if c not in groups], o.dtype)
     limit = 2 ** MANTISSA_BITS[o.dtype]
     for c in dict.fromkeys(c for c in cols if c in groups):

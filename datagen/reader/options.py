@@ -1,26 +1,32 @@
-"""``GeneratorOptions``: everything that determines the batches, validated once.
+"""The generator's options, declared once: defaults, documentation and validation.
 
-``to_config()`` is JSON-serialisable and is what ``DataGenerator.config``,
-``DataGenerator.from_config`` and ``datagen provenance --config`` exchange.
+``GeneratorOptions`` is everything that determines the batches; ``to_config()`` is
+JSON-serialisable and is what ``DataGenerator.config``, ``DataGenerator.from_config`` and
+``datagen provenance --config`` exchange. ``RuntimeOptions`` is how batches are delivered
+(never part of the config). ``DataGenerator``'s signature and documentation are built from
+the two (``generator_signature``, ``OPTIONS_DOC``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
 import os
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
+from datagen.contract import validate
 from datagen.contract.configfile import parse_size, read_mapping
 from datagen.contract.errors import ConfigError
 
-DEFAULT_MEMORY_BUDGET = 192 << 20
+DEFAULT_MEMORY_BUDGET = "192MB"
 VERIFY_MODES = ("size", "sha256")
 DTYPES = ("float32", "float64")
 MIN_MEMORY_BUDGET = 256 << 10
 MAX_MEMORY_BUDGET = 1 << 50  # 1 PiB: anything larger is a typo, not a budget
+MAX_BATCH = 2**31 - 1
 
 
 def _memory_budget(value: Any) -> int:
@@ -40,35 +46,30 @@ def _memory_budget(value: Any) -> int:
     return n
 
 
-def _columns(value: Any, key: str) -> list[str]:
-    """A non-empty list of distinct column names."""
-    if isinstance(value, str):
-        value = [c.strip() for c in value.split(",") if c.strip()]
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ConfigError(f"{key}: expected a non-empty list of column names, got {value!r}")
-    for c in value:
-        if not isinstance(c, str) or not c:
-            raise ConfigError(f"{key}: expected column names (strings), got {c!r}")
-    dup = next((c for i, c in enumerate(value) if c in value[:i]), None)
-    if dup is not None:
-        raise ConfigError(f"{key}: column {dup!r} is listed twice")
-    return list(value)
-
-
-def _column_or_none(value: Any, key: str) -> None:
-    if value is not None and (not isinstance(value, str) or not value):
-        raise ConfigError(f"{key}: expected a column name or None, got {value!r}")
-
-
-def _positive_int(value: Any, key: str, allow_none: bool = False, maximum: int = 2**31 - 1) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise ConfigError(f"{key}: expected a positive integer up to {maximum:,}, got {value!r}")
-
-
 @dataclass
 class GeneratorOptions:
+    """Everything that determines the batches.
+
+    Args:
+        directory: a dataset made by ``split-datasets`` (holds ``manifest.json``).
+        features: numeric columns -> one float matrix (``dtype``); or ``{input: [columns]}`` -> a dict
+            of arrays (text columns allowed there, returned as string arrays).
+        label: label column, or None for inputs only (predict). Labels keep their values: int64 labels
+            arrive as int64, float64/decimal labels as float64 (rules in ``datagen/reader/outputs.py``).
+        batch_size, shuffle, seed, drop_remainder: as usual; shuffling mixes rows across shards
+            within windows of at most an eighth of ``memory_budget``.
+        where: filter on group values (``"month <= 10"`` or ``{"month": [1, 2]}``); pruned shards
+            are never opened.
+        num_classes: one-hot encode an integer label. sample_weight: a weight column.
+        memory_budget: bytes (or "192MB") the generator may hold: cached windows, the window being
+            decoded in the background, and their buffers.
+        verify: "size" (cheap check of each selected shard) or "sha256" (full re-hash).
+        dtype: "float32" (default) or "float64": the feature matrix, numeric inputs and sample weights.
+            Values round to the nearest representable value (integer columns beyond 2**24 for float32
+            are announced by a warning at construction).
+        manifest_sha256: when set (``gen.config`` sets it), the dataset must still have this exact manifest.
+    """
+
     directory: str
     features: list[str] | dict[str, list[str]]
     label: str | None = None
@@ -79,11 +80,10 @@ class GeneratorOptions:
     num_classes: int | None = None
     sample_weight: str | None = None
     drop_remainder: bool = False
-    memory_budget: int = DEFAULT_MEMORY_BUDGET
+    memory_budget: int | str = DEFAULT_MEMORY_BUDGET  # bytes once validated
     verify: str = "size"
-    dtype: str = "float32"               # float outputs: the feature matrix, numeric inputs, sample_weight
-    manifest_sha256: str | None = None   # when set, the dataset must still have this exact manifest
-    extra: dict = field(default_factory=dict, repr=False)
+    dtype: str = "float32"
+    manifest_sha256: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.directory, (str, os.PathLike)):
@@ -96,30 +96,27 @@ class GeneratorOptions:
             for name, cols in self.features.items():
                 if not isinstance(name, str) or not name:
                     raise ConfigError(f"features: input names must be non-empty strings, got {name!r}")
-                cleaned[name] = _columns([cols] if isinstance(cols, str) else cols, f"features[{name!r}]")
+                cleaned[name] = validate.column_names([cols] if isinstance(cols, str) else cols,
+                                                      f"features[{name!r}]")
             self.features = cleaned
         elif isinstance(self.features, (str, list, tuple)):
-            self.features = _columns(self.features, "features")
+            self.features = validate.column_names(self.features, "features")
         else:
             raise ConfigError(f"features: expected a list of columns or a dict of lists, got {type(self.features).__name__}")
-        _column_or_none(self.label, "label")
-        _column_or_none(self.sample_weight, "sample_weight")
-        _positive_int(self.batch_size, "batch_size")
-        _positive_int(self.num_classes, "num_classes", allow_none=True)
+        validate.column_name(self.label, "label")
+        validate.column_name(self.sample_weight, "sample_weight")
+        validate.positive_integer(self.batch_size, "batch_size", MAX_BATCH)
+        validate.positive_integer(self.num_classes, "num_classes", MAX_BATCH, allow_none=True)
         if self.num_classes is not None and self.num_classes < 2:
             raise ConfigError(f"num_classes: expected at least 2, got {self.num_classes}")
         if self.num_classes is not None and self.label is None:
             raise ConfigError("num_classes: one-hot labels need a label column")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
-            raise ConfigError(f"seed: expected a non-negative integer, got {self.seed!r}")
-        for key in ("shuffle", "drop_remainder"):
-            if not isinstance(getattr(self, key), bool):
-                raise ConfigError(f"{key}: expected true or false, got {getattr(self, key)!r}")
+        validate.non_negative_integer(self.seed, "seed")
+        validate.boolean(self.shuffle, "shuffle")
+        validate.boolean(self.drop_remainder, "drop_remainder")
         self.memory_budget = _memory_budget(self.memory_budget)
-        if not isinstance(self.verify, str) or self.verify not in VERIFY_MODES:
-            raise ConfigError(f"verify: expected one of {'|'.join(VERIFY_MODES)}, got {self.verify!r}")
-        if not isinstance(self.dtype, str) or self.dtype not in DTYPES:
-            raise ConfigError(f"dtype: expected one of {'|'.join(DTYPES)}, got {self.dtype!r}")
+        validate.choice(self.verify, "verify", VERIFY_MODES)
+        validate.choice(self.dtype, "dtype", DTYPES)
         if self.manifest_sha256 is not None and not isinstance(self.manifest_sha256, str):
             raise ConfigError(f"manifest_sha256: expected a hex string, got {self.manifest_sha256!r}")
         if self.where is not None and not isinstance(self.where, (str, dict)):
@@ -135,12 +132,51 @@ class GeneratorOptions:
         return list(self.features)
 
     def to_config(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data.pop("extra")
-        return json.loads(json.dumps(data))
+        return json.loads(json.dumps(dataclasses.asdict(self)))
 
 
-CONFIG_KEYS = {f.name for f in dataclasses.fields(GeneratorOptions)} - {"extra"}
+@dataclass
+class RuntimeOptions:
+    """How batches are delivered (never part of the config).
+
+    Args:
+        transform: optional callable applied to each batch tuple.
+        workers, use_multiprocessing, max_queue_size: passed to ``keras.utils.PyDataset``.
+    """
+
+    transform: Callable | None = None
+    workers: int = 1
+    use_multiprocessing: bool = False
+    max_queue_size: int = 10
+
+    def __post_init__(self) -> None:
+        validate.positive_integer(self.workers, "workers")
+        validate.boolean(self.use_multiprocessing, "use_multiprocessing")
+        validate.positive_integer(self.max_queue_size, "max_queue_size")
+        validate.callable_or_none(self.transform, "transform")
+
+
+CONFIG_KEYS = {f.name for f in dataclasses.fields(GeneratorOptions)}
+RUNTIME_KEYS = tuple(f.name for f in dataclasses.fields(RuntimeOptions))
+
+
+def generator_signature() -> inspect.Signature:
+    """``DataGenerator(directory, features, *, <every other option with its default>)``."""
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    for cls in (GeneratorOptions, RuntimeOptions):
+        for f in dataclasses.fields(cls):
+            kind = inspect.Parameter.POSITIONAL_OR_KEYWORD if f.name in ("directory", "features") \
+                else inspect.Parameter.KEYWORD_ONLY
+            default = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+            params.append(inspect.Parameter(f.name, kind, default=default, annotation=f.type))
+    return inspect.Signature(params)
+
+
+def _args(cls) -> str:
+    return cls.__doc__.split("Args:\n", 1)[1].rstrip()
+
+
+OPTIONS_DOC = f"    Args:\n{_args(GeneratorOptions)}\n{_args(RuntimeOptions)}\n"
 
 
 def options_from_config(config: dict, **overrides) -> GeneratorOptions:

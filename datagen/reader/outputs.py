@@ -37,8 +37,13 @@ FLOAT_TYPES = ("halffloat", "float", "double")
 TEXT_TYPES = ("string", "large_string")
 _DECIMAL = re.compile(r"^decimal(128|256)\((\d+),\s*(-?\d+)\)$")
 _INVALID = object()
-_NON_FINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
+NON_FINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
                "+infinity": math.inf, "-infinity": -math.inf}
+
+
+def is_text(type_name: str) -> bool:
+    """A text column (string or large_string): allowed in a dict input, returned as string arrays."""
+    return type_name in TEXT_TYPES
 
 
 def is_numeric(type_name: str) -> bool:
@@ -51,7 +56,7 @@ def arrow_type(type_name: str) -> pa.DataType | None:
     if m:
         make = pa.decimal128 if m.group(1) == "128" else pa.decimal256
         return make(int(m.group(2)), int(m.group(3)))
-    if is_numeric(type_name) or type_name in TEXT_TYPES:
+    if is_numeric(type_name) or is_text(type_name):
         return pa.type_for_alias(type_name)
     return None
 
@@ -88,8 +93,8 @@ def group_value(value: Any, type_name: str, column: str, shard: str) -> Any:
     elif type_name in INT_BITS:
         out = value if isinstance(value, int) else _INVALID
     elif type_name in FLOAT_TYPES:
-        if isinstance(value, str) and value.strip().lower() in _NON_FINITE:
-            out = _NON_FINITE[value.strip().lower()]
+        if isinstance(value, str) and value.strip().lower() in NON_FINITE:
+            out = NON_FINITE[value.strip().lower()]
         elif isinstance(value, (int, float)):
             out = float(value)
     elif isinstance(value, (int, float, str)):  # decimal

@@ -25,50 +25,18 @@ nested (more than MAX_DEPTH levels) expressions, is a one-line FilterError.
 from __future__ import annotations
 
 import ast
-import math
 import operator
 from typing import Any, Callable, Iterable
 
 from datagen.contract.errors import FilterError
+from .filter_values import equal, group_kinds, kind, non_finite, normalise, ordered
+from .outputs import FLOAT_TYPES
 
 Predicate = Callable[[dict], bool]
 MAX_LENGTH = 10_000
 MAX_DEPTH = 64
-FLOAT_TYPES = ("halffloat", "float", "double")
-_NON_FINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
-               "-infinity": -math.inf}
 _ORDER = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
 _EQUALITY = (ast.Eq, ast.NotEq, ast.In, ast.NotIn)
-
-
-def kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    return "string" if isinstance(value, str) else "other"
-
-
-def equal(a: Any, b: Any) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
-        return True  # NaN is a group value like any other
-    return kind(a) == kind(b) and a == b
-
-
-def non_finite(value: Any) -> Any:
-    """The float a string such as "NaN" or "-Infinity" spells (as the manifest stores them), else the value."""
-    if isinstance(value, str) and value.strip().lower() in _NON_FINITE:
-        return _NON_FINITE[value.strip().lower()]
-    return value
-
-
-def ordered(op: Callable, a: Any, b: Any) -> bool:
-    ka = kind(a)
-    return ka == kind(b) and ka in ("number", "string", "bool") and op(a, b)
 
 
 def _columns(kinds: dict) -> str:
@@ -186,23 +154,6 @@ def _unparse(node: ast.AST) -> str:
         return type(node).__name__
 
 
-def normalise(group: dict, types: dict[str, str]) -> dict:
-    """Group values as the filter sees them: "NaN"/"inf" strings in float columns become floats."""
-    out = dict(group)
-    for key, value in group.items():
-        if types.get(key) in FLOAT_TYPES:
-            out[key] = non_finite(value)
-    return out
-
-
-def _kinds(group_names: list[str], groups: Iterable[dict]) -> dict[str, set[str]]:
-    kinds: dict[str, set[str]] = {n: set() for n in group_names}
-    for g in groups:
-        for n in group_names:
-            kinds[n].add(kind(g.get(n)))
-    return {n: k - {"null", "other"} for n, k in kinds.items()}
-
-
 def compile_where(where: str | dict | None, group_names: list[str], groups: Iterable[dict] = (),
                   types: dict[str, str] | None = None) -> Predicate:
     """A predicate over a shard's group dict; raises FilterError on anything unsafe or unknown.
@@ -210,7 +161,7 @@ def compile_where(where: str | dict | None, group_names: list[str], groups: Iter
     ``groups`` (the shards' group dicts) tells which kinds of value each column holds, so a literal of
     another kind is refused here; ``types`` (column -> manifest type) lets "NaN" strings count as NaN."""
     types = types or {}
-    kinds = _kinds(group_names, (normalise(g, types) for g in groups))
+    kinds = group_kinds(group_names, (normalise(g, types) for g in groups))
     if where is None:
         return lambda g: True
     if isinstance(where, dict):

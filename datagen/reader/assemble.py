@@ -1,0 +1,50 @@
+"""The batch a caller gets, from slices of decoded windows.
+
+The slices are joined, the Keras tuple is built — ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``,
+``x`` a matrix or a dict of inputs, one-hot labels expanded here (never cached) — and the
+user's ``transform`` is applied, its errors becoming a TransformError naming the batch.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from datagen.contract.errors import TransformError
+from .options import GeneratorOptions
+from .outputs import one_hot
+
+
+def join_slices(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def batch_tuple(cols: dict[str, np.ndarray], o: GeneratorOptions) -> tuple:
+    """The decoded columns of one batch (keys as in decode.py) as the tuple Keras expects."""
+    if isinstance(o.features, dict):
+        x = {name: cols[f"x:{name}"] for name in o.features}
+    else:
+        x = cols["x"]
+    if not o.label:
+        return (x,)
+    y = cols["y"]
+    if o.num_classes is not None:
+        y = one_hot(y, o.num_classes)
+    return (x, y, cols["w"]) if o.sample_weight else (x, y)
+
+
+def apply_transform(transform: Callable | None, batch: tuple, index: int, epoch: int):
+    """``transform(batch)``; anything it raises, or a None result, is a TransformError naming the batch."""
+    if transform is None:
+        return batch
+    try:
+        result = transform(batch)
+    except Exception as exc:
+        first = (str(exc).splitlines() or [""])[0]
+        raise TransformError(f"transform raised {type(exc).__name__}: {first} (batch {index} of epoch "
+                             f"{epoch})") from exc
+    if result is None:
+        raise TransformError(f"transform returned None for batch {index} of epoch {epoch}; expected the batch "
+                             "(a tuple (x,), (x, y) or (x, y, sample_weight))")
+    return result

@@ -1,0 +1,105 @@
+"""Decoding one window: its row groups -> numpy arrays, rows already in the epoch's order.
+
+The window's shards are read in parallel (pyarrow releases the GIL), its units keep the
+window's order, and the columns become arrays keyed ``"x"`` (the feature matrix) or
+``"x:<input>"`` (dict inputs), ``"y"`` (labels) and ``"w"`` (sample weights), by the rules
+of ``outputs.py``. Group columns are not in the files: their checked value is repeated.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pyarrow as pa
+
+from datagen.contract.errors import ColumnError
+from datagen.contract.format import Manifest
+from .forksafe import ProcessLocal
+from .options import GeneratorOptions
+from .outputs import float_matrix, group_array, is_text, label_array
+from .plan import Unit, Window
+from .shards import READ_THREADS, ShardAccess
+
+
+class WindowDecoder(ProcessLocal):
+    RUNTIME = ("_lock", "_reader_pool")
+
+    def __init__(self, options: GeneratorOptions, manifest: Manifest, types: dict[str, str],
+                 group_values: dict[int, dict], shards: ShardAccess):
+        self.options = options
+        self.manifest = manifest
+        self.types = types                # column -> manifest type, group columns included
+        self.groups = set(manifest.group_names)
+        self.group_values = group_values  # shard index -> its checked group values
+        self.shards = shards
+        wanted = options.feature_columns + [c for c in (options.label, options.sample_weight) if c]
+        self.file_columns = list(dict.fromkeys(c for c in wanted if c not in self.groups))
+        self._start_runtime()
+
+    def _init_runtime(self) -> None:
+        self._lock = threading.Lock()
+        self._reader_pool = None
+
+    def _readers(self):
+        with self._lock:
+            if self._reader_pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._reader_pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="datagen-read")
+            return self._reader_pool
+
+    def _read_shard(self, shard: int, units: list[Unit]) -> dict[Unit, pa.Table]:
+        with self.shards.open(shard) as pf:
+            return {u: self.shards.read_row_group(pf, shard, u.row_group, self.file_columns, u.rows) for u in units}
+
+    def _read(self, window: Window) -> pa.Table:
+        """The window's file columns, its units in order (shards read in parallel)."""
+        by_shard: dict[int, list[Unit]] = {}
+        for unit in window.units:
+            by_shard.setdefault(unit.shard, []).append(unit)
+        read: dict[Unit, pa.Table] = {}
+        if len(by_shard) > 1:
+            for part in self._readers().map(lambda s: self._read_shard(s, by_shard[s]), list(by_shard)):
+                read.update(part)
+        else:
+            shard, units = next(iter(by_shard.items()))
+            read.update(self._read_shard(shard, units))
+        return pa.concat_tables([read[u] for u in window.units]) if len(window.units) > 1 else read[window.units[0]]
+
+    def decode(self, window: Window, order: np.ndarray | None) -> dict[str, np.ndarray]:
+        """Decode a window's row groups into arrays, rows already in the epoch's order."""
+        table = self._read(window)
+
+        def column(name: str) -> pa.ChunkedArray:
+            if name in self.groups:  # a group column: its (checked) value repeated, as its own Arrow type
+                return pa.chunked_array([group_array(self.group_values[u.shard][name], u.rows, self.types[name])
+                                         for u in window.units])
+            return table.column(name)
+
+        def numeric(names: list[str]) -> np.ndarray:
+            # Arrow builds the row-major matrix in one pass (about 3x faster than stacking numpy columns)
+            return float_matrix([column(n) for n in names], self.options.dtype)
+
+        def text(names: list[str]) -> np.ndarray:
+            return np.ascontiguousarray(np.vstack([column(n).to_numpy() for n in names]).T)
+
+        o = self.options
+        where = f"window starting at shard {self.manifest.shards[window.units[0].shard].path!r}"
+        data: dict[str, np.ndarray] = {}
+        if isinstance(o.features, dict):
+            for name, cols in o.features.items():
+                data[f"x:{name}"] = text(cols) if is_text(self.types[cols[0]]) else numeric(cols)
+        else:
+            data["x"] = numeric(o.features)
+        if o.label:
+            data["y"] = label_array(column(o.label), self.types[o.label], o.num_classes, o.label, where)
+        if o.sample_weight:
+            weights = column(o.sample_weight)
+            if weights.null_count:
+                raise ColumnError(f"sample_weight column {o.sample_weight!r} has {weights.null_count} null values "
+                                  f"({where})")
+            data["w"] = numeric([o.sample_weight])[:, 0]
+        if order is not None:  # one bulk gather (np.take is much faster than fancy indexing)
+            data = {k: np.take(v, order, axis=0) for k, v in data.items()}
+        return data

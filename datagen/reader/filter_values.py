@@ -1,0 +1,60 @@
+"""How a ``where`` filter sees group values (the semantics where.py documents).
+
+A value's kind is number, string, bool or null; values of different kinds are never equal and
+never ordered; NaN equals NaN (it is a group like any other) and nulls and NaN never order.
+In a float column the strings the manifest uses for non-finite values ("NaN", "Infinity",
+"-Infinity") stand for those floats (spellings shared with outputs.group_value).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from .outputs import FLOAT_TYPES, NON_FINITE
+
+
+def kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "string" if isinstance(value, str) else "other"
+
+
+def equal(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True  # NaN is a group value like any other
+    return kind(a) == kind(b) and a == b
+
+
+def non_finite(value: Any) -> Any:
+    """The float a string such as "NaN" or "-Infinity" spells (as the manifest stores them), else the value."""
+    if isinstance(value, str) and value.strip().lower() in NON_FINITE:
+        return NON_FINITE[value.strip().lower()]
+    return value
+
+
+def ordered(op: Callable, a: Any, b: Any) -> bool:
+    ka = kind(a)
+    return ka == kind(b) and ka in ("number", "string", "bool") and op(a, b)
+
+
+def normalise(group: dict, types: dict[str, str]) -> dict:
+    """Group values as the filter sees them: "NaN"/"inf" strings in float columns become floats."""
+    out = dict(group)
+    for key, value in group.items():
+        if types.get(key) in FLOAT_TYPES:
+            out[key] = non_finite(value)
+    return out
+
+
+def group_kinds(group_names: list[str], groups: Iterable[dict]) -> dict[str, set[str]]:
+    kinds: dict[str, set[str]] = {n: set() for n in group_names}
+    for g in groups:
+        for n in group_names:
+            kinds[n].add(kind(g.get(n)))
+    return {n: k - {"null", "other"} for n, k in kinds.items()}

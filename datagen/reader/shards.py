@@ -1,0 +1,93 @@
+"""Shard access for the generator: the selected shards checked once, then opened and read.
+
+Every check of a shard file (inside DIR, regular file of the manifest's size, footer, sha256,
+lineage values) is made by ``datagen.contract.shardcheck``; this module only decides when.
+At construction the selected shards are checked (in parallel) and their footers kept in a
+stash, so opening a shard later parses no footer twice; opened footers are cached per process
+while the file keeps its identity. A row group read here must have the manifest's row count.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datagen.contract.errors import ShardError
+from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest
+from datagen.contract.shardcheck import FooterStash, ShardChecker, ShardProblem, check_shards, one_line
+from .forksafe import ProcessLocal
+from .outputs import lineage_int64
+
+FOOTER_CACHE = 4096  # Parquet footers kept per generator, so later epochs skip re-parsing them
+READ_THREADS = min(4, os.cpu_count() or 1)  # shards checked (and read) in parallel
+
+
+class ShardAccess(ProcessLocal):
+    """The selected shards of ``manifest`` in ``directory``, checked at ``verify`` level ("size" checks
+    size and footer, "sha256" also re-hashes every file)."""
+
+    RUNTIME = ("_lock", "_footers")
+
+    def __init__(self, directory: Path, manifest: Manifest, selected: list[int], verify: str):
+        self.manifest = manifest
+        self.checker = ShardChecker(directory, manifest)
+        level = "sha256" if verify == "sha256" else "footer"
+        footers = check_shards(self.checker, [manifest.shards[i] for i in selected], level, READ_THREADS)
+        self._stash = FooterStash(dict(list(zip(selected, footers))[:FOOTER_CACHE]))  # read once, used on open
+        self._start_runtime()
+
+    def _init_runtime(self) -> None:
+        self._lock = threading.Lock()
+        self._footers: OrderedDict = OrderedDict()
+
+    def open(self, index: int) -> pq.ParquetFile:
+        """Open a shard (checking its real path and size), reusing its parsed footer while the file
+        is the one it came from; a footer parsed here is checked against the manifest first."""
+        shard = self.manifest.shards[index]
+        path, identity = self.checker.locate_stat(shard)
+        with self._lock:
+            meta, seen = self._footers.get(index, (None, None))
+        cached = meta is not None and seen == identity
+        if not cached:
+            meta = self._stash.take(index, identity)  # read and checked at construction
+        try:
+            pf = pq.ParquetFile(path, metadata=meta, pre_buffer=True)
+        except Exception as exc:
+            raise ShardProblem(shard, "unreadable", f"not a readable Parquet file ({one_line(exc)})") from None
+        if meta is None:
+            self.checker.check_footer(shard, pf.metadata)
+        if not cached:
+            with self._lock:
+                self._footers[index] = (pf.metadata, identity)
+                while len(self._footers) > FOOTER_CACHE:
+                    self._footers.popitem(last=False)
+        return pf
+
+    def read_row_group(self, pf: pq.ParquetFile, index: int, row_group: int, columns: list[str],
+                       rows: int | None = None) -> pa.Table:
+        """One row group of shard ``index`` (open as ``pf``); a file changed under us becomes a
+        ShardError naming it, and so does a row count other than ``rows`` (when given)."""
+        shard = self.manifest.shards[index]
+        try:
+            table = pf.read_row_group(row_group, columns=columns, use_threads=False)
+        except (OSError, pa.ArrowException) as exc:
+            raise ShardProblem(shard, "unreadable", f"row group {row_group}: {one_line(exc)}") from None
+        if rows is not None and table.num_rows != rows:
+            raise ShardError(f"shard {shard.path!r} row group {row_group} has {table.num_rows} rows, "
+                             f"manifest says {rows}")
+        return table
+
+    def lineage(self, index: int, row_group: int) -> tuple[np.ndarray, np.ndarray]:
+        """(source ids, source rows) of a row group, as int64, checked against the manifest's sources."""
+        shard = self.manifest.shards[index]
+        with self.open(index) as pf:
+            t = self.read_row_group(pf, index, row_group, [SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN])
+        where = f"shard {shard.path!r}"
+        return self.checker.lineage(shard, row_group, lineage_int64(t.column(0), SOURCE_ID_COLUMN, where),
+                                    lineage_int64(t.column(1), SOURCE_ROW_COLUMN, where))

@@ -1,0 +1,84 @@
+"""The window cache: decoded windows kept per process, and the next one decoded in the background.
+
+At most ``CACHED_WINDOWS`` decoded windows are kept (least recently used goes first). A window
+is decoded once even when several threads ask for it at the same time (the others wait for it),
+and after each batch the window after it is decoded by one background thread, so batches
+never wait for it. Locks, events and the thread are rebuilt after a fork or unpickling.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from .decode import WindowDecoder
+from .forksafe import ProcessLocal
+from .plan import EpochPlan, Window
+
+CACHED_WINDOWS = 2  # the memory budget counts them (budget.py)
+
+
+class WindowCache(ProcessLocal):
+    RUNTIME = ("_lock", "_cache", "_loading", "_prefetcher")
+
+    def __init__(self, plan: EpochPlan, decoder: WindowDecoder):
+        self.plan = plan
+        self.decoder = decoder
+        self._start_runtime()
+
+    def _init_runtime(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: OrderedDict = OrderedDict()
+        self._loading: dict = {}
+        self._prefetcher = None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def get(self, epoch: int, window: Window) -> dict[str, np.ndarray]:
+        """The decoded window (rows in the epoch's order), decoding it unless cached or being decoded."""
+        key = (self.plan.epoch_key(epoch), window.index)
+        while True:
+            with self._lock:
+                hit = self._cache.get(key)
+                if hit is not None:
+                    self._cache.move_to_end(key)
+                    return hit
+                event = self._loading.get(key)
+                owner = event is None
+                if owner:
+                    event = self._loading[key] = threading.Event()
+            if not owner:
+                event.wait()
+                continue  # the owner has cached it (or failed, and we try ourselves)
+            try:
+                value = self.decoder.decode(window, self.plan.window_order(epoch, window))
+                with self._lock:
+                    self._cache[key] = value
+                    while len(self._cache) > CACHED_WINDOWS:
+                        self._cache.popitem(last=False)
+                return value
+            finally:
+                with self._lock:
+                    self._loading.pop(key, None)
+                event.set()
+
+    def prefetch(self, epoch: int, window: Window) -> None:
+        """Decode the window after ``window`` in the background, so batches never wait for it.
+        If that fails, the foreground request decodes it again and raises the error itself."""
+        windows, _ = self.plan.windows(epoch)
+        if window.index + 1 >= len(windows):
+            return
+        key = (self.plan.epoch_key(epoch), window.index + 1)
+        with self._lock:
+            if key in self._cache or key in self._loading:
+                return
+            if self._prefetcher is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="datagen-prefetch")
+            prefetcher = self._prefetcher
+        prefetcher.submit(self.get, epoch, windows[window.index + 1])
