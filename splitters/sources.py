@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 from datagen.contract.errors import DatagenError, OutputError, SchemaError, SourceError
+from datagen.contract.format import SourceStamp
 
 from .unify import unify_types
 
@@ -37,6 +38,10 @@ class SourceFile:
     @property
     def name(self) -> str:
         return self.url
+
+    @property
+    def stamp(self) -> SourceStamp:
+        return SourceStamp(self.url, self.bytes, self.mtime, self.etag)
 
 
 def source_format(path: str) -> str | None:
