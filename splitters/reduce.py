@@ -94,7 +94,7 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
 
 
 def _decode_text(table: pa.Table) -> pa.Table:
-    """Undo the stage step's dictionary encoding (see stage._encode_text)."""
+    """Undo the stage step's dictionary encoding (see stage_write.encode_text)."""
     for i, f in enumerate(table.schema):
         if pa.types.is_dictionary(f.type):
             table = table.set_column(i, f.name, pc.cast(table.column(i), f.type.value_type))

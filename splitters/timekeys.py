@@ -20,6 +20,8 @@ import pyarrow.compute as pc
 
 from datagen.contract.errors import ConfigError
 
+from .arrowtypes import is_text
+
 NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 NS_PER_DAY = 86_400 * 1_000_000_000
 NS_PER_HOUR = 3_600 * 1_000_000_000
@@ -47,7 +49,7 @@ def check_time_type(column: str, dtype: pa.DataType, time_unit: str | None) -> N
     if numeric and time_unit is None:
         raise ConfigError(f"time column {column!r} holds numbers ({dtype}); pass --time-unit s|ms|us|ns")
     if not (numeric or pa.types.is_timestamp(dtype) or pa.types.is_date(dtype)
-            or pa.types.is_string(dtype) or pa.types.is_large_string(dtype)):
+            or is_text(dtype)):
         raise ConfigError(f"time column {column!r} has type {dtype}; expected a timestamp, ISO-8601 text or epoch numbers")
 
 

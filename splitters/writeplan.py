@@ -45,7 +45,7 @@ def measured_ranges(stage: list[StageResult]) -> dict[str, tuple]:
     """Column -> (min, max) over every staged batch (see stage.track_ranges)."""
     ranges: dict[str, tuple] = {}
     for r in stage:
-        for name, (lo, hi) in r.int_ranges.items():
+        for name, (lo, hi) in r.value_ranges.items():
             a, b = ranges.get(name, (lo, hi))
             ranges[name] = (min(a, lo), max(b, hi))
     return ranges
