@@ -33,9 +33,10 @@ from .overlap import check_overlap
 from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units
 from .publish import publish
 from .reduce import reduce_groups
-from .sources import SourceFile, discover, read_schema, unified_schema
+from .sources import SourceFile, discover, read_schema
 from .stage import StageContext, StageResult, stage_unit
 from .timekeys import SUPPORTED_RANGE
+from .unify import unified_schema
 from .uptodate import stale_reason
 from .writeplan import write_context
 
