@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from datagen.contract.errors import SourceError
+from datagen.contract.errors import SchemaError
 
 from .oserrors import output_error
 from .sources import READ_ERRORS, conform, csv_reader, open_binary, parquet_file, read_error
@@ -76,7 +76,7 @@ def read_batches(unit: WorkUnit, ctx: StageContext):
     with open_binary(unit.url) as fh:
         reader = csv_reader(fh, unit.url, types, block_size=min(16 << 20, max(1 << 20, ctx.batch_rows * 64)))
         if reader.schema.names != names:
-            raise SourceError(f"input {unit.url!r}: header {reader.schema.names} differs from {names}")
+            raise SchemaError(f"input {unit.url!r}: header {reader.schema.names} differs from {names}")
         pending, rows = [], 0
         for batch in reader:
             pending.append(batch)
