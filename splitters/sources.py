@@ -1,5 +1,5 @@
 """Finding input files (local paths, globs, directories, fsspec URLs), reading
-their schemas, checking they agree, and opening them for streaming reads."""
+their schemas (unify.py merges them) and opening them for streaming reads."""
 
 from __future__ import annotations
 
