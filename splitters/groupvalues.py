@@ -22,6 +22,8 @@ import pyarrow as pa
 
 from datagen.contract.errors import ColumnError, OutputError
 
+from .arrowtypes import is_text
+
 # Room kept in a shard's absolute path for the staging directory and the part file name.
 PATH_RESERVE = 160
 DEFAULT_PATH_MAX = 4096
@@ -32,8 +34,8 @@ def groupable(dtype: pa.DataType) -> bool:
     if pa.types.is_dictionary(dtype):
         dtype = dtype.value_type
     return any(check(dtype) for check in (
-        pa.types.is_boolean, pa.types.is_integer, pa.types.is_floating, pa.types.is_string,
-        pa.types.is_large_string, pa.types.is_timestamp, pa.types.is_date, pa.types.is_time,
+        pa.types.is_boolean, pa.types.is_integer, pa.types.is_floating, is_text,
+        pa.types.is_timestamp, pa.types.is_date, pa.types.is_time,
         pa.types.is_decimal, pa.types.is_null))
 
 

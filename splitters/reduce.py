@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -47,7 +47,7 @@ class WriteContext:
 class ReduceResult:
     shards: list[tuple[int, ShardEntry]]  # (group index, shard), for the manifest's order
     written: dict[int, np.ndarray]       # source id -> packed bitmap of written rows
-    counts: dict[int, int] = None        # source id -> rows written (a duplicate makes it exceed the bitmap)
+    counts: dict[int, int] = field(default_factory=dict)  # source id -> rows written (a duplicate makes it exceed the bitmap)
 
 
 def _label_counts(column: pa.ChunkedArray) -> dict[str, int] | None:
@@ -94,7 +94,7 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
 
 
 def _decode_text(table: pa.Table) -> pa.Table:
-    """Undo the stage step's dictionary encoding (see stage._encode_text)."""
+    """Undo the stage step's dictionary encoding (see stage_write.encode_text)."""
     for i, f in enumerate(table.schema):
         if pa.types.is_dictionary(f.type):
             table = table.set_column(i, f.name, pc.cast(table.column(i), f.type.value_type))

@@ -1,5 +1,5 @@
 """Finding input files (local paths, globs, directories, fsspec URLs), reading
-their schemas, checking they agree, and opening them for streaming reads."""
+their schemas (unify.py merges them) and opening them for streaming reads."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 from datagen.contract.errors import DatagenError, OutputError, SchemaError, SourceError
-
-from .unify import unify_types
+from datagen.contract.format import SourceStamp
 
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zst")
@@ -37,6 +36,10 @@ class SourceFile:
     @property
     def name(self) -> str:
         return self.url
+
+    @property
+    def stamp(self) -> SourceStamp:
+        return SourceStamp(self.url, self.bytes, self.mtime, self.etag)
 
 
 def source_format(path: str) -> str | None:
@@ -238,31 +241,3 @@ def conform(table: pa.Table, schema: pa.Schema, time_column: str) -> pa.Table:
                 raise pa.ArrowInvalid(f"column {f.name!r} ({have}) does not fit {f.type}, the type common to "
                                       f"all inputs: {' '.join(str(exc).split())}") from None
     return table
-
-
-def unified_schema(sources: list[SourceFile], schemas: list[pa.Schema]) -> pa.Schema:
-    """One schema for all sources (the rules are in ``unify``); every source is read as it.
-    A mismatch names the column and both files."""
-    ref_src, ref = sources[0], schemas[0]
-    fields = {f.name: f.type for f in ref}
-    origin = {f.name: ref_src.url for f in ref}
-    for src, schema in zip(sources[1:], schemas[1:]):
-        names = schema.names
-        missing = [n for n in ref.names if n not in names]
-        extra = [n for n in names if n not in ref.names]
-        if missing or extra:
-            what = f"lacks column {missing[0]!r}" if missing else f"has an extra column {extra[0]!r}"
-            raise SchemaError(f"schema mismatch: {src.url!r} {what} (compared with {ref_src.url!r})")
-        for f in schema:
-            if f.type == fields[f.name]:
-                continue
-            merged = unify_types(fields[f.name], f.type)
-            if merged is None:
-                raise SchemaError(
-                    f"schema mismatch: column {f.name!r} is {f.type} in {src.url!r} "
-                    f"but {fields[f.name]} in {origin[f.name]!r}; convert one of them"
-                )
-            if merged != fields[f.name]:
-                origin[f.name] = src.url
-            fields[f.name] = merged
-    return pa.schema([pa.field(n, pa.string() if pa.types.is_null(t) else t) for n, t in fields.items()])

@@ -18,7 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datagen.contract.errors import ConfigError
+from datagen.contract.errors import ColumnError, ConfigError
+
+from .arrowtypes import is_text
 
 NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 NS_PER_DAY = 86_400 * 1_000_000_000
@@ -42,13 +44,14 @@ class TimeParse:
 
 
 def check_time_type(column: str, dtype: pa.DataType, time_unit: str | None) -> None:
-    """Usage errors for a time column of a kind we cannot read as asked."""
+    """Usage errors for a time column of a kind we cannot read as asked: numbers without
+    ``--time-unit`` (ConfigError: an option is missing), any other unusable type (ColumnError)."""
     numeric = pa.types.is_integer(dtype) or pa.types.is_floating(dtype)
     if numeric and time_unit is None:
         raise ConfigError(f"time column {column!r} holds numbers ({dtype}); pass --time-unit s|ms|us|ns")
     if not (numeric or pa.types.is_timestamp(dtype) or pa.types.is_date(dtype)
-            or pa.types.is_string(dtype) or pa.types.is_large_string(dtype)):
-        raise ConfigError(f"time column {column!r} has type {dtype}; expected a timestamp, ISO-8601 text or epoch numbers")
+            or is_text(dtype)):
+        raise ColumnError(f"time column {column!r} has type {dtype}; expected a timestamp, ISO-8601 text or epoch numbers")
 
 
 def _from_ints(values: np.ndarray, missing: np.ndarray, scale: int) -> TimeParse:

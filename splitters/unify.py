@@ -1,4 +1,5 @@
-"""One Arrow type per column across every input file (CSV and Parquet alike).
+"""One Arrow type per column across every input file (CSV and Parquet alike):
+``unified_schema`` checks the files have the same columns and merges their types.
 
 Rules (``unify_types``; ``None`` means "refuse: schema mismatch"):
 
@@ -22,6 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+
+from datagen.contract.errors import SchemaError
+
+from .sources import SourceFile
 
 UNITS = ("s", "ms", "us", "ns")
 
@@ -62,3 +67,31 @@ def _plain_unify(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
         if {a, b} == {small, large}:
             return large
     return None
+
+
+def unified_schema(sources: list[SourceFile], schemas: list[pa.Schema]) -> pa.Schema:
+    """One schema for all sources (the rules are in ``unify``); every source is read as it.
+    A mismatch names the column and both files."""
+    ref_src, ref = sources[0], schemas[0]
+    fields = {f.name: f.type for f in ref}
+    origin = {f.name: ref_src.url for f in ref}
+    for src, schema in zip(sources[1:], schemas[1:]):
+        names = schema.names
+        missing = [n for n in ref.names if n not in names]
+        extra = [n for n in names if n not in ref.names]
+        if missing or extra:
+            what = f"lacks column {missing[0]!r}" if missing else f"has an extra column {extra[0]!r}"
+            raise SchemaError(f"schema mismatch: {src.url!r} {what} (compared with {ref_src.url!r})")
+        for f in schema:
+            if f.type == fields[f.name]:
+                continue
+            merged = unify_types(fields[f.name], f.type)
+            if merged is None:
+                raise SchemaError(
+                    f"schema mismatch: column {f.name!r} is {f.type} in {src.url!r} "
+                    f"but {fields[f.name]} in {origin[f.name]!r}; convert one of them"
+                )
+            if merged != fields[f.name]:
+                origin[f.name] = src.url
+            fields[f.name] = merged
+    return pa.schema([pa.field(n, pa.string() if pa.types.is_null(t) else t) for n, t in fields.items()])

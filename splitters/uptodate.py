@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from datagen.contract.hashing import sha256_file
-from datagen.contract.format import Manifest
+from datagen.contract.format import Manifest, SourceStamp
 from datagen.contract.verify import verify_dataset
 
 
@@ -32,19 +32,19 @@ def _rehash(path: str) -> str | None:
         return None
 
 
-def stale_reason(out: Path, manifest: Manifest, semantic_config: dict, stamps: list[dict]) -> str | None:
+def stale_reason(out: Path, manifest: Manifest, semantic_config: dict, stamps: list[SourceStamp]) -> str | None:
     """None when ``out`` is up to date, else why not (a phrase following "a dataset ...")."""
     wanted = json.loads(json.dumps(semantic_config))
     differ = sorted(k for k in set(wanted) | set(manifest.config)
                     if k != "inputs" and wanted.get(k) != manifest.config.get(k))
     if differ:  # the inputs' spelling does not matter: the resolved sources are compared below
         return f"made with other options ({', '.join(differ)})"
-    stored = [{"path": s.path, "bytes": s.bytes, "mtime": s.mtime, "etag": s.etag} for s in manifest.sources]
-    if [s["path"] for s in stored] != [s["path"] for s in stamps]:
+    stored = [s.stamp for s in manifest.sources]
+    if [s.path for s in stored] != [s.path for s in stamps]:
         return "from changed sources (other input files)"
     for old, new in zip(stored, stamps):
         if old != new:
-            return f"from changed sources ({new['path']!r} has another size or time)"
+            return f"from changed sources ({new.path!r} has another size or time)"
     report = verify_dataset(out, manifest, full_hash=True)
     if not report.ok:
         more = f" and {len(report.problems) - 1} more" if len(report.problems) > 1 else ""

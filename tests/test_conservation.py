@@ -6,7 +6,7 @@ import pytest
 from datagen.contract.errors import ConservationError
 from splitters.reduce import ReduceResult
 from splitters.sources import SourceFile
-from splitters.split import _check_conservation
+from splitters.conservation import check_conservation as _check_conservation
 from splitters.stage import StageResult
 
 SRC = [SourceFile(0, "/data/a.parquet", "parquet", 1, None, None)]

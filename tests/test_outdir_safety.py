@@ -168,7 +168,7 @@ def test_a_hand_edited_manifest_entry_that_is_no_shard_is_not_deleted(dataset, s
 def _fail_conservation(monkeypatch):
     def broken(*args, **kwargs):
         raise ConservationError("injected: a row went missing")
-    monkeypatch.setattr("splitters.split._check_conservation", broken)
+    monkeypatch.setattr("splitters.split.check_conservation", broken)
     return "injected"
 
 

@@ -72,6 +72,11 @@ def parse_size(value: Any, key: str, minimum: int) -> int:
     return n
 
 
+def option_key(key: Any) -> str:
+    """An option name as a config file may spell it (``group-by``) -> its Python name (``group_by``)."""
+    return str(key).replace("-", "_")
+
+
 def read_mapping(path: str | os.PathLike, what: str) -> dict:
     """A YAML (or JSON) file holding a mapping; clear errors for anything else."""
     import yaml

@@ -22,23 +22,27 @@ class UsageError(DatagenError):
 
 
 class ConfigError(UsageError):
-    """A configuration value or file is invalid."""
+    """A configuration value or file is invalid, options contradict each other (``--out`` inside an
+    input), or an option the data needs is missing (``--time-unit`` for epoch numbers)."""
 
 
 class SourceError(DatagenError):
-    """An input file is missing, empty, unreadable or inconsistent."""
+    """An input file is missing, empty, unreadable or corrupt, or its values cannot be split
+    (no rows at all, a group value with no text form)."""
 
 
 class SchemaError(SourceError):
-    """Input files disagree on columns or types, or a column is missing."""
+    """Input files disagree on their columns or types, or one names a column twice.
+    (A column an option asks for but no input has is a :class:`ColumnError`.)"""
 
 
 class TimeParseError(SourceError):
-    """Rows whose time column cannot be parsed."""
+    """Rows whose time cannot be parsed or lies outside the supported range (``--on-bad-time error``)."""
 
 
 class OutputError(DatagenError):
-    """The output directory cannot be used as asked."""
+    """The output directory cannot be used as asked (not empty, locked, full, read-only, something
+    in the way), or a group's directory would not fit its filesystem."""
 
 
 class ConservationError(DatagenError):
@@ -58,7 +62,9 @@ class FilterError(UsageError):
 
 
 class ColumnError(UsageError):
-    """An unknown column, or a column of the wrong kind."""
+    """A column named by an option (time, label, group, feature, sample weight) is not in the
+    data, is of the wrong kind for its role, or holds values its role forbids (a null label);
+    or an input column clashes with a name the split reserves."""
 
 
 class SchedulerError(DatagenError):

@@ -8,12 +8,25 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_VERSION = 1
 SOURCE_ID_COLUMN = "_source_id"
 SOURCE_ROW_COLUMN = "_source_row"
+
+
+def derived_type_name(part: str) -> str:
+    """The type of a calendar part derived from the time column: ``date`` is ISO text, the others int32."""
+    return "string" if part == "date" else "int32"
+
+
+class SourceStamp(NamedTuple):
+    """What says a source file is unchanged without reading it: path, size, mtime and etag."""
+    path: str
+    bytes: int
+    mtime: str | None
+    etag: str | None
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,10 @@ class SourceEntry:
     sha256: str
     rows_read: int
     rows_dropped: int
+
+    @property
+    def stamp(self) -> SourceStamp:
+        return SourceStamp(self.path, self.bytes, self.mtime, self.etag)
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,10 @@ class ColumnEntry:
     name: str
     type: str
 
+    @classmethod
+    def of(cls, name: str, arrow_type: Any) -> "ColumnEntry":
+        return cls(name, str(arrow_type))
+
 
 @dataclass(frozen=True)
 class GroupColumn:
@@ -57,6 +78,16 @@ class GroupColumn:
     name: str
     type: str
     derived_from: str | None = None
+
+    @classmethod
+    def plain(cls, name: str, arrow_type: Any) -> "GroupColumn":
+        """A column of the table, of Arrow type ``arrow_type`` (named as ``str(pa.DataType)``)."""
+        return cls(name, str(arrow_type))
+
+    @classmethod
+    def derived(cls, part: str, time_column: str) -> "GroupColumn":
+        """A calendar part (year, month, ..., date) of ``time_column``."""
+        return cls(part, derived_type_name(part), derived_from=time_column)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ and a list is a list of strings.
 from __future__ import annotations
 
 import math
+import zoneinfo
 from typing import Any, Iterable
 
 from .errors import ConfigError
@@ -153,4 +154,32 @@ def callable_or_none(value: Any, key: str) -> Any:
     """A callable, or None."""
     if value is not None and not callable(value):
         raise ConfigError(f"{key}: expected a callable, got {type(value).__name__}")
+    return value
+
+
+def time_zone(value: Any, key: str) -> str:
+    """An IANA time zone name such as ``'UTC'`` or ``'Europe/Paris'``."""
+    value = string(value, key)
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise ConfigError(f"{key}: unknown time zone {value!r} (expected an IANA name such as 'UTC' or "
+                          "'Europe/Paris')") from None
+    return value
+
+
+def dask_scheduler(value: Any, key: str) -> str:
+    """``'local'`` or a dask.distributed address ``tcp://HOST:PORT`` with a numeric port in 1..65535."""
+    expected = f"{key}: expected 'local' or a dask.distributed address tcp://HOST:PORT"
+    if not isinstance(value, str):
+        raise ConfigError(f"{expected}, got {value!r} ({type(value).__name__})")
+    if value == "local":
+        return value
+    if not value.startswith("tcp://"):
+        raise ConfigError(f"{expected}, got {value!r}")
+    host, sep, port = value[len("tcp://"):].rstrip("/").rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # [::1]:8786
+    if not sep or not host or any(c in host for c in "/ \x00") or not port.isascii() or not port.isdigit() \
+            or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"{expected} with a port number 1-65535, got {value!r}")
     return value

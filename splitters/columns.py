@@ -1,0 +1,50 @@
+"""Checking the options' columns against the unified input schema, before anything is
+written: the time, label and group columns exist and are of a usable kind, and no input
+column clashes with a lineage column or a derived group part. Raises ColumnError (a
+usage error: the option names a column the data does not have, or one of the wrong kind)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from datagen.contract.errors import ColumnError
+from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
+
+from .config import DERIVED_PARTS, OutputSettings
+from .groupvalues import check_group_type
+from .sources import SourceFile
+from .timekeys import check_time_type
+
+
+def check_columns(cfg: OutputSettings, schema: pa.Schema, sources: list[SourceFile]) -> None:
+    names = set(schema.names)
+    where = sources[0].url if len(sources) == 1 else f"{len(sources)} input files"
+    for reserved in (SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN):
+        if reserved in names:
+            raise ColumnError(f"input column {reserved!r} clashes with the lineage column of that name; rename it")
+    if cfg.time_column not in names:
+        raise ColumnError(f"time column {cfg.time_column!r} not found in {where} (columns: {', '.join(schema.names)})")
+    if cfg.label is not None and cfg.label not in names:
+        raise ColumnError(f"label column {cfg.label!r} not found in {where} (columns: {', '.join(schema.names)})")
+    if cfg.label is not None:
+        check_label_type(cfg.label, schema.field(cfg.label).type)
+    for g in cfg.group_by:
+        if g in DERIVED_PARTS:
+            if g in names:
+                raise ColumnError(f"group part {g!r} is derived from the time column but {where} also has a column "
+                                  f"{g!r}; rename that column")
+        elif g not in names:
+            raise ColumnError(f"group column {g!r} not found in {where}; expected a column or one of "
+                              f"{', '.join(DERIVED_PARTS)}")
+        else:
+            check_group_type(g, schema.field(g).type)
+    check_time_type(cfg.time_column, schema.field(cfg.time_column).type, cfg.time_unit)
+
+
+def check_label_type(label: str, dtype: pa.DataType) -> None:
+    """A label is a number, a bool or a class name: anything else (struct, list, binary) is refused."""
+    value = dtype.value_type if pa.types.is_dictionary(dtype) else dtype
+    if not (pa.types.is_integer(value) or pa.types.is_floating(value) or pa.types.is_boolean(value)
+            or pa.types.is_decimal(value) or pa.types.is_string(value) or pa.types.is_large_string(value)):
+        raise ColumnError(f"label column {label!r} has type {value}; a label must be a number, a bool "
+                          "or a class name (string)")

@@ -1,0 +1,102 @@
+"""Planning the split's tasks: how many rows a staged batch holds (from the memory limit),
+the stage step's work units (a CSV file, or a run of Parquet row groups), one reduce job
+per distinct group value (with its shard directory, checked against the filesystem's
+limits before any shard is written) and the reduce tasks (batches of jobs)."""
+
+from __future__ import annotations
+
+import os
+
+import pyarrow as pa
+
+from datagen.contract.hive import group_dir
+from datagen.contract.packing import pack_in_order
+
+from . import outdir
+from .groupvalues import canonical, check_distinct_dirs, check_path_length, folds_names, json_value, path_max, sort_key
+from .reduce import GroupJob
+from .sources import SourceFile, parquet_file
+from .stage import StageResult, WorkUnit
+from .timekeys import derived_value
+
+MIN_BATCH_ROWS = 16_384
+MAX_BATCH_ROWS = 1 << 20
+LINEAGE_BYTES = 16        # _source_id and _source_row, per staged row
+UNSIZED_COLUMN_BYTES = 32  # a guess for a column of variable width (text, binary)
+
+
+def staged_row_bytes(schema: pa.Schema) -> int:
+    """An estimate of the bytes one row takes in a staged batch: fixed-width columns at their
+    width, variable-width ones at a guess, plus the lineage columns."""
+    total = LINEAGE_BYTES
+    for f in schema:
+        try:
+            total += max(1, f.type.bit_width // 8)
+        except ValueError:
+            total += UNSIZED_COLUMN_BYTES
+    return total
+
+
+def batch_rows_for(memory_limit: int, schema: pa.Schema, workers: int) -> int:
+    """Rows per staged batch so that every worker's copies fit in the memory limit."""
+    per_worker = memory_limit // max(1, workers)
+    rows = per_worker // (staged_row_bytes(schema) * 10)
+    return int(min(MAX_BATCH_ROWS, max(MIN_BATCH_ROWS, rows)))
+
+
+def plan_units(sources: list[SourceFile], batch_rows: int) -> list[WorkUnit]:
+    """The stage step's work units: a CSV file each, Parquet row groups packed up to ``batch_rows``."""
+    units: list[WorkUnit] = []
+    for src in sources:
+        if src.format == "csv":
+            units.append(WorkUnit(len(units), src.id, src.url, "csv"))
+            continue
+        meta = parquet_file(src.url).metadata
+        first = 0
+        for group, rows in pack_in_order(range(meta.num_row_groups), lambda rg: meta.row_group(rg).num_rows,
+                                         batch_rows):
+            units.append(WorkUnit(len(units), src.id, src.url, "parquet", tuple(group), first))
+            first += rows
+    return units
+
+
+def group_jobs(out: str, group_by: list[str], derived: set[str], results: list[StageResult]) -> list[GroupJob]:
+    """One job per distinct stored group value (keys equal as stored are merged, NaN == NaN);
+    refuses, before any shard is written, a group whose path would not fit the filesystem."""
+
+    def stored(key: tuple) -> tuple:
+        return tuple(derived_value(g, v) if g in derived else json_value(v) for g, v in zip(group_by, key))
+
+    slices: dict[tuple, list] = {}
+    first_key: dict[tuple, tuple] = {}
+    for r in sorted(results, key=lambda r: r.unit):
+        for f in r.files:
+            for key, offset, count in f.groups:
+                canon = canonical(stored(key))
+                first_key.setdefault(canon, key)
+                slices.setdefault(canon, []).append((f.path, offset, count))
+    jobs = []
+    limit = path_max(out)
+    for index, canon in enumerate(sorted(slices, key=lambda c: sort_key(first_key[c]))):
+        values = stored(first_key[canon])
+        group = dict(zip(group_by, values))
+        rel_dir = group_dir(group_by, values)
+        check_path_length(out, rel_dir, group, limit)
+        jobs.append(GroupJob(index, rel_dir, group, tuple(slices[canon])))
+    # the probe file goes in the staging tree (same filesystem), which recovery after a kill clears
+    check_distinct_dirs([(j.rel_dir, j.group) for j in jobs], out, folds_names(os.path.join(out, outdir.STAGING)))
+    return jobs
+
+
+def job_rows(job: GroupJob) -> int:
+    return sum(c for _, _, c in job.slices)
+
+
+def batch_jobs(jobs: list[GroupJob], target_rows: int, min_tasks: int) -> list[list[GroupJob]]:
+    """Reduce tasks: jobs packed in order up to ``target_rows`` (fewer when that makes fewer than
+    ``min_tasks`` tasks), biggest first, so the last tasks to finish are short ones."""
+    total = sum(job_rows(j) for j in jobs)
+    per_task = max(1, min(target_rows, -(-total // max(1, min_tasks))))
+    batches = [batch for batch, _ in pack_in_order(jobs, job_rows, per_task)]
+    batches.sort(key=lambda b: -sum(job_rows(j) for j in b))
+    return batches

@@ -1,0 +1,30 @@
+"""Stage step, second part of a batch: each row's group. The key columns are the calendar
+parts derived from the time (in ``--timezone``) and the plain group columns; groupkeys.py
+says how their values are compared."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+
+from datagen.contract.errors import SourceError
+
+from .groupkeys import GroupValueError, group_rows
+from .timekeys import derived_part, local_ns
+
+if TYPE_CHECKING:
+    from .stage import StageContext
+
+
+def group_keys(table: pa.Table, ns: np.ndarray, url: str, ctx: StageContext) -> tuple[np.ndarray, list[tuple], np.ndarray]:
+    """(row order grouped by key, each group's key values, rows per group) for one batch of
+    input ``url`` whose times are ``ns`` (UTC nanoseconds)."""
+    local = local_ns(ns, ctx.timezone) if ctx.derived else ns
+    keys = [derived_part(g, local) if g in ctx.derived else table.column(g) for g in ctx.group_by]
+    try:
+        return group_rows(keys)
+    except GroupValueError as exc:
+        raise SourceError(f"input {url!r}: group column {ctx.group_by[exc.column]!r} holds {exc.value}, "
+                          "which cannot name a group (dates and times must lie in years 1..9999)") from None

@@ -1,0 +1,73 @@
+"""Stage step, first part of a batch: its times. Parses the time column to nanoseconds,
+counts the bad ones (with a few samples for the error message) and, with
+``--on-bad-time drop``, removes their rows; a time column read as text or numbers is
+stored as a UTC timestamp."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from datagen.contract.errors import ConfigError
+
+from .arrowtypes import is_text
+from .timekeys import looks_numeric, parse_times
+
+if TYPE_CHECKING:
+    from .stage import StageContext, StageResult
+
+BAD_SAMPLES = 5
+
+
+def _shown(column: pa.ChunkedArray, i: int) -> str:
+    """A bad time value as shown in the error message; never raises."""
+    try:
+        return repr(column[i].as_py())
+    except (ValueError, OverflowError, TypeError, pa.ArrowException):
+        pass
+    try:
+        return repr(pc.cast(column.slice(i, 1), pa.string())[0].as_py())
+    except (ValueError, OverflowError, TypeError, pa.ArrowException):
+        return f"a {column.type} value"
+
+
+def _numbers_without_unit(column: pa.ChunkedArray, ctx: StageContext) -> None:
+    """Epoch numbers read as text (CSV) without --time-unit: say so, rather than "cannot be parsed"."""
+    if ctx.time_unit is None and is_text(column.type):
+        kind = looks_numeric(column)
+        if kind:
+            raise ConfigError(f"time column {ctx.time_column!r} holds numbers ({kind}); pass --time-unit s|ms|us|ns")
+
+
+def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: StageResult,
+               dropped: list[np.ndarray]) -> tuple[pa.Table, np.ndarray, np.ndarray] | None:
+    """(the rows with a usable time, their times in ns, their source rows), or None when
+    nothing of this batch is to be staged (no row left, or bad times are an error and some
+    were found: the unit is still read to the end, to count them). Bad times are counted in
+    ``result``; the source rows dropped are appended to ``dropped``."""
+    time_col = table.column(ctx.time_column)
+    parsed = parse_times(time_col, ctx.time_unit)
+    ns, bad = parsed.ns, parsed.bad
+    if bad.any():
+        _numbers_without_unit(time_col, ctx)
+        idx = np.flatnonzero(bad)
+        result.bad_count += len(idx)
+        result.outside_count += int(parsed.outside.sum())
+        for i in idx[: BAD_SAMPLES - len(result.bad_samples)]:
+            result.bad_samples.append((int(rows[i]), _shown(time_col, int(i))))
+        if ctx.on_bad_time == "error":
+            return None
+        dropped.append(rows[idx])
+        keep = ~bad
+        table, ns, rows = table.filter(pa.array(keep)), ns[keep], rows[keep]
+        if table.num_rows == 0:
+            return None
+    if ctx.on_bad_time == "error" and result.bad_count:
+        return None
+    if not (pa.types.is_timestamp(time_col.type) or pa.types.is_date(time_col.type)):
+        idx = table.schema.get_field_index(ctx.time_column)
+        table = table.set_column(idx, ctx.time_column, pa.array(ns, type=pa.timestamp("ns", "UTC")))
+    return table, ns, rows
