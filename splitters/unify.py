@@ -4,9 +4,14 @@
 Rules (``unify_types``; ``None`` means "refuse: schema mismatch"):
 
 - equal types, or a null (all-empty) column with anything -> that type;
-- numbers (signed/unsigned integers, floats) -> numpy's promotion, which is what
-  ``pandas.concat`` gives: int32 + int64 -> int64, int + float -> float64,
-  float32 + float64 -> float64, uint8 + int8 -> int16, uint64 + int64 -> float64.
+- numbers (signed/unsigned integers, floats) -> the smallest type that holds every
+  column's values, decided over all files at once so the order of the files never
+  matters: int32 + int64 -> int64, uint8 + int8 -> int16, int16 + float32 -> float32,
+  int32/int64 + float -> float64, uint64 + a signed int -> float64, float16 + anything
+  else -> at least float32. This is numpy's (and ``pandas.concat``'s) promotion for two
+  types, except float16 + int8/uint8 (float32, not float16); for three or more types
+  numpy's pairwise promotion depends on their order (int8, uint16, float32 gives
+  float64 one way round and float32 the other) and this rule does not.
   Reading casts *safely*: an integer that a float64 cannot hold exactly
   (beyond 2**53) is refused with the file's name, never rounded silently;
 - timestamps with the same time zone (or both naive) -> the finest unit
@@ -21,7 +26,6 @@ Rules (``unify_types``; ``None`` means "refuse: schema mismatch"):
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
 
 from datagen.contract.errors import SchemaError
@@ -41,23 +45,59 @@ def _value_type(t: pa.DataType) -> pa.DataType:
 
 def unify_types(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
     """The one type both ``a`` and ``b`` columns are read as, or ``None`` when they cannot be merged."""
-    if a == b:
-        return a
-    if pa.types.is_null(a):
-        return b
-    if pa.types.is_null(b):
-        return a
-    if pa.types.is_dictionary(a) or pa.types.is_dictionary(b):
-        return _plain_unify(_value_type(a), _value_type(b))
-    return _plain_unify(a, b)
+    return unify_all([a, b])
+
+
+def unify_all(types: list[pa.DataType]) -> pa.DataType | None:
+    """The one type all of ``types`` are read as (the same for any order), or ``None``."""
+    types = [t for t in types if not pa.types.is_null(t)]
+    if not types:
+        return pa.null()
+    if len(set(types)) == 1:
+        return types[0]
+    plain = [_value_type(t) for t in types]  # a category column merges as its values
+    if len(set(plain)) == 1:
+        return plain[0]
+    if all(_is_number(t) for t in plain):
+        return _join_numbers(set(plain))
+    out = plain[0]
+    for t in plain[1:]:
+        out = _plain_unify(out, t) if out is not None else None
+    return out
+
+
+_SIGNED = (pa.int8(), pa.int16(), pa.int32(), pa.int64())
+_UNSIGNED = (pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64())
+_FLOAT_MANTISSA = {32: 24, 64: 53}
+
+
+def _join_numbers(types: set[pa.DataType]) -> pa.DataType:
+    """The smallest of int8..int64 (or uint8..uint64 when no type is signed), float32, float64 that holds
+    every type's values exactly; float64 when none does (int64 + a float, uint64 + a signed int)."""
+    floats = [t.bit_width for t in types if pa.types.is_floating(t)]
+    ints = [t for t in types if pa.types.is_integer(t)]
+    if not floats:
+        signed = any(pa.types.is_signed_integer(t) for t in ints)
+        for candidate in (_SIGNED if signed else _UNSIGNED):
+            if all(_int_fits(t, candidate) for t in ints):
+                return candidate
+        return pa.float64()
+    for bits in (32, 64):
+        if max(floats) <= bits and all(t.bit_width + (0 if pa.types.is_unsigned_integer(t) else -1)
+                                       <= _FLOAT_MANTISSA[bits] for t in ints):
+            return pa.float32() if bits == 32 else pa.float64()
+    return pa.float64()
+
+
+def _int_fits(t: pa.DataType, into: pa.DataType) -> bool:
+    if pa.types.is_signed_integer(t) == pa.types.is_signed_integer(into):
+        return t.bit_width <= into.bit_width
+    return pa.types.is_unsigned_integer(t) and t.bit_width < into.bit_width  # uint into a wider int
 
 
 def _plain_unify(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
     if a == b:
         return a
-    if _is_number(a) and _is_number(b):
-        common = np.result_type(a.to_pandas_dtype(), b.to_pandas_dtype())
-        return pa.from_numpy_dtype(common)
     if pa.types.is_timestamp(a) and pa.types.is_timestamp(b):
         if a.tz != b.tz:
             return None
@@ -75,6 +115,7 @@ def unified_schema(sources: list[SourceFile], schemas: list[pa.Schema]) -> pa.Sc
     ref_src, ref = sources[0], schemas[0]
     fields = {f.name: f.type for f in ref}
     origin = {f.name: ref_src.url for f in ref}
+    seen: dict[str, list[pa.DataType]] = {n: [t] for n, t in fields.items()}
     for src, schema in zip(sources[1:], schemas[1:]):
         names = schema.names
         missing = [n for n in ref.names if n not in names]
@@ -85,12 +126,13 @@ def unified_schema(sources: list[SourceFile], schemas: list[pa.Schema]) -> pa.Sc
         for f in schema:
             if f.type == fields[f.name]:
                 continue
-            merged = unify_types(fields[f.name], f.type)
+            merged = unify_all(seen[f.name] + [f.type])  # all files at once: the order of the files never matters
             if merged is None:
                 raise SchemaError(
                     f"schema mismatch: column {f.name!r} is {f.type} in {src.url!r} "
                     f"but {fields[f.name]} in {origin[f.name]!r}; convert one of them"
                 )
+            seen[f.name].append(f.type)
             if merged != fields[f.name]:
                 origin[f.name] = src.url
             fields[f.name] = merged

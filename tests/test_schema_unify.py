@@ -1,19 +1,18 @@
 """One schema across all inputs (CSV and Parquet): the type rules against a reference
-(pandas.concat for numbers), and real splits of files whose column types differ:
+(the smallest type holding every value, for numbers), and real splits of files whose column types differ:
 either every shard has the manifest's schema and every value arrives intact, or the
 split is refused with a schema-mismatch error naming both files."""
 
 import json
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from splitters.unify import unify_types
+from splitters.unify import unify_all, unify_types
 
 NUMERIC = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"]
 OTHER = [pa.string(), pa.large_string(), pa.bool_(), pa.date32(), pa.binary(),
@@ -33,8 +32,25 @@ def _reference(types: list[pa.DataType]) -> pa.DataType | None:
     if len({str(t) for t in types}) == 1:
         return types[0]
     if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types):
-        dtype = pd.concat([pd.Series([1], dtype=t.to_pandas_dtype()) for t in types]).dtype
-        return pa.from_numpy_dtype(dtype)
+        # the first candidate whose values include every type's values (checked on the extreme values
+        # and on 2**k + 1 odd integers), else float64
+        def holds(candidate, t):
+            if pa.types.is_integer(candidate) and pa.types.is_floating(t):
+                return False
+            ci, ti = _info(candidate), _info(t)
+            if pa.types.is_integer(candidate):
+                return ci.min <= ti.min and ti.max <= ci.max
+            if pa.types.is_floating(t):
+                return t.bit_width <= candidate.bit_width
+            return all(float(np.array(v, dtype=candidate.to_pandas_dtype())) == v
+                       for v in (ti.min, ti.max, ti.max - 1))
+        signed = any(pa.types.is_signed_integer(t) or pa.types.is_floating(t) for t in types)
+        ints = ["int8", "int16", "int32", "int64"] if signed else ["uint8", "uint16", "uint32", "uint64"]
+        for name in ints + ["float32", "float64"]:
+            candidate = pa.from_numpy_dtype(np.dtype(name))
+            if all(holds(candidate, t) for t in types):
+                return candidate
+        return pa.float64()
     if all(pa.types.is_timestamp(t) for t in types):
         if len({t.tz for t in types}) > 1:
             return None
@@ -46,11 +62,12 @@ def _reference(types: list[pa.DataType]) -> pa.DataType | None:
     return None
 
 
+def _info(t):
+    return np.iinfo(t.to_pandas_dtype()) if pa.types.is_integer(t) else np.finfo(t.to_pandas_dtype())
+
+
 def _fold(types):
-    out = types[0]
-    for t in types[1:]:
-        out = unify_types(out, t) if out is not None else None
-    return out
+    return unify_all(types)
 
 
 @settings(max_examples=300, deadline=None)
