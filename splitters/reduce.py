@@ -135,7 +135,8 @@ def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray, ctx:
     codecs = dict(ctx.compression)
     pq.write_table(piece, sink, compression={c: codecs.get(c, "zstd") for c in piece.column_names},
                    row_group_size=ctx.row_group_size,
-                   use_dictionary=list(ctx.dictionary_columns), write_statistics=True, metadata_collector=collected)
+                   use_dictionary=list(ctx.dictionary_columns), write_statistics=True, metadata_collector=collected,
+                   write_page_checksum=True)  # readers verify each page: a flipped byte is an error, not a value
     data = sink.getvalue()
     with open(dest, "wb") as fh:
         fh.write(data)
