@@ -31,7 +31,7 @@ cells = [
     md("## 2. Split it by month and day\n\n`split-datasets` runs with Dask, writes one Parquet shard per day, and "
        "writes `manifest.json` last. Running it again is a no-op (`up to date`)."),
     code("shutil.rmtree(DATASET, ignore_errors=True)\n"
-         "sh('datagen.app.split_cli', str(SOURCE), '--out', str(DATASET), '--time-column', 'event_time',\n"
+         "sh('splitters.cli', str(SOURCE), '--out', str(DATASET), '--time-column', 'event_time',\n"
          "   '--group-by', 'month,day', '--label', 'label', '--no-progress')\n"
          "sh('datagen.app.cli', 'show', str(DATASET))"),
     md("## 3. Rows, label balance and shard sizes per day (from the manifest alone)"),

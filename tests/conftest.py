@@ -24,7 +24,7 @@ def sample_parquet(tmp_path_factory):
 @pytest.fixture
 def run_split():
     """Invoke split-datasets in-process; returns the click Result."""
-    from datagen.app.split_cli import main
+    from splitters.cli import main
 
     def run(*args):
         return CliRunner().invoke(main, [str(a) for a in args] + ["--no-progress"], catch_exceptions=False)

@@ -70,6 +70,6 @@ import pyarrow as pa  # noqa: E402
 _wrap(pa, "OSFile", "arrow-open", lambda path, mode="rb", *a, **k: "w" in mode or "a" in mode)
 
 if __name__ == "__main__":
-    from datagen.app.split_cli import main
+    from splitters.cli import main
 
     main(sys.argv[1:], prog_name="split-datasets")

@@ -15,7 +15,7 @@ def dataset(tmp_path_factory):
     """12,000 rows in 3 Parquet files, split by month into 12 shards with 1,024-row row groups."""
     from click.testing import CliRunner
 
-    from datagen.app.split_cli import main
+    from splitters.cli import main
 
     src = tmp_path_factory.mktemp("gen-src")
     write_sample(src, files=3, rows_per_file=ROWS // 3, seed=5, features=4, row_group_size=1_000)

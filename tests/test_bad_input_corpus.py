@@ -317,7 +317,7 @@ def _damaged_copies(d: Path) -> None:
 def corpus(tmp_path_factory):
     d = tmp_path_factory.mktemp("corpus")
     _build_corpus(d)
-    from datagen.app.split_cli import main
+    from splitters.cli import main
 
     os.chdir(d)
     try:
@@ -359,7 +359,7 @@ def _check(code: int, stdout: str, stderr: str, case: Case) -> None:
 
 def _main(prog: str):
     if prog == SPLIT:
-        from datagen.app.split_cli import main
+        from splitters.cli import main
     else:
         from datagen.app.cli import main
     return main
@@ -383,7 +383,7 @@ SUBPROCESS_CASES = [c for c in CASES if c.subprocess]
 
 @pytest.mark.parametrize("case", SUBPROCESS_CASES, ids=[c.id for c in SUBPROCESS_CASES])
 def test_bad_input_as_a_real_process(case, corpus):
-    module = "datagen.app.split_cli" if case.prog == SPLIT else "datagen.app.cli"
+    module = "splitters.cli" if case.prog == SPLIT else "datagen.app.cli"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "DASK_DATAGEN__CONNECT_TIMEOUT": "1s"}
     env.pop("DATAGEN_DEBUG", None)
     before = _snapshot(corpus)
@@ -403,8 +403,8 @@ def test_every_command_is_covered():
 
 def test_every_command_goes_through_the_error_edge():
     from datagen.app.cli import main as datagen_main
-    from datagen.app.cli_errors import OneLineErrors, report_errors
-    from datagen.app.split_cli import main as split_main
+    from datagen.contract.cli_edge import OneLineErrors, report_errors
+    from splitters.cli import main as split_main
 
     edge = report_errors(lambda: None).__code__
     commands = [split_main, *datagen_main.commands.values()]

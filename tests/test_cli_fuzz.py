@@ -44,7 +44,7 @@ def _one_error_line(result):
 def test_split_options_never_give_a_traceback(source, tmp_path_factory, pairs):
     import dask
 
-    from datagen.app.split_cli import main
+    from splitters.cli import main
 
     out = tmp_path_factory.mktemp("out") / "o"
     args = [str(source / "in.parquet"), "--out", str(out), "--time-column", "t", "--no-progress"]
@@ -66,7 +66,7 @@ GEN_OPTIONS = ["--epoch", "--features", "--label", "--batch-size", "--seed", "--
 @given(st.lists(st.tuples(st.sampled_from(GEN_OPTIONS), values), min_size=1, max_size=3))
 def test_provenance_options_never_give_a_traceback(source, tmp_path_factory, pairs):
     from datagen.app.cli import main as datagen_main
-    from datagen.app.split_cli import main as split_main
+    from splitters.cli import main as split_main
 
     ds = source / "ds"
     if not ds.exists():

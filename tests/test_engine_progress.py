@@ -2,7 +2,7 @@
 
 from click.testing import CliRunner
 
-from datagen.app.split_cli import main as split_main
+from splitters.cli import main as split_main
 from splitters.engine import Engine
 
 

@@ -33,7 +33,7 @@ def hostile(tmp_path_factory):
     whose values float32 or int32 cannot hold."""
     from click.testing import CliRunner
 
-    from datagen.app.split_cli import main
+    from splitters.cli import main
 
     src = tmp_path_factory.mktemp("hostile-src")
     i = np.arange(N)
@@ -324,7 +324,7 @@ def test_bad_directory_types(hostile):
 def test_null_labels_from_the_manifest_are_refused_at_construction(tmp_path, hostile):
     from click.testing import CliRunner
 
-    from datagen.app.split_cli import main
+    from splitters.cli import main
 
     src = read_manifest(hostile).sources[0].path
     out = tmp_path / "ds"

@@ -20,7 +20,7 @@ def test_terminated_split_cleans_up(tmp_path, signum):
     src = tmp_path / "src"
     write_sample(src, files=4, rows_per_file=100_000, seed=3, features=8)
     out = tmp_path / "a" / "b" / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "datagen.app.split_cli", str(src), "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "splitters.cli", str(src), "--out", str(out),
                              "--time-column", "event_time", "--group-by", "month,day", "--no-progress"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

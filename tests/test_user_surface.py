@@ -23,7 +23,7 @@ def test_every_config_is_valid_and_usable(tmp_path, monkeypatch):
     from datagen.app.cli import main as datagen_main
     from datagen.reader.options import load_config_file as load_gen, options_from_config
     from datagen.app.sample import write_sample
-    from datagen.app.split_cli import main as split_main
+    from splitters.cli import main as split_main
     from splitters.config import SplitConfig, load_config_file as load_split
 
     files = sorted((ROOT / "configs").glob("*.y*ml"))

@@ -1,3 +1,3 @@
-"""The application layer: the ``datagen`` and ``split-datasets`` command lines, the
-demo and the sample data. The only room that may use both ``splitters`` and the
-generator side; nothing imports it."""
+"""The application layer: the ``datagen`` command line, ``show``, the demo (which runs
+``split-datasets`` as its own process) and the sample data. Nothing imports it, and it
+never imports ``splitters``."""

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .cli_errors import Group, report_errors
+from datagen.contract.cli_edge import Group, report_errors
 from datagen.contract.manifest import read_manifest
 
 

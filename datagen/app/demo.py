@@ -1,6 +1,7 @@
 """``datagen demo``: the whole story on a built-in synthetic sample, in about a minute.
 
-sample table -> split-datasets (month, day) -> datagen show -> train a small Keras
+sample table -> split-datasets (month, day; run as its own process, exactly the command
+shown) -> datagen show -> train a small Keras
 model with DataGenerator (Jan-Oct train, Nov-Dec validation) -> provenance of one
 training batch, checked against the source files.
 """
@@ -59,14 +60,9 @@ def _run(out: Path, rows: int, epochs: int, progress: bool, say: Callable[[str],
     say(f"1. writing a synthetic sample: {rows:,} time-stamped rows in {files} Parquet files -> {out / 'source'}")
     write_sample(out / "source", files=files, rows_per_file=rows // files, seed=7)
 
-    from splitters.config import SplitConfig
-    from splitters.split import run_split
-
     dataset = out / "dataset"
     say("2. split-datasets source --out dataset --time-column event_time --group-by month,day --label label")
-    summary = run_split(SplitConfig(inputs=[str(out / "source")], out=str(dataset), time_column="event_time",
-                                    group_by=["month", "day"], label="label", progress=progress))
-    say(f"   {summary.line()}")
+    say(f"   {_split_datasets(out / 'source', dataset, progress)}")
 
     from datagen.contract.manifest import read_manifest
     from datagen.app.show import render
@@ -113,6 +109,21 @@ def _run(out: Path, rows: int, epochs: int, progress: bool, say: Callable[[str],
         f"datagen provenance {dataset} --batch {batch} --epoch {epoch} --config {config_path}")
     return {"out": str(out), "dataset": str(dataset), "history": history.history, "checked": checked,
             "seconds": seconds}
+
+
+def _split_datasets(source: Path, dataset: Path, progress: bool) -> str:
+    """Run ``split-datasets`` as a user would (its own process: the demo never imports the split
+    side), and return its summary line; its one-line error becomes ours."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "splitters.cli", str(source), "--out", str(dataset), "--time-column", "event_time",
+           "--group-by", "month,day", "--label", "label"] + ([] if progress else ["--no-progress"])
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None if progress else subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        detail = (done.stderr or "").strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+        raise DatagenError(f"split-datasets failed: {detail[0].removeprefix('error: ')}")
+    return done.stdout.strip().splitlines()[-1]
 
 
 def _check_against_sources(gen, prov, batch: int, epoch: int) -> int:

@@ -5,7 +5,7 @@
   ``manifest_rules``;
 - ``hive`` and ``pathrules``: group values in paths, and which paths are safe;
 - ``hashing``; ``shardcheck``: a shard file against its manifest entry; ``verify``: a whole dataset;
-- ``errors``: the error tree; ``validate`` and ``configfile``: option values and config files;
+- ``errors``: the error tree, and ``cli_edge``: errors -> one line and an exit code at both command lines; ``validate`` and ``configfile``: option values and config files;
 - ``packing``: the in-order bin packing both sides plan with.
 
 It imports neither Keras nor Dask, and nothing from ``splitters`` or the other rooms of ``datagen``.

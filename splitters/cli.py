@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from datagen.app.cli_errors import Command, report_errors
+from datagen.contract.cli_edge import Command, report_errors
 from datagen.contract import validate as v
 from datagen.contract.errors import ConfigError
 
