@@ -12,10 +12,9 @@ _FLOAT_WORDS = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": floa
 
 
 def _group_type(pa, column):
-    """The Arrow type of a group column as read back: derived parts int32 (``date`` text),
-    bool/int/float/string columns as themselves, anything else as the manifest's text."""
-    if column.derived_from is not None:
-        return pa.string() if column.name == "date" else pa.int32()
+    """The Arrow type of a group column as read back: bool/int/float/string columns (derived calendar
+    parts included: their manifest type is int32, or string for ``date``) as themselves, anything
+    else as the manifest's text."""
     text = column.type
     if text.startswith("dictionary<values="):
         text = text[len("dictionary<values="):].split(",")[0]
