@@ -32,14 +32,17 @@ def _split(src_dir, out, *extra):
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
-    """60 rows, one shard: ``f`` float, ``i`` int64 0..59, label ``lab`` int64 0..2."""
+    """60 rows in 3 shards (grouped by ``g``): ``f`` float, ``i`` int64 0..59, label ``lab`` int64 0..2,
+    text ``s`` (7 values repeated, some nulls)."""
     src = tmp_path_factory.mktemp("trust-src")
     n = 60
     pq.write_table(pa.table({"ts": pa.array(np.arange(n) * 10**9, type=pa.timestamp("ns")),
                              "f": pa.array(np.arange(n) / 7, type=pa.float64()),
                              "i": pa.array(np.arange(n), type=pa.int64()),
-                             "lab": pa.array(np.arange(n) % 3, type=pa.int64())}), src / "a.parquet")
-    return _split(src, tmp_path_factory.mktemp("trust-ds") / "ds", "--label", "lab")
+                             "lab": pa.array(np.arange(n) % 3, type=pa.int64()),
+                             "s": [None if k % 11 == 0 else f"s{k % 7}" for k in range(n)],
+                             "g": np.arange(n) % 3}), src / "a.parquet")
+    return _split(src, tmp_path_factory.mktemp("trust-ds") / "ds", "--label", "lab", "--group-by", "g")
 
 
 # -- 1: cached windows are read-only -------------------------------------------------------------
@@ -144,6 +147,15 @@ def test_a_repeated_value_is_held_once(long_text):
     assert gen.source.decoded_row_bytes < 2_000
     batch = gen[0][0]["r"][:, 0]
     assert batch.tolist() == ["y" * 100_000] * 50 and len({id(v) for v in batch}) == 1
+
+
+def test_text_across_row_groups_and_shuffles_keeps_its_values(small):
+    truth = sorted(((k / 7), "" if k % 11 == 0 else f"s{k % 7}") for k in range(60))
+    for shuffle in (False, True):
+        gen = DataGenerator(small, {"f": ["f"], "s": ["s"]}, batch_size=7, shuffle=shuffle, memory_budget=2**18)
+        got = [(float(f), s or "") for k in range(len(gen)) for f, s in zip(gen[k][0]["f"][:, 0].astype(float),
+                                                                           gen[k][0]["s"][:, 0])]
+        assert sorted((round(f, 4), s) for f, s in got) == sorted((round(f, 4), s) for f, s in truth)
 
 
 @settings(deadline=None, max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
