@@ -1,10 +1,12 @@
-"""The memory budget -> rows per window, from the bytes one decoded row takes in a window.
+"""The memory budget -> rows per window, from the bytes one decoded row takes in a window
+(text from the sizes the shards' footers give, never a fixed guess).
 
 Two decoded windows are cached while the next one is built in the background (windows.py),
 and building one briefly holds its read buffers, the Arrow table, the matrix and its permuted
 copy (about five times its size); so a window is at most an eighth of the budget. Refused at
-construction: a budget too small for the biggest row group, and one-hot labels that would take
-more than the budget per batch, and (check_not_empty) a generator with no batch; a budget that allows one row group per shuffle window warns.
+construction: a budget too small for the biggest row group, one-hot labels that would take
+more than the budget per batch, and (check_not_empty) a generator with no batch at all;
+a budget that allows one row group per shuffle window warns.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ The window's shards are read in parallel (pyarrow releases the GIL), its units k
 window's order, and the columns become arrays keyed ``"x"`` (the feature matrix) or
 ``"x:<input>"`` (dict inputs), ``"y"`` (labels) and ``"w"`` (sample weights), by the rules
 of ``outputs.py``. Group columns are not in the files: their checked value is repeated.
+Text is read dictionary-encoded and becomes object arrays sharing one str per distinct value
+(``text_values``), so its memory follows the footer sizes the budget counts.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ At most ``CACHED_WINDOWS`` decoded windows are kept (least recently used goes fi
 is decoded once even when several threads ask for it at the same time (the others wait for it),
 and after each batch the window after it is decoded by one background thread, so batches
 never wait for it. Cached arrays are read-only (so are the batch slices of them): a caller's
-in-place edit fails loudly instead of changing what later batches serve. Locks, events and the thread are rebuilt after a fork or unpickling.
+in-place edit fails loudly instead of changing what later batches serve. Locks, events and
+the thread are rebuilt after a fork or unpickling.
 """
 
 from __future__ import annotations
