@@ -211,3 +211,28 @@ def test_float32_warning_only_when_the_footers_show_big_integers(small):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         DataGenerator(small, ["i", "f"], label="lab", sample_weight="i")  # int64, but all within ±2**24
+
+
+@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.one_of(st.none(), st.integers(-2**40, 2**40)), min_size=1, max_size=12),
+                min_size=1, max_size=4), st.booleans())
+def test_footer_stats_match_pandas(tmp_path, files, statistics):
+    """Null count and min/max over several files and row groups equal pandas' own; without
+    statistics the range is unknown (None), so the checks that need it stay per batch."""
+    import pandas as pd
+
+    from datagen.reader.footer_stats import footer_stats, value_range
+
+    metas = []
+    for k, values in enumerate(files):
+        path = tmp_path / f"{k}.parquet"
+        pq.write_table(pa.table({"v": pa.array(values, type=pa.int64())}), path, row_group_size=3,
+                       write_statistics=statistics)
+        metas.append(pq.read_metadata(path))
+    s = footer_stats(metas, ["v"])["v"]
+    ref = pd.Series([v for values in files for v in values], dtype="Int64")
+    if not statistics:
+        assert value_range(s) is None
+        return
+    assert s.nulls == int(ref.isna().sum())
+    assert value_range(s) == (None if ref.isna().all() else (int(ref.min()), int(ref.max())))
