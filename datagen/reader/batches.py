@@ -21,11 +21,13 @@ from datagen.contract import validate
 from datagen.contract.errors import DatagenError, ManifestError, with_context
 from datagen.contract.manifest import manifest_path, read_manifest_with_hash
 from .assemble import apply_transform, batch_tuple, join_slices
-from .budget import decoded_row_bytes, window_rows
+from .budget import check_not_empty, decoded_row_bytes, window_rows
 from .decode import WindowDecoder
-from .option_checks import check_columns, check_labels, checked_group_values, warn_inexact
+from .option_checks import (check_columns, check_footer_stats, check_labels, checked_group_values,
+                            warn_inexact)
 from .options import GeneratorOptions
-from .plan import EpochPlan, check_epoch
+from .outputs import is_text
+from .plan import EpochPlan, check_batch_index, check_epoch
 from .provenance import provenance_table
 from .selection import row_group_units, select_shards
 from .shards import ShardAccess
@@ -45,14 +47,19 @@ class BatchSource:
         types = {**m.column_types, **m.group_types}
         check_columns(types, o)
         self.selected = select_shards(m, o.where, self.directory)
-        self.shards = ShardAccess(self.directory, m, self.selected, o.verify)
+        used = [c for c in dict.fromkeys(o.feature_columns + [o.label, o.sample_weight])
+                if c and c not in m.group_names]
+        self.shards = ShardAccess(self.directory, m, self.selected, o.verify, used,
+                                  [c for c in used if is_text(types[c])])
         group_values = checked_group_values(m, self.selected, types, o)
         check_labels(m, self.selected, group_values, o)
-        warn_inexact(types, set(m.group_names), group_values, o)
+        check_footer_stats(m, group_values, self.shards.stats, o)
+        warn_inexact(types, set(m.group_names), group_values, o, self.shards.stats)
         units = row_group_units(m, self.selected, o.where)
-        self.decoded_row_bytes = decoded_row_bytes(types, o)
+        self.decoded_row_bytes = decoded_row_bytes(types, o, self.shards.stats, group_values)
         self.plan = EpochPlan(units, o.batch_size, o.drop_remainder, o.shuffle, o.seed,
                               window_rows(o, self.decoded_row_bytes, units))
+        check_not_empty(self.plan)
         self.decoder = WindowDecoder(o, m, types, group_values, self.shards)
         self.windows = WindowCache(self.plan, self.decoder)
 
@@ -77,7 +84,7 @@ class BatchSource:
     def batch(self, index: int, epoch: int = 0):
         """The batch ``index`` of ``epoch``: a pure function of manifest, options, seed, epoch and index."""
         self._own_process()
-        segments = self.plan.segments(check_epoch(epoch), index)
+        segments = self.plan.segments(check_epoch(epoch), check_batch_index(index))
         try:
             parts = []
             for window, lo, hi in segments:
@@ -93,4 +100,4 @@ class BatchSource:
     def provenance(self, index: int, epoch: int = 0) -> pd.DataFrame:
         """One row per example of batch ``index`` of ``epoch``, in batch order."""
         self._own_process()
-        return provenance_table(self.manifest, self.plan, self.shards, index, epoch)
+        return provenance_table(self.manifest, self.plan, self.shards, check_batch_index(index), epoch)

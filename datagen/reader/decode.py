@@ -4,6 +4,8 @@ The window's shards are read in parallel (pyarrow releases the GIL), its units k
 window's order, and the columns become arrays keyed ``"x"`` (the feature matrix) or
 ``"x:<input>"`` (dict inputs), ``"y"`` (labels) and ``"w"`` (sample weights), by the rules
 of ``outputs.py``. Group columns are not in the files: their checked value is repeated.
+Text is read dictionary-encoded and becomes object arrays sharing one str per distinct value
+(``text_values``), so its memory follows the footer sizes the budget counts.
 """
 
 from __future__ import annotations
@@ -20,6 +22,23 @@ from .options import GeneratorOptions
 from .outputs import float_matrix, group_array, is_text, label_array
 from .plan import Unit, Window
 from .shards import READ_THREADS, ShardAccess
+
+
+def text_values(col: pa.ChunkedArray) -> np.ndarray:
+    """A text column as a numpy object array of str (None for nulls). Dictionary-encoded chunks (as
+    shards.py reads text) share one Python str per distinct value, so memory follows the file's size."""
+    parts = []
+    for chunk in col.chunks:
+        if not pa.types.is_dictionary(chunk.type):
+            parts.append(chunk.to_numpy(zero_copy_only=False))
+            continue
+        values = np.empty(len(chunk.dictionary) + 1, dtype=object)  # the last slot: None, for nulls
+        values[:-1] = chunk.dictionary.to_numpy(zero_copy_only=False)
+        idx = chunk.indices.fill_null(len(chunk.dictionary)).to_numpy(zero_copy_only=False)
+        parts.append(values[idx])
+    if not parts:
+        return np.empty(0, dtype=object)
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 class WindowDecoder(ProcessLocal):
@@ -82,7 +101,7 @@ class WindowDecoder(ProcessLocal):
             return float_matrix([column(n) for n in names], self.options.dtype)
 
         def text(names: list[str]) -> np.ndarray:
-            return np.ascontiguousarray(np.vstack([column(n).to_numpy() for n in names]).T)
+            return np.ascontiguousarray(np.vstack([text_values(column(n)) for n in names]).T)
 
         o = self.options
         where = f"window starting at shard {self.manifest.shards[window.units[0].shard].path!r}"

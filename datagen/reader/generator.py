@@ -15,7 +15,6 @@ must agree with model.fit's own epoch numbers. Two mechanisms, both race-free:
 from __future__ import annotations
 
 import dataclasses
-import operator
 import os
 import threading
 from typing import Any
@@ -27,7 +26,7 @@ from .batches import BatchSource
 from datagen.contract.errors import ConfigError
 from .options import (OPTIONS_DOC, RUNTIME_KEYS, GeneratorOptions, RuntimeOptions, generator_signature,
                       load_config_file, options_from_config)
-from .plan import check_epoch
+from .plan import check_batch_index, check_epoch
 
 GENERATOR_SIGNATURE = generator_signature()
 
@@ -83,10 +82,7 @@ class DataGenerator(keras.utils.PyDataset):
         return len(self.source)
 
     def __getitem__(self, index: int):
-        try:
-            i = operator.index(index)
-        except TypeError:
-            raise TypeError(f"batch index must be an integer, got {index!r}") from None
+        i = check_batch_index(index)
         n = len(self)
         if not -n <= i < n:
             raise IndexError(f"batch index {i} out of range: this generator has {n} batches "
@@ -124,10 +120,7 @@ class DataGenerator(keras.utils.PyDataset):
     # -- provenance and config --------------------------------------------------------------------
     def provenance(self, batch: int, epoch: int | None = None):
         """The source rows of batch ``batch`` of ``epoch`` (default: the current epoch), as a DataFrame."""
-        try:
-            batch = operator.index(batch)
-        except TypeError:
-            raise TypeError(f"batch index must be an integer, got {batch!r}") from None
+        batch = check_batch_index(batch)
         return self.source.provenance(batch, self.epoch if epoch is None else check_epoch(epoch))
 
     @property

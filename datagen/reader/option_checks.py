@@ -3,7 +3,8 @@
 Everything the manifest can show is refused (or announced) here, never in the middle
 of an epoch: unknown or wrongly typed columns, group values that do not fit their
 column type, null labels and labels outside ``num_classes`` (from the shards'
-``label_counts``), and integer columns that float32 outputs may round.
+``label_counts`` and the footers' statistics), nulls in sample_weight, and integer columns
+that float32 outputs may round (not when the footers' min/max show every value exact).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import warnings
 
 from datagen.contract.errors import ColumnError
 from datagen.contract.format import Manifest
+from .footer_stats import ColumnStats, value_range
 from .options import GeneratorOptions
 from .outputs import (MANTISSA_BITS, check_label_counts, group_value, inexact_integer_columns, is_numeric,
                       is_text)
@@ -73,15 +75,47 @@ def check_labels(m: Manifest, selected: list[int], group_values: dict[int, dict]
         check_label_counts(counts, o.num_classes, o.label, f"shard {shard.path!r}")
 
 
+def check_footer_stats(m: Manifest, group_values: dict[int, dict], stats: dict[str, ColumnStats],
+                       o: GeneratorOptions) -> None:
+    """Refuse what the footers' statistics show: nulls in the label or sample_weight column (a null
+    group value too), label values outside [0, num_classes). Without statistics the batch checks."""
+    for role, col in (("label", o.label), ("sample_weight", o.sample_weight)):
+        if col is None:
+            continue
+        if col in m.group_names:
+            shards = [m.shards[i].path for i, v in group_values.items() if v[col] is None]
+            if shards:
+                raise ColumnError(f"{role} column {col!r} is a group column with a null value in shard "
+                                  f"{shards[0]!r}; every row needs a {role}")
+            continue
+        s = stats.get(col)
+        if s is not None and s.nulls:
+            raise ColumnError(f"{role} column {col!r} has {s.nulls:,} null values in the selected shards "
+                              f"(Parquet statistics); every row needs a {role}")
+    if o.label is not None and o.num_classes is not None and o.label not in m.group_names:
+        span = value_range(stats.get(o.label))
+        if span is not None:
+            for bad in span:
+                if not 0 <= bad < o.num_classes:
+                    raise ColumnError(f"label column {o.label!r} has value {bad!r} (Parquet statistics), "
+                                      f"expected an integer class in [0, {o.num_classes}) for "
+                                      f"num_classes={o.num_classes}")
+
+
+def within(span, limit: int) -> bool:
+    return span is not None and all(isinstance(v, int) and abs(v) <= limit for v in span)
+
+
 def warn_inexact(types: dict[str, str], groups: set[str], group_values: dict[int, dict],
-                 o: GeneratorOptions) -> None:
+                 o: GeneratorOptions, stats: dict[str, ColumnStats] | None = None) -> None:
     """Announce the integer columns that float32 outputs may round (see outputs.py); dtype="float64"
     is the remedy, so it warns of nothing (it rounds only integers beyond 2**53)."""
     if o.dtype != "float32":
         return
     cols = [c for c in o.feature_columns if not is_text(types[c])] + ([o.sample_weight] if o.sample_weight else [])
-    inexact = inexact_integer_columns(types, [c for c in cols if c not in groups], o.dtype)
     limit = 2 ** MANTISSA_BITS[o.dtype]
+    inexact = [c for c in inexact_integer_columns(types, [c for c in cols if c not in groups], o.dtype)
+               if not within(value_range((stats or {}).get(c)), limit)]  # footers show all values exact
     for c in dict.fromkeys(c for c in cols if c in groups):
         values = [v[c] for v in group_values.values()]
         if any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > limit for v in values):

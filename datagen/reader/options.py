@@ -111,6 +111,9 @@ class GeneratorOptions:
             raise ConfigError(f"num_classes: expected at least 2, got {self.num_classes}")
         if self.num_classes is not None and self.label is None:
             raise ConfigError("num_classes: one-hot labels need a label column")
+        if self.sample_weight is not None and self.label is None:
+            raise ConfigError(f"sample_weight={self.sample_weight!r} needs a label column: Keras ignores sample "
+                              "weights without targets; pass label=... or drop sample_weight")
         validate.non_negative_integer(self.seed, "seed")
         validate.boolean(self.shuffle, "shuffle")
         validate.boolean(self.drop_remainder, "drop_remainder")

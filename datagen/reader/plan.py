@@ -12,6 +12,7 @@ Every selected row appears exactly once per epoch. All randomness comes from
 from __future__ import annotations
 
 import bisect
+import operator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,6 +27,16 @@ def check_epoch(epoch) -> int:
     if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
         raise ConfigError(f"epoch: expected a non-negative integer, got {epoch!r}")
     return int(epoch)
+
+
+def check_batch_index(index) -> int:
+    """A batch index: an integer, never a bool (``True`` is not batch 1)."""
+    if isinstance(index, (bool, np.bool_)):
+        raise TypeError(f"batch index must be an integer, got {index!r}")
+    try:
+        return operator.index(index)
+    except TypeError:
+        raise TypeError(f"batch index must be an integer, got {index!r}") from None
 
 
 @dataclass(frozen=True)

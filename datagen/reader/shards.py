@@ -4,7 +4,9 @@ Every check of a shard file (inside DIR, regular file of the manifest's size, fo
 lineage values) is made by ``datagen.contract.shardcheck``; this module only decides when.
 At construction the selected shards are checked (in parallel) and their footers kept in a
 stash, so opening a shard later parses no footer twice; opened footers are cached per process
-while the file keeps its identity. A row group read here must have the manifest's row count.
+while the file keeps its identity. A row group read here must have the manifest's row count, and
+pages written with CRC checksums are verified on read (a flipped byte is a ShardError, never a value).
+The footers also give per-column statistics (footer_stats.py), summarised before they are dropped.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pyarrow.parquet as pq
 from datagen.contract.errors import ShardError
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest
 from datagen.contract.shardcheck import FooterStash, ShardChecker, ShardProblem, check_shards, one_line
+from .footer_stats import footer_stats
 from .forksafe import ProcessLocal
 from .outputs import lineage_int64
 
@@ -34,11 +37,14 @@ class ShardAccess(ProcessLocal):
 
     RUNTIME = ("_lock", "_footers")
 
-    def __init__(self, directory: Path, manifest: Manifest, selected: list[int], verify: str):
+    def __init__(self, directory: Path, manifest: Manifest, selected: list[int], verify: str,
+                 columns: list[str] = (), text_columns: list[str] = ()):
         self.manifest = manifest
+        self.text_columns = list(text_columns) or None  # read dictionary-encoded: a repeated value held once
         self.checker = ShardChecker(directory, manifest)
         level = "sha256" if verify == "sha256" else "footer"
         footers = check_shards(self.checker, [manifest.shards[i] for i in selected], level, READ_THREADS)
+        self.stats = footer_stats([f[0] for f in footers], list(columns))  # before footers are dropped
         self._stash = FooterStash(dict(list(zip(selected, footers))[:FOOTER_CACHE]))  # read once, used on open
         self._start_runtime()
 
@@ -57,7 +63,8 @@ class ShardAccess(ProcessLocal):
         if not cached:
             meta = self._stash.take(index, identity)  # read and checked at construction
         try:
-            pf = pq.ParquetFile(path, metadata=meta, pre_buffer=True)
+            pf = pq.ParquetFile(path, metadata=meta, pre_buffer=True, page_checksum_verification=True,
+                                read_dictionary=self.text_columns)
         except Exception as exc:
             raise ShardProblem(shard, "unreadable", f"not a readable Parquet file ({one_line(exc)})") from None
         if meta is None:
