@@ -23,7 +23,7 @@ from datagen.reader.decode import text_values
 def _split(src_dir, out, *extra):
     from click.testing import CliRunner
 
-    from datagen.app.split_cli import main
+    from splitters.cli import main
 
     r = CliRunner().invoke(main, [str(src_dir), "--out", str(out), "--time-column", "ts", "--no-progress", *extra])
     assert r.exit_code == 0, r.output
