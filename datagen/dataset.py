@@ -63,5 +63,7 @@ def arrow_dataset(directory: str | os.PathLike):
         for name, dtype in types.items():
             expr = expr & _partition(pa, pc, name, shard.group.get(name), dtype)
         partitions.append(expr)
-    return ds.FileSystemDataset.from_paths(files, schema=schema, format=ds.ParquetFileFormat(),
+    verified = ds.ParquetFileFormat(  # page checksums checked on read, as the generator does
+        default_fragment_scan_options=ds.ParquetFragmentScanOptions(page_checksum_verification=True))
+    return ds.FileSystemDataset.from_paths(files, schema=schema, format=verified,
                                            filesystem=pafs.LocalFileSystem(), partitions=partitions)
