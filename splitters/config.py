@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from datagen.contract.configfile import option_key, parse_size, read_mapping
+from datagen.contract.configfile import option_mapping, parse_size, read_mapping
 from datagen.contract import validate as v
 from datagen.contract.errors import ConfigError
 
@@ -153,13 +153,4 @@ CONFIG_KEYS = {f.name for f in dataclasses.fields(SplitConfig)}
 
 def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     """Read a YAML (or JSON) split config; keys may use '-' or '_'."""
-    data = read_mapping(path, "config file")
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        norm = option_key(key)
-        if not isinstance(key, str) or norm not in CONFIG_KEYS:
-            raise ConfigError(f"config file {str(path)!r}: unknown key {key!r} (known: {', '.join(sorted(CONFIG_KEYS))})")
-        if norm in out:
-            raise ConfigError(f"config file {str(path)!r}: key {key!r} is given twice (as '-' and '_' spellings)")
-        out[norm] = value
-    return out
+    return option_mapping(read_mapping(path, "config file"), CONFIG_KEYS, f"config file {str(path)!r}")

@@ -103,6 +103,8 @@ CASES = [
     split("yaml-duplicate-key", "good.parquet", "--config", "dupkey.yaml", code=2,
           needles=("'group_by' is given more than once",)),
     split("config-dev-null", "good.parquet", "--config", "/dev/null", code=2, needles=("not a regular file",)),
+    dg("prov-config-both-spellings", "provenance", "ds", "--batch", "0", "--config", "g-spellings.yaml", code=2,
+       needles=("given twice",)),
     dg("prov-config-duplicate-key", "provenance", "ds", "--batch", "0", "--config", "g-dupkey.yaml", code=2,
        needles=("'features' is given more than once",)),
     split("config-missing", "good.parquet", "--config", "nope.yaml", code=2, needles=("nope.yaml",)),
@@ -269,6 +271,7 @@ def _build_corpus(d: Path) -> None:
         "g-unknown.yaml": "features: [v]\ncolour: blue\n",
         "dupkey.yaml": "group_by: [day]\ngroup_by: [month]\n",
         "g-dupkey.yaml": "features: [v]\nfeatures: [t]\n",
+        "g-spellings.yaml": "features: [v]\nbatch-size: 7\nbatch_size: 8\n",
     }
     for name, body in configs.items():
         (d / name).write_text(body)

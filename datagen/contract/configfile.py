@@ -77,6 +77,20 @@ def option_key(key: Any) -> str:
     return str(key).replace("-", "_")
 
 
+def option_mapping(data: dict, known: set[str], what: str) -> dict[str, Any]:
+    """``data`` with its keys as option names (``group-by`` -> ``group_by``): a key that is not a string,
+    not one of ``known``, or given in both spellings is refused naming ``what``."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        norm = option_key(key)
+        if not isinstance(key, str) or norm not in known:
+            raise ConfigError(f"{what}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+        if norm in out:
+            raise ConfigError(f"{what}: key {key!r} is given twice (as '-' and '_' spellings)")
+        out[norm] = value
+    return out
+
+
 def read_mapping(path: str | os.PathLike, what: str) -> dict:
     """A YAML (or JSON) file holding a mapping; clear errors for anything else."""
     import yaml

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from datagen.contract import validate
-from datagen.contract.configfile import parse_size, read_mapping
+from datagen.contract.configfile import option_mapping, parse_size, read_mapping
 from datagen.contract.errors import ConfigError
 
 DEFAULT_MEMORY_BUDGET = "192MB"
@@ -185,11 +185,8 @@ OPTIONS_DOC = f"    Args:\n{_args(GeneratorOptions)}\n{_args(RuntimeOptions)}\n"
 def options_from_config(config: dict, **overrides) -> GeneratorOptions:
     if not isinstance(config, dict):
         raise ConfigError(f"generator config: expected a mapping, got {type(config).__name__}")
-    data = {str(k).replace("-", "_"): v for k, v in config.items()}
+    data = option_mapping(config, CONFIG_KEYS, "generator config")
     data.update({k: v for k, v in overrides.items() if v is not None})
-    unknown = sorted(set(data) - CONFIG_KEYS)
-    if unknown:
-        raise ConfigError(f"generator config: unknown key {unknown[0]!r} (known: {', '.join(sorted(CONFIG_KEYS))})")
     if "directory" not in data or "features" not in data:
         raise ConfigError("generator config: 'directory' and 'features' are required")
     return GeneratorOptions(**data)
