@@ -89,9 +89,7 @@ class BatchSource:
             parts = []
             for window, lo, hi in segments:
                 data = self.windows.get(epoch, window)  # already in epoch order: a batch is a slice
-                # cached windows are shared: hand out copies when a transform might modify them in place
-                parts.append({k: (v[lo:hi].copy() if self.transform is not None else v[lo:hi])
-                              for k, v in data.items()})
+                parts.append({k: v[lo:hi] for k, v in data.items()})
             self.windows.prefetch(epoch, window)
         except DatagenError as exc:
             raise with_context(exc, f"batch {index} of epoch {epoch}") from None

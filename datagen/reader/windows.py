@@ -3,8 +3,8 @@
 At most ``CACHED_WINDOWS`` decoded windows are kept (least recently used goes first). A window
 is decoded once even when several threads ask for it at the same time (the others wait for it),
 and after each batch the window after it is decoded by one background thread, so batches
-never wait for it. Cached arrays are read-only (so are the batch slices of them): a caller's
-in-place edit fails loudly instead of changing what later batches serve. Locks, events and
+never wait for it. Cached arrays are never handed out: every batch is a new array
+(``assemble.join_slices``), so a caller's in-place edit cannot change later batches. Locks, events and
 the thread are rebuilt after a fork or unpickling.
 """
 
@@ -58,8 +58,6 @@ class WindowCache(ProcessLocal):
                 continue  # the owner has cached it (or failed, and we try ourselves)
             try:
                 value = self.decoder.decode(window, self.plan.window_order(epoch, window))
-                for array in value.values():  # shared by later batches and epochs: in-place edits must fail
-                    array.flags.writeable = False
                 with self._lock:
                     self._cache[key] = value
                     while len(self._cache) > CACHED_WINDOWS:
