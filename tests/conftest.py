@@ -9,6 +9,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
+
+# CI (CI=true) runs the property tests on a fixed set of examples, so a run is reproducible; elsewhere
+# every run explores new examples (and hypothesis keeps the failing ones in .hypothesis/).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    settings.load_profile("ci")
 
 from datagen.app.sample import write_sample
 
