@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from datagen.contract.errors import ColumnError, OutputError
 
-from .arrowtypes import is_text
+from datagen.contract.format import is_text
 
 # Room kept in a shard's absolute path for the staging directory and the part file name.
 PATH_RESERVE = 160

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from datagen.contract.errors import ConfigError
 
-from .arrowtypes import is_text
+from datagen.contract.format import is_text
 from .timekeys import looks_numeric, parse_times
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
 
-from .arrowtypes import is_text
+from datagen.contract.format import is_text
 
 if TYPE_CHECKING:
     from .stage import StageContext

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from datagen.contract.errors import ColumnError, ConfigError
 
-from .arrowtypes import is_text
+from datagen.contract.format import is_text
 
 NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 NS_PER_DAY = 86_400 * 1_000_000_000

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
 
-from .arrowtypes import is_text
+from datagen.contract.format import is_text
 from .codecs import choose_codecs
 from .config import OutputSettings
 from .reduce import WriteContext

@@ -16,6 +16,15 @@ SOURCE_ID_COLUMN = "_source_id"
 SOURCE_ROW_COLUMN = "_source_row"
 
 
+TEXT_TYPE_NAMES = ("string", "large_string")
+
+
+def is_text(dtype) -> bool:
+    """A text column, given its Arrow type or the type name the manifest stores: ``string`` or
+    ``large_string`` (not a dictionary of text). The one answer for the split and the generator."""
+    return str(dtype) in TEXT_TYPE_NAMES
+
+
 def derived_type_name(part: str) -> str:
     """The type of a calendar part derived from the time column: ``date`` is ISO text, the others int32."""
     return "string" if part == "date" else "int32"

@@ -26,7 +26,7 @@ from .decode import WindowDecoder
 from .option_checks import (check_columns, check_footer_stats, check_labels, checked_group_values,
                             warn_inexact)
 from .options import GeneratorOptions
-from .outputs import is_text
+from datagen.contract.format import is_text
 from .plan import EpochPlan, check_batch_index, check_epoch
 from .provenance import provenance_table
 from .selection import row_group_units, select_shards

@@ -17,7 +17,8 @@ import warnings
 from datagen.contract.errors import ConfigError
 from .footer_stats import ColumnStats
 from .options import GeneratorOptions
-from .outputs import is_text, label_dtype
+from datagen.contract.format import is_text
+from .outputs import label_dtype
 from .plan import EpochPlan, Unit
 
 WINDOW_SHARE = 8  # a window takes at most 1/WINDOW_SHARE of memory_budget

@@ -19,7 +19,8 @@ from datagen.contract.errors import ColumnError
 from datagen.contract.format import Manifest
 from .forksafe import ProcessLocal
 from .options import GeneratorOptions
-from .outputs import float_matrix, group_array, is_text, label_array
+from datagen.contract.format import is_text
+from .outputs import float_matrix, group_array, label_array
 from .plan import Unit, Window
 from .shards import READ_THREADS, ShardAccess
 

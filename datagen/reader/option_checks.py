@@ -12,11 +12,10 @@ from __future__ import annotations
 import warnings
 
 from datagen.contract.errors import ColumnError
-from datagen.contract.format import Manifest
+from datagen.contract.format import Manifest, is_text
 from .footer_stats import ColumnStats, value_range
 from .options import GeneratorOptions
-from .outputs import (MANTISSA_BITS, check_label_counts, group_value, inexact_integer_columns, is_numeric,
-                      is_text)
+from .outputs import MANTISSA_BITS, check_label_counts, group_value, inexact_integer_columns, is_numeric
 
 
 def column_type(types: dict[str, str], name: str, role: str) -> str:

@@ -29,21 +29,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datagen.contract.errors import ColumnError, ManifestError, ShardError
+from datagen.contract.format import is_text
 
 FLOAT_DTYPES = {"float32": pa.float32(), "float64": pa.float64()}
 MANTISSA_BITS = {"float32": 24, "float64": 53}
 INT_BITS = {"int8": 8, "int16": 16, "int32": 32, "int64": 64, "uint8": 8, "uint16": 16, "uint32": 32, "uint64": 64}
 FLOAT_TYPES = ("halffloat", "float", "double")
-TEXT_TYPES = ("string", "large_string")
 _DECIMAL = re.compile(r"^decimal(128|256)\((\d+),\s*(-?\d+)\)$")
 _INVALID = object()
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
                "+infinity": math.inf, "-infinity": -math.inf}
-
-
-def is_text(type_name: str) -> bool:
-    """A text column (string or large_string): allowed in a dict input, returned as string arrays."""
-    return type_name in TEXT_TYPES
 
 
 def is_numeric(type_name: str) -> bool:
