@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import posixpath
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from .errors import ManifestError, OutputError
 
@@ -66,14 +66,6 @@ def encode_segment(key: str, value: object) -> str:
             f"(escaped segment is {len(segment.encode())} bytes, at most {MAX_SEGMENT_BYTES})"
         )
     return segment
-
-
-def decode_segment(segment: str) -> tuple[str, str | None]:
-    """Inverse of :func:`encode_segment`, as text (types come from the manifest)."""
-    key, sep, text = segment.partition("=")
-    if not sep:
-        raise ManifestError(f"expected a 'key=value' directory segment, got {segment!r}")
-    return unquote(key), None if text == NULL_SEGMENT else unquote(text)
 
 
 def group_dir(keys: list[str], values: tuple) -> str:
