@@ -20,7 +20,7 @@ import math
 import posixpath
 from urllib.parse import quote
 
-from .errors import ManifestError, OutputError
+from .errors import OutputError
 
 NULL_SEGMENT = "__HIVE_DEFAULT_PARTITION__"
 # Longest encoded segment we accept; most filesystems cap a name at 255 bytes.
