@@ -28,12 +28,10 @@ def check_columns(cfg: OutputSettings, schema: pa.Schema, sources: list[SourceFi
         raise ColumnError(f"label column {cfg.label!r} not found in {where} (columns: {', '.join(schema.names)})")
     if cfg.label is not None:
         check_label_type(cfg.label, schema.field(cfg.label).type)
-    for g in cfg.group_by:
-        if g in DERIVED_PARTS:
-            if g in names:
-                raise ColumnError(f"group part {g!r} is derived from the time column but {where} also has a column "
-                                  f"{g!r}; rename that column")
-        elif g not in names:
+    for g in cfg.group_by:  # a name that is a column means that column; else a calendar part is derived
+        if g in DERIVED_PARTS and g not in names:
+            continue
+        if g not in names:
             raise ColumnError(f"group column {g!r} not found in {where}; expected a column or one of "
                               f"{', '.join(DERIVED_PARTS)}")
         else:

@@ -93,15 +93,15 @@ class OutputSettings:
     def __post_init__(self) -> None:
         self._check_output()
 
-    @property
-    def plain_group_columns(self) -> list[str]:
-        """The group parts that are columns of the table (not derived from the time)."""
-        return [g for g in self.group_by if g not in DERIVED_PARTS]
+    def derived_group_parts(self, columns) -> set[str]:
+        """The group parts derived from the time column: a name that is a column of the table means that
+        column; a name that is not, and is a calendar part (year, month, ...), is derived."""
+        return {g for g in self.group_by if g in DERIVED_PARTS and g not in columns}
 
-    @property
-    def derived_group_parts(self) -> set[str]:
-        """The group parts derived from the time column (year, month, ...)."""
-        return {g for g in self.group_by if g in DERIVED_PARTS}
+    def plain_group_columns(self, columns) -> list[str]:
+        """The group parts that are columns of the table (not derived from the time)."""
+        derived = self.derived_group_parts(columns)
+        return [g for g in self.group_by if g not in derived]
 
     def semantic(self) -> dict[str, Any]:
         """The options that decide the output; stored in the manifest as ``config``."""

@@ -18,7 +18,8 @@ from .sources import SourceFile
 
 
 def group_columns(cfg: OutputSettings, schema: pa.Schema) -> list[GroupColumn]:
-    return [GroupColumn.derived(g, cfg.time_column) if g in cfg.derived_group_parts
+    derived = cfg.derived_group_parts(schema.names)
+    return [GroupColumn.derived(g, cfg.time_column) if g in derived
             else GroupColumn.plain(g, schema.field(g).type) for g in cfg.group_by]
 
 

@@ -113,7 +113,7 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
 def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: pa.Schema, out: Path,
            t0: float) -> SplitSummary:
     staging = out / outdir.STAGING
-    derived = cfg.derived_group_parts
+    derived = cfg.derived_group_parts(schema.names)
     batch_rows = batch_rows_for(cfg.memory_limit, schema, engine.workers)
     units = plan_units(sources, batch_rows)
     range_columns = tuple(f.name for f in schema if (pa.types.is_integer(f.type) or pa.types.is_float64(f.type))

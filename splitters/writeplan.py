@@ -53,7 +53,7 @@ def measured_ranges(stage: list[StageResult]) -> dict[str, tuple]:
 
 def write_context(cfg: OutputSettings, sources: list[SourceFile], schema: pa.Schema, stage: list[StageResult],
                   shard_root: str) -> WriteContext:
-    plain = set(cfg.plain_group_columns)
+    plain = set(cfg.plain_group_columns(schema.names))
     stored = pa.schema([f for f in schema if f.name not in plain])
     read_per_source = [0] * len(sources)
     for r in stage:
