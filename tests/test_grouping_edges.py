@@ -18,6 +18,7 @@ import pytest
 from datagen.dataset import arrow_dataset
 from datagen.contract.manifest import read_manifest
 from splitters.groupkeys import group_rows
+from cli_checks import fails as _fails
 
 
 def _ts(n):
@@ -27,14 +28,6 @@ def _ts(n):
 def _ok(result):
     assert result.exit_code == 0, result.output + (result.stderr or "")
 
-
-def _fails(result, code, *needles):
-    assert result.exit_code == code, (result.exit_code, result.output)
-    err = result.stderr.strip()
-    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in result.output, err
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
 
 
 def _rows_by_group(out):

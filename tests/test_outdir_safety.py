@@ -17,17 +17,10 @@ from datagen.contract.errors import ConservationError, ManifestError
 from datagen.contract.manifest import atomic_write_text, read_manifest
 from datagen.contract.verify import verify_dataset
 from splitters.lock import LOCK_NAME, OutLock
+from cli_checks import fails as _fails
 
 ARGS = ["--time-column", "t", "--group-by", "year,month"]
 
-
-def _fails(result, code, *needles):
-    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
-    err = result.stderr.strip()
-    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in result.output, err
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
 
 
 def _tree(root):

@@ -13,17 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from datagen.contract.manifest import read_manifest
+from cli_checks import fails as _fails
 
 RANGE = "outside the supported range 1677-09-22..2262-04-10 UTC"
 
-
-def _fails(result, code, *needles):
-    assert result.exit_code == code, (result.exit_code, result.output)
-    err = result.stderr.strip()
-    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in result.output, err
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
 
 
 def _dropped(run_split, src, out, *args, kept, dropped):
