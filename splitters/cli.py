@@ -23,6 +23,7 @@ OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flag
 @click.option("--label", help="Label column (its value counts are recorded per shard).")
 @click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]), help="Unit of epoch-number times.")
 @click.option("--timezone", help="Time zone deciding a row's calendar day (default UTC).")
+@click.option("--encoding", help="Text encoding of CSV inputs, e.g. latin-1 (default UTF-8).")
 @click.option("--on-bad-time", type=click.Choice(["error", "drop"]), help="Unparseable times: fail (default) or drop.")
 @click.option("--max-rows-per-shard", type=int, help="Cut larger groups into numbered parts.")
 @click.option("--compression", type=click.Choice(["zstd", "snappy", "lz4", "none"]), help="Parquet codec (default zstd).")

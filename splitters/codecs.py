@@ -18,14 +18,14 @@ from .sources import SourceFile, csv_reader, open_binary, parquet_file
 SAMPLE_ROWS = 16_384
 
 
-def _sample(src: SourceFile, schema: pa.Schema) -> pa.Table:
+def _sample(src: SourceFile, schema: pa.Schema, encoding: str | None) -> pa.Table:
     if src.format == "parquet":
         with parquet_file(src.url) as pf:
             for batch in pf.iter_batches(batch_size=SAMPLE_ROWS, columns=schema.names):
                 return pa.Table.from_batches([batch])
         return schema.empty_table()
     with open_binary(src.url) as fh:
-        reader = csv_reader(fh, src.url, {f.name: f.type for f in schema}, block_size=1 << 20)
+        reader = csv_reader(fh, src.url, {f.name: f.type for f in schema}, block_size=1 << 20, encoding=encoding)
         for batch in reader:
             return pa.Table.from_batches([batch]).slice(0, SAMPLE_ROWS)
     return schema.empty_table()
@@ -43,14 +43,14 @@ def _ratio(column: pa.ChunkedArray, codec: str) -> float:
 
 
 def choose_codecs(first_source: SourceFile, schema: pa.Schema, codec: str, always: tuple[str, ...],
-                  min_saving: float) -> dict[str, str]:
+                  min_saving: float, encoding: str | None = None) -> dict[str, str]:
     """Column -> Parquet codec for the stored columns ``schema``."""
     names = [n for n in schema.names if n not in (SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN)]
     if codec == "none":
         return {n: "none" for n in schema.names}
     if min_saving <= 0:
         return {n: codec for n in schema.names}
-    sample = _sample(first_source, pa.schema([schema.field(n) for n in names]))
+    sample = _sample(first_source, pa.schema([schema.field(n) for n in names]), encoding)
     chosen = {}
     for name in schema.names:
         if name in always or name not in sample.column_names or sample.num_rows == 0:

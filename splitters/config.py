@@ -60,6 +60,7 @@ class OutputSettings:
     min_compression_saving: float = 0.15
     compact: bool = False
     row_group_size: int = DEFAULT_ROW_GROUP_SIZE
+    encoding: str | None = None  # of CSV inputs; None is UTF-8
 
     def _check_output(self) -> None:
         if isinstance(self.inputs, str):
@@ -89,6 +90,7 @@ class OutputSettings:
         self.compression = v.choice(self.compression, "compression", COMPRESSIONS)
         self.compact = v.boolean(self.compact, "compact")
         self.row_group_size = v.integer(self.row_group_size, "row_group_size", minimum=1024)
+        self.encoding = v.text_encoding(self.encoding, "encoding")
 
     def __post_init__(self) -> None:
         self._check_output()

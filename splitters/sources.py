@@ -162,12 +162,14 @@ def parquet_file(url: str) -> pq.ParquetFile:
     return pq.ParquetFile(fsspec.open(url, "rb").open())
 
 
-def csv_reader(fh, url: str, column_types: dict[str, pa.DataType] | None, block_size: int) -> pacsv.CSVStreamingReader:
-    """A streaming CSV reader over an open binary file ``fh`` (``url`` names it in errors)."""
+def csv_reader(fh, url: str, column_types: dict[str, pa.DataType] | None, block_size: int,
+               encoding: str | None = None) -> pacsv.CSVStreamingReader:
+    """A streaming CSV reader over an open binary file ``fh`` (``url`` names it in errors) whose text
+    is in ``encoding`` (None: UTF-8)."""
     try:
         return pacsv.open_csv(
             fh,
-            read_options=pacsv.ReadOptions(block_size=block_size),
+            read_options=pacsv.ReadOptions(block_size=block_size, encoding=encoding or "utf8"),
             convert_options=pacsv.ConvertOptions(column_types=column_types or {}),
         )
     except pa.ArrowInvalid as exc:
@@ -193,14 +195,14 @@ def read_error(url: str, exc: BaseException) -> DatagenError:
     return SourceError(f"input {url!r}: cannot read: {detail}")
 
 
-def read_schema(src: SourceFile, time_column: str, time_unit: str | None) -> pa.Schema:
+def read_schema(src: SourceFile, time_column: str, time_unit: str | None, encoding: str | None = None) -> pa.Schema:
     """The Arrow schema of one source, as it will be read."""
     try:
         if src.format == "parquet":
             schema = parquet_file(src.url).schema_arrow
         else:
             with open_binary(src.url) as fh:
-                schema = csv_reader(fh, src.url, None, CSV_SAMPLE_BYTES).schema
+                schema = csv_reader(fh, src.url, None, CSV_SAMPLE_BYTES, encoding).schema
     except DatagenError:
         raise
     except Exception as exc:  # any failure to read a source names the source
@@ -218,8 +220,8 @@ def read_schema(src: SourceFile, time_column: str, time_unit: str | None) -> pa.
         return schema
     binary = next((f.name for f in schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)), None)
     if binary is not None:  # pyarrow's CSV reader falls back to bytes for text that is not UTF-8
-        raise SourceError(f"input {src.url!r}: column {binary!r} is not UTF-8 text (Latin-1?); convert the file "
-                          "to UTF-8")
+        raise SourceError(f"input {src.url!r}: column {binary!r} is not {encoding or 'UTF-8'} text; pass its "
+                          "encoding, e.g. --encoding latin-1")
     # The CSV time column is read as text (we parse it) unless it is epoch numbers.
     idx = schema.get_field_index(time_column)
     if idx >= 0 and not (time_unit and pa.types.is_integer(schema.field(idx).type) or

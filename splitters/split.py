@@ -95,7 +95,8 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
                 raise OutputError(f"--out {str(out)!r} already holds a dataset {reason}; "
                                   "pass --overwrite to replace it")
             with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
-                schemas = engine.map(read_schema, sources, cfg.time_column, cfg.time_unit, desc="schemas")
+                schemas = engine.map(read_schema, sources, cfg.time_column, cfg.time_unit, cfg.encoding,
+                                     desc="schemas")
                 schema = unified_schema(sources, schemas)
                 check_columns(cfg, schema, sources)
                 target.begin()
@@ -119,7 +120,8 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     range_columns = tuple(f.name for f in schema if (pa.types.is_integer(f.type) or pa.types.is_float64(f.type))
                           and f.name != cfg.time_column)
     ctx = StageContext(str(staging), schema, cfg.time_column, cfg.time_unit, cfg.timezone, tuple(cfg.group_by),
-                       frozenset(derived), cfg.on_bad_time, batch_rows, range_columns if cfg.compact else ())
+                       frozenset(derived), cfg.on_bad_time, batch_rows, range_columns if cfg.compact else (),
+                       cfg.encoding)
     # fingerprinting the sources runs in the same pass, filling the gaps between stage tasks
     work = [("stage", u) for u in units] + [("sha256", s.url) for s in sources]
     done = engine.map(_stage_or_fingerprint, work, ctx, desc="stage")

@@ -48,6 +48,7 @@ class StageContext:
     on_bad_time: str
     batch_rows: int
     range_columns: tuple[str, ...]  # int and float64 columns whose range --compact needs
+    encoding: str | None = None     # of CSV inputs (None: UTF-8)
 
 
 @dataclass
@@ -76,7 +77,8 @@ def read_batches(unit: WorkUnit, ctx: StageContext):
     # the CSV parser would round an int64 beyond 2**53 into a float64 silently)
     types = {f.name: f.type for f in ctx.schema if not (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))}
     with open_binary(unit.url) as fh:
-        reader = csv_reader(fh, unit.url, types, block_size=min(16 << 20, max(1 << 20, ctx.batch_rows * 64)))
+        reader = csv_reader(fh, unit.url, types, block_size=min(16 << 20, max(1 << 20, ctx.batch_rows * 64)),
+                            encoding=ctx.encoding)
         if reader.schema.names != names:
             raise SchemaError(f"input {unit.url!r}: header {reader.schema.names} differs from {names}")
         pending, rows = [], 0

@@ -61,7 +61,7 @@ def write_context(cfg: OutputSettings, sources: list[SourceFile], schema: pa.Sch
     stored_with_lineage = pa.schema(list(stored) + [pa.field(SOURCE_ID_COLUMN, pa.int32()),
                                                     pa.field(SOURCE_ROW_COLUMN, pa.int64())])
     codecs = choose_codecs(sources[0], stored_with_lineage, cfg.compression, always=(cfg.time_column,),
-                           min_saving=cfg.min_compression_saving)
+                           min_saving=cfg.min_compression_saving, encoding=cfg.encoding)
     return WriteContext(
         shard_root=shard_root, compression=tuple(codecs.items()), row_group_size=cfg.row_group_size,
         max_rows_per_shard=cfg.max_rows_per_shard,

@@ -183,3 +183,18 @@ def dask_scheduler(value: Any, key: str) -> str:
             or not 1 <= int(port) <= 65535:
         raise ConfigError(f"{expected} with a port number 1-65535, got {value!r}")
     return value
+
+
+def text_encoding(value: Any, key: str) -> str | None:
+    """A text encoding Python knows (``'latin-1'``, ``'cp1252'``, ...), or None for UTF-8."""
+    import codecs
+
+    if value is None:
+        return None
+    value = string(value, key)
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise ConfigError(f"{key}: unknown text encoding {value!r} (expected e.g. 'utf-8', 'latin-1', "
+                          "'cp1252')") from None
+    return value
