@@ -130,6 +130,12 @@ def _scenario(tmp_path, run_split, run_datagen, command, setup, kills):
         out = tmp_path / f"k{point}"
         setup(out)
         r = _run([*command, "--out", out], {"FAULT_KILL_AT": str(point)})
+        if r.returncode == 0 and point >= len(ops) - 1:
+            # a run may make one change fewer than the logged one (a library's own write): then it ends
+            # before the kill point at the very end, and it must simply have left the clean result
+            assert _snapshot(out) == new, (point, ops[point - 1])
+            shutil.rmtree(out)
+            continue
         assert r.returncode == -9, (point, ops[point - 1], r.returncode, r.stderr)
         _check_after_kill(out, old, new)
         r = run_split(*command, "--out", out)
