@@ -9,15 +9,8 @@ import pytest
 
 from datagen.contract.manifest import read_manifest
 from splitters.outdir import STAGING
+from cli_checks import fails as _fails
 
-
-def _fails(result, code, *needles):
-    assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
-    err = result.stderr.strip()
-    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in result.output, err
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
 
 
 def _nothing_left(out, existed=False):
