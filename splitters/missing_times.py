@@ -31,10 +31,11 @@ NA_TEXT = ("#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.
            "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 
 
-def missing_mask(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """True for the rows whose time is missing (see the module docstring)."""
+def missing_mask(column: pa.Array | pa.ChunkedArray, any_unparsed: bool = True) -> np.ndarray:
+    """True for the rows whose time is missing (see the module docstring). ``any_unparsed=False``
+    (every value of the batch parsed) skips the scan of text cells: none of them is blank."""
     nulls = pc.is_null(column)
-    if is_text(column.type):
+    if is_text(column.type) and any_unparsed:
         stripped = pc.utf8_trim_whitespace(column)
         blank = pc.or_(pc.equal(pc.utf8_length(stripped), 0), pc.is_in(stripped, value_set=pa.array(NA_TEXT)))
         nulls = pc.or_(nulls, pc.fill_null(blank, False))

@@ -56,7 +56,7 @@ def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: Sta
         return table, None, rows
     time_col = table.column(ctx.time_column)
     parsed = parse_times(time_col, ctx.time_unit)
-    missing = missing_mask(time_col)
+    missing = missing_mask(time_col, bool(parsed.bad.any()))
     ns, bad = parsed.ns, parsed.bad & ~missing
     drop = np.zeros(len(ns), bool)
     if bad.any():
