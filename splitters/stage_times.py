@@ -60,7 +60,7 @@ def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: Sta
     ns, bad = parsed.ns, parsed.bad & ~missing
     drop = np.zeros(len(ns), bool)
     if bad.any():
-        _numbers_without_unit(time_col, ctx)
+        _numbers_without_unit(time_col.filter(pa.array(~missing)), ctx)   # blank cells are not "not numbers"
         idx = np.flatnonzero(bad)
         result.bad_count += len(idx)
         result.outside_count += int((parsed.outside & bad).sum())

@@ -193,3 +193,21 @@ def test_property_missing_times_are_pandas_dropna_false_groups(tmp_path_factory,
         if all(v is None for v in s.group.values()):
             assert s.time_min is None and t.column("t").null_count == t.num_rows
     assert got == expected
+
+
+def test_all_empty_time_columns_and_epoch_numbers_with_blanks(tmp_path, run_split):
+    # a Parquet time column of type null, and a CSV one with no value at all: every time is missing
+    pq.write_table(pa.table({"t": pa.nulls(3), "v": [1, 2, 3]}), tmp_path / "n.parquet")
+    (tmp_path / "e.csv").write_text("t,v\n,1\n,2\n")
+    for src, rows in (("n.parquet", 3), ("e.csv", 2)):
+        r = run_split(tmp_path / src, "--out", tmp_path / f"o-{src}", "--time-column", "t", "--group-by", "month")
+        assert r.exit_code == 0, r.stderr
+        m = read_manifest(tmp_path / f"o-{src}")
+        assert [s.group for s in m.shards] == [{"month": None}] and m.totals.missing_times == rows
+    # epoch numbers with blank cells, without --time-unit: the blanks do not hide the hint
+    (tmp_path / "ep.csv").write_text("t,v\n1700000000,1\n,2\n1700000100,3\n")
+    fails(run_split(tmp_path / "ep.csv", "--out", tmp_path / "o", "--time-column", "t"), 2, "--time-unit")
+    r = run_split(tmp_path / "ep.csv", "--out", tmp_path / "o", "--time-column", "t", "--time-unit", "s",
+                  "--group-by", "day")
+    assert r.exit_code == 0, r.stderr
+    assert sorted((s.group["day"] or 0, s.rows) for s in read_manifest(tmp_path / "o").shards) == [(0, 1), (14, 2)]
