@@ -18,13 +18,16 @@ OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flag
 @click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]}, epilog=OPTIONS_HELP)
 @click.argument("inputs", nargs=-1)
 @click.option("--out", "-o", help="Output dataset directory (must be empty or absent).")
-@click.option("--time-column", help="Column holding each row's time.")
+@click.option("--time-column", help="Column holding each row's time (optional: without it, group parts must be "
+              "columns and shards keep source file and row order).")
 @click.option("--group-by", help="Comma-separated parts: year, month, day, hour, weekday, date, or column names.")
 @click.option("--label", help="Label column (its value counts are recorded per shard).")
 @click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]), help="Unit of epoch-number times.")
 @click.option("--timezone", help="Time zone deciding a row's calendar day (default UTC).")
 @click.option("--encoding", help="Text encoding of CSV inputs, e.g. latin-1 (default UTF-8).")
 @click.option("--on-bad-time", type=click.Choice(["error", "drop"]), help="Unparseable times: fail (default) or drop.")
+@click.option("--on-missing-time", type=click.Choice(["group", "drop", "error"]),
+              help="Empty/NA times: a null group of their own (default), drop, or fail.")
 @click.option("--max-rows-per-shard", type=int, help="Cut larger groups into numbered parts.")
 @click.option("--compression", type=click.Choice(["zstd", "snappy", "lz4", "none"]), help="Parquet codec (default zstd).")
 @click.option("--min-compression-saving", type=float,
@@ -52,7 +55,7 @@ def main(inputs, config_file, no_progress, memory_limit, **flags):
     if no_progress:
         options["progress"] = False
     options["progress"] = v.boolean(options.get("progress", True), "progress") and sys.stderr.isatty()
-    for required, flag in (("inputs", "INPUTS"), ("out", "--out"), ("time_column", "--time-column")):
+    for required, flag in (("inputs", "INPUTS"), ("out", "--out")):
         if not options.get(required):
             raise ConfigError(f"missing {flag} (give it on the command line or in --config)")
     cfg = SplitConfig(**options)

@@ -22,7 +22,7 @@ def check_columns(cfg: OutputSettings, schema: pa.Schema, sources: list[SourceFi
     for reserved in (SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN):
         if reserved in names:
             raise ColumnError(f"input column {reserved!r} clashes with the lineage column of that name; rename it")
-    if cfg.time_column not in names:
+    if cfg.time_column is not None and cfg.time_column not in names:
         raise ColumnError(f"time column {cfg.time_column!r} not found in {where} (columns: {', '.join(schema.names)})")
     if cfg.label is not None and cfg.label not in names:
         raise ColumnError(f"label column {cfg.label!r} not found in {where} (columns: {', '.join(schema.names)})")
@@ -30,13 +30,19 @@ def check_columns(cfg: OutputSettings, schema: pa.Schema, sources: list[SourceFi
         check_label_type(cfg.label, schema.field(cfg.label).type)
     for g in cfg.group_by:  # a name that is a column means that column; else a calendar part is derived
         if g in DERIVED_PARTS and g not in names:
+            if cfg.time_column is None:
+                raise ColumnError(f"group part {g!r} is a calendar part, which needs --time-column to derive it "
+                                  f"from ({where} has no column {g!r}); pass --time-column NAME or group by columns "
+                                  f"of the table ({', '.join(schema.names)})")
             continue
         if g not in names:
             raise ColumnError(f"group column {g!r} not found in {where}; expected a column or one of "
                               f"{', '.join(DERIVED_PARTS)}")
         else:
             check_group_type(g, schema.field(g).type)
-    check_time_type(cfg.time_column, schema.field(cfg.time_column).type, cfg.time_unit)
+    if cfg.time_column is not None and not pa.types.is_null(schema.field(cfg.time_column).type):
+        # a column of type null (every cell empty) holds only missing times (missing_times.py)
+        check_time_type(cfg.time_column, schema.field(cfg.time_column).type, cfg.time_unit)
 
 
 def check_label_type(label: str, dtype: pa.DataType) -> None:

@@ -26,6 +26,9 @@ DERIVED_PARTS = ("year", "month", "day", "hour", "weekday", "date")
 TIME_UNITS = ("s", "ms", "us", "ns")
 COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
 BAD_TIME_POLICIES = ("error", "drop")
+MISSING_TIME_POLICIES = ("group", "drop", "error")
+# options about the time column: given without one they would do nothing, so they are refused
+TIME_OPTIONS = {"time_unit": None, "timezone": "UTC", "on_bad_time": "error", "on_missing_time": "group"}
 DEFAULT_ROW_GROUP_SIZE = 65_536
 MAX_WORKERS = 4096
 
@@ -49,12 +52,13 @@ class OutputSettings:
     """What the split writes: the inputs, how rows are timed and grouped, how shards are encoded."""
 
     inputs: list[str]
-    time_column: str
+    time_column: str | None = None   # None: no time; shards hold rows in source file and row order
     group_by: list[str] = field(default_factory=lambda: ["month", "day"])
     label: str | None = None
     time_unit: str | None = None
-    timezone: str = "UTC"
-    on_bad_time: str = "error"
+    timezone: str | None = None      # default UTC when there is a time column (see _check_time_options)
+    on_bad_time: str | None = None   # default "error"
+    on_missing_time: str | None = None   # default "group"
     max_rows_per_shard: int | None = None
     compression: str = "zstd"
     min_compression_saving: float = 0.15
@@ -68,7 +72,7 @@ class OutputSettings:
         if not isinstance(self.inputs, (list, tuple)) or not self.inputs:
             raise ConfigError(f"inputs: expected at least one input path, got {self.inputs!r}")
         self.inputs = [v.string(i, "inputs") for i in self.inputs]
-        self.time_column = v.string(self.time_column, "time_column")
+        self.time_column = v.string(self.time_column, "time_column", allow_none=True)
         self.group_by = v.string_list(self.group_by, "group_by", allow_none=True)
         if not self.group_by:
             raise ConfigError("group_by: expected at least one group part (e.g. 'month,day')")
@@ -80,9 +84,7 @@ class OutputSettings:
         self.label = v.string(self.label, "label", allow_none=True)
         if self.label is not None and self.label in self.group_by:
             raise ConfigError(f"label: {self.label!r} cannot also be a group key")
-        self.time_unit = v.choice(self.time_unit, "time_unit", TIME_UNITS, allow_none=True)
-        self.timezone = v.time_zone(self.timezone, "timezone")
-        self.on_bad_time = v.choice(self.on_bad_time, "on_bad_time", BAD_TIME_POLICIES)
+        self._check_time_options()
         self.max_rows_per_shard = v.integer(self.max_rows_per_shard, "max_rows_per_shard", minimum=1,
                                             allow_none=True)
         self.min_compression_saving = v.number(self.min_compression_saving, "min_compression_saving",
@@ -91,6 +93,24 @@ class OutputSettings:
         self.compact = v.boolean(self.compact, "compact")
         self.row_group_size = v.integer(self.row_group_size, "row_group_size", minimum=1024)
         self.encoding = v.text_encoding(self.encoding, "encoding")
+
+    def _check_time_options(self) -> None:
+        """The time options default only when there is a time column; without one, giving any is an
+        error (it would silently do nothing), and they stay None in the stored config."""
+        if self.time_column is None:
+            given = [k for k in TIME_OPTIONS if getattr(self, k) is not None]
+            if given:
+                flags = ", ".join("--" + k.replace("_", "-") for k in given)
+                raise ConfigError(f"{flags} given without --time-column; these options are about the time column: "
+                                  "pass --time-column NAME, or leave them out")
+            return
+        for key, default in TIME_OPTIONS.items():
+            if getattr(self, key) is None:
+                setattr(self, key, default)
+        self.time_unit = v.choice(self.time_unit, "time_unit", TIME_UNITS, allow_none=True)
+        self.timezone = v.time_zone(self.timezone, "timezone")
+        self.on_bad_time = v.choice(self.on_bad_time, "on_bad_time", BAD_TIME_POLICIES)
+        self.on_missing_time = v.choice(self.on_missing_time, "on_missing_time", MISSING_TIME_POLICIES)
 
     def __post_init__(self) -> None:
         self._check_output()

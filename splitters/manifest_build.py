@@ -25,8 +25,9 @@ def group_columns(cfg: OutputSettings, schema: pa.Schema) -> list[GroupColumn]:
 
 def build_manifest(cfg: OutputSettings, sources: list[SourceFile], fingerprints: list[str],
                    counts: dict[int, tuple[int, int, int]], schema: pa.Schema, shard_schema: pa.Schema,
-                   codecs: dict[str, str], groups: int, shards: list[ShardEntry]) -> Manifest:
+                   codecs: dict[str, str], groups: int, shards: list[ShardEntry], missing_times: int = 0) -> Manifest:
     """``counts``: source id -> (rows read, written, dropped), as the conservation check proved them;
+    ``missing_times``: rows with an empty or null time (totals.missing_times; absent without a time column);
     ``schema``: the unified input schema; ``shard_schema``: the columns a shard holds."""
     return Manifest(
         format_version=FORMAT_VERSION,
@@ -44,5 +45,6 @@ def build_manifest(cfg: OutputSettings, sources: list[SourceFile], fingerprints:
         totals=Totals(rows_read=sum(c[0] for c in counts.values()),
                       rows_written=sum(c[1] for c in counts.values()),
                       rows_dropped=sum(c[2] for c in counts.values()), shards=len(shards),
-                      groups=groups, bytes=sum(s.bytes for s in shards)),
+                      groups=groups, bytes=sum(s.bytes for s in shards),
+                      missing_times=missing_times if cfg.time_column is not None else None),
     )

@@ -65,7 +65,8 @@ def group_jobs(out: str, group_by: list[str], derived: set[str], results: list[S
     refuses, before any shard is written, a group whose path would not fit the filesystem."""
 
     def stored(key: tuple) -> tuple:
-        return tuple(derived_value(g, v) if g in derived else json_value(v) for g, v in zip(group_by, key))
+        return tuple((None if v is None else derived_value(g, v)) if g in derived else json_value(v)
+                     for g, v in zip(group_by, key))
 
     slices: dict[tuple, list] = {}
     first_key: dict[tuple, tuple] = {}

@@ -1,6 +1,7 @@
 """Reduce step: one task per batch of groups. For each group it gathers the
 group's slices from every staged file (memory-mapped, zero-copy), orders the
-rows by time then source order, cuts them into parts of at most
+rows by time then source order (missing times last; without a time column, by
+source file and row), cuts them into parts of at most
 ``max_rows_per_shard`` rows and writes each part as one Parquet file in the
 staging tree. It returns each shard's metadata and, per source, a bitmap of
 the source rows it wrote, which the driver uses to prove row conservation."""
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 from datagen.contract.errors import ConservationError
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEntry
 
-from .timekeys import iso_utc
+from .missing_times import time_range
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class WriteContext:
     casts: tuple[tuple[str, str], ...]   # (column, Arrow type name) applied by --compact
     dictionary_columns: tuple[str, ...]  # columns worth dictionary encoding (text)
     label: str | None
-    time_column: str
+    time_column: str | None          # None: no time column (shards in source order, no time range)
     source_rows: tuple[int, ...]     # rows read per source id, for the bitmaps
 
 
@@ -76,17 +77,21 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
             for piece in pieces:  # each staged slice holds rows of exactly one source
                 _mark_written(piece, marks, counts, ctx.source_rows)
             table = pa.Table.from_batches(pieces)
-            last = table.num_columns - 1   # the stage step appends the time in ns last
-            ns = table.column(last).to_numpy()
-            order = time_order(ns)
-            table = _decode_text(table.remove_column(last).take(pa.array(order)).combine_chunks())
-            ns = ns[order]
+            if ctx.time_column is None:   # no time: source file and row order
+                ns, order = None, source_order(table)
+            else:
+                last = table.num_columns - 1   # the stage step appends the time in ns last
+                ns = table.column(last).to_numpy()
+                order = time_order(ns)
+                table, ns = table.remove_column(last), ns[order]
+            table = _decode_text(table.take(pa.array(order)).combine_chunks())
             for name, dtype in casts.items():
                 i = table.schema.get_field_index(name)
                 table = table.set_column(i, name, pc.cast(table.column(i), dtype))
             step = ctx.max_rows_per_shard or max(table.num_rows, 1)
             for part, start in enumerate(range(0, table.num_rows, step)):
-                shards.append(_write_shard(job, part, table.slice(start, step), ns[start:start + step], ctx))
+                part_ns = None if ns is None else ns[start:start + step]
+                shards.append(_write_shard(job, part, table.slice(start, step), part_ns, ctx))
     finally:
         for reader in readers.values():
             reader.close() if hasattr(reader, "close") else None
@@ -112,6 +117,11 @@ def time_order(ns: np.ndarray) -> np.ndarray:
     return order
 
 
+def source_order(table: pa.Table) -> np.ndarray:
+    """Row order by (source id, source row): the order of a shard without a time column."""
+    return np.lexsort((table.column(SOURCE_ROW_COLUMN).to_numpy(), table.column(SOURCE_ID_COLUMN).to_numpy()))
+
+
 def _mark_written(piece: pa.RecordBatch, marks: dict, counts: dict, source_rows: tuple[int, ...]) -> None:
     if piece.num_rows == 0:
         return
@@ -126,7 +136,7 @@ def _mark_written(piece: pa.RecordBatch, marks: dict, counts: dict, source_rows:
     counts[source_id] = counts.get(source_id, 0) + len(rows)
 
 
-def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray, ctx: WriteContext) -> tuple[int, ShardEntry]:
+def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray | None, ctx: WriteContext) -> tuple[int, ShardEntry]:
     rel = f"{job.rel_dir}/part-{part:05d}.parquet" if job.rel_dir else f"part-{part:05d}.parquet"
     dest = os.path.join(ctx.shard_root, *rel.split("/"))
     os.makedirs(os.path.dirname(dest), exist_ok=True)
@@ -141,10 +151,11 @@ def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray, ctx:
     with open(dest, "wb") as fh:
         fh.write(data)
     meta = collected[0]
+    time_min, time_max = time_range(ns)
     return job.index, ShardEntry(
         path=rel, group=job.group, part=part, rows=piece.num_rows, bytes=data.size,
         sha256=hashlib.sha256(data).hexdigest(),
         row_groups=[meta.row_group(i).num_rows for i in range(meta.num_row_groups)],
-        time_min=iso_utc(ns[0]), time_max=iso_utc(ns[-1]),
+        time_min=time_min, time_max=time_max,
         label_counts=_label_counts(piece.column(ctx.label)) if ctx.label else None,
     )

@@ -195,7 +195,7 @@ def read_error(url: str, exc: BaseException) -> DatagenError:
     return SourceError(f"input {url!r}: cannot read: {detail}")
 
 
-def read_schema(src: SourceFile, time_column: str, time_unit: str | None, encoding: str | None = None) -> pa.Schema:
+def read_schema(src: SourceFile, time_column: str | None, time_unit: str | None, encoding: str | None = None) -> pa.Schema:
     """The Arrow schema of one source, as it will be read."""
     try:
         if src.format == "parquet":
@@ -223,14 +223,14 @@ def read_schema(src: SourceFile, time_column: str, time_unit: str | None, encodi
         raise SourceError(f"input {src.url!r}: column {binary!r} is not {encoding or 'UTF-8'} text; pass its "
                           "encoding, e.g. --encoding latin-1")
     # The CSV time column is read as text (we parse it) unless it is epoch numbers.
-    idx = schema.get_field_index(time_column)
+    idx = schema.get_field_index(time_column) if time_column is not None else -1
     if idx >= 0 and not (time_unit and pa.types.is_integer(schema.field(idx).type) or
                          time_unit and pa.types.is_floating(schema.field(idx).type)):
         schema = schema.set(idx, pa.field(time_column, pa.string()))
     return schema
 
 
-def conform(table: pa.Table, schema: pa.Schema, time_column: str) -> pa.Table:
+def conform(table: pa.Table, schema: pa.Schema, time_column: str | None) -> pa.Table:
     """``table`` (columns in ``schema`` order) with every column cast, safely, to the unified
     type: a value the type cannot hold raises ArrowInvalid. The time column is left as read
     (``parse_times`` turns any time type into nanoseconds)."""

@@ -28,6 +28,7 @@ from .config import SplitConfig
 from .conservation import check_conservation
 from .engine import Engine
 from .manifest_build import build_manifest
+from .missing_report import missing_time_error
 from .oserrors import output_error
 from .overlap import check_overlap
 from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units
@@ -121,7 +122,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
                           and f.name != cfg.time_column)
     ctx = StageContext(str(staging), schema, cfg.time_column, cfg.time_unit, cfg.timezone, tuple(cfg.group_by),
                        frozenset(derived), cfg.on_bad_time, batch_rows, range_columns if cfg.compact else (),
-                       cfg.encoding)
+                       cfg.encoding, cfg.on_missing_time)
     # fingerprinting the sources runs in the same pass, filling the gaps between stage tasks
     work = [("stage", u) for u in units] + [("sha256", s.url) for s in sources]
     done = engine.map(_stage_or_fingerprint, work, ctx, desc="stage")
@@ -129,11 +130,14 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     fingerprints = [r for (kind, _), r in zip(work, done) if kind == "sha256"]
     if cfg.on_bad_time == "error" and any(r.bad_count for r in stage):
         raise _bad_time_error(cfg, stage, sources)
+    if cfg.on_missing_time == "error" and any(r.missing_count for r in stage):
+        raise missing_time_error(cfg.time_column, stage, sources)
     rows_read = sum(r.rows_read for r in stage)
     if rows_read == 0:
         raise SourceError(f"the input holds no rows ({len(sources)} file(s), e.g. {sources[0].url!r})")
     if all(not r.files for r in stage):
-        raise SourceError(f"all {rows_read:,} input rows were dropped for unparseable times; nothing to write")
+        raise SourceError(f"all {rows_read:,} input rows were dropped for unparseable or missing times "
+                          "(--on-bad-time / --on-missing-time drop); nothing to write")
 
     jobs = group_jobs(cfg.out, cfg.group_by, derived, stage)
     wctx = write_context(cfg, sources, schema, stage, str(staging / "shards"))
@@ -148,7 +152,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
 
     def build(shards: list):
         return build_manifest(cfg, sources, fingerprints, counts, schema, shard_schema, dict(wctx.compression),
-                              len(jobs), shards)
+                              len(jobs), shards, missing_times=sum(r.missing_count for r in stage))
 
     manifest = publish(out, shard_root, shard_results, build)
     return SplitSummary(str(out), "written", manifest.totals.rows_written, len(manifest.shards),

@@ -40,7 +40,7 @@ class WorkUnit:
 class StageContext:
     staging_dir: str
     schema: pa.Schema               # unified read schema of the sources
-    time_column: str
+    time_column: str | None         # None: no time column
     time_unit: str | None
     timezone: str
     group_by: tuple[str, ...]
@@ -49,6 +49,7 @@ class StageContext:
     batch_rows: int
     range_columns: tuple[str, ...]  # int and float64 columns whose range --compact needs
     encoding: str | None = None     # of CSV inputs (None: UTF-8)
+    on_missing_time: str | None = None   # group | drop | error (see missing_times.py)
 
 
 @dataclass
@@ -58,6 +59,8 @@ class StageResult:
     rows_read: int = 0
     bad_count: int = 0
     outside_count: int = 0          # bad times that parsed but lie outside the supported range
+    missing_count: int = 0          # rows with an empty or null time (kept, dropped or an error)
+    missing_first: int | None = None   # the first such source row of the unit
     dropped_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     bad_samples: list[tuple[int, str]] = field(default_factory=list)
     files: list[StagedFile] = field(default_factory=list)

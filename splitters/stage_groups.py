@@ -12,17 +12,26 @@ import pyarrow as pa
 from datagen.contract.errors import SourceError
 
 from .groupkeys import GroupValueError, group_rows
+from .missing_times import missing_in
 from .timekeys import derived_part, local_ns
 
 if TYPE_CHECKING:
     from .stage import StageContext
 
 
-def group_keys(table: pa.Table, ns: np.ndarray, url: str, ctx: StageContext) -> tuple[np.ndarray, list[tuple], np.ndarray]:
+def _derived(name: str, local: np.ndarray, missing: np.ndarray | None):
+    part = derived_part(name, local)
+    return part if missing is None else pa.array(part, mask=missing)
+
+
+def group_keys(table: pa.Table, ns: np.ndarray | None, url: str, ctx: StageContext) -> tuple[np.ndarray, list[tuple], np.ndarray]:
     """(row order grouped by key, each group's key values, rows per group) for one batch of
-    input ``url`` whose times are ``ns`` (UTC nanoseconds)."""
+    input ``url`` whose times are ``ns`` (UTC nanoseconds; None without a time column)."""
+    missing = missing_in(ns) if ctx.derived else None
+    if missing is not None:  # calendar parts of a missing time are null (missing_times.py)
+        ns = np.where(missing, 0, ns)
     local = local_ns(ns, ctx.timezone) if ctx.derived else ns
-    keys = [derived_part(g, local) if g in ctx.derived else table.column(g) for g in ctx.group_by]
+    keys = [_derived(g, local, missing) if g in ctx.derived else table.column(g) for g in ctx.group_by]
     try:
         return group_rows(keys)
     except GroupValueError as exc:

@@ -1,7 +1,8 @@
 """Stage step, first part of a batch: its times. Parses the time column to nanoseconds,
-counts the bad ones (with a few samples for the error message) and, with
-``--on-bad-time drop``, removes their rows; a time column read as text or numbers is
-stored as a UTC timestamp."""
+counts the bad ones (with a few samples for the error message) and the missing ones
+(missing_times.py), removes the rows ``--on-bad-time drop`` / ``--on-missing-time drop``
+ask to drop; a time column read as text or numbers is stored as a UTC timestamp. Without a
+time column a batch passes through unchanged."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pyarrow.compute as pc
 from datagen.contract.errors import ConfigError
 
 from datagen.contract.format import is_text
+from .missing_times import MISSING_TIME, missing_mask
 from .timekeys import looks_numeric, parse_times
 
 if TYPE_CHECKING:
@@ -43,31 +45,46 @@ def _numbers_without_unit(column: pa.ChunkedArray, ctx: StageContext) -> None:
 
 
 def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: StageResult,
-               dropped: list[np.ndarray]) -> tuple[pa.Table, np.ndarray, np.ndarray] | None:
-    """(the rows with a usable time, their times in ns, their source rows), or None when
-    nothing of this batch is to be staged (no row left, or bad times are an error and some
-    were found: the unit is still read to the end, to count them). Bad times are counted in
-    ``result``; the source rows dropped are appended to ``dropped``."""
+               dropped: list[np.ndarray]) -> tuple[pa.Table, np.ndarray | None, np.ndarray] | None:
+    """(the rows to stage, their times in ns, their source rows), or None when nothing of
+    this batch is to be staged (no row left, or bad or missing times are an error and some
+    were found: the unit is still read to the end, to count them). Without a time column
+    every row is staged and the times are None. Bad and missing times (missing_times.py) are
+    counted in ``result``; the source rows dropped are appended to ``dropped``; a kept row
+    with a missing time gets the time MISSING_TIME (sorted last) and a null in the shard."""
+    if ctx.time_column is None:
+        return table, None, rows
     time_col = table.column(ctx.time_column)
     parsed = parse_times(time_col, ctx.time_unit)
-    ns, bad = parsed.ns, parsed.bad
+    missing = missing_mask(time_col, bool(parsed.bad.any()))
+    ns, bad = parsed.ns, parsed.bad & ~missing
+    drop = np.zeros(len(ns), bool)
     if bad.any():
-        _numbers_without_unit(time_col, ctx)
+        _numbers_without_unit(time_col.filter(pa.array(~missing)), ctx)   # blank cells are not "not numbers"
         idx = np.flatnonzero(bad)
         result.bad_count += len(idx)
-        result.outside_count += int(parsed.outside.sum())
+        result.outside_count += int((parsed.outside & bad).sum())
         for i in idx[: BAD_SAMPLES - len(result.bad_samples)]:
             result.bad_samples.append((int(rows[i]), _shown(time_col, int(i))))
-        if ctx.on_bad_time == "error":
-            return None
-        dropped.append(rows[idx])
-        keep = ~bad
-        table, ns, rows = table.filter(pa.array(keep)), ns[keep], rows[keep]
+        drop |= bad
+    if missing.any():
+        result.missing_count += int(missing.sum())
+        if result.missing_first is None:
+            result.missing_first = int(rows[np.argmax(missing)])
+        if ctx.on_missing_time == "drop":
+            drop |= missing
+    if (ctx.on_bad_time == "error" and result.bad_count) or (ctx.on_missing_time == "error" and result.missing_count):
+        return None
+    if drop.any():
+        dropped.append(rows[drop])
+        keep = ~drop
+        table, ns, rows, missing = table.filter(pa.array(keep)), ns[keep], rows[keep], missing[keep]
         if table.num_rows == 0:
             return None
-    if ctx.on_bad_time == "error" and result.bad_count:
-        return None
     if not (pa.types.is_timestamp(time_col.type) or pa.types.is_date(time_col.type)):
         idx = table.schema.get_field_index(ctx.time_column)
-        table = table.set_column(idx, ctx.time_column, pa.array(ns, type=pa.timestamp("ns", "UTC")))
+        stored = pa.array(ns, type=pa.timestamp("ns", "UTC"), mask=missing if missing.any() else None)
+        table = table.set_column(idx, ctx.time_column, stored)
+    if missing.any():
+        ns = np.where(missing, MISSING_TIME, ns)
     return table, ns, rows

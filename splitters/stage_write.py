@@ -51,7 +51,7 @@ def encode_text(table: pa.Table) -> pa.Table:
     return table
 
 
-def staged_table(table: pa.Table, ns: np.ndarray, rows: np.ndarray, source_id: int, order: np.ndarray,
+def staged_table(table: pa.Table, ns: np.ndarray | None, rows: np.ndarray, source_id: int, order: np.ndarray,
                  ctx: StageContext) -> pa.Table:
     """The batch as staged, in group ``order``: stored columns, then the lineage columns,
     then the time in ns, always last (the reduce step takes it by position)."""
@@ -60,7 +60,8 @@ def staged_table(table: pa.Table, ns: np.ndarray, rows: np.ndarray, source_id: i
         table = table.drop_columns(plain)
     table = table.append_column(SOURCE_ID_COLUMN, pa.array(np.full(len(rows), source_id, np.int32)))
     table = table.append_column(SOURCE_ROW_COLUMN, pa.array(rows))
-    table = table.append_column(time_ns_name(table.column_names), pa.array(ns))
+    if ns is not None:  # no time column: nothing appended (the reduce step knows from its context)
+        table = table.append_column(time_ns_name(table.column_names), pa.array(ns))
     return encode_text(table).take(pa.array(order))
 
 

@@ -60,7 +60,7 @@ def write_context(cfg: OutputSettings, sources: list[SourceFile], schema: pa.Sch
         read_per_source[r.source_id] += r.rows_read
     stored_with_lineage = pa.schema(list(stored) + [pa.field(SOURCE_ID_COLUMN, pa.int32()),
                                                     pa.field(SOURCE_ROW_COLUMN, pa.int64())])
-    codecs = choose_codecs(sources[0], stored_with_lineage, cfg.compression, always=(cfg.time_column,),
+    codecs = choose_codecs(sources[0], stored_with_lineage, cfg.compression, always=(cfg.time_column,) if cfg.time_column else (),
                            min_saving=cfg.min_compression_saving, encoding=cfg.encoding)
     return WriteContext(
         shard_root=shard_root, compression=tuple(codecs.items()), row_group_size=cfg.row_group_size,

@@ -26,7 +26,7 @@ EXPECTED_TYPES = {
     "on_bad_time": str, "max_rows_per_shard": (int, type(None)), "compression": str,
     "min_compression_saving": float, "compact": bool, "row_group_size": int, "memory_limit": int,
     "scheduler": str, "workers": (int, type(None)), "overwrite": bool, "progress": bool,
-    "inputs": list, "out": str, "time_column": str,
+    "inputs": list, "out": str, "time_column": (str, type(None)), "on_missing_time": str,
 }
 
 yaml_scalars = st.one_of(

@@ -65,18 +65,19 @@ def test_unparseable_times_error_then_drop(tmp_path, run_split):
     times = ["2024-01-01T00:00:00Z"] * 5 + ["yesterday", "", "2024-13-45T00:00:00Z"] + ["2024-02-01T00:00:00Z"] * 2
     pacsv.write_csv(pa.table({"t": times, "v": list(range(10))}), tmp_path / "bad.csv")
     out = tmp_path / "o"
+    # the empty cell (row 6) is a missing time, not a bad one (tests/test_missing_times.py)
     err = _fails(run_split(tmp_path / "bad.csv", "--out", out, "--time-column", "t"), 1,
-                 "3 rows", "bad.csv:row 5", "'yesterday'", "--on-bad-time drop")
-    assert "row 6" in err
+                 "2 rows", "bad.csv:row 5", "'yesterday'", "--on-bad-time drop")
+    assert "row 7" in err and "row 6" not in err
     _nothing_left(out)
     r = run_split(tmp_path / "bad.csv", "--out", out, "--time-column", "t", "--group-by", "month", "--on-bad-time", "drop")
     assert r.exit_code == 0, r.stderr
     m = read_manifest(out)
-    assert (m.sources[0].rows_read, m.sources[0].rows_dropped) == (10, 3)
-    assert m.totals.rows_written == 7 and m.totals.rows_dropped == 3
+    assert (m.sources[0].rows_read, m.sources[0].rows_dropped) == (10, 2)
+    assert m.totals.rows_written == 8 and m.totals.rows_dropped == 2 and m.totals.missing_times == 1
     written = sorted(pq.read_table(out / s.path).column("_source_row").to_pylist()[i]
                      for s in m.shards for i in range(s.rows))
-    assert written == [0, 1, 2, 3, 4, 8, 9]
+    assert written == [0, 1, 2, 3, 4, 6, 8, 9]
 
 
 def test_numeric_time_without_unit_is_a_usage_error(tmp_path, run_split):

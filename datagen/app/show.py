@@ -24,6 +24,7 @@ def summary(m: Manifest) -> dict[str, Any]:
         "shards": len(m.shards),
         "rows": m.totals.rows_written,
         "rows_dropped": m.totals.rows_dropped,
+        "missing_times": m.totals.missing_times,
         "bytes": sum(s.bytes for s in m.shards),
         "time_column": m.time_column,
         "time_range": [min(times), max(times)] if times else None,
@@ -46,10 +47,13 @@ def render(m: Manifest, directory: str, max_sources: int = 10) -> str:
     s = summary(m)
     lines = [f"dataset   {directory}",
              f"created   {s['created_at']} by datagen {s['tool_version']} (format {s['format_version']})",
-             f"rows      {s['rows']:,} written, {s['rows_dropped']:,} dropped",
+             f"rows      {s['rows']:,} written, {s['rows_dropped']:,} dropped"
+             + (f", {s['missing_times']:,} without a time" if s["missing_times"] else ""),
              f"shards    {s['shards']:,} in {s['groups']:,} groups by {', '.join(s['group_by'])}, {_size(s['bytes'])}"]
     if s["time_range"]:
         lines.append(f"time      {s['time_column']}: {s['time_range'][0]} .. {s['time_range'][1]}")
+    elif s["time_column"] is None:
+        lines.append("time      none (rows in source file and row order)")
     if s["label_counts"] is not None:
         total = sum(s["label_counts"].values()) or 1
         parts = ", ".join(f"{k}: {v:,} ({100 * v / total:.1f}%)" for k, v in s["label_counts"].items())

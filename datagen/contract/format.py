@@ -107,6 +107,7 @@ class Totals:
     shards: int
     groups: int
     bytes: int
+    missing_times: int | None = None   # rows whose time was empty or null (None: no time column)
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class Manifest:
     sources: list[SourceEntry]
     schema: list[ColumnEntry]
     group_columns: list[GroupColumn]
-    time_column: str
+    time_column: str | None   # None: no time column (shards in source file and row order)
     label_column: str | None
     shards: list[ShardEntry]
     totals: Totals
@@ -132,6 +133,8 @@ class Manifest:
         for column in data["group_columns"]:  # plain group columns carry no derived_from key
             if column["derived_from"] is None:
                 del column["derived_from"]
+        if data["totals"]["missing_times"] is None:  # only a split with a time column counts them
+            del data["totals"]["missing_times"]
         return data
 
     @property

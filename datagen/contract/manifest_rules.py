@@ -70,8 +70,9 @@ def check_rules(data: dict, origin: str) -> None:
             fail(f"schema: lineage column {column!r} must be an integer column, got {types.get(column)!r}")
     groups = [(c["name"], value_kind(c["type"])) for c in data["group_columns"]]
     names = [n for n, _ in groups]
-    if data["time_column"] not in types:
+    if data["time_column"] is not None and data["time_column"] not in types:
         fail(f"time_column {show(data['time_column'])} is not a column of the schema")
+    _check_untimed(data, fail)
     if data["label_column"] is not None and data["label_column"] not in types and data["label_column"] not in names:
         fail(f"label_column {show(data['label_column'])} is neither a column of the schema nor a group column")
     for c in data["group_columns"]:
@@ -112,6 +113,21 @@ def check_rules(data: dict, origin: str) -> None:
     if totals["rows_read"] != totals["rows_written"] + totals["rows_dropped"]:
         fail(f"totals: rows_read {totals['rows_read']:,} is not rows_written {totals['rows_written']:,} "
              f"+ rows_dropped {totals['rows_dropped']:,}")
+
+
+def _check_untimed(data: dict, fail) -> None:
+    """Without a time column no shard has a time range and no time is counted as missing;
+    with one, missing times are at most the rows read."""
+    missing = data["totals"].get("missing_times")
+    if data["time_column"] is None:
+        if missing is not None:
+            fail(f"totals.missing_times is {show(missing)}, but there is no time_column")
+        timed = next((i for i, s in enumerate(data["shards"]) if s["time_min"] is not None or s["time_max"] is not None),
+                     None)
+        if timed is not None:
+            fail(f"shards[{timed}] has a time range, but there is no time_column")
+    elif missing is not None and missing > data["totals"]["rows_read"]:
+        fail(f"totals.missing_times {missing:,} exceeds rows_read {data['totals']['rows_read']:,}")
 
 
 def _check_group_dir(shard: dict, names: list[str], where: str, fail) -> None:

@@ -40,12 +40,12 @@ SHARD = Obj(required=(
     ("time_min", Nullable(Text())), ("time_max", Nullable(Text())),
 ), optional=(("label_counts", Nullable(DictOf(COUNT))),))
 TOTALS = Obj(required=tuple((k, COUNT) for k in ("rows_read", "rows_written", "rows_dropped", "shards", "groups",
-                                                  "bytes")))
+                                                  "bytes")), optional=(("missing_times", COUNT),))
 LINEAGE = Obj(required=(("source_id", Text()), ("source_row", Text())))
 MANIFEST = Obj(required=(
     ("format_version", Int(1, 1)), ("tool_version", Text()), ("created_at", Text(iso_time=True)),
     ("config", DictOf(JSONValue())), ("sources", ListOf(SOURCE, min_len=1)), ("schema", ListOf(COLUMN, min_len=1)),
-    ("group_columns", ListOf(COLUMN)), ("time_column", Text()), ("label_column", Nullable(Text())),
+    ("group_columns", ListOf(COLUMN)), ("time_column", Nullable(Text())), ("label_column", Nullable(Text())),
     ("shards", ListOf(SHARD, min_len=1)), ("totals", TOTALS),
 ), optional=(("codecs", DictOf(Text())), ("lineage_columns", LINEAGE)))
 
