@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from datagen.contract.errors import ConservationError
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEntry
 
-from .timekeys import iso_utc
+from .timescale import iso_time
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class WriteContext:
     label: str | None
     time_column: str
     source_rows: tuple[int, ...]     # rows read per source id, for the bitmaps
+    time_resolution: str = "ns"      # of the staged time ticks: "us" or "ns" (timescale.py)
 
 
 @dataclass
@@ -145,6 +146,6 @@ def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray, ctx:
         path=rel, group=job.group, part=part, rows=piece.num_rows, bytes=data.size,
         sha256=hashlib.sha256(data).hexdigest(),
         row_groups=[meta.row_group(i).num_rows for i in range(meta.num_row_groups)],
-        time_min=iso_utc(ns[0]), time_max=iso_utc(ns[-1]),
+        time_min=iso_time(ns[0], ctx.time_resolution), time_max=iso_time(ns[-1], ctx.time_resolution),
         label_counts=_label_counts(piece.column(ctx.label)) if ctx.label else None,
     )

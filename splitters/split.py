@@ -35,7 +35,7 @@ from .publish import publish
 from .reduce import reduce_groups
 from .sources import SourceFile, discover, read_schema
 from .stage import StageContext, StageResult, stage_unit
-from .timekeys import SUPPORTED_RANGE
+from .timescale import RANGE_TEXT, resolution
 from .unify import unified_schema
 from .uptodate import stale_reason
 from .writeplan import write_context
@@ -57,7 +57,8 @@ class SplitSummary:
                 f"{self.seconds:.1f} s, {rate:,.0f} rows/s -> {self.out}")
 
 
-def _bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[SourceFile]) -> TimeParseError:
+def _bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[SourceFile],
+                    res: str) -> TimeParseError:
     total = sum(r.bad_count for r in results)
     samples = []
     for r in results:
@@ -65,9 +66,15 @@ def _bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[
             samples.append(f"{sources[r.source_id].url}:row {row}: {value}")
     shown = "; ".join(samples[:3])
     outside = sum(r.outside_count for r in results)
-    if outside:
+    finer = sum(r.finer_count for r in results)
+    if outside or finer:
+        zone = f", also as a wall-clock time in --timezone {cfg.timezone}" if cfg.timezone != "UTC" else ""
+        why = [f"{outside:,} outside the supported range {RANGE_TEXT[res]}{zone}"] if outside else []
+        if finer:
+            why.append(f"{finer:,} with digits finer than a microsecond: pass --time-unit ns to keep nanoseconds "
+                       f"(times then lie in {RANGE_TEXT['ns']})")
         return TimeParseError(f"{total:,} rows have a time in column {cfg.time_column!r} that cannot be parsed or "
-                              f"represented ({outside:,} outside the supported range {SUPPORTED_RANGE}) "
+                              f"represented ({'; '.join(why)}) "
                               f"(first: {shown}); fix them or pass --on-bad-time drop")
     return TimeParseError(f"{total:,} rows have a time in column {cfg.time_column!r} that cannot be parsed "
                           f"(first: {shown}); fix them or pass --on-bad-time drop")
@@ -128,7 +135,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     stage = [r for (kind, _), r in zip(work, done) if kind == "stage"]
     fingerprints = [r for (kind, _), r in zip(work, done) if kind == "sha256"]
     if cfg.on_bad_time == "error" and any(r.bad_count for r in stage):
-        raise _bad_time_error(cfg, stage, sources)
+        raise _bad_time_error(cfg, stage, sources, resolution(schema.field(cfg.time_column).type, cfg.time_unit))
     rows_read = sum(r.rows_read for r in stage)
     if rows_read == 0:
         raise SourceError(f"the input holds no rows ({len(sources)} file(s), e.g. {sources[0].url!r})")

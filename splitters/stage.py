@@ -58,6 +58,7 @@ class StageResult:
     rows_read: int = 0
     bad_count: int = 0
     outside_count: int = 0          # bad times that parsed but lie outside the supported range
+    finer_count: int = 0            # bad text times with digits finer than the split's resolution (us)
     dropped_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     bad_samples: list[tuple[int, str]] = field(default_factory=list)
     files: list[StagedFile] = field(default_factory=list)

@@ -12,7 +12,8 @@ import pyarrow as pa
 from datagen.contract.errors import SourceError
 
 from .groupkeys import GroupValueError, group_rows
-from .timekeys import derived_part, local_ns
+from .timekeys import derived_part
+from .timescale import resolution, to_us, wall_clock
 
 if TYPE_CHECKING:
     from .stage import StageContext
@@ -20,8 +21,11 @@ if TYPE_CHECKING:
 
 def group_keys(table: pa.Table, ns: np.ndarray, url: str, ctx: StageContext) -> tuple[np.ndarray, list[tuple], np.ndarray]:
     """(row order grouped by key, each group's key values, rows per group) for one batch of
-    input ``url`` whose times are ``ns`` (UTC nanoseconds)."""
-    local = local_ns(ns, ctx.timezone) if ctx.derived else ns
+    input ``url`` whose times are ``ns`` (UTC ticks at the split's resolution, see timescale.py)."""
+    local = None
+    if ctx.derived:  # calendar parts from wall-clock microseconds (stage_times dropped those outside 1..9999)
+        res = resolution(ctx.schema.field(ctx.time_column).type, ctx.time_unit)
+        local = wall_clock(to_us(ns, res), ctx.timezone)[0]
     keys = [derived_part(g, local) if g in ctx.derived else table.column(g) for g in ctx.group_by]
     try:
         return group_rows(keys)

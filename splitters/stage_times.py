@@ -1,7 +1,7 @@
-"""Stage step, first part of a batch: its times. Parses the time column to nanoseconds,
-counts the bad ones (with a few samples for the error message) and, with
-``--on-bad-time drop``, removes their rows; a time column read as text or numbers is
-stored as a UTC timestamp."""
+"""Stage step, first part of a batch: its times. Parses the time column to int64 ticks at
+the split's resolution (timescale.py), counts the bad ones (with a few samples for the
+error message) and, with ``--on-bad-time drop``, removes their rows; a time column read
+as text or numbers is stored as a UTC timestamp of that resolution."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from datagen.contract.errors import ConfigError
 
 from datagen.contract.format import is_text
 from .timekeys import looks_numeric, parse_times
+from .timescale import resolution, wall_clock_fits
 
 if TYPE_CHECKING:
     from .stage import StageContext, StageResult
@@ -49,13 +50,20 @@ def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: Sta
     were found: the unit is still read to the end, to count them). Bad times are counted in
     ``result``; the source rows dropped are appended to ``dropped``."""
     time_col = table.column(ctx.time_column)
-    parsed = parse_times(time_col, ctx.time_unit)
+    res = resolution(ctx.schema.field(ctx.time_column).type, ctx.time_unit)
+    parsed = parse_times(time_col, ctx.time_unit, res)
     ns, bad = parsed.ns, parsed.bad
+    if ctx.derived:  # calendar parts need a wall-clock time in years 1..9999 (only the range's ends can fail)
+        unfit = ~bad & ~wall_clock_fits(ns, res, ctx.timezone)
+        if unfit.any():
+            bad, parsed.outside = bad | unfit, parsed.outside | unfit
     if bad.any():
         _numbers_without_unit(time_col, ctx)
         idx = np.flatnonzero(bad)
         result.bad_count += len(idx)
         result.outside_count += int(parsed.outside.sum())
+        if parsed.finer is not None:
+            result.finer_count += int(parsed.finer.sum())
         for i in idx[: BAD_SAMPLES - len(result.bad_samples)]:
             result.bad_samples.append((int(rows[i]), _shown(time_col, int(i))))
         if ctx.on_bad_time == "error":
@@ -69,5 +77,5 @@ def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: Sta
         return None
     if not (pa.types.is_timestamp(time_col.type) or pa.types.is_date(time_col.type)):
         idx = table.schema.get_field_index(ctx.time_column)
-        table = table.set_column(idx, ctx.time_column, pa.array(ns, type=pa.timestamp("ns", "UTC")))
+        table = table.set_column(idx, ctx.time_column, pa.array(ns, type=pa.timestamp(res, "UTC")))
     return table, ns, rows
