@@ -145,7 +145,7 @@ def test_compact_with_float_epoch_time_column(tmp_path, run_split):
     _ok(run_split(tmp_path / "e.parquet", "--out", tmp_path / "out", "--time-column", "t", "--time-unit", "s",
                   "--group-by", "day", "--compact"))
     t = arrow_dataset(tmp_path / "out").to_table()
-    assert t.schema.field("t").type == pa.timestamp("ns", "UTC") and t.schema.field("x").type == pa.float32()
+    assert t.schema.field("t").type == pa.timestamp("us", "UTC") and t.schema.field("x").type == pa.float32()
 
 
 @pytest.mark.parametrize("column,values,kind", [
