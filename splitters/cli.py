@@ -62,6 +62,8 @@ def main(inputs, config_file, no_progress, memory_limit, **flags):
     if summary.action in ("replaced", "restarted after an interrupted split"):
         click.echo(f"{summary.action}: {summary.out}")
     click.echo(summary.line())
+    for note in summary.notes:
+        click.echo(f"note: {note}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,7 +30,7 @@ from .engine import Engine
 from .manifest_build import build_manifest
 from .oserrors import output_error
 from .overlap import check_overlap
-from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units
+from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units, shortened_note
 from .publish import publish
 from .reduce import reduce_groups
 from .sources import SourceFile, discover, read_schema
@@ -50,6 +50,7 @@ class SplitSummary:
     bytes: int
     seconds: float
     action: str = ""     # "created" | "replaced" | "restarted after an interrupted split" ("" when up to date)
+    notes: tuple[str, ...] = ()   # said after the summary line (e.g. shortened directories)
 
     def line(self) -> str:
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
@@ -159,4 +160,4 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
 
     manifest = publish(out, shard_root, shard_results, build)
     return SplitSummary(str(out), "written", manifest.totals.rows_written, len(manifest.shards),
-                        manifest.totals.bytes, time.perf_counter() - t0)
+                        manifest.totals.bytes, time.perf_counter() - t0, notes=shortened_note(jobs))
