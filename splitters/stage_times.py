@@ -75,7 +75,10 @@ def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: Sta
             return None
     if ctx.on_bad_time == "error" and result.bad_count:
         return None
+    idx = table.schema.get_field_index(ctx.time_column)
     if not (pa.types.is_timestamp(time_col.type) or pa.types.is_date(time_col.type)):
-        idx = table.schema.get_field_index(ctx.time_column)
         table = table.set_column(idx, ctx.time_column, pa.array(ns, type=pa.timestamp(res, "UTC")))
+    elif time_col.type != ctx.schema.field(idx).type:
+        # a file whose timestamps have a coarser unit than the unified one: exact for every good time
+        table = table.set_column(idx, ctx.time_column, table.column(idx).cast(ctx.schema.field(idx).type))
     return table, ns, rows

@@ -176,3 +176,28 @@ def test_readers_accept_wide_years(tmp_path, run_split, run_datagen):
     table = arrow_dataset(out).to_table().sort_by("x")
     assert [v for v in table.column("t").to_pylist()] == WIDE
     assert table.column("year").to_pylist() == [t.year for t in WIDE]
+
+
+def test_files_with_different_timestamp_units(tmp_path, run_split):
+    """The finest unit decides the split's resolution: ms + us files keep years 1..9999 (the ms file's
+    times are stored as us, exactly); with an ns file a year-2500 time is a bad time naming 1677..2262."""
+    pq.write_table(pa.table({"t": pa.array([dt.datetime(2500, 1, 1), dt.datetime(2024, 1, 1)], pa.timestamp("ms")),
+                             "v": [1, 2]}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"t": pa.array([dt.datetime(2024, 1, 1, 1)], pa.timestamp("us")), "v": [3]}),
+                   tmp_path / "b.parquet")
+    r = run_split(tmp_path / "*.parquet", "--out", tmp_path / "o", "--time-column", "t", "--group-by", "year")
+    assert r.exit_code == 0, r.stderr
+    m = read_manifest(tmp_path / "o")
+    assert [(s.group["year"], s.rows) for s in m.shards] == [(2024, 2), (2500, 1)]
+    t = pq.read_table(tmp_path / "o" / m.shards[1].path).column("t")
+    assert t.type == pa.timestamp("us") and t.to_pylist() == [dt.datetime(2500, 1, 1)]
+    pq.write_table(pa.table({"t": pa.array([dt.datetime(2024, 1, 1, 2)], pa.timestamp("ns")), "v": [4]}),
+                   tmp_path / "c.parquet")
+    fails(run_split(tmp_path / "*.parquet", "--out", tmp_path / "n", "--time-column", "t", "--group-by", "year"), 1,
+          "1 rows", "1677-09-22..2262-04-10 UTC", "a.parquet:row 0")
+    r = run_split(tmp_path / "*.parquet", "--out", tmp_path / "n", "--time-column", "t", "--group-by", "year",
+                  "--on-bad-time", "drop")
+    assert r.exit_code == 0, r.stderr
+    m = read_manifest(tmp_path / "n")
+    assert [(s.group["year"], s.rows) for s in m.shards] == [(2024, 3)]
+    assert pq.read_table(tmp_path / "n" / m.shards[0].path).column("t").type == pa.timestamp("ns")
