@@ -22,7 +22,8 @@ OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flag
               "columns and shards keep source file and row order).")
 @click.option("--group-by", help="Comma-separated parts: year, month, day, hour, weekday, date, or column names.")
 @click.option("--label", help="Label column (its value counts are recorded per shard).")
-@click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]), help="Unit of epoch-number times.")
+@click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]),
+              help="Unit of epoch-number times; ns also keeps ISO text to the nanosecond (years 1677-2262).")
 @click.option("--timezone", help="Time zone deciding a row's calendar day (default UTC).")
 @click.option("--encoding", help="Text encoding of CSV inputs, e.g. latin-1 (default UTF-8).")
 @click.option("--on-bad-time", type=click.Choice(["error", "drop"]), help="Unparseable times: fail (default) or drop.")
@@ -65,6 +66,8 @@ def main(inputs, config_file, no_progress, memory_limit, **flags):
     if summary.action in ("replaced", "restarted after an interrupted split"):
         click.echo(f"{summary.action}: {summary.out}")
     click.echo(summary.line())
+    for note in summary.notes:
+        click.echo(f"note: {note}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

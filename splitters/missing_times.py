@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from datagen.contract.format import is_text
 
-from .timekeys import iso_utc
+from .timescale import iso_time
 
 MISSING_TIME = np.iinfo(np.int64).max
 NA_TEXT = ("#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
@@ -50,12 +50,12 @@ def missing_in(ns: np.ndarray | None) -> np.ndarray | None:
     return missing if missing.any() else None
 
 
-def time_range(ns: np.ndarray | None) -> tuple[str | None, str | None]:
-    """(time_min, time_max) of a shard's rows, ordered by staged time: the timed rows come first;
+def time_range(ns: np.ndarray | None, res: str) -> tuple[str | None, str | None]:
+    """(time_min, time_max) of a shard's rows (ticks at resolution ``res``), ordered by staged time: the timed rows come first;
     (None, None) when there is no time column or no row of the shard has a time."""
     if ns is None:
         return None, None
     timed = ns[ns != MISSING_TIME]
     if not len(timed):
         return None, None
-    return iso_utc(int(timed.min())), iso_utc(int(timed.max()))
+    return iso_time(int(timed.min()), res), iso_time(int(timed.max()), res)

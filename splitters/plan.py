@@ -9,7 +9,10 @@ import os
 
 import pyarrow as pa
 
+from datagen.contract.errors import ColumnError
 from datagen.contract.hive import group_dir
+from datagen.contract.jsonspec import MAX_GROUP_TEXT
+from datagen.contract.longvalues import is_shortened
 from datagen.contract.packing import pack_in_order
 
 from . import outdir
@@ -81,12 +84,31 @@ def group_jobs(out: str, group_by: list[str], derived: set[str], results: list[S
     for index, canon in enumerate(sorted(slices, key=lambda c: sort_key(first_key[c]))):
         values = stored(first_key[canon])
         group = dict(zip(group_by, values))
+        _check_value_length(group)
         rel_dir = group_dir(group_by, values)
         check_path_length(out, rel_dir, group, limit)
         jobs.append(GroupJob(index, rel_dir, group, tuple(slices[canon])))
     # the probe file goes in the staging tree (same filesystem), which recovery after a kill clears
     check_distinct_dirs([(j.rel_dir, j.group) for j in jobs], out, folds_names(os.path.join(out, outdir.STAGING)))
     return jobs
+
+
+def _check_value_length(group: dict) -> None:
+    """The manifest holds every group value in full: refuse one its readers would not accept."""
+    for column, value in group.items():
+        if isinstance(value, str) and len(value) > MAX_GROUP_TEXT:
+            raise ColumnError(f"group column {column!r} holds a value of {len(value):,} characters "
+                              f"({value[:40]!r}...); at most {MAX_GROUP_TEXT:,} can name a group: group by a "
+                              "shorter column")
+
+
+def shortened_note(jobs: list[GroupJob]) -> tuple[str, ...]:
+    """A note for the split's output when some group directories are shortened (longvalues.py)."""
+    short = [j for j in jobs if is_shortened(j.rel_dir)]
+    if not short:
+        return ()
+    return (f"{len(short):,} of {len(jobs):,} group directories are shortened with a hash of a value too long for "
+            f"a directory name (e.g. {short[0].rel_dir[:60]!r}...); the manifest keeps the full values",)
 
 
 def job_rows(job: GroupJob) -> int:

@@ -42,6 +42,7 @@ class WriteContext:
     label: str | None
     time_column: str | None          # None: no time column (shards in source order, no time range)
     source_rows: tuple[int, ...]     # rows read per source id, for the bitmaps
+    time_resolution: str = "ns"      # of the staged time ticks: "us" or "ns" (timescale.py)
 
 
 @dataclass
@@ -151,7 +152,7 @@ def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray | Non
     with open(dest, "wb") as fh:
         fh.write(data)
     meta = collected[0]
-    time_min, time_max = time_range(ns)
+    time_min, time_max = time_range(ns, ctx.time_resolution)
     return job.index, ShardEntry(
         path=rel, group=job.group, part=part, rows=piece.num_rows, bytes=data.size,
         sha256=hashlib.sha256(data).hexdigest(),

@@ -233,7 +233,7 @@ def read_schema(src: SourceFile, time_column: str | None, time_unit: str | None,
 def conform(table: pa.Table, schema: pa.Schema, time_column: str | None) -> pa.Table:
     """``table`` (columns in ``schema`` order) with every column cast, safely, to the unified
     type: a value the type cannot hold raises ArrowInvalid. The time column is left as read
-    (``parse_times`` turns any time type into nanoseconds)."""
+    (``parse_times`` turns any time type into ticks, see timescale.py)."""
     for i, f in enumerate(schema):
         have = table.schema.field(i).type
         if f.name != time_column and have != f.type:

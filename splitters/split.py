@@ -31,12 +31,12 @@ from .manifest_build import build_manifest
 from .missing_report import missing_time_error
 from .oserrors import output_error
 from .overlap import check_overlap
-from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units
+from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units, shortened_note
 from .publish import publish
 from .reduce import reduce_groups
 from .sources import SourceFile, discover, read_schema
 from .stage import StageContext, StageResult, stage_unit
-from .timekeys import SUPPORTED_RANGE
+from .timescale import RANGE_TEXT, resolution
 from .unify import unified_schema
 from .uptodate import stale_reason
 from .writeplan import write_context
@@ -51,6 +51,7 @@ class SplitSummary:
     bytes: int
     seconds: float
     action: str = ""     # "created" | "replaced" | "restarted after an interrupted split" ("" when up to date)
+    notes: tuple[str, ...] = ()   # said after the summary line (e.g. shortened directories)
 
     def line(self) -> str:
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
@@ -58,7 +59,8 @@ class SplitSummary:
                 f"{self.seconds:.1f} s, {rate:,.0f} rows/s -> {self.out}")
 
 
-def _bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[SourceFile]) -> TimeParseError:
+def _bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[SourceFile],
+                    res: str) -> TimeParseError:
     total = sum(r.bad_count for r in results)
     samples = []
     for r in results:
@@ -66,9 +68,15 @@ def _bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[
             samples.append(f"{sources[r.source_id].url}:row {row}: {value}")
     shown = "; ".join(samples[:3])
     outside = sum(r.outside_count for r in results)
-    if outside:
+    finer = sum(r.finer_count for r in results)
+    if outside or finer:
+        zone = f", also as a wall-clock time in --timezone {cfg.timezone}" if cfg.timezone != "UTC" else ""
+        why = [f"{outside:,} outside the supported range {RANGE_TEXT[res]}{zone}"] if outside else []
+        if finer:
+            why.append(f"{finer:,} with digits finer than a microsecond: pass --time-unit ns to keep nanoseconds "
+                       f"(times then lie in {RANGE_TEXT['ns']})")
         return TimeParseError(f"{total:,} rows have a time in column {cfg.time_column!r} that cannot be parsed or "
-                              f"represented ({outside:,} outside the supported range {SUPPORTED_RANGE}) "
+                              f"represented ({'; '.join(why)}) "
                               f"(first: {shown}); fix them or pass --on-bad-time drop")
     return TimeParseError(f"{total:,} rows have a time in column {cfg.time_column!r} that cannot be parsed "
                           f"(first: {shown}); fix them or pass --on-bad-time drop")
@@ -129,7 +137,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     stage = [r for (kind, _), r in zip(work, done) if kind == "stage"]
     fingerprints = [r for (kind, _), r in zip(work, done) if kind == "sha256"]
     if cfg.on_bad_time == "error" and any(r.bad_count for r in stage):
-        raise _bad_time_error(cfg, stage, sources)
+        raise _bad_time_error(cfg, stage, sources, resolution(schema.field(cfg.time_column).type, cfg.time_unit))
     if cfg.on_missing_time == "error" and any(r.missing_count for r in stage):
         raise missing_time_error(cfg.time_column, stage, sources)
     rows_read = sum(r.rows_read for r in stage)
@@ -156,4 +164,4 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
 
     manifest = publish(out, shard_root, shard_results, build)
     return SplitSummary(str(out), "written", manifest.totals.rows_written, len(manifest.shards),
-                        manifest.totals.bytes, time.perf_counter() - t0)
+                        manifest.totals.bytes, time.perf_counter() - t0, notes=shortened_note(jobs))

@@ -61,6 +61,7 @@ class StageResult:
     outside_count: int = 0          # bad times that parsed but lie outside the supported range
     missing_count: int = 0          # rows with an empty or null time (kept, dropped or an error)
     missing_first: int | None = None   # the first such source row of the unit
+    finer_count: int = 0            # bad text times with digits finer than the split's resolution (us)
     dropped_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     bad_samples: list[tuple[int, str]] = field(default_factory=list)
     files: list[StagedFile] = field(default_factory=list)

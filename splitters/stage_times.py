@@ -1,8 +1,9 @@
-"""Stage step, first part of a batch: its times. Parses the time column to nanoseconds,
-counts the bad ones (with a few samples for the error message) and the missing ones
-(missing_times.py), removes the rows ``--on-bad-time drop`` / ``--on-missing-time drop``
-ask to drop; a time column read as text or numbers is stored as a UTC timestamp. Without a
-time column a batch passes through unchanged."""
+"""Stage step, first part of a batch: its times. Parses the time column to int64 ticks at
+the split's resolution (timescale.py), counts the bad ones (with a few samples for the
+error message) and the missing ones (missing_times.py), removes the rows
+``--on-bad-time drop`` / ``--on-missing-time drop`` ask to drop; a time column read as text
+or numbers is stored as a UTC timestamp of that resolution. Without a time column a batch
+passes through unchanged."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from datagen.contract.errors import ConfigError
 from datagen.contract.format import is_text
 from .missing_times import MISSING_TIME, missing_mask
 from .timekeys import looks_numeric, parse_times
+from .timescale import resolution, wall_clock_fits
 
 if TYPE_CHECKING:
     from .stage import StageContext, StageResult
@@ -55,15 +57,22 @@ def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: Sta
     if ctx.time_column is None:
         return table, None, rows
     time_col = table.column(ctx.time_column)
-    parsed = parse_times(time_col, ctx.time_unit)
+    res = resolution(ctx.schema.field(ctx.time_column).type, ctx.time_unit)
+    parsed = parse_times(time_col, ctx.time_unit, res)
     missing = missing_mask(time_col, bool(parsed.bad.any()))
-    ns, bad = parsed.ns, parsed.bad & ~missing
+    ns, bad, outside = parsed.ns, parsed.bad & ~missing, parsed.outside
+    if ctx.derived:  # calendar parts need a wall-clock time in years 1..9999 (only the range's ends can fail)
+        unfit = ~bad & ~missing & ~wall_clock_fits(ns, res, ctx.timezone)
+        if unfit.any():
+            bad, outside = bad | unfit, outside | unfit
     drop = np.zeros(len(ns), bool)
     if bad.any():
         _numbers_without_unit(time_col.filter(pa.array(~missing)), ctx)   # blank cells are not "not numbers"
         idx = np.flatnonzero(bad)
         result.bad_count += len(idx)
-        result.outside_count += int((parsed.outside & bad).sum())
+        result.outside_count += int((outside & bad).sum())
+        if parsed.finer is not None:
+            result.finer_count += int((parsed.finer & bad).sum())
         for i in idx[: BAD_SAMPLES - len(result.bad_samples)]:
             result.bad_samples.append((int(rows[i]), _shown(time_col, int(i))))
         drop |= bad
@@ -81,10 +90,13 @@ def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: Sta
         table, ns, rows, missing = table.filter(pa.array(keep)), ns[keep], rows[keep], missing[keep]
         if table.num_rows == 0:
             return None
+    idx = table.schema.get_field_index(ctx.time_column)
     if not (pa.types.is_timestamp(time_col.type) or pa.types.is_date(time_col.type)):
-        idx = table.schema.get_field_index(ctx.time_column)
-        stored = pa.array(ns, type=pa.timestamp("ns", "UTC"), mask=missing if missing.any() else None)
+        stored = pa.array(ns, type=pa.timestamp(res, "UTC"), mask=missing if missing.any() else None)
         table = table.set_column(idx, ctx.time_column, stored)
+    elif time_col.type != ctx.schema.field(idx).type:
+        # a file whose timestamps have a coarser unit than the unified one: exact for every good time
+        table = table.set_column(idx, ctx.time_column, table.column(idx).cast(ctx.schema.field(idx).type))
     if missing.any():
         ns = np.where(missing, MISSING_TIME, ns)
     return table, ns, rows

@@ -1,11 +1,14 @@
 """Parsing the time column and deriving calendar group parts from it.
 
-Times become int64 nanoseconds since the epoch (UTC). Calendar parts are taken
-from the wall-clock time in ``timezone``. Naive timestamps and ISO strings
-without an offset are taken as UTC. A time is bad (an error, or dropped with
---on-bad-time drop) when it is null, cannot be parsed, or lies outside
-[MIN_NS, MAX_NS) = 1677-09-22..2262-04-10 UTC, whatever its kind (text, epoch
-number, Parquet timestamp or date); it never becomes NaT or a wrapped value.
+Times become int64 ticks since the epoch (UTC) at the split's resolution
+(timescale.py: microseconds, or nanoseconds for a ``timestamp[ns]`` column or
+``--time-unit ns``). Calendar parts are taken from the wall-clock time in
+``timezone``, in microseconds. Naive timestamps and ISO strings without an offset
+are taken as UTC. A time is bad (an error, or dropped with --on-bad-time drop)
+when it is null, cannot be parsed, lies outside the resolution's range (years
+1..9999 for microseconds, 1677-09-22..2262-04-10 for nanoseconds), or is text
+with digits finer than a microsecond at microsecond resolution; it never becomes
+NaT, a wrapped or a rounded value.
 """
 
 from __future__ import annotations
@@ -21,26 +24,22 @@ import pyarrow.compute as pc
 from datagen.contract.errors import ColumnError, ConfigError
 
 from datagen.contract.format import is_text
+from .timescale import MAX_NS, MIN_NS, RANGES, TICKS, US_PER_DAY, US_PER_HOUR, resolution
 
-NS_PER = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
-NS_PER_DAY = 86_400 * 1_000_000_000
-NS_PER_HOUR = 3_600 * 1_000_000_000
+NS_PER = TICKS["ns"]
 _EPOCH_DATE = _dt.date(1970, 1, 1)
-# Supported times: [MIN_NS, MAX_NS), nanoseconds since the epoch. int64 nanoseconds reach
-# 1677-09-21T00:12:43 .. 2262-04-11T23:47:16; a day is kept free at both ends so that the
-# wall-clock time in any time zone still fits. int64 min is pandas' NaT and never valid.
-MIN_NS = int(pd.Timestamp("1677-09-22", tz="UTC").value)
-MAX_NS = int(pd.Timestamp("2262-04-11", tz="UTC").value)
-SUPPORTED_RANGE = "1677-09-22..2262-04-10 UTC"
 _INT_RE = r"^\s*[+-]?\d+\s*$"
 _FLOAT_RE = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+__all__ = ["MIN_NS", "MAX_NS", "NS_PER", "TimeParse", "parse_times", "derived_part", "derived_value"]
 
 
 @dataclass
 class TimeParse:
-    ns: np.ndarray        # int64 nanoseconds since the epoch, UTC (0 where bad)
-    bad: np.ndarray       # rows that cannot be used: null, unparseable or outside the range
-    outside: np.ndarray   # the bad rows that parsed but lie outside [MIN_NS, MAX_NS)
+    ns: np.ndarray        # int64 ticks since the epoch, UTC, at ``res`` (0 where bad; named ns for history)
+    bad: np.ndarray       # rows that cannot be used: null, unparseable, outside the range or too fine
+    outside: np.ndarray   # the bad rows that parsed but lie outside the range of ``res``
+    res: str = "ns"       # "us" or "ns" (timescale.resolution)
+    finer: np.ndarray | None = None   # bad text rows with digits finer than ``res`` (us only)
 
 
 def check_time_type(column: str, dtype: pa.DataType, time_unit: str | None) -> None:
@@ -54,9 +53,10 @@ def check_time_type(column: str, dtype: pa.DataType, time_unit: str | None) -> N
         raise ColumnError(f"time column {column!r} has type {dtype}; expected a timestamp, ISO-8601 text or epoch numbers")
 
 
-def _from_ints(values: np.ndarray, missing: np.ndarray, scale: int) -> TimeParse:
-    """Integer times in units of ``scale`` ns -> ns, with rows outside the supported range bad."""
-    lo, hi = -(-MIN_NS // scale), (MAX_NS - 1) // scale
+def _from_ints(values: np.ndarray, missing: np.ndarray, scale: int, res: str) -> TimeParse:
+    """Integer times in units of ``scale`` ticks -> ticks, with rows outside the range of ``res`` bad."""
+    lo_t, hi_t = RANGES[res]
+    lo, hi = -(-lo_t // scale), (hi_t - 1) // scale
     if values.dtype.kind == "u":
         outside = values > np.uint64(hi)
     else:
@@ -65,55 +65,81 @@ def _from_ints(values: np.ndarray, missing: np.ndarray, scale: int) -> TimeParse
     bad = missing | outside
     if bad.any():
         values = np.where(bad, 0, values)
-    ns = values.astype(np.int64, copy=False)
-    return TimeParse(ns * scale if scale != 1 else ns, bad, outside)
+    ticks = values.astype(np.int64, copy=False)
+    return TimeParse(ticks * scale if scale != 1 else ticks, bad, outside, res)
 
 
-def _from_floats(values: np.ndarray, missing: np.ndarray, scale: int) -> TimeParse:
+def _from_floats(values: np.ndarray, missing: np.ndarray, scale: int, res: str) -> TimeParse:
+    """Float times in units of ``scale`` ticks -> the nearest tick (half to even), bad outside the range."""
+    lo, hi = RANGES[res]
     with np.errstate(invalid="ignore", over="ignore"):
-        scaled = values * scale
-        inside = (scaled >= MIN_NS) & (scaled < MAX_NS)   # False for NaN and +-inf
+        scaled = np.round(values * scale)
+        fits = (scaled >= -2.0**63) & (scaled < 2.0**63)   # False for NaN and +-inf; both bounds exact
+    ticks = np.where(fits, scaled, 0.0).astype(np.int64)
+    inside = fits & (ticks >= lo) & (ticks < hi)           # the range compared as integers
     outside = ~inside & ~missing
     bad = missing | outside
-    ns = np.round(np.where(bad, 0.0, scaled)).astype(np.int64)
-    return TimeParse(ns, bad, outside)
+    return TimeParse(np.where(bad, 0, ticks), bad, outside, res)
 
 
-def _from_text(arr: pa.Array) -> TimeParse:
-    text = arr.to_pandas()
-    parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
-    result = _from_ints(parsed.array.asi8, parsed.isna().to_numpy(), NS_PER[parsed.dt.unit])
-    failed = np.flatnonzero(result.bad & ~text.isna().to_numpy())
-    if len(failed):
-        # pandas gives the whole array one resolution: a value that needs nanoseconds makes
-        # out-of-range dates NaT. Parse the failures alone to tell "outside the range" apart.
-        again = pd.to_datetime(text.iloc[failed], utc=True, format="ISO8601", errors="coerce")
-        redo = _from_ints(again.array.asi8, again.isna().to_numpy(), NS_PER[again.dt.unit])
-        result.outside[failed] = redo.outside
+def _from_pandas(parsed: pd.Series, res: str) -> TimeParse:
+    """Ticks at ``res`` of a parsed pandas Series (any unit); values with digits finer than ``res``
+    are bad (``finer``), never rounded."""
+    values = parsed.array.asi8
+    nat = parsed.isna().to_numpy()
+    finer = np.zeros(len(values), bool)
+    unit = parsed.dt.unit
+    if res == "us" and unit == "ns":
+        finer = (values % 1000 != 0) & ~nat
+        values = np.floor_divide(values, 1000)
+        unit = "us"
+    result = _from_ints(values, nat | finer, TICKS[res][unit], res)
+    result.finer = finer
     return result
 
 
-def parse_times(arr: pa.Array | pa.ChunkedArray, time_unit: str | None) -> TimeParse:
-    """Times as int64 ns since the epoch (UTC), with the rows that failed: unparseable, null,
-    or outside the supported range [MIN_NS, MAX_NS) (``outside``, a subset of ``bad``)."""
+def _from_text(arr: pa.Array, res: str) -> TimeParse:
+    text = arr.to_pandas()
+    missing = text.isna().to_numpy()
+    result = _from_pandas(pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce"), res)
+    failed = np.flatnonzero(result.bad & ~missing & ~result.finer)
+    if len(failed):
+        # pandas gives the whole array one resolution: a value that needs nanoseconds makes the dates
+        # nanoseconds cannot hold NaT. Parse the failures again on their own.
+        redo = _from_pandas(pd.to_datetime(text.iloc[failed], utc=True, format="ISO8601", errors="coerce"), res)
+        for name in ("ns", "bad", "outside", "finer"):
+            getattr(result, name)[failed] = getattr(redo, name)
+    return result
+
+
+def parse_times(arr: pa.Array | pa.ChunkedArray, time_unit: str | None, res: str | None = None) -> TimeParse:
+    """Times as int64 ticks since the epoch (UTC) at resolution ``res`` (default: the one
+    timescale.resolution gives for this column), with the rows that failed: unparseable, null,
+    outside the range (``outside``, a subset of ``bad``) or too fine (``finer``)."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     t = arr.type
+    res = res or resolution(t, time_unit)
     missing = pc.is_null(arr).to_numpy(zero_copy_only=False)
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
-        if pa.types.is_timestamp(t):
-            scale = NS_PER[t.unit]
-        else:
-            scale = NS_PER_DAY if pa.types.is_date32(t) else NS_PER["ms"]
         raw = arr.view(pa.int64() if not pa.types.is_date32(t) else pa.int32())
-        return _from_ints(raw.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64), missing, scale)
+        values = raw.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        if pa.types.is_date(t):
+            return _from_ints(values, missing, TICKS[res]["s"] * 86_400 if pa.types.is_date32(t) else TICKS[res]["ms"],
+                              res)
+        if t.unit == "ns" and res == "us":  # nanoseconds asked for at microseconds: refuse what would round
+            finer = (values % 1000 != 0) & ~missing
+            result = _from_ints(np.floor_divide(values, 1000), missing | finer, 1, res)
+            result.finer = finer
+            return result
+        return _from_ints(values, missing, TICKS[res][t.unit], res)
     if pa.types.is_integer(t):
-        return _from_ints(arr.fill_null(0).to_numpy(zero_copy_only=False), missing, NS_PER[time_unit])
+        return _from_ints(arr.fill_null(0).to_numpy(zero_copy_only=False), missing, TICKS[res][time_unit], res)
     if pa.types.is_floating(t):
         values = pc.cast(arr, pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
-        return _from_floats(values, missing, NS_PER[time_unit])
+        return _from_floats(values, missing, TICKS[res][time_unit], res)
     # ISO-8601 text, with "Z", an offset, or none (taken as UTC).
-    return _from_text(arr)
+    return _from_text(arr, res)
 
 
 def looks_numeric(arr: pa.Array | pa.ChunkedArray) -> str | None:
@@ -128,14 +154,6 @@ def looks_numeric(arr: pa.Array | pa.ChunkedArray) -> str | None:
     return None
 
 
-def local_ns(ns: np.ndarray, timezone: str) -> np.ndarray:
-    """Wall-clock nanoseconds in ``timezone`` for UTC nanoseconds ``ns``."""
-    if timezone == "UTC":
-        return ns
-    idx = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(timezone)
-    return idx.tz_localize(None).asi8
-
-
 def _calendar(days: np.ndarray, name: str) -> np.ndarray:
     d = days.astype("datetime64[D]")
     months = d.astype("datetime64[M]")
@@ -148,13 +166,14 @@ def _calendar(days: np.ndarray, name: str) -> np.ndarray:
 
 
 def derived_part(name: str, local: np.ndarray) -> np.ndarray:
-    """One calendar part as int64 per row (``date`` as days since 1970-01-01)."""
-    days = np.floor_divide(local, NS_PER_DAY)
+    """One calendar part as int64 per row (``date`` as days since 1970-01-01) of wall-clock
+    microseconds ``local`` (proleptic Gregorian calendar, as Python's datetime)."""
+    days = np.floor_divide(local, US_PER_DAY)
     if name == "date":
         return days
     if name == "hour":
-        return np.floor_divide(local, NS_PER_HOUR) % 24
-    if name == "weekday":  # Monday = 0 ... Sunday = 6
+        return np.floor_divide(local, US_PER_HOUR) % 24
+    if name == "weekday":  # Monday = 0 ... Sunday = 6; 1970-01-01 was a Thursday
         return (days + 3) % 7
     if name not in ("year", "month", "day"):
         raise ValueError(name)
@@ -172,7 +191,3 @@ def derived_value(name: str, code: int) -> object:
     if name == "date":
         return (_EPOCH_DATE + _dt.timedelta(days=int(code))).isoformat()
     return int(code)
-
-
-def iso_utc(ns: int) -> str:
-    return pd.Timestamp(int(ns), unit="ns", tz="UTC").isoformat()

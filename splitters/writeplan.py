@@ -16,6 +16,7 @@ from .config import OutputSettings
 from .reduce import WriteContext
 from .sources import SourceFile
 from .stage import StageResult
+from .timescale import resolution
 
 
 def compact_casts(schema: pa.Schema, ranges: dict[str, tuple]) -> list[tuple[str, str]]:
@@ -68,4 +69,5 @@ def write_context(cfg: OutputSettings, sources: list[SourceFile], schema: pa.Sch
         casts=tuple(compact_casts(stored, measured_ranges(stage))) if cfg.compact else (),
         dictionary_columns=tuple(f.name for f in stored if is_text(f.type) or pa.types.is_boolean(f.type)),
         label=cfg.label, time_column=cfg.time_column, source_rows=tuple(read_per_source),
+        time_resolution=resolution(schema.field(cfg.time_column).type, cfg.time_unit) if cfg.time_column else "us",
     )

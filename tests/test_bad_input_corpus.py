@@ -178,8 +178,11 @@ CASES = [
     dg("demo-out-not-empty", "demo", "--out", "nodata", needles=("nodata",)),
     dg("unknown-command", "frobnicate", code=2, needles=("frobnicate",)),
     # --- times, grouping and paths (the grouping workstream) ---
-    split("iso-year-1600", "old.csv", needles=("cannot be parsed or represented", "1600-01-01"), sub=True),
-    split("iso-year-2300-drop-all", "future.csv", "--on-bad-time", "drop", needles=("dropped",)),
+    split("iso-year-1600-ns", "old.csv", "--time-unit", "ns", needles=("cannot be parsed or represented", "1600-01-01"),
+          sub=True),
+    split("iso-year-2300-ns-drop-all", "future.csv", "--time-unit", "ns", "--on-bad-time", "drop",
+          needles=("dropped",)),
+    split("iso-year-10000-offset", "beyond.csv", needles=("cannot be parsed or represented", "9999-12-31T23:00:00-05:00")),
     split("csv-epoch-without-unit", "epochs.csv", code=2, needles=("holds numbers", "--time-unit")),
     split("group-by-list-column", "nested.parquet", "--group-by", "tags", code=2, needles=("'tags'", "list")),
     split("group-by-struct-column", "nested.parquet", "--group-by", "pt", code=2, needles=("'pt'", "struct")),
@@ -278,6 +281,7 @@ def _build_corpus(d: Path) -> None:
     (d / "binary.yaml").write_bytes(b"\xff\xfe\x00\x01label: x")
     (d / "old.csv").write_text("t,v\n1600-01-01T00:00:00Z,1\n2024-01-01T00:00:00Z,2\n")
     (d / "future.csv").write_text("t,v\n2300-01-01T00:00:00Z,1\n2301-01-01T00:00:00Z,2\n")
+    (d / "beyond.csv").write_text("t,v\n9999-12-31T23:00:00-05:00,1\n2024-01-01T00:00:00Z,2\n")
     (d / "epochs.csv").write_text("t,v\n1700000000,1\n1700003600,2\n")
     pq.write_table(pa.table({"t": _ts(2), "tags": [["a"], ["b"]], "pt": [{"x": 1}, {"x": 2}]}), d / "nested.parquet")
     pq.write_table(pa.table({"t": _ts(1), **{f"c{i}": ["v" * 150] for i in range(40)}}), d / "longvals.parquet")

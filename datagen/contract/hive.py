@@ -10,7 +10,9 @@ distinct on disk (pyarrow's own hive reader decodes before it compares with the 
 marker, so it still reads that one string as null; ``datagen.dataset.arrow_dataset``
 takes the values from the manifest and reads it back exactly). The empty string is
 written as ``key=`` (read back as ``""``). Floats: NaN, inf and -inf are written
-``NaN``, ``Infinity`` and ``-Infinity``; -0.0 as ``0.0``.
+``NaN``, ``Infinity`` and ``-Infinity``; -0.0 as ``0.0``. A segment longer than
+``MAX_SEGMENT_BYTES``, or a directory longer than ``longvalues.MAX_DIR_BYTES``, is
+shortened with a hash of the value (longvalues.py); the manifest keeps the full value.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import posixpath
 from urllib.parse import quote
 
 from .errors import OutputError
+from .longvalues import fit_dir, short_segment
 
 NULL_SEGMENT = "__HIVE_DEFAULT_PARTITION__"
-# Longest encoded segment we accept; most filesystems cap a name at 255 bytes.
+# Longest plain segment; longer ones are shortened (longvalues.py). Filesystems cap a name at 255 bytes.
 MAX_SEGMENT_BYTES = 200
 # Zero padding for calendar parts so that directory listings sort naturally.
 PAD = {"month": 2, "day": 2, "hour": 2, "year": 4}
@@ -49,28 +52,46 @@ def format_value(key: str, value: object) -> str:
     return str(value)
 
 
-def encode_segment(key: str, value: object) -> str:
-    """``key=value`` with the value escaped so it is safe as one path segment."""
+def _plain(key: str, value: object) -> tuple[str, str, str | None]:
+    """(escaped key, plain ``key=value`` segment, the value's text or None for null)."""
+    qkey = quote(key, safe="")
     if value is None:
-        text = NULL_SEGMENT
-    else:
-        raw = format_value(key, value)
-        text = quote(raw, safe="")
-        if raw == NULL_SEGMENT:
-            text = "%5F" + text[1:]
-    segment = f"{quote(key, safe='')}={text}"
-    if len(segment.encode()) > MAX_SEGMENT_BYTES:
-        shown = format_value(key, value)[:40]
-        raise OutputError(
-            f"group value {shown!r}... of column {key!r} is too long for a directory name "
-            f"(escaped segment is {len(segment.encode())} bytes, at most {MAX_SEGMENT_BYTES})"
-        )
+        return qkey, f"{qkey}={NULL_SEGMENT}", None
+    raw = format_value(key, value)
+    text = quote(raw, safe="")
+    if raw == NULL_SEGMENT:
+        text = "%5F" + text[1:]
+    return qkey, f"{qkey}={text}", raw
+
+
+def encode_segment(key: str, value: object) -> str:
+    """``key=value`` with the value escaped so it is safe as one path segment; a value too long
+    for a directory name is shortened with its hash (longvalues.py)."""
+    qkey, segment, raw = _plain(key, value)
+    if len(segment) > MAX_SEGMENT_BYTES:   # escaped: ASCII, one byte per character
+        if raw is None:
+            raise OutputError(f"group column name {key[:40]!r}... is too long for a directory name; rename the column")
+        return short_segment(qkey, raw, MAX_SEGMENT_BYTES)
     return segment
 
 
 def group_dir(keys: list[str], values: tuple) -> str:
     """The relative POSIX directory of one group, e.g. ``month=01/day=05``."""
-    return posixpath.join(*(encode_segment(k, v) for k, v in zip(keys, values))) if keys else ""
+    if not keys:
+        return ""
+    plain = [_plain(k, v) for k, v in zip(keys, values)]
+    segments = [encode_segment(k, v) for k, v in zip(keys, values)]
+    segments = fit_dir(segments, [p[2] for p in plain], [p[0] for p in plain], MAX_SEGMENT_BYTES)
+    return posixpath.join(*segments)
+
+
+def plain_dir(keys: list[str], values: tuple) -> str | None:
+    """The directory without any shortening (what splits before the fallback wrote), or None when
+    a segment would not fit a file name."""
+    segments = [_plain(k, v)[1] for k, v in zip(keys, values)]
+    if not keys or any(len(s) > MAX_SEGMENT_BYTES for s in segments):
+        return None
+    return posixpath.join(*segments)
 
 
 def is_safe_relative(path: str) -> bool:

@@ -18,6 +18,7 @@ from .pathrules import CONTROL, MAX_PATH_BYTES
 I64 = 2**63 - 1
 I32 = 2**31 - 1
 MAX_TEXT_BYTES = 4096        # names, types, versions, times
+MAX_GROUP_TEXT = 65_536      # characters of a group value (a long one names a shortened directory)
 MAX_JSON_DEPTH = 32          # nesting allowed inside free-form fields (config)
 HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -97,14 +98,15 @@ class Text(Spec):
     hex64: bool = False
     iso_time: bool = False
     any_char: bool = False  # group values may hold NUL (their directory name is percent-encoded)
+    max_len: int = MAX_TEXT_BYTES
 
     def check(self, value):
         if not isinstance(value, str):
             raise Invalid("expected a string", value)
         if self.nonempty and not value:
             raise Invalid("expected a non-empty string", value)
-        if len(value) > MAX_TEXT_BYTES or (not self.any_char and "\x00" in value) or not _utf8(value):
-            raise Invalid(f"expected a string of at most {MAX_TEXT_BYTES} characters, valid Unicode without NUL",
+        if len(value) > self.max_len or (not self.any_char and "\x00" in value) or not _utf8(value):
+            raise Invalid(f"expected a string of at most {self.max_len} characters, valid Unicode without NUL",
                           value)
         if self.choices and value not in self.choices:
             raise Invalid(f"expected one of {', '.join(self.choices)}", value)
@@ -245,5 +247,5 @@ class JSONValue(Spec):
 
 WIDE_INT = Int(-(2**63), 2**64 - 1)
 KEY = Text(nonempty=False)
-GROUP_TEXT = Text(nonempty=False, any_char=True)
+GROUP_TEXT = Text(nonempty=False, any_char=True, max_len=MAX_GROUP_TEXT)
 COUNT = Int()
