@@ -143,34 +143,42 @@ def _read_log(path):
     return [json.loads(line) for line in Path(path).read_text().splitlines()]
 
 
-def test_sigkill_mid_epoch_then_resume_trains_exactly_the_uninterrupted_epochs(dataset, sources, tmp_path):
-    """Killed after 40 trained batches (epoch 1, step 10) with saves every 7: the last checkpoint is at 35
-    (epoch 1 step 5); the resumed run trains epoch 1's batches 5.. then epoch 2, in order. Batches 35..39
-    trained after the last checkpoint are trained again: the guarantee is relative to the checkpointed step."""
+@pytest.mark.parametrize("save_freq, kills", [
+    (7, [40, 10]),   # epoch 1 step 5, then killed again inside the resumed epoch (BackupAndRestore says epoch 0)
+    (10, [65]),      # the last save lands on epoch 1's last batch: BackupAndRestore says 1, the state says 2 step 0
+])
+def test_sigkill_mid_epoch_then_resume_trains_exactly_the_uninterrupted_epochs(dataset, sources, tmp_path,
+                                                                               save_freq, kills):
+    """Each run is SIGKILLed after ``kill`` trained batches; the state file then holds the last save point
+    (every ``save_freq`` batches counted from that run's start, as BackupAndRestore). Every run trains, in
+    order, the uninterrupted epochs' batches from the checkpointed step on; batches trained after the last
+    save and before the kill are trained again by the next run: the guarantee is relative to the checkpoint."""
     gen = DataGenerator(dataset, FEATURES, **OPTS)
-    n, epochs, save_freq, kill_at = len(gen), 3, 7, 40
-    first = _run_child(dataset, tmp_path, tmp_path / "a.log", epochs, save_freq, kill_at)
-    deadline = time.monotonic() + 600
-    while not (tmp_path / "a.log.ready").exists():
-        assert first.poll() is None, first.communicate()[1][-3000:]
-        assert time.monotonic() < deadline, "child did not reach the kill point"
-        time.sleep(0.2)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    state = json.loads((tmp_path / "backup" / "datagen_state.json").read_text())
-    saved = kill_at // save_freq * save_freq
-    assert (state["epoch"], state["step"]) == divmod(saved, n)
-    second = _run_child(dataset, tmp_path, tmp_path / "b.log", epochs, save_freq, 0)
-    out, err = second.communicate(timeout=900)
-    assert second.returncode == 0, err[-3000:]
-    before, after = _read_log(tmp_path / "a.log"), _read_log(tmp_path / "b.log")
-    assert len(before) == kill_at and len(after) == epochs * n - saved
+    n, epochs = len(gen), 3
     order = [(e, b) for e in range(epochs) for b in range(n)]
-    assert [(r["epoch"], r["step"] - 1) for r in before] == order[:kill_at]
-    assert [(r["epoch"], r["step"] - 1) for r in after] == order[saved:]
-    trained = before[:saved] + after  # the re-trained batches saved..kill_at-1 counted once, from the resumed run
-    assert len(trained) == len(order)
-    for r, (e, b) in zip(trained, order):
-        np.testing.assert_array_equal(np.asarray(r["x"], np.float32), expected_x(gen, sources, e, b))
-    for r, again in zip(before[saved:], after):  # what the kill lost is exactly what the resume re-trained first
-        assert r["x"] == again["x"]
+    start, runs = 0, []
+    for i, kill_at in enumerate(kills + [0]):
+        log = tmp_path / f"run{i}.log"
+        child = _run_child(dataset, tmp_path, log, epochs, save_freq, kill_at)
+        if kill_at:
+            deadline = time.monotonic() + 600
+            while not Path(f"{log}.ready").exists():
+                assert child.poll() is None, child.communicate()[1][-3000:]
+                assert time.monotonic() < deadline, "child did not reach the kill point"
+                time.sleep(0.2)
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+        else:
+            err = child.communicate(timeout=900)[1]
+            assert child.returncode == 0, err[-3000:]
+        trained = _read_log(log)
+        assert [(r["epoch"], r["step"] - 1) for r in trained] == order[start:start + (kill_at or len(order))]
+        runs.append((start, trained))
+        if kill_at:
+            state = json.loads((tmp_path / "backup" / "datagen_state.json").read_text())
+            start += kill_at // save_freq * save_freq
+            assert (state["epoch"], state["step"]) == divmod(start, n)
+    assert runs[-1][0] + len(runs[-1][1]) == len(order)
+    for start, trained in runs:
+        for r, (e, b) in zip(trained, order[start:]):
+            np.testing.assert_array_equal(np.asarray(r["x"], np.float32), expected_x(gen, sources, e, b))
