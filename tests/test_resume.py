@@ -216,3 +216,24 @@ def test_cli_provenance_of_a_step_from_a_checkpoint_state(dataset, tmp_path):
     (copy / "manifest.json").write_text(json.dumps(json.loads((copy / "manifest.json").read_text()), indent=3))
     r = CliRunner().invoke(main, ["provenance", str(copy), "--state", str(path), "--step", "4"])
     fails(r, 1, "manifest_sha256")
+
+
+def test_resume_under_a_tf_distribute_strategy(dataset):
+    """With a distribution strategy Keras iterates the data once before fit starts (to build the model):
+    those batches are discarded, and the resumed epoch still trains exactly its remaining steps."""
+    import tensorflow as tf
+
+    gen = DataGenerator(dataset, FEATURES, **OPTS)
+    n = len(gen)
+    gen.restore(dict(gen.state(), epoch=1, step=7))
+    steps = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            steps.append((gen.state()["epoch"], gen.state()["step"]))
+
+    with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
+        model = keras.Sequential([keras.Input((len(FEATURES),)), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile("sgd", "binary_crossentropy")
+    model.fit(gen, epochs=3, initial_epoch=1, shuffle=False, verbose=0, callbacks=[gen.callback, Probe()])
+    assert steps == [(1, b) for b in range(8, n)] + [(2, 0)] + [(2, b) for b in range(1, n)] + [(3, 0)]

@@ -83,6 +83,7 @@ class DataGenerator(keras.utils.PyDataset):
         self._step = 0             # batches of self.epoch training finished (replica batch numbers)
         self._resume = None        # (epoch, step) from restore(), until fit moves past that epoch
         self._resume_entered = False
+        self._hook_ends = 0        # PyDataset on_epoch_end calls since restore(): fit calls it once at its start
         self._quiet = None         # the warnings filter silencing Keras during a resumed epoch
         self._epochs_begun = 0
         self._synced_by_fit = False
@@ -129,8 +130,8 @@ class DataGenerator(keras.utils.PyDataset):
         n = len(self)
         if -n <= i < n:
             i = i + n if i < 0 else i
-        elif 0 <= i < self.num_batches:  # Keras probing shapes before fit begins a resumed epoch
-            i = i % n
+        elif 0 <= i < self.num_batches:  # Keras probing shapes, or its build pass under a distribution
+            i = i % n                      # strategy, before fit begins the resumed epoch: discarded batches
         else:
             raise IndexError(f"batch index {i} out of range: this generator has {n} batches "
                              f"(valid indices 0..{n - 1}, or -{n}..-1 from the end)")
@@ -139,12 +140,13 @@ class DataGenerator(keras.utils.PyDataset):
     def on_epoch_begin(self):
         with self._epoch_lock:
             self._epochs_begun += 1
-            if self._resume is not None and self._resume[1] and not self._resume_entered:
+            if self._resume is not None and self._resume[1] and not self._resume_entered and self._hook_ends:
                 raise ConfigError(f"gen.restore() resumes epoch {self._resume[0]} at step {self._resume[1]}: pass "
                                   "callbacks=[gen.callback] (or gen.checkpoint(...)) to model.fit")
 
     def on_epoch_end(self):
         with self._epoch_lock:
+            self._hook_ends += 1
             if not self._synced_by_fit:
                 self.epoch = self._epochs_begun
 
@@ -215,7 +217,7 @@ class DataGenerator(keras.utils.PyDataset):
         ``fit(gen, initial_epoch=state["epoch"], callbacks=[gen.callback])`` serves the remaining batches."""
         epoch, step = check_state(self, read_state(state))
         with self._epoch_lock:
-            self._resume, self._resume_entered = (epoch, step), False
+            self._resume, self._resume_entered, self._hook_ends = (epoch, step), False, 0
             self.epoch, self._step, self._synced_by_fit = epoch, step, True
 
     def checkpoint(self, path: str, save_freq: int | str = "epoch") -> keras.callbacks.Callback:
