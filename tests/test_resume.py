@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import keras
+from hypothesis import given, settings, strategies as st
 import numpy as np
 import pytest
 
@@ -237,3 +238,25 @@ def test_resume_under_a_tf_distribute_strategy(dataset):
         model.compile("sgd", "binary_crossentropy")
     model.fit(gen, epochs=3, initial_epoch=1, shuffle=False, verbose=0, callbacks=[gen.callback, Probe()])
     assert steps == [(1, b) for b in range(8, n)] + [(2, 0)] + [(2, b) for b in range(1, n)] + [(3, 0)]
+
+
+@settings(deadline=None, max_examples=30)
+@given(batch_size=st.sampled_from([250, 400, 999, 5000]), replicas=st.integers(1, 3), data=st.data())
+def test_restored_batches_are_the_uninterrupted_tail_property(dataset, batch_size, replicas, data):
+    """For any position: after restore, gen[i] is replica batch step+i of the uninterrupted epoch, len is
+    what remains, provenance keeps the uninterrupted numbering, and state() round-trips."""
+    opts = {**OPTS, "batch_size": batch_size}
+    replica = data.draw(st.integers(0, replicas - 1))
+    whole = DataGenerator(dataset, FEATURES, num_replicas=replicas, replica=replica, **opts)
+    per = len(whole)
+    epoch, step = data.draw(st.integers(0, 3)), data.draw(st.integers(0, per - 1))
+    gen = DataGenerator(dataset, FEATURES, num_replicas=replicas, replica=replica, **opts)
+    gen.restore(dict(whole.state(), epoch=epoch, step=step))
+    assert len(gen) == per - step and gen.state()["step"] == step and gen.state()["epoch"] == epoch
+    i = data.draw(st.integers(0, per - step - 1))
+    whole.set_epoch(epoch)
+    np.testing.assert_array_equal(gen[i][0], whole[step + i][0])
+    np.testing.assert_array_equal(gen[-1][0], whole[per - 1][0])
+    assert gen.provenance(step + i, epoch).equals(whole.provenance(step + i, epoch))
+    with pytest.raises(IndexError):  # (indices up to per-1 are Keras's shape probing before fit begins the epoch)
+        gen[per]

@@ -140,7 +140,7 @@ class DataGenerator(keras.utils.PyDataset):
     def on_epoch_begin(self):
         with self._epoch_lock:
             self._epochs_begun += 1
-            if self._resume is not None and self._resume[1] and not self._resume_entered and self._hook_ends:
+            if self._resume is not None and not self._resume_entered and self._hook_ends:
                 raise ConfigError(f"gen.restore() resumes epoch {self._resume[0]} at step {self._resume[1]}: pass "
                                   "callbacks=[gen.callback] (or gen.checkpoint(...)) to model.fit")
 
