@@ -72,11 +72,11 @@ def read_state(state) -> dict:
 def check_state(gen, state: dict) -> tuple[int, int]:
     """(epoch, step) of ``state`` if it belongs to ``gen``; else one line naming the first difference."""
     mine = make_state(gen, 0, 0)
-    if None not in (state.get("manifest_version"), mine["manifest_version"]) and \
-            state["manifest_version"] != mine["manifest_version"]:
+    versioned = None not in (state.get("manifest_version"), mine["manifest_version"])
+    if versioned and state["manifest_version"] != mine["manifest_version"]:
         raise ConfigError(f"state is from dataset version {state['manifest_version']}, this generator reads version "
                           f"{mine['manifest_version']}; open the version the run trained on")
-    if state.get("manifest_sha256") != mine["manifest_sha256"]:
+    if not versioned and state.get("manifest_sha256") != mine["manifest_sha256"]:
         raise ConfigError(f"state is from another dataset: manifest sha256 {str(state.get('manifest_sha256'))[:12]}... "
                           f"!= {mine['manifest_sha256'][:12]}... of {gen.source.directory}; resume on the dataset "
                           "the run trained on")
