@@ -27,12 +27,14 @@ from datagen.contract.errors import ConfigError, OutputError
 
 STATE_FORMAT = "datagen-state/1"
 # Keras 3.15 warns this when an epoch's data ends before len() steps: a resumed epoch does so on purpose
+NOT_OPTIONS = {"directory", "manifest_sha256", "version"}
 KERAS_SHORT_EPOCH = "Your input ran out of data; interrupting training"
 
 
 def config_sha256(config: dict) -> str:
-    """The hash of what determines the batches (the directory's location excluded: a moved dataset is the same)."""
-    body = {k: v for k, v in config.items() if k != "directory"}
+    """The hash of the options that determine the batches (the dataset's identity is checked on its own, and a
+    moved dataset is the same dataset)."""
+    body = {k: v for k, v in config.items() if k not in NOT_OPTIONS}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -85,8 +87,8 @@ def check_state(gen, state: dict) -> tuple[int, int]:
                           "restore with the same seed")
     if state.get("config_sha256") != mine["config_sha256"]:
         theirs = state.get("config") if isinstance(state.get("config"), dict) else {}
-        for key in sorted(set(theirs) | set(mine["config"]) - {"directory"}):
-            if key != "directory" and theirs.get(key) != mine["config"].get(key):
+        for key in sorted((set(theirs) | set(mine["config"])) - NOT_OPTIONS):
+            if theirs.get(key) != mine["config"].get(key):
                 raise ConfigError(f"state was saved with {key}={theirs.get(key)!r}, this generator has "
                                   f"{key}={mine['config'].get(key)!r}; restore with the same options")
         raise ConfigError("state: its config_sha256 does not match this generator's config; "
