@@ -260,3 +260,32 @@ def test_restored_batches_are_the_uninterrupted_tail_property(dataset, batch_siz
     assert gen.provenance(step + i, epoch).equals(whole.provenance(step + i, epoch))
     with pytest.raises(IndexError):  # (indices up to per-1 are Keras's shape probing before fit begins the epoch)
         gen[per]
+
+
+def test_checkpoint_every_epoch_and_bad_save_freq(dataset, tmp_path):
+    gen = DataGenerator(dataset, FEATURES, **OPTS)
+    path = tmp_path / "deep" / "state.json"
+    written = []
+
+    class Watch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            written.append(json.loads(path.read_text())["epoch"])
+
+    fit(gen, epochs=2, callbacks=[gen.checkpoint(path), Watch()])
+    assert written == [1, 2] and [p.name for p in path.parent.iterdir()] == ["state.json"]  # no temporary left
+    for bad in (0, -3, 1.5, True, "batch", None):
+        with pytest.raises(ConfigError, match="save_freq"):
+            gen.checkpoint(path, save_freq=bad)
+
+
+def test_weights_and_state_from_different_saves_are_refused(dataset, tmp_path):
+    """BackupAndRestore says epoch 3, the generator state epoch 1 step 5: one of them is stale."""
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / "training_metadata.json").write_text(json.dumps({"epoch": 3, "batch": 0}))
+    gen = DataGenerator(dataset, FEATURES, **OPTS)
+    gen.restore(dict(gen.state(), epoch=1, step=5))
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"), save_freq=5)
+    model = keras.Sequential([keras.Input((len(FEATURES),)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile("sgd", "binary_crossentropy")
+    with pytest.raises(ConfigError, match="BackupAndRestore restored epoch 3 but gen.restore"):
+        model.fit(gen, epochs=4, initial_epoch=1, shuffle=False, verbose=0, callbacks=[backup, gen.callback])

@@ -64,6 +64,9 @@ class EpochCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.generator._end_epoch_from_fit(epoch)
 
+    def on_train_end(self, logs=None):
+        self.generator._end_epoch_from_fit(None)
+
 
 class DataGenerator(keras.utils.PyDataset):
     __doc__ = ("Labelled batches from the shards of ``directory`` for ``model.fit``.\n\n"

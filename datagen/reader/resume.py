@@ -162,3 +162,6 @@ class StateCheckpoint(keras.callbacks.Callback):
         self._last_batch = 0
         if self.save_freq == "epoch":
             write_state(self.path, self.generator.state())
+
+    def on_train_end(self, logs=None):
+        self.generator._end_epoch_from_fit(None)
