@@ -51,9 +51,13 @@ def verify(directory, quick):
 
 @main.command()
 @click.argument("directory")
-@click.option("--batch", "batch", type=int, required=True, help="Batch index (0-based).")
+@click.option("--batch", "batch", type=int, help="Batch index (0-based, in the uninterrupted epoch of the replica).")
+@click.option("--step", type=int, help="Same as --batch: the step of the epoch that trained it (0-based, "
+              "as Keras's on_train_batch_end numbers an uninterrupted epoch).")
 @click.option("--epoch", type=int, default=0, show_default=True, help="Epoch (0-based, model.fit's numbering).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="gen.config saved as JSON or YAML.")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False),
+              help="A state file written by gen.checkpoint(...): its generator config (and dataset identity) is used.")
 @click.option("--features", help="Comma-separated feature columns (when no --config).")
 @click.option("--label", help="Label column.")
 @click.option("--batch-size", type=int, help="Batch size.")
@@ -64,13 +68,27 @@ def verify(directory, quick):
 @click.option("--memory-budget", help="The generator's memory budget, e.g. 256MB.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @report_errors
-def provenance(directory, batch, epoch, config_file, fmt, **flags):
-    """Which source rows made batch BATCH of epoch EPOCH of a generator over DIRECTORY."""
+def provenance(directory, batch, step, epoch, config_file, state_file, fmt, **flags):
+    """Which source rows made batch BATCH (or step STEP) of epoch EPOCH of a generator over DIRECTORY."""
     from datagen.reader.batches import BatchSource
     from datagen.contract.errors import ConfigError
+    from datagen.reader.epochview import EpochView
     from datagen.reader.options import load_config_file, options_from_config
 
-    config = load_config_file(config_file) if config_file else {}
+    if batch is not None and step is not None and batch != step:
+        raise ConfigError(f"--batch {batch} and --step {step} name different batches; give one of them")
+    batch = step if batch is None else batch
+    if batch is None:
+        raise ConfigError("give --batch N or --step N (0-based batch of the epoch)")
+    if config_file and state_file:
+        raise ConfigError("give --config or --state, not both (a state file holds the generator config)")
+    if state_file:
+        from datagen.reader.resume import read_state
+
+        config = dict(read_state(state_file).get("config") or {})
+        # hook for versioned manifests: the version the run trained on comes with the state's config
+    else:
+        config = load_config_file(config_file) if config_file else {}
     config["directory"] = directory
     if flags.get("features"):
         flags["features"] = [c.strip() for c in flags["features"].split(",") if c.strip()]
@@ -82,11 +100,12 @@ def provenance(directory, batch, epoch, config_file, fmt, **flags):
     with warnings.catch_warnings():  # training-time advice (e.g. float32 rounding) is noise when only tracing
         warnings.simplefilter("ignore", UserWarning)
         source = BatchSource(options)
-    if not 0 <= batch < len(source):
-        raise ConfigError(f"--batch {batch} is out of range: this generator has {len(source)} batches")
+    view = EpochView(len(source), options.num_replicas, options.replica, options.replica_tail)
+    if not 0 <= batch < view.per_replica:
+        raise ConfigError(f"--batch/--step {batch} is out of range: this generator has {view.per_replica} batches")
     if epoch < 0:
         raise ConfigError(f"--epoch must be >= 0, got {epoch}")
-    table = source.provenance(batch, epoch)
+    table = source.provenance(view.plan_batch(batch), epoch)
     if fmt == "csv":
         click.echo(table.to_csv(), nl=False)
     elif fmt == "json":

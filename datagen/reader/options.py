@@ -24,6 +24,7 @@ from datagen.contract.errors import ConfigError
 DEFAULT_MEMORY_BUDGET = "192MB"
 VERIFY_MODES = ("size", "sha256")
 DTYPES = ("float32", "float64")
+REPLICA_TAILS = ("pad", "drop")
 MIN_MEMORY_BUDGET = 256 << 10
 MAX_MEMORY_BUDGET = 1 << 50  # 1 PiB: anything larger is a typo, not a budget
 MAX_BATCH = 2**31 - 1
@@ -68,6 +69,10 @@ class GeneratorOptions:
             Values round to the nearest representable value (integer columns beyond 2**24 for float32
             are announced by a warning at construction).
         manifest_sha256: when set (``gen.config`` sets it), the dataset must still have this exact manifest.
+        num_replicas, replica: data-parallel sharding: this generator serves replica ``replica``'s share
+            (a contiguous block) of each epoch's batches; shares are disjoint and equal in number.
+        replica_tail: "pad" (default: the last shares repeat batches from the epoch's start, so every row
+            is served each epoch) or "drop" (the last ``batches % num_replicas`` batches are left out).
     """
 
     directory: str
@@ -84,6 +89,9 @@ class GeneratorOptions:
     verify: str = "size"
     dtype: str = "float32"
     manifest_sha256: str | None = None
+    num_replicas: int = 1
+    replica: int = 0
+    replica_tail: str = "pad"
 
     def __post_init__(self) -> None:
         if not isinstance(self.directory, (str, os.PathLike)):
@@ -122,6 +130,11 @@ class GeneratorOptions:
         validate.choice(self.dtype, "dtype", DTYPES)
         if self.manifest_sha256 is not None and not isinstance(self.manifest_sha256, str):
             raise ConfigError(f"manifest_sha256: expected a hex string, got {self.manifest_sha256!r}")
+        validate.positive_integer(self.num_replicas, "num_replicas")
+        validate.non_negative_integer(self.replica, "replica")
+        if self.replica >= self.num_replicas:
+            raise ConfigError(f"replica: expected an integer in [0, num_replicas={self.num_replicas}), got {self.replica}")
+        validate.choice(self.replica_tail, "replica_tail", REPLICA_TAILS)
         if self.where is not None and not isinstance(self.where, (str, dict)):
             raise ConfigError(f"where: expected a filter string or a dict, got {type(self.where).__name__}")
         if isinstance(self.where, dict):  # list-likes as lists (sets sorted), so the config is plain JSON

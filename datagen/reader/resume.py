@@ -1,0 +1,167 @@
+"""Mid-epoch resume: the generator's position as a small JSON state, its checks, and the checkpoint callback.
+
+``gen.state()`` is ``{"epoch", "step", ...}``: ``step`` replica batches of ``epoch`` finished training
+(as ``on_train_batch_end`` saw them). ``gen.restore(state)`` accepts it only for the same dataset
+(manifest version when the manifest has one, else its sha256), seed and batch-determining options
+(the generator config); the first difference is named in one line.
+
+``StateCheckpoint`` (``gen.checkpoint(path, save_freq=N)``) writes the state atomically (temporary
+file, fsync, rename) at exactly the moments Keras 3.15's ``BackupAndRestore(save_freq=N)`` saves
+weights: every N trained batches counted from the start of fit across epochs (not at epoch ends),
+or at each epoch end with ``save_freq="epoch"``. Put it AFTER ``BackupAndRestore`` in ``callbacks``:
+at each save point the weights are written first, so a kill between the two writes leaves the state
+one save behind the weights (those batches are trained again), never ahead (batches skipped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from typing import Any
+
+import keras
+
+from datagen.contract.errors import ConfigError, OutputError
+
+STATE_FORMAT = "datagen-state/1"
+# Keras 3.15 warns this when an epoch's data ends before len() steps: a resumed epoch does so on purpose
+NOT_OPTIONS = {"directory", "manifest_sha256", "version"}
+KERAS_SHORT_EPOCH = "Your input ran out of data; interrupting training"
+
+
+def config_sha256(config: dict) -> str:
+    """The hash of the options that determine the batches (the dataset's identity is checked on its own, and a
+    moved dataset is the same dataset)."""
+    body = {k: v for k, v in config.items() if k not in NOT_OPTIONS}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def make_state(gen, epoch: int, step: int) -> dict[str, Any]:
+    per = gen.view.per_replica
+    if step >= per:  # an epoch whose every batch trained: the position is the next epoch's start
+        epoch, step = epoch + 1, 0
+    config = gen.config
+    return {"format": STATE_FORMAT, "epoch": epoch, "step": step, "batches_per_epoch": per,
+            "seed": config["seed"], "replica": config["replica"], "num_replicas": config["num_replicas"],
+            "manifest_sha256": gen.source.manifest_sha256,
+            "manifest_version": getattr(gen.source.manifest, "version", None),  # hook: versioned manifests
+            "config_sha256": config_sha256(config), "config": config}
+
+
+def read_state(state) -> dict:
+    """A state dict, or the JSON file ``gen.checkpoint`` wrote."""
+    if isinstance(state, (str, os.PathLike)):
+        try:
+            with open(state, encoding="utf-8") as f:
+                state = json.load(f)
+        except OSError as exc:
+            raise ConfigError(f"state file {os.fspath(state)!r}: cannot read it ({exc.strerror or exc})") from None
+        except ValueError as exc:
+            raise ConfigError(f"state file {os.fspath(state)!r} is not JSON ({exc}); "
+                              "expected a file written by gen.checkpoint(...)") from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        got = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise ConfigError(f"state: expected gen.state() (format {STATE_FORMAT!r}), got {got!r}")
+    for key in ("epoch", "step"):
+        v = state.get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ConfigError(f"state[{key!r}]: expected a non-negative integer, got {v!r}")
+    return state
+
+
+def check_state(gen, state: dict) -> tuple[int, int]:
+    """(epoch, step) of ``state`` if it belongs to ``gen``; else one line naming the first difference."""
+    mine = make_state(gen, 0, 0)
+    versioned = None not in (state.get("manifest_version"), mine["manifest_version"])
+    if versioned and state["manifest_version"] != mine["manifest_version"]:
+        raise ConfigError(f"state is from dataset version {state['manifest_version']}, this generator reads version "
+                          f"{mine['manifest_version']}; open the version the run trained on")
+    if not versioned and state.get("manifest_sha256") != mine["manifest_sha256"]:
+        raise ConfigError(f"state is from another dataset: manifest sha256 {str(state.get('manifest_sha256'))[:12]}... "
+                          f"!= {mine['manifest_sha256'][:12]}... of {gen.source.directory}; resume on the dataset "
+                          "the run trained on")
+    if state.get("seed") != mine["seed"]:
+        raise ConfigError(f"state was saved with seed={state.get('seed')!r}, this generator has seed={mine['seed']!r}; "
+                          "restore with the same seed")
+    if state.get("config_sha256") != mine["config_sha256"]:
+        theirs = state.get("config") if isinstance(state.get("config"), dict) else {}
+        for key in sorted((set(theirs) | set(mine["config"])) - NOT_OPTIONS):
+            if theirs.get(key) != mine["config"].get(key):
+                raise ConfigError(f"state was saved with {key}={theirs.get(key)!r}, this generator has "
+                                  f"{key}={mine['config'].get(key)!r}; restore with the same options")
+        raise ConfigError("state: its config_sha256 does not match this generator's config; "
+                          "restore with the options the run used")
+    epoch, step = state["epoch"], state["step"]
+    if step > mine["batches_per_epoch"]:
+        raise ConfigError(f"state['step']={step} exceeds the {mine['batches_per_epoch']} batches of an epoch")
+    if step == mine["batches_per_epoch"]:
+        epoch, step = epoch + 1, 0
+    return epoch, step
+
+
+def write_state(path: str, state: dict) -> None:
+    """Atomically: a reader (or a kill) sees the old file or the new one, never half of one."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".datagen-state-", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(state, f, indent=1)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise OutputError(f"cannot write the generator state to {path!r}: {exc.strerror or exc}") from None
+
+
+def check_save_freq(save_freq) -> int | str:
+    if save_freq == "epoch" or (isinstance(save_freq, int) and not isinstance(save_freq, bool) and save_freq >= 1):
+        return save_freq
+    raise ConfigError(f"save_freq: expected 'epoch' or a positive integer (as BackupAndRestore), got {save_freq!r}")
+
+
+class StateCheckpoint(keras.callbacks.Callback):
+    """Writes ``gen.state()`` to ``path`` whenever ``BackupAndRestore(save_freq)`` saves; also does
+    what ``gen.callback`` does (passing both is harmless)."""
+
+    def __init__(self, generator, path, save_freq="epoch"):
+        super().__init__()
+        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+            raise ConfigError(f"checkpoint path: expected a file path, got {path!r}")
+        self.generator = generator
+        self.path = os.fspath(path)
+        self.save_freq = check_save_freq(save_freq)
+        self._since_save = 0     # mirrors BackupAndRestore._batches_seen_since_last_saving
+        self._last_batch = 0     # mirrors BackupAndRestore._last_batch_seen
+
+    def on_train_begin(self, logs=None):
+        self.generator._train_begin_from_fit(self.model)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.generator._begin_epoch_from_fit(epoch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.generator._batch_end_from_fit(batch)
+        if self.save_freq == "epoch":
+            return
+        self._since_save += batch + 1 if batch <= self._last_batch else batch - self._last_batch
+        self._last_batch = batch
+        if self._since_save >= self.save_freq:
+            self._since_save = 0
+            write_state(self.path, self.generator.state())
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.generator._end_epoch_from_fit(epoch)
+        self._last_batch = 0
+        if self.save_freq == "epoch":
+            write_state(self.path, self.generator.state())
+
+    def on_train_end(self, logs=None):
+        self.generator._end_epoch_from_fit(None)
