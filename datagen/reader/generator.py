@@ -27,6 +27,7 @@ from datagen.contract.errors import ConfigError
 from .options import (OPTIONS_DOC, RUNTIME_KEYS, GeneratorOptions, RuntimeOptions, generator_signature,
                       load_config_file, options_from_config)
 from .plan import check_batch_index, check_epoch
+from .store import Storage
 
 GENERATOR_SIGNATURE = generator_signature()
 
@@ -53,7 +54,8 @@ class DataGenerator(keras.utils.PyDataset):
         runtime = RuntimeOptions(**{k: options.pop(k) for k in RUNTIME_KEYS if k in options})
         super().__init__(workers=runtime.workers, use_multiprocessing=runtime.use_multiprocessing,
                          max_queue_size=runtime.max_queue_size)
-        self.source = BatchSource(GeneratorOptions(directory, features, **options), transform=runtime.transform)
+        self.source = BatchSource(GeneratorOptions(directory, features, **options), transform=runtime.transform,
+                                  storage=Storage(runtime.storage_options, runtime.cache_dir, runtime.cache_size))
         self.epoch = 0
         self._epochs_begun = 0
         self._synced_by_fit = False
