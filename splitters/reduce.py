@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from datagen.contract.errors import ConservationError
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEntry
 
+from .stage_write import staged_source
 from .timekeys import iso_utc
 
 
@@ -41,6 +42,7 @@ class WriteContext:
     label: str | None
     time_column: str
     source_rows: tuple[int, ...]     # rows read per source id, for the bitmaps
+    upload_to: str | None = None     # an object-store --out: each shard is PUT there (content name) by its task
 
 
 @dataclass
@@ -71,7 +73,7 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
             pieces = []
             for path, batch_index, _ in job.slices:
                 if path not in readers:
-                    readers[path] = pa.ipc.open_file(pa.OSFile(path, "rb"))
+                    readers[path] = pa.ipc.open_file(staged_source(path))
                 pieces.append(readers[path].get_batch(batch_index))
             for piece in pieces:  # each staged slice holds rows of exactly one source
                 _mark_written(piece, marks, counts, ctx.source_rows)
@@ -129,7 +131,8 @@ def _mark_written(piece: pa.RecordBatch, marks: dict, counts: dict, source_rows:
 def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray, ctx: WriteContext) -> tuple[int, ShardEntry]:
     rel = f"{job.rel_dir}/part-{part:05d}.parquet" if job.rel_dir else f"part-{part:05d}.parquet"
     dest = os.path.join(ctx.shard_root, *rel.split("/"))
-    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    if ctx.upload_to is None:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
     sink = pa.BufferOutputStream()
     collected: list = []
     codecs = dict(ctx.compression)
@@ -138,8 +141,13 @@ def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray, ctx:
                    use_dictionary=list(ctx.dictionary_columns), write_statistics=True, metadata_collector=collected,
                    write_page_checksum=True)  # readers verify each page: a flipped byte is an error, not a value
     data = sink.getvalue()
-    with open(dest, "wb") as fh:
-        fh.write(data)
+    if ctx.upload_to is not None:  # the task uploads its own shard: the client never needs this machine's disk
+        from .remote_split import upload_shard
+
+        upload_shard(ctx.upload_to, rel, data)
+    else:
+        with open(dest, "wb") as fh:
+            fh.write(data)
     meta = collected[0]
     return job.index, ShardEntry(
         path=rel, group=job.group, part=part, rows=piece.num_rows, bytes=data.size,

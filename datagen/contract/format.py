@@ -49,6 +49,7 @@ class SourceEntry:
     sha256: str
     rows_read: int
     rows_dropped: int
+    fingerprint: str | None = None  # "etag": sha256 is that of "etag:<ETag>[:version:<VersionId>]" (not re-read)
 
     @property
     def stamp(self) -> SourceStamp:
@@ -132,6 +133,9 @@ class Manifest:
         for column in data["group_columns"]:  # plain group columns carry no derived_from key
             if column["derived_from"] is None:
                 del column["derived_from"]
+        for source in data["sources"]:  # only sources fingerprinted otherwise than by sha256 say so
+            if source.get("fingerprint") is None:
+                source.pop("fingerprint", None)
         return data
 
     @property

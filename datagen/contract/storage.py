@@ -95,3 +95,14 @@ def storage_error(exc: BaseException, url: str, what: str = "dataset", cls: type
     if isinstance(exc, FileNotFoundError):
         return cls(f"{what} {url!r}: not found ({text})")
     return cls(f"{what} {url!r}: storage error: {name}: {text}")
+
+
+def apply_storage_options(urls, options: dict) -> None:
+    """Make ``options`` the fsspec defaults of every remote protocol among ``urls`` in this process
+    (so code that opens a URL without options, e.g. a Dask task, uses them too)."""
+    import fsspec.config
+
+    for url in urls:
+        if is_remote(url):
+            protocol = str(url).split("://", 1)[0].lower()
+            fsspec.config.conf.setdefault(protocol, {}).update(options)
