@@ -64,6 +64,8 @@ class RemoteOut:
             try:
                 self.fs.call_s3("put_object", Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
                 return True
+            except FileExistsError:  # s3fs's translation of 412 PreconditionFailed
+                return False
             except Exception as exc:
                 if "PreconditionFailed" in str(exc) or "412" in str(exc) or "ConditionalRequestConflict" in str(exc):
                     return False
