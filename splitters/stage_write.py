@@ -112,4 +112,5 @@ def staged_source(path: str):
         return pa.OSFile(path, "rb")
     import fsspec
 
-    return fsspec.open(path, "rb", block_size=1 << 20, cache_type="bytes").open()
+    fs, inner = fsspec.core.url_to_fs(path)
+    return fs.open(inner, "rb", block_size=1 << 20, cache_type="bytes")

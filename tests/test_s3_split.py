@@ -3,6 +3,7 @@ split byte for byte; manifest.json is the single commit; a SIGKILL before it lea
 a rerun finishes; a multi-process cluster whose workers share no disk uploads the same shards;
 show/verify/provenance accept the URL; errors are one line naming the URL."""
 
+import copy
 import json
 import os
 import signal
@@ -124,29 +125,32 @@ def test_sigkill_during_s3_split_then_rerun(src, local_split, s3_bucket, tmp_pat
 
 
 def test_cluster_without_shared_disk(src, local_split, s3_bucket, tmp_path):
-    from distributed import LocalCluster
+    """Two worker processes, each with its own local directory and TMPDIR: they stage in the bucket and
+    upload their own shards; the result is byte-identical to a local single-process split."""
+    from distributed import Client, LocalCluster
 
     dirs = [tmp_path / "w0", tmp_path / "w1"]
-    for d in dirs:
-        d.mkdir()
     with LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None,
                       threads_per_worker=1) as cluster:
-        for i, d in enumerate(dirs):  # each worker its own local directory and temp dir
-            cluster.scale(i + 1)
-        cluster.worker_spec = {i: {**spec, "options": {**spec["options"], "local_directory": str(dirs[i]),
-                                                       "env": {"TMPDIR": str(dirs[i])}}}
-                               for i, spec in cluster.worker_spec.items()}
-        cluster.scale(0)
-        cluster.scale(2)
-        cluster.wait_for_workers(2, timeout=120) if hasattr(cluster, "wait_for_workers") else None
+        for i, d in enumerate(dirs):
+            d.mkdir()
+            spec = copy.deepcopy(next(iter(cluster.new_worker_spec().values())))
+            spec["options"] = {**spec["options"], "local_directory": str(d), "env": {"TMPDIR": str(d)}}
+            cluster.worker_spec[f"w{i}"] = spec
+        cluster.sync(cluster._correct_state)
+        with Client(cluster) as client:
+            client.wait_for_workers(2, timeout=120)
+            import tempfile
+            temps = sorted(client.run(tempfile.gettempdir).values())
+            assert temps == sorted(str(d) for d in dirs)  # no worker shares the other's temp dir
         summary = run_split(SplitConfig(inputs=[str(src)], out=f"s3://{s3_bucket}/ds", progress=False,
                                         scheduler=cluster.scheduler_address, **OPTS))
     assert summary.status == "written"
     assert _shards(_remote_manifest(s3_bucket)) == _shards(local_split)
     keys = {k.split("/ds/", 1)[1] for k in _fs().find(f"{s3_bucket}/ds")}
     assert not any(k.startswith(".datagen") for k in keys)  # the bucket staging prefix is gone
-    for d in dirs:  # the workers wrote no shard to their own disks
-        assert not list(d.rglob("*.parquet"))
+    for d in dirs:  # the workers wrote no shard or staged file to their own disks
+        assert not list(d.rglob("*.parquet")) and not list(d.rglob("*.arrow"))
 
 
 def test_missing_bucket_and_credentials_are_one_line(src, s3_server, run_split, monkeypatch):
