@@ -4,11 +4,14 @@ Batches, len, provenance and epochs equal the same dataset on local disk; a cach
 dataset serves every row exactly once per epoch and never holds more than cache_size; a corrupted
 object is a one-line ShardError naming the shard; opening reads the manifest and footers only."""
 
+import logging
 import os
 
 import numpy as np
 import pytest
 import s3fs
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from datagen import DataGenerator
 from datagen.app.sample import write_sample
@@ -119,3 +122,93 @@ def test_missing_bucket_and_credentials(s3_server, tmp_path, monkeypatch):
         DataGenerator("s3://whatever-bucket/ds", FEATURES, cache_dir=tmp_path)
     assert "\n" not in str(err.value)
     s3fs.S3FileSystem.clear_instance_cache()
+
+
+class _Requests(logging.Handler):
+    """Counts the HTTP requests the moto server logs for one bucket."""
+
+    def __init__(self, bucket):
+        super().__init__(logging.INFO)
+        self.bucket, self.lines = bucket, []
+
+    def emit(self, record):
+        text = record.getMessage()
+        if f" /{self.bucket}" in text:
+            self.lines.append(text.split('"')[1] if '"' in text else text)
+
+
+def _count_requests(bucket, fn):
+    log = logging.getLogger("werkzeug")
+    handler, level = _Requests(bucket), log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        fn()
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+    return handler.lines
+
+
+def test_opening_costs_no_listing_and_no_per_shard_head(local_ds, s3_bucket, tmp_path):
+    url = _upload(local_ds, s3_bucket)
+    shards = len(read_manifest(local_ds).shards)
+    make = lambda: DataGenerator(url, FEATURES, label="label", batch_size=100, cache_dir=tmp_path / "c")  # noqa
+    cold = _count_requests(s3_bucket, make)
+    assert not [r for r in cold if r.startswith(("HEAD", "PUT")) or "list-type" in r or "?prefix" in r], cold
+    assert sum("manifest.json" in r for r in cold) == 1
+    assert len(cold) == 1 + shards  # the manifest, then one ranged GET per footer (in parallel)
+    assert not list((tmp_path / "c" / "shards").iterdir())  # no shard downloaded to open
+    warm = _count_requests(s3_bucket, make)
+    assert len(warm) == 1 and "manifest.json" in warm[0]  # footers come from the cache
+
+
+def test_verify_detects_corrupted_object(local_ds, s3_bucket, run_datagen):
+    url = _upload(local_ds, s3_bucket)
+    m = read_manifest(local_ds)
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    key = f"{s3_bucket}/ds/{m.shards[1].path}"
+    data = bytearray(fs.cat_file(key))
+    data[len(data) // 2] ^= 0x01
+    fs.pipe_file(key, bytes(data))
+    r = run_datagen("verify", url)
+    assert r.exit_code == 1
+    assert m.shards[1].path in r.stderr and "sha256" in r.stderr
+    assert f"FAILED: 1 of {len(m.shards)} shards" in r.stderr
+    quick = run_datagen("verify", "--quick", url)  # same size, footer intact: only the hash tells
+    assert quick.exit_code == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.integers(1, 40), min_size=1, max_size=8), data=st.data())
+def test_cache_property_bytes_exact_and_never_over_budget(sizes, data):
+    """Against a plain dict: any access sequence returns each shard's exact bytes, and the cached
+    shards never exceed cache_size (memory:// as the remote store)."""
+    import hashlib
+    import tempfile
+
+    import fsspec
+
+    from datagen.contract.format import ShardEntry
+    from datagen.contract.remote import RemoteDataset
+    from datagen.contract.shardcache import ShardCache
+
+    fs = fsspec.filesystem("memory")
+    prefix = f"/cacheprop-{os.urandom(4).hex()}"
+    shards, content = [], {}
+    for i, size in enumerate(sizes):
+        blob = os.urandom(size)
+        fs.pipe_file(f"{prefix}/s{i}.parquet", blob)
+        sha = hashlib.sha256(blob).hexdigest()
+        shards.append(ShardEntry(path=f"s{i}.parquet", group={}, part=0, rows=1, bytes=size, sha256=sha,
+                                 row_groups=[1], time_min=None, time_max=None))
+        content[sha] = blob
+    budget = data.draw(st.integers(max(sizes), sum(sizes) + 5))
+    order = data.draw(st.lists(st.integers(0, len(sizes) - 1), min_size=1, max_size=25))
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = ShardCache(RemoteDataset(f"memory://{prefix}"), tmp, budget)
+        for i in order:
+            with cache.open(shards[i]) as fh:
+                assert fh.read() == content[shards[i].sha256]
+            assert cache.used_bytes() <= budget
+    fs.rm(prefix, recursive=True)

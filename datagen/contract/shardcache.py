@@ -30,6 +30,7 @@ from .remote import RemoteDataset
 from .shardcheck import ShardChecker, ShardProblem, one_line
 
 WAIT = 0.02  # seconds between attempts while other downloads hold the room
+FOOTER_THREADS = 64  # footers fetched in parallel when a dataset is opened (small ranged GETs)
 
 
 class _Locked:
@@ -136,22 +137,40 @@ class ShardCache:
             os.replace(tmp, path)
             return self._open_cached(shard, path)
 
+    def prefetch_footers(self, shards: list[ShardEntry]) -> None:
+        """Fetch the footers not cached yet, FOOTER_THREADS ranged GETs at a time (opening a dataset:
+        a warm cache costs no request here, a cold one one small GET per shard, in parallel)."""
+        todo = [s for s in shards if not os.path.exists(self._footer_path(s))]
+        if not todo:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(FOOTER_THREADS, len(todo)), thread_name_prefix="datagen-footer") as pool:
+            list(pool.map(self._fetch_footer, todo))
+
+    def _footer_path(self, shard: ShardEntry) -> str:
+        return os.path.join(self.cache_dir, "footers", f"{shard.sha256}.footer")
+
+    def _fetch_footer(self, shard: ShardEntry) -> bytes:
+        raw = self.remote.footer_bytes(shard)
+        path = self._footer_path(shard)
+        tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}"
+        with open(tmp, "wb") as fh:
+            fh.write(raw)
+        os.replace(tmp, path)
+        return raw
+
     def footer(self, shard: ShardEntry):
         """The shard's checked-for-nothing-yet footer (``FileMetaData``): from the cached copy, the
         footer cache, or one ranged GET (then kept in ``footers/``)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        path = os.path.join(self.cache_dir, "footers", f"{shard.sha256}.footer")
         try:
-            with open(path, "rb") as fh:
+            with open(self._footer_path(shard), "rb") as fh:
                 raw = fh.read()
         except FileNotFoundError:
-            raw = self.remote.footer_bytes(shard)
-            tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}"
-            with open(tmp, "wb") as fh:
-                fh.write(raw)
-            os.replace(tmp, path)
+            raw = self._fetch_footer(shard)
         try:
             return pq.read_metadata(pa.BufferReader(raw))
         except Exception as exc:

@@ -61,4 +61,6 @@ class DatasetStore:
             raise ConfigError(f"cache_size {self.storage.cache_size:,} bytes is smaller than the largest shard a "
                               f"window needs ({shard.path!r}, {largest:,} bytes); raise cache_size to at least "
                               f"{largest:,}")
-        return CachedShardChecker(ShardCache(self.remote, self.storage.cache_dir, self.storage.cache_size), manifest)
+        cache = ShardCache(self.remote, self.storage.cache_dir, self.storage.cache_size)
+        cache.prefetch_footers([manifest.shards[i] for i in selected])  # parallel; none when cached
+        return CachedShardChecker(cache, manifest)
