@@ -212,3 +212,13 @@ def test_cache_property_bytes_exact_and_never_over_budget(sizes, data):
                 assert fh.read() == content[shards[i].sha256]
             assert cache.used_bytes() <= budget
     fs.rm(prefix, recursive=True)
+
+
+def test_arrow_dataset_from_s3_equals_local(local_ds, s3_bucket):
+    from datagen.dataset import arrow_dataset
+
+    url = _upload(local_ds, s3_bucket)
+    local = arrow_dataset(local_ds).to_table().sort_by([("_source_id", "ascending"), ("_source_row", "ascending")])
+    remote = arrow_dataset(url, storage_options={}).to_table().sort_by([("_source_id", "ascending"),
+                                                                         ("_source_row", "ascending")])
+    assert remote.equals(local)
