@@ -20,6 +20,7 @@ import functools
 import hashlib
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 
 from datagen.contract.errors import DatagenError, OutputError
@@ -168,5 +169,3 @@ def run_remote_split(cfg, t0: float, split_fn):
             shutil.rmtree(temp, ignore_errors=True)
         out.release()
 
-
-import time  # noqa: E402
