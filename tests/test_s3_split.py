@@ -130,7 +130,7 @@ def test_cluster_without_shared_disk(src, local_split, s3_bucket, tmp_path):
     from distributed import Client, LocalCluster
 
     dirs = [tmp_path / "w0", tmp_path / "w1"]
-    with LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None,
+    with LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
                       threads_per_worker=1) as cluster:
         for i, d in enumerate(dirs):
             d.mkdir()
