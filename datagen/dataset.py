@@ -37,7 +37,7 @@ def _partition(pa, pc, name: str, value, dtype):
     return pc.field(name) == pa.scalar(value, dtype)
 
 
-def arrow_dataset(directory: str | os.PathLike):
+def arrow_dataset(directory: str | os.PathLike, storage_options: dict | None = None):
     """A ``pyarrow.dataset.Dataset`` of the shards the manifest lists, with the group
     columns. Unlike ``pyarrow.dataset.dataset(DIR)``, it needs no directory listing, never
     trips over ``manifest.json``, and takes each shard's group values from the manifest, so
@@ -48,14 +48,34 @@ def arrow_dataset(directory: str | os.PathLike):
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
-    directory = Path(directory)
-    manifest = read_manifest(directory)
-    checker = ShardChecker(directory, manifest)  # real paths inside DIR, regular files of the listed size, footers as listed
-    files = [checker.locate(s) for s in manifest.shards]
-    for shard, real in zip(manifest.shards, files):  # the footer must match the manifest, as for the generator
-        checker.read_footer(shard, real)
+    from datagen.contract.storage import is_remote
+
+    if is_remote(directory):  # a dataset URL: footers checked by ranged GETs, the files read through fsspec
+        import tempfile
+
+        from datagen.contract.remote import RemoteDataset
+        from datagen.contract.shardcache import CachedShardChecker, ShardCache
+
+        remote = RemoteDataset(str(directory), storage_options)
+        manifest = remote.read_manifest_with_hash()[0]
+        with tempfile.TemporaryDirectory(prefix="datagen-footers-") as tmp:
+            cache = ShardCache(remote, tmp, max(s.bytes for s in manifest.shards))
+            cache.prefetch_footers(manifest.shards)
+            checker = CachedShardChecker(cache, manifest)
+            metas = [checker.check(s, "footer")[0] for s in manifest.shards]
+        files = [f"{remote.root}/{s.path}" for s in manifest.shards]
+        filesystem = pafs.PyFileSystem(pafs.FSSpecHandler(remote.fs))
+        file_schema = metas[0].schema.to_arrow_schema().remove_metadata()
+    else:
+        directory = Path(directory)
+        manifest = read_manifest(directory)
+        checker = ShardChecker(directory, manifest)  # real paths inside DIR, regular files of the listed size, footers as listed
+        files = [checker.locate(s) for s in manifest.shards]
+        for shard, real in zip(manifest.shards, files):  # the footer must match the manifest, as for the generator
+            checker.read_footer(shard, real)
+        filesystem = pafs.LocalFileSystem()
+        file_schema = pq.read_schema(files[0]).remove_metadata() if files else pa.schema([])
     types = {c.name: _group_type(pa, c) for c in manifest.group_columns}
-    file_schema = pq.read_schema(files[0]).remove_metadata() if files else pa.schema([])
     schema = pa.schema(list(file_schema) + [pa.field(n, t) for n, t in types.items() if n not in file_schema.names])
     partitions = []
     for shard in manifest.shards:
@@ -66,4 +86,4 @@ def arrow_dataset(directory: str | os.PathLike):
     verified = ds.ParquetFileFormat(  # page checksums checked on read, as the generator does
         default_fragment_scan_options=ds.ParquetFragmentScanOptions(page_checksum_verification=True))
     return ds.FileSystemDataset.from_paths(files, schema=schema, format=verified,
-                                           filesystem=pafs.LocalFileSystem(), partitions=partitions)
+                                           filesystem=filesystem, partitions=partitions)

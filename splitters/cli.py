@@ -38,6 +38,10 @@ OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flag
 @click.option("--memory-limit", help="Memory budget for local work, e.g. 4GB (default: a quarter of RAM).")
 @click.option("--scheduler", help="'local' (default) or a dask.distributed address tcp://HOST:PORT.")
 @click.option("--workers", type=int, help="Local worker threads (default: CPU count).")
+@click.option("--staging", help="Object-store --out only: a local directory or URL for the staged files "
+              "(default: a temporary directory; with --scheduler tcp://..., a prefix in --out).")
+@click.option("--storage-option", "storage_option", multiple=True, metavar="KEY=VALUE",
+              help="Passed to fsspec for every URL (repeatable), e.g. endpoint_url=http://host:9000.")
 @click.option("--overwrite", is_flag=True, default=None, help="Replace a previous split in --out.")
 @click.option("--no-progress", is_flag=True, default=None, help="No progress bar.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML file with the same keys.")
@@ -48,6 +52,11 @@ def main(inputs, config_file, no_progress, memory_limit, **flags):
     options = load_config_file(config_file) if config_file else {}
     if inputs:
         options["inputs"] = list(inputs)
+    pairs = flags.pop("storage_option")
+    if pairs:
+        from datagen.contract.storage import parse_storage_options
+
+        options["storage_options"] = {**options.get("storage_options", {}), **parse_storage_options(pairs)}
     for key, value in flags.items():
         if value is not None:
             options[key] = value

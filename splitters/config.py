@@ -141,11 +141,21 @@ class RunSettings:
     workers: int | None = None
     overwrite: bool = False
     progress: bool = True
+    staging: str | None = None        # remote --out only: where staged files go (see remote_split.py)
+    storage_options: dict = field(default_factory=dict)  # passed to fsspec for every URL (inputs, --out)
 
     def _check_run(self) -> None:
+        from datagen.contract.storage import check_storage_options, is_remote
+
         self.out = v.string(self.out, "out")
-        if "://" in self.out and not self.out.startswith("file://"):
-            raise ConfigError(f"out: expected a local directory, got {self.out!r} (object-store output is not supported)")
+        if is_remote(self.out):
+            self.out = self.out.rstrip("/")
+            if not self.out.split("://", 1)[1]:
+                raise ConfigError(f"out: expected a bucket and prefix such as s3://bucket/dataset, got {self.out!r}")
+        self.staging = v.string(self.staging, "staging", allow_none=True)
+        if self.staging is not None and not is_remote(self.out):
+            raise ConfigError("staging: only for an object-store --out (a local --out stages inside itself)")
+        self.storage_options = check_storage_options(self.storage_options)
         if self.out.startswith("file://"):
             self.out = self.out[len("file://"):]
         self.memory_limit = parse_bytes(self.memory_limit)

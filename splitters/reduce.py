@@ -21,6 +21,7 @@ from datagen.contract.errors import ConservationError
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEntry
 
 from .missing_times import time_range
+from .stage_write import staged_source
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class WriteContext:
     time_column: str | None          # None: no time column (shards in source order, no time range)
     source_rows: tuple[int, ...]     # rows read per source id, for the bitmaps
     time_resolution: str = "ns"      # of the staged time ticks: "us" or "ns" (timescale.py)
+    upload_to: str | None = None     # an object-store --out: each shard is PUT there (content name) by its task
 
 
 @dataclass
@@ -73,7 +75,7 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
             pieces = []
             for path, batch_index, _ in job.slices:
                 if path not in readers:
-                    readers[path] = pa.ipc.open_file(pa.OSFile(path, "rb"))
+                    readers[path] = pa.ipc.open_file(staged_source(path))
                 pieces.append(readers[path].get_batch(batch_index))
             for piece in pieces:  # each staged slice holds rows of exactly one source
                 _mark_written(piece, marks, counts, ctx.source_rows)
@@ -140,7 +142,8 @@ def _mark_written(piece: pa.RecordBatch, marks: dict, counts: dict, source_rows:
 def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray | None, ctx: WriteContext) -> tuple[int, ShardEntry]:
     rel = f"{job.rel_dir}/part-{part:05d}.parquet" if job.rel_dir else f"part-{part:05d}.parquet"
     dest = os.path.join(ctx.shard_root, *rel.split("/"))
-    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    if ctx.upload_to is None:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
     sink = pa.BufferOutputStream()
     collected: list = []
     codecs = dict(ctx.compression)
@@ -149,8 +152,13 @@ def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray | Non
                    use_dictionary=list(ctx.dictionary_columns), write_statistics=True, metadata_collector=collected,
                    write_page_checksum=True)  # readers verify each page: a flipped byte is an error, not a value
     data = sink.getvalue()
-    with open(dest, "wb") as fh:
-        fh.write(data)
+    if ctx.upload_to is not None:  # the task uploads its own shard: the client never needs this machine's disk
+        from .remote_split import upload_shard
+
+        upload_shard(ctx.upload_to, rel, data)
+    else:
+        with open(dest, "wb") as fh:
+            fh.write(data)
     meta = collected[0]
     time_min, time_max = time_range(ns, ctx.time_resolution)
     return job.index, ShardEntry(

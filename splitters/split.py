@@ -11,6 +11,7 @@ driver only runs them in order:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 
 from datagen.contract.hashing import sha256_file
 from datagen.contract.errors import OutputError, SourceError, TimeParseError
+from datagen.contract.storage import is_remote
 
 from . import outdir
 from .columns import check_columns
@@ -90,6 +92,14 @@ def _stage_or_fingerprint(item: tuple, ctx: StageContext):
 def run_split(cfg: SplitConfig) -> SplitSummary:
     """Run one split as configured; raises a DatagenError on bad input."""
     t0 = time.perf_counter()
+    if cfg.storage_options:
+        from datagen.contract.storage import apply_storage_options
+
+        apply_storage_options([*cfg.inputs, cfg.out], cfg.storage_options)
+    if is_remote(cfg.out):
+        from .remote_split import run_remote_split
+
+        return run_remote_split(cfg, t0, _split)
     sources = discover(cfg.inputs)
     out = Path(os.path.realpath(cfg.out))  # as the OS resolves it: "link/.." is the link target's parent
     check_overlap(out, cfg.inputs, sources)
@@ -121,8 +131,9 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
 
 
 def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: pa.Schema, out: Path,
-           t0: float) -> SplitSummary:
-    staging = out / outdir.STAGING
+           t0: float, remote=None) -> SplitSummary:
+    """The split proper; ``remote`` (remote_split.RemoteTarget) for an object-store --out."""
+    staging = out / outdir.STAGING if remote is None else remote.staging
     derived = cfg.derived_group_parts(schema.names)
     batch_rows = batch_rows_for(cfg.memory_limit, schema, engine.workers)
     units = plan_units(sources, batch_rows)
@@ -132,10 +143,13 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
                        frozenset(derived), cfg.on_bad_time, batch_rows, range_columns if cfg.compact else (),
                        cfg.encoding, cfg.on_missing_time)
     # fingerprinting the sources runs in the same pass, filling the gaps between stage tasks
-    work = [("stage", u) for u in units] + [("sha256", s.url) for s in sources]
-    done = engine.map(_stage_or_fingerprint, work, ctx, desc="stage")
+    known = {} if remote is None else remote.known_fingerprints(sources)  # object stores: ETags, no re-read
+    work = [("stage", u) for u in units] + [("sha256", s.url) for s in sources if s.id not in known]
+    done = engine.map(_stage_or_fingerprint if remote is None else remote.task(_stage_or_fingerprint), work, ctx,
+                      desc="stage")
     stage = [r for (kind, _), r in zip(work, done) if kind == "stage"]
-    fingerprints = [r for (kind, _), r in zip(work, done) if kind == "sha256"]
+    hashed = iter(r for (kind, _), r in zip(work, done) if kind == "sha256")
+    fingerprints = [known[s.id] if s.id in known else next(hashed) for s in sources]
     if cfg.on_bad_time == "error" and any(r.bad_count for r in stage):
         raise _bad_time_error(cfg, stage, sources, resolution(schema.field(cfg.time_column).type, cfg.time_unit))
     if cfg.on_missing_time == "error" and any(r.missing_count for r in stage):
@@ -148,20 +162,24 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
                           "(--on-bad-time / --on-missing-time drop); nothing to write")
 
     jobs = group_jobs(cfg.out, cfg.group_by, derived, stage)
-    wctx = write_context(cfg, sources, schema, stage, str(staging / "shards"))
-    reduced = engine.map(reduce_groups, batch_jobs(jobs, target_rows=batch_rows, min_tasks=4 * engine.workers),
-                         wctx, desc="write")
+    wctx = write_context(cfg, sources, schema, stage, str(staging / "shards") if remote is None else "")
+    if remote is not None:
+        wctx = dataclasses.replace(wctx, upload_to=remote.url)
+    reduced = engine.map(reduce_groups if remote is None else remote.task(reduce_groups),
+                         batch_jobs(jobs, target_rows=batch_rows, min_tasks=4 * engine.workers), wctx, desc="write")
     counts = check_conservation(sources, stage, reduced)
 
     shard_results = [s for _, s in sorted((pair for r in reduced for pair in r.shards),
                                            key=lambda pair: (pair[0], pair[1].part))]
     shard_root = Path(wctx.shard_root)
-    shard_schema = pq.read_schema(shard_root.joinpath(*shard_results[0].path.split("/")))
+    shard_schema = pq.read_schema(shard_root.joinpath(*shard_results[0].path.split("/"))) if remote is None \
+        else remote.shard_schema(shard_results[0])
 
     def build(shards: list):
         return build_manifest(cfg, sources, fingerprints, counts, schema, shard_schema, dict(wctx.compression),
                               len(jobs), shards, missing_times=sum(r.missing_count for r in stage))
 
-    manifest = publish(out, shard_root, shard_results, build)
+    manifest = publish(out, shard_root, shard_results, build) if remote is None else remote.publish(shard_results,
+                                                                                                     build)
     return SplitSummary(str(out), "written", manifest.totals.rows_written, len(manifest.shards),
                         manifest.totals.bytes, time.perf_counter() - t0, notes=shortened_note(jobs))

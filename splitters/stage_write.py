@@ -90,9 +90,28 @@ def write_staged(table: pa.Table, keys: list[tuple], counts: np.ndarray, path: s
     """Write ``table`` (ordered by group) to ``path``, one record batch per group."""
     batch = table.combine_chunks().to_batches()[0] if table.num_rows else None
     groups, offset = [], 0
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+    with staged_sink(path) as sink, pa.ipc.new_file(sink, table.schema) as writer:
         for index, (key, count) in enumerate(zip(keys, counts.tolist())):
             writer.write_batch(batch.slice(offset, count))
             groups.append((key, index, count))
             offset += count
     return StagedFile(path, table.num_rows, groups)
+
+
+def staged_sink(path: str):
+    """A writable file for a staged file: local (``pa.OSFile``), or an object (staging in a bucket)."""
+    if "://" not in path:
+        return pa.OSFile(path, "wb")
+    import fsspec
+
+    return fsspec.open(path, "wb").open()
+
+
+def staged_source(path: str):
+    """A random-access readable file for a staged file (see ``staged_sink``)."""
+    if "://" not in path:
+        return pa.OSFile(path, "rb")
+    import fsspec
+
+    fs, inner = fsspec.core.url_to_fs(path)
+    return fs.open(inner, "rb", block_size=1 << 20, cache_type="bytes")

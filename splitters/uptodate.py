@@ -34,6 +34,14 @@ def _rehash(path: str) -> str | None:
 
 def stale_reason(out: Path, manifest: Manifest, semantic_config: dict, stamps: list[SourceStamp]) -> str | None:
     """None when ``out`` is up to date, else why not (a phrase following "a dataset ...")."""
+    reason = config_or_source_change(manifest, semantic_config, stamps)
+    if reason is not None:
+        return reason
+    return _content_change(out, manifest)
+
+
+def config_or_source_change(manifest: Manifest, semantic_config: dict, stamps: list[SourceStamp]) -> str | None:
+    """Checks 1 and 2 (options, source stamps); None when both hold."""
     wanted = json.loads(json.dumps(semantic_config))
     differ = sorted(k for k in set(wanted) | set(manifest.config)
                     if k != "inputs" and wanted.get(k) != manifest.config.get(k))
@@ -45,6 +53,10 @@ def stale_reason(out: Path, manifest: Manifest, semantic_config: dict, stamps: l
     for old, new in zip(stored, stamps):
         if old != new:
             return f"from changed sources ({new.path!r} has another size or time)"
+    return None
+
+
+def _content_change(out: Path, manifest: Manifest) -> str | None:
     report = verify_dataset(out, manifest, full_hash=True)
     if not report.ok:
         more = f" and {len(report.problems) - 1} more" if len(report.problems) > 1 else ""

@@ -60,3 +60,6 @@ def table(**cols):
 
 
 from gen_fixtures import dataset, sources  # noqa: E402,F401  (generator test fixtures)
+
+
+from s3_server import s3_bucket, s3_server  # noqa: E402,F401  (moto S3 on 127.0.0.1 for the object-storage tests)

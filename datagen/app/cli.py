@@ -9,6 +9,18 @@ import click
 
 from datagen.contract.cli_edge import Group, report_errors
 from datagen.contract.manifest import read_manifest
+from datagen.contract.storage import is_remote, parse_storage_options
+
+STORAGE_OPTION = click.option("--storage-option", "storage_option", multiple=True, metavar="KEY=VALUE",
+                              help="For a dataset URL (s3://...): passed to fsspec (repeatable).")
+
+
+def _manifest(directory: str, pairs) -> object:
+    if is_remote(directory):
+        from datagen.contract.remote import RemoteDataset
+
+        return RemoteDataset(directory, parse_storage_options(pairs)).read_manifest_with_hash()[0]
+    return read_manifest(directory)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,12 +32,13 @@ def main():
 @main.command()
 @click.argument("directory")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@STORAGE_OPTION
 @report_errors
-def show(directory, as_json):
-    """Summarise the dataset in DIRECTORY: sources, groups, shards, rows, schema, labels, time range."""
+def show(directory, as_json, storage_option):
+    """Summarise the dataset in DIRECTORY (or a URL): sources, groups, shards, rows, schema, labels, time range."""
     from datagen.app.show import render, summary
 
-    manifest = read_manifest(directory)
+    manifest = _manifest(directory, storage_option)
     if as_json:
         click.echo(json.dumps(summary(manifest), indent=2, ensure_ascii=False))
     else:
@@ -35,12 +48,13 @@ def show(directory, as_json):
 @main.command()
 @click.argument("directory")
 @click.option("--quick", is_flag=True, help="Check real paths, sizes and Parquet footers (schema, rows, row groups, source ids) without re-hashing.")
+@STORAGE_OPTION
 @report_errors
-def verify(directory, quick):
-    """Re-hash every shard and check row counts against the manifest."""
+def verify(directory, quick, storage_option):
+    """Re-hash every shard and check row counts against the manifest (a URL's shards are downloaded)."""
     from datagen.contract.verify import verify_dataset
 
-    report = verify_dataset(directory, full_hash=not quick)
+    report = verify_dataset(directory, full_hash=not quick, storage_options=parse_storage_options(storage_option))
     for problem in report.problems:
         click.echo(problem, err=True)
     if not report.ok:
@@ -67,8 +81,10 @@ def verify(directory, quick):
 @click.option("--drop-remainder/--keep-remainder", default=None)
 @click.option("--memory-budget", help="The generator's memory budget, e.g. 256MB.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--cache-dir", help="For a dataset URL: local directory caching its shards.")
+@STORAGE_OPTION
 @report_errors
-def provenance(directory, batch, step, epoch, config_file, state_file, fmt, **flags):
+def provenance(directory, batch, step, epoch, config_file, state_file, fmt, storage_option, cache_dir, **flags):
     """Which source rows made batch BATCH (or step STEP) of epoch EPOCH of a generator over DIRECTORY."""
     from datagen.reader.batches import BatchSource
     from datagen.contract.errors import ConfigError
@@ -99,7 +115,9 @@ def provenance(directory, batch, step, epoch, config_file, state_file, fmt, **fl
 
     with warnings.catch_warnings():  # training-time advice (e.g. float32 rounding) is noise when only tracing
         warnings.simplefilter("ignore", UserWarning)
-        source = BatchSource(options)
+        from datagen.reader.store import Storage
+
+        source = BatchSource(options, storage=Storage(parse_storage_options(storage_option), _cache_dir(cache_dir)))
     view = EpochView(len(source), options.num_replicas, options.replica, options.replica_tail)
     if not 0 <= batch < view.per_replica:
         raise ConfigError(f"--batch/--step {batch} is out of range: this generator has {view.per_replica} batches")
@@ -116,6 +134,12 @@ def provenance(directory, batch, step, epoch, config_file, state_file, fmt, **fl
         with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 60):
             click.echo(f"batch {batch} of epoch {epoch}: {len(table)} examples")
             click.echo(table.to_string())
+
+
+def _cache_dir(given):
+    from datagen.reader.options import RuntimeOptions
+
+    return RuntimeOptions(cache_dir=given).cache_dir
 
 
 @main.command()

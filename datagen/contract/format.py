@@ -49,6 +49,7 @@ class SourceEntry:
     sha256: str
     rows_read: int
     rows_dropped: int
+    fingerprint: str | None = None  # "etag": sha256 is that of "etag:<ETag>[:version:<VersionId>]" (not re-read)
 
     @property
     def stamp(self) -> SourceStamp:
@@ -135,6 +136,9 @@ class Manifest:
                 del column["derived_from"]
         if data["totals"]["missing_times"] is None:  # only a split with a time column counts them
             del data["totals"]["missing_times"]
+        for source in data["sources"]:  # only sources fingerprinted otherwise than by sha256 say so
+            if source.get("fingerprint") is None:
+                source.pop("fingerprint", None)
         return data
 
     @property

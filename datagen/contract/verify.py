@@ -17,6 +17,7 @@ from pathlib import Path
 from datagen.contract.format import Manifest
 from datagen.contract.manifest import read_manifest
 from datagen.contract.shardcheck import ShardChecker, ShardProblem
+from datagen.contract.storage import is_remote
 
 THREADS = min(4, os.cpu_count() or 1)  # shards hashed and their footers read in parallel
 
@@ -32,11 +33,29 @@ class VerifyReport:
         return not self.problems
 
 
-def verify_dataset(directory: str | os.PathLike, manifest: Manifest | None = None, full_hash: bool = True) -> VerifyReport:
-    """Re-check every shard (see the module docstring); ``full_hash`` adds the sha256 of each file."""
+def verify_dataset(directory: str | os.PathLike, manifest: Manifest | None = None, full_hash: bool = True,
+                   storage_options: dict | None = None) -> VerifyReport:
+    """Re-check every shard (see the module docstring); ``full_hash`` adds the sha256 of each file.
+    A dataset URL is checked through a temporary shard cache (each shard downloaded once, its size and
+    sha256 checked on download; footers with one ranged GET each when ``full_hash`` is off)."""
+    if is_remote(directory):
+        import tempfile
+
+        from datagen.contract.remote import RemoteDataset
+        from datagen.contract.shardcache import CachedShardChecker, ShardCache
+
+        remote = RemoteDataset(str(directory), storage_options)
+        manifest = manifest or remote.read_manifest_with_hash()[0]
+        with tempfile.TemporaryDirectory(prefix="datagen-verify-") as tmp:
+            room = max(s.bytes for s in manifest.shards) * (THREADS + 1)
+            return _verify(remote.url, manifest, CachedShardChecker(ShardCache(remote, tmp, room), manifest),
+                           full_hash)
     directory = Path(directory)
     manifest = manifest or read_manifest(directory)
-    checker = ShardChecker(directory, manifest)
+    return _verify(str(directory), manifest, ShardChecker(directory, manifest), full_hash)
+
+
+def _verify(directory: str, manifest: Manifest, checker: ShardChecker, full_hash: bool) -> VerifyReport:
     level = "sha256" if full_hash else "footer"
 
     def problem(shard) -> str | None:

@@ -12,14 +12,13 @@ its locks, caches and pools are rebuilt per process (forksafe.py).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 
 from datagen.contract import validate
 from datagen.contract.errors import DatagenError, ManifestError, with_context
-from datagen.contract.manifest import manifest_path, read_manifest_with_hash
+from datagen.contract.manifest import manifest_path
 from .assemble import apply_transform, batch_tuple, join_slices
 from .budget import check_not_empty, decoded_row_bytes, window_rows
 from .decode import WindowDecoder
@@ -31,15 +30,17 @@ from .plan import EpochPlan, check_batch_index, check_epoch
 from .provenance import provenance_table
 from .selection import row_group_units, select_shards
 from .shards import ShardAccess
+from .store import DatasetStore, Storage
 from .windows import WindowCache
 
 
 class BatchSource:
-    def __init__(self, options: GeneratorOptions, transform: Callable | None = None):
+    def __init__(self, options: GeneratorOptions, transform: Callable | None = None, storage: Storage | None = None):
         self.options = o = options
         self.transform = validate.callable_or_none(transform, "transform")
-        self.directory = Path(o.directory)
-        self.manifest, self.manifest_sha256 = read_manifest_with_hash(self.directory)  # one read: parsed + hashed
+        self.store = DatasetStore(o.directory, storage)  # local dir, or a URL read through a shard cache
+        self.directory = self.store.directory
+        self.manifest, self.manifest_sha256 = self.store.manifest, self.store.manifest_sha256  # one read
         if o.manifest_sha256 and o.manifest_sha256 != self.manifest_sha256:
             raise ManifestError(f"{str(manifest_path(self.directory))!r} changed since this generator config was "
                                 "made (manifest_sha256 differs); the batches would not be the same")
@@ -50,7 +51,7 @@ class BatchSource:
         used = [c for c in dict.fromkeys(o.feature_columns + [o.label, o.sample_weight])
                 if c and c not in m.group_names]
         self.shards = ShardAccess(self.directory, m, self.selected, o.verify, used,
-                                  [c for c in used if is_text(types[c])])
+                                  [c for c in used if is_text(types[c])], self.store.checker(m, self.selected))
         group_values = checked_group_values(m, self.selected, types, o)
         check_labels(m, self.selected, group_values, o)
         check_footer_stats(m, group_values, self.shards.stats, o)
@@ -73,7 +74,7 @@ class BatchSource:
     @property
     def config(self) -> dict[str, Any]:
         cfg = self.options.to_config()
-        cfg["directory"] = str(Path(self.options.directory).resolve())
+        cfg["directory"] = self.store.location
         cfg["manifest_sha256"] = self.manifest_sha256
         return cfg
 

@@ -41,6 +41,7 @@ from .options import (OPTIONS_DOC, RUNTIME_KEYS, GeneratorOptions, RuntimeOption
 from .epochview import EpochView
 from .plan import check_batch_index, check_epoch
 from .resume import KERAS_SHORT_EPOCH, StateCheckpoint, check_state, make_state, read_state
+from .store import Storage
 
 GENERATOR_SIGNATURE = generator_signature()
 
@@ -79,7 +80,8 @@ class DataGenerator(keras.utils.PyDataset):
         runtime = RuntimeOptions(**{k: options.pop(k) for k in RUNTIME_KEYS if k in options})
         super().__init__(workers=runtime.workers, use_multiprocessing=runtime.use_multiprocessing,
                          max_queue_size=runtime.max_queue_size)
-        self.source = BatchSource(GeneratorOptions(directory, features, **options), transform=runtime.transform)
+        self.source = BatchSource(GeneratorOptions(directory, features, **options), transform=runtime.transform,
+                                  storage=Storage(runtime.storage_options, runtime.cache_dir, runtime.cache_size))
         o = self.source.options
         self.view = EpochView(len(self.source), o.num_replicas, o.replica, o.replica_tail)
         self.epoch = 0

@@ -158,18 +158,33 @@ class RuntimeOptions:
     Args:
         transform: optional callable applied to each batch tuple.
         workers, use_multiprocessing, max_queue_size: passed to ``keras.utils.PyDataset``.
+        storage_options: for a dataset URL (``s3://bucket/prefix``): passed to fsspec (e.g.
+            ``{"endpoint_url": ..., "profile": ...}``); credentials otherwise come from the environment.
+        cache_dir, cache_size: where shards of a dataset URL are cached on local disk (default
+            ``~/.cache/datagen/shards``) and the most bytes they may take there (LRU; default "2GB").
     """
 
     transform: Callable | None = None
     workers: int = 1
     use_multiprocessing: bool = False
     max_queue_size: int = 10
+    storage_options: dict | None = None
+    cache_dir: str | None = None
+    cache_size: int | str = "2GB"
 
     def __post_init__(self) -> None:
         validate.positive_integer(self.workers, "workers")
         validate.boolean(self.use_multiprocessing, "use_multiprocessing")
         validate.positive_integer(self.max_queue_size, "max_queue_size")
         validate.callable_or_none(self.transform, "transform")
+        from datagen.contract.storage import check_storage_options
+
+        self.storage_options = check_storage_options(self.storage_options)
+        if self.cache_dir is not None and not isinstance(self.cache_dir, (str, os.PathLike)):
+            raise ConfigError(f"cache_dir: expected a directory path, got {self.cache_dir!r}")
+        self.cache_dir = os.path.expanduser(os.fspath(self.cache_dir or os.path.join("~", ".cache", "datagen",
+                                                                                       "shards")))
+        self.cache_size = parse_size(self.cache_size, "cache_size", 1)
 
 
 CONFIG_KEYS = {f.name for f in dataclasses.fields(GeneratorOptions)}

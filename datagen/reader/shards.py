@@ -38,10 +38,10 @@ class ShardAccess(ProcessLocal):
     RUNTIME = ("_lock", "_footers")
 
     def __init__(self, directory: Path, manifest: Manifest, selected: list[int], verify: str,
-                 columns: list[str] = (), text_columns: list[str] = ()):
+                 columns: list[str] = (), text_columns: list[str] = (), checker: ShardChecker | None = None):
         self.manifest = manifest
         self.text_columns = list(text_columns) or None  # read dictionary-encoded: a repeated value held once
-        self.checker = ShardChecker(directory, manifest)
+        self.checker = checker or ShardChecker(directory, manifest)  # a remote dataset's reads via its cache
         level = "sha256" if verify == "sha256" else "footer"
         footers = check_shards(self.checker, [manifest.shards[i] for i in selected], level, READ_THREADS)
         self.stats = footer_stats([f[0] for f in footers], list(columns))  # before footers are dropped

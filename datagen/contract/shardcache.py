@@ -1,0 +1,208 @@
+"""A local disk cache of a remote dataset's shards, and the shard checker that reads through it.
+
+Layout of ``cache_dir``: ``shards/<sha256>.parquet`` (whole shards, keyed by the sha256 the manifest
+gives, never by URL: a rewritten object has another key and is never served stale),
+``footers/<sha256>.footer`` (Parquet footers, a few KB each, outside the size budget), ``tmp/``
+(downloads in progress) and ``.lock``.
+
+* A download goes to ``tmp/``, is checked (size and sha256, remote.py) and renamed into place
+  (atomic); two generators, threads or processes may share one ``cache_dir``: every change to the
+  directory happens under an exclusive ``flock`` of ``.lock``.
+* The budget: before a download, room is made by deleting least-recently-used shard copies (mtime =
+  last use) until the cached shards plus the downloads in progress (their space is reserved by
+  sizing the temporary file first) fit ``cache_size``; if they cannot yet (other downloads hold the
+  room), it waits for them. Eviction only ever deletes files inside ``cache_dir/shards``.
+* A shard is handed out as an OPEN file, taken under the lock: evicting it afterwards cannot pull it
+  from under a reader (POSIX keeps an unlinked open file readable).
+* A cached copy's size is checked on every use; its sha256 was checked when it was downloaded.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import stat
+import time
+
+from .errors import ConfigError, ShardError
+from .format import Manifest, ShardEntry
+from .remote import RemoteDataset
+from .shardcheck import ShardChecker, ShardProblem, one_line
+
+WAIT = 0.02  # seconds between attempts while other downloads hold the room
+FOOTER_THREADS = 64  # footers fetched in parallel when a dataset is opened (small ranged GETs)
+
+
+class _Locked:
+    def __init__(self, path: str):
+        self.path = path
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)  # releases the flock
+
+
+class ShardCache:
+    def __init__(self, remote: RemoteDataset, cache_dir: str, cache_size: int):
+        self.remote = remote
+        self.cache_dir = os.path.abspath(cache_dir)
+        self.cache_size = int(cache_size)
+        try:
+            for sub in ("shards", "footers", "tmp"):
+                os.makedirs(os.path.join(self.cache_dir, sub), exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cache_dir {cache_dir!r}: cannot create it ({exc.strerror or exc})") from None
+        self.lock_path = os.path.join(self.cache_dir, ".lock")
+
+    def shard_path(self, shard: ShardEntry) -> str:
+        return os.path.join(self.cache_dir, "shards", f"{shard.sha256}.parquet")
+
+    def used_bytes(self) -> int:
+        """Bytes of cached shards plus reserved downloads (what the budget counts)."""
+        total = 0
+        for sub in ("shards", "tmp"):
+            d = os.path.join(self.cache_dir, sub)
+            for name in os.listdir(d):
+                try:
+                    total += os.stat(os.path.join(d, name)).st_size
+                except FileNotFoundError:
+                    continue
+        return total
+
+    def _open_cached(self, shard: ShardEntry, path: str):
+        """Under the lock: the cached copy, opened, after its size check; None when absent."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != shard.bytes:
+            os.close(fd)
+            os.unlink(path)  # a damaged copy is only a copy: fetch it again
+            return None
+        os.utime(path)  # last use, for LRU
+        return os.fdopen(fd, "rb")
+
+    def _make_room(self, need: int) -> bool:
+        """Under the lock: evict LRU copies until ``need`` more bytes fit; False if downloads in
+        progress hold too much room for now."""
+        shards_dir = os.path.join(self.cache_dir, "shards")
+        entries = []
+        for name in os.listdir(shards_dir):
+            try:
+                st = os.stat(os.path.join(shards_dir, name))
+            except FileNotFoundError:
+                continue
+            entries.append((st.st_mtime_ns, name, st.st_size))
+        used = self.used_bytes()
+        for _, name, size in sorted(entries):
+            if used + need <= self.cache_size:
+                break
+            try:
+                os.unlink(os.path.join(shards_dir, name))
+                used -= size
+            except FileNotFoundError:
+                continue
+        return used + need <= self.cache_size
+
+    def open(self, shard: ShardEntry):
+        """The shard as an open local binary file (downloaded, checked and cached first if needed)."""
+        if shard.bytes > self.cache_size:
+            raise ConfigError(f"cache_size {self.cache_size:,} bytes is smaller than shard {shard.path!r} "
+                              f"({shard.bytes:,} bytes); raise cache_size")
+        path = self.shard_path(shard)
+        while True:
+            with _Locked(self.lock_path):
+                fh = self._open_cached(shard, path)
+                if fh is not None:
+                    return fh
+                if self._make_room(shard.bytes):
+                    tmp = os.path.join(self.cache_dir, "tmp", f"{shard.sha256}.{os.getpid()}.{os.urandom(4).hex()}")
+                    with open(tmp, "wb") as reserve:
+                        reserve.truncate(shard.bytes)  # the room is reserved until the rename
+                    break
+            time.sleep(WAIT)
+        try:
+            self.remote.download(shard, tmp)
+        except BaseException:
+            with _Locked(self.lock_path):
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+            raise
+        with _Locked(self.lock_path):
+            os.replace(tmp, path)
+            return self._open_cached(shard, path)
+
+    def prefetch_footers(self, shards: list[ShardEntry]) -> None:
+        """Fetch the footers not cached yet, FOOTER_THREADS ranged GETs at a time (opening a dataset:
+        a warm cache costs no request here, a cold one one small GET per shard, in parallel)."""
+        todo = [s for s in shards if not os.path.exists(self._footer_path(s))]
+        if not todo:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(FOOTER_THREADS, len(todo)), thread_name_prefix="datagen-footer") as pool:
+            list(pool.map(self._fetch_footer, todo))
+
+    def _footer_path(self, shard: ShardEntry) -> str:
+        return os.path.join(self.cache_dir, "footers", f"{shard.sha256}.footer")
+
+    def _fetch_footer(self, shard: ShardEntry) -> bytes:
+        raw = self.remote.footer_bytes(shard)
+        path = self._footer_path(shard)
+        tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}"
+        with open(tmp, "wb") as fh:
+            fh.write(raw)
+        os.replace(tmp, path)
+        return raw
+
+    def footer(self, shard: ShardEntry):
+        """The shard's checked-for-nothing-yet footer (``FileMetaData``): from the cached copy, the
+        footer cache, or one ranged GET (then kept in ``footers/``)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            with open(self._footer_path(shard), "rb") as fh:
+                raw = fh.read()
+        except FileNotFoundError:
+            raw = self._fetch_footer(shard)
+        try:
+            return pq.read_metadata(pa.BufferReader(raw))
+        except Exception as exc:
+            raise ShardProblem(shard, "unreadable", f"not a readable Parquet footer ({one_line(exc)})") from None
+
+
+class CachedShardChecker(ShardChecker):
+    """The checks of :class:`ShardChecker`, on shards read through a :class:`ShardCache`: ``locate``
+    yields an open, size-checked local copy (sha256 checked on download); the footer level needs only
+    the footer (one ranged GET, cached), so opening a dataset never downloads whole shards."""
+
+    def __init__(self, cache: ShardCache, manifest: Manifest):
+        super().__init__(cache.cache_dir, manifest)
+        self.cache = cache
+
+    def locate_stat(self, shard: ShardEntry):
+        try:
+            return self.cache.open(shard), ("sha256", shard.sha256)
+        except ShardError as exc:
+            raise ShardProblem(shard, "changed" if "changed" in str(exc) else "unreadable",
+                               str(exc).split(": ", 1)[-1]) from None
+
+    def check_hash(self, shard: ShardEntry, real) -> None:
+        return None  # the download checked it (a cached copy was checked when it was downloaded)
+
+    def check(self, shard: ShardEntry, level: str = "footer") -> tuple:
+        if level == "sha256":
+            fh, identity = self.locate_stat(shard)
+            with fh:
+                return self.read_footer(shard, fh), identity
+        if level == "locate":
+            return None, ("sha256", shard.sha256)
+        meta = self.cache.footer(shard)
+        self.check_footer(shard, meta)
+        return meta, ("sha256", shard.sha256)

@@ -1,0 +1,108 @@
+"""Where a dataset lives: a local directory or an fsspec URL (``s3://bucket/prefix``, ``gs://``, ...).
+
+``is_remote(url)`` tells the two apart (``file://`` and plain paths are local and keep the local
+code paths untouched). ``remote_fs(url, storage_options)`` gives the fsspec filesystem and the path
+inside it (credentials and endpoints come from the standard environment/config files of the
+protocol, plus ``storage_options``); a missing protocol package fails with one line naming the
+extra to install. ``storage_error(exc, url)`` turns a backend's exception (no credentials, no such
+bucket, access denied, endpoint unreachable) into one line naming the URL. ``parse_storage_options``
+reads ``--storage-option KEY=VALUE`` flags.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import ConfigError, DatagenError, OutputError
+
+EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure"}
+
+
+def is_remote(location: Any) -> bool:
+    text = str(location)
+    return "://" in text and not text.startswith("file://")
+
+
+def join(root: str, rel: str) -> str:
+    return root.rstrip("/") + "/" + rel.lstrip("/")
+
+
+def check_storage_options(value: Any, key: str = "storage_options") -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and k for k in value):
+        raise ConfigError(f"{key}: expected a mapping of option names to values, got {value!r}")
+    return dict(value)
+
+
+def parse_storage_options(pairs: tuple[str, ...] | list[str] | None) -> dict[str, Any]:
+    """``("endpoint_url=http://h:9000", "anon=true")`` -> ``{"endpoint_url": ..., "anon": True}``;
+    a value that parses as JSON (true, 3, {"a": 1}) is taken as such, anything else as text."""
+    out: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, sep, value = str(pair).partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--storage-option: expected KEY=VALUE, got {pair!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
+
+
+def remote_fs(url: str, storage_options: dict | None = None):
+    """(fsspec filesystem, path inside it) for a remote ``url``; one line when its package is missing."""
+    import fsspec
+
+    protocol = url.split("://", 1)[0].lower()
+    try:
+        return fsspec.core.url_to_fs(url, **(storage_options or {}))
+    except ImportError:
+        extra = EXTRAS.get(protocol)
+        how = f"pip install 'datagen[{extra}]'" if extra == "s3" else \
+            f"install the fsspec package for {protocol}:// (e.g. pip install {extra or protocol}fs)"
+        raise ConfigError(f"{url!r}: the {protocol}:// protocol needs a package that is not installed; "
+                          f"{how}") from None
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{url!r}: cannot open this location ({' '.join(str(exc).split())}); "
+                          "check the URL and --storage-option values") from None
+
+
+def _detail(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 240 else text[:240] + "..."
+
+
+def storage_error(exc: BaseException, url: str, what: str = "dataset", cls: type = OutputError) -> DatagenError:
+    """A one-line error naming ``url`` for a backend exception (credentials, bucket, network)."""
+    if isinstance(exc, DatagenError):
+        return exc
+    name = type(exc).__name__
+    text = _detail(exc)
+    low = text.lower()
+    if "credential" in name.lower() or "unable to locate credentials" in low:
+        return cls(f"{what} {url!r}: no credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
+                   "(or AWS_PROFILE), or pass --storage-option key=... secret=...")
+    if "nosuchbucket" in low.replace(" ", "") or "bucket does not exist" in low:
+        return cls(f"{what} {url!r}: the bucket does not exist; create it or fix the URL")
+    if isinstance(exc, PermissionError) or "accessdenied" in low.replace(" ", "") or "forbidden" in low \
+            or "invalidaccesskeyid" in low.replace(" ", "") or "signaturedoesnotmatch" in low.replace(" ", ""):
+        return cls(f"{what} {url!r}: access denied ({text}); check the credentials and the bucket policy")
+    if "connect" in low or "endpoint" in low or "timed out" in low or "name or service" in low:
+        return cls(f"{what} {url!r}: cannot reach the storage endpoint ({text}); check the network and "
+                   "endpoint_url / AWS_ENDPOINT_URL")
+    if isinstance(exc, FileNotFoundError):
+        return cls(f"{what} {url!r}: not found ({text})")
+    return cls(f"{what} {url!r}: storage error: {name}: {text}")
+
+
+def apply_storage_options(urls, options: dict) -> None:
+    """Make ``options`` the fsspec defaults of every remote protocol among ``urls`` in this process
+    (so code that opens a URL without options, e.g. a Dask task, uses them too)."""
+    import fsspec.config
+
+    for url in urls:
+        if is_remote(url):
+            protocol = str(url).split("://", 1)[0].lower()
+            fsspec.config.conf.setdefault(protocol, {}).update(options)

@@ -1,0 +1,174 @@
+"""An ``--out`` in object storage (``s3://bucket/prefix``): lock, inspect, commit, clean up.
+
+Object stores have atomic single-object PUTs and no rename, so the commit rule becomes:
+
+* shards are uploaded (by the reduce tasks themselves, wherever they run) under content names
+  (``<group>/part-NNNNN-<sha16>.parquet``), names no earlier split used for other bytes: an
+  identical rerun rewrites identical objects and never touches a listed object with other content;
+* then ``manifest.json`` is written with ONE PUT: the commit. Before it, nothing names the new
+  shards; an interrupted or failed split never leaves a manifest (the old one stays current).
+  (Version records, see COMMIT_DESIGN.md, are written just before this PUT: ``commit``.)
+* after the commit, with ``--overwrite``, the shards the old manifest listed and the new one does
+  not are deleted; then the staging prefix and the lock.
+
+One split at a time: ``DIR/.datagen.lock`` is created with a conditional PUT (``If-None-Match: *``,
+S3 and moto support it; a store without conditional writes falls back to check-then-put, which two
+simultaneous splits can race). A lock left by a killed split on this host (its pid is gone) is
+taken over; a lock from another host is reported with the command that removes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+from datagen.contract.errors import DatagenError, ManifestError, OutputError
+from datagen.contract.format import MANIFEST_NAME, Manifest
+from datagen.contract.remote import RemoteDataset
+from datagen.contract.storage import join, storage_error
+
+from . import journal
+from .lock import LOCK_NAME
+
+STAGING = journal.STAGING
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RemoteOut:
+    def __init__(self, url: str, storage_options: dict | None = None):
+        self.dataset = RemoteDataset(url, storage_options)
+        self.url, self.fs, self.root = self.dataset.url, self.dataset.fs, self.dataset.root
+        self.locked = False
+
+    def key(self, rel: str) -> str:
+        return join(self.root, rel)
+
+    def _err(self, exc: BaseException) -> DatagenError:
+        return storage_error(exc, self.url, "--out")
+
+    # -- lock ------------------------------------------------------------------------------------
+    def _put_new(self, rel: str, data: bytes) -> bool:
+        """Create ``rel`` only if absent; False if it exists."""
+        bucket, _, key = self.key(rel).partition("/")
+        if hasattr(self.fs, "call_s3"):
+            try:
+                self.fs.call_s3("put_object", Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+                return True
+            except FileExistsError:  # s3fs's translation of 412 PreconditionFailed
+                return False
+            except Exception as exc:
+                if "PreconditionFailed" in str(exc) or "412" in str(exc) or "ConditionalRequestConflict" in str(exc):
+                    return False
+                raise
+        if self.fs.exists(self.key(rel)):
+            return False
+        self.fs.pipe_file(self.key(rel), data)
+        return True
+
+    def acquire(self) -> None:
+        me = {"lock": "datagen split lock", "host": socket.gethostname(), "pid": os.getpid()}
+        try:
+            for _ in range(2):
+                if self._put_new(LOCK_NAME, json.dumps(me).encode()):
+                    self.locked = True
+                    return
+                try:
+                    held = json.loads(self.fs.cat_file(self.key(LOCK_NAME)))
+                except FileNotFoundError:
+                    continue
+                except ValueError:
+                    held = {}
+                if held.get("host") == me["host"] and isinstance(held.get("pid"), int) \
+                        and not _pid_alive(held["pid"]):
+                    self.fs.rm_file(self.key(LOCK_NAME))  # a killed split's lock, on this host: ours to reuse
+                    continue
+                break
+        except DatagenError:
+            raise
+        except Exception as exc:
+            raise self._err(exc) from None
+        who = f"pid {held.get('pid')} on {held.get('host')}" if held else "an unknown writer"
+        raise OutputError(f"another split is writing --out {self.url!r} ({who}); if none is running, delete "
+                          f"{join(self.url, LOCK_NAME)!r} and retry")
+
+    def release(self) -> None:
+        if self.locked:
+            try:
+                self.fs.rm_file(self.key(LOCK_NAME))
+            except Exception:
+                pass
+            self.locked = False
+
+    # -- what --out holds --------------------------------------------------------------------------
+    def listing(self) -> dict[str, int]:
+        """rel path -> size of every object under --out (one recursive listing)."""
+        try:
+            found = self.fs.find(self.root, detail=True)
+        except FileNotFoundError:
+            return {}
+        except Exception as exc:
+            raise self._err(exc) from None
+        prefix = self.root.rstrip("/") + "/"
+        return {k[len(prefix):]: int(v.get("size") or 0) for k, v in found.items() if k.startswith(prefix)}
+
+    def inspect(self) -> Manifest | None:
+        """The dataset --out holds, or None; anything that is not ours is refused and left alone."""
+        try:
+            manifest, _ = self.dataset.read_manifest_with_hash()
+            return manifest
+        except ManifestError as exc:
+            if "not a finished dataset" not in str(exc):
+                if "bucket" in str(exc) or "credentials" in str(exc) or "denied" in str(exc) \
+                        or "endpoint" in str(exc):
+                    raise OutputError(str(exc).replace("dataset", "--out", 1)) from None
+                raise OutputError(f"--out {self.url!r} holds a manifest.json that is not a valid datagen manifest "
+                                  f"({exc}); refusing to touch it, choose another prefix") from None
+        foreign = [rel for rel in self.listing() if rel.split("/")[0] not in (LOCK_NAME, STAGING)
+                   and not journal.shard_like(rel)]
+        if foreign:
+            shown = ", ".join(sorted(foreign)[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise OutputError(f"--out {self.url!r} is not empty and holds no dataset (holds {shown}); "
+                              "choose an empty or new prefix")
+        return None
+
+    def missing_shards(self, manifest: Manifest) -> str | None:
+        """Why the listed shards are not all there with their sizes (None when they are)."""
+        have = self.listing()
+        for s in manifest.shards:
+            if have.get(s.path) != s.bytes:
+                return f"shard {s.path!r} is {'missing' if s.path not in have else 'of another size'}"
+        return None
+
+    # -- commit ------------------------------------------------------------------------------------
+    def commit(self, text: str, old: Manifest | None, manifest: Manifest) -> None:
+        """The single commit (one PUT of manifest.json), then the old manifest's obsolete shards go.
+        (A version record would be PUT here, just before the manifest.)"""
+        try:
+            self.fs.pipe_file(self.key(MANIFEST_NAME), text.encode("utf-8"))  # the commit
+        except Exception as exc:
+            raise self._err(exc) from None
+        if old is not None:
+            keep = {s.path for s in manifest.shards}
+            obsolete = [self.key(s.path) for s in old.shards if s.path not in keep and journal.shard_like(s.path)]
+            if obsolete:
+                try:
+                    self.fs.rm(obsolete)
+                except Exception:
+                    pass  # unlisted now: never read; a later vacuum may remove them
+
+    def remove_staging(self, staging: str) -> None:
+        try:
+            if self.fs.exists(staging):
+                self.fs.rm(staging, recursive=True)
+        except Exception:
+            pass

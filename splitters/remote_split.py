@@ -1,0 +1,170 @@
+"""A split whose ``--out`` is in object storage (``s3://bucket/prefix``); see remote_out.py for the
+commit rule and the lock.
+
+Staging (the intermediate Arrow files between the stage and the reduce step):
+* local scheduler: a local temporary directory (``--staging DIR`` to choose it): staged data
+  never crosses the network and a crash leaves nothing in the bucket;
+* ``--scheduler tcp://...``: a prefix in the bucket (``<out>/.datagen-staging/``, or ``--staging URL``),
+  because the reduce task of a group reads the staged files of every stage task and the workers
+  share no disk. A local ``--staging`` with a cluster must be a directory every worker sees.
+The reduce tasks upload their own shards (``upload_shard``), so the client never reads a
+worker's disk. Object-store sources are fingerprinted by their ETag (and VersionId when the
+bucket is versioned) instead of being downloaded a second time; the manifest says so
+(``fingerprint: "etag"``, and ``sha256`` holds the sha256 of ``etag:<ETag>[:version:<VersionId>]``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+
+from datagen.contract.errors import DatagenError, OutputError
+from datagen.contract.format import ShardEntry
+from datagen.contract.manifest import render_manifest
+from datagen.contract.storage import apply_storage_options, is_remote, join, remote_fs, storage_error
+
+from .publish import content_name
+from .remote_out import STAGING, RemoteOut
+
+
+def upload_shard(root_url: str, rel: str, data) -> None:
+    """PUT one shard's bytes under its content name below ``root_url`` (one request)."""
+    name = content_name(rel, hashlib.sha256(memoryview(data)).hexdigest())
+    fs, root = remote_fs(root_url)
+    try:
+        fs.pipe_file(join(root, name), bytes(memoryview(data)))
+    except Exception as exc:
+        raise storage_error(exc, join(root_url, name), "shard upload to") from None
+
+
+def _with_options(fn, urls, options, *args):
+    if options:
+        apply_storage_options(urls, options)
+    return fn(*args)
+
+
+def etag_fingerprint(etag: str, version: str | None = None) -> str:
+    text = f"etag:{etag}" + (f":version:{version}" if version else "")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class RemoteTarget:
+    url: str
+    staging: object          # a local Path-like or a URL string (joined with "/")
+    out: RemoteOut
+    old: object
+    storage_options: dict
+    urls: list
+
+    def task(self, fn):
+        """``fn`` wrapped so that a worker process applies --storage-option first."""
+        return functools.partial(_with_options, fn, self.urls, self.storage_options)
+
+    def known_fingerprints(self, sources) -> dict[int, str]:
+        return {s.id: etag_fingerprint(s.etag) for s in sources if is_remote(getattr(s, "url", None) or s.path)
+                and s.etag}
+
+    def shard_schema(self, first: ShardEntry):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        entry = dataclasses.replace(first, path=content_name(first.path, first.sha256))
+        return pq.read_metadata(pa.BufferReader(self.out.dataset.footer_bytes(entry))).schema.to_arrow_schema()
+
+    def publish(self, staged: list[ShardEntry], build):
+        shards = [dataclasses.replace(s, path=content_name(s.path, s.sha256)) for s in staged]
+        manifest = build(shards)
+        etags = self.known_fingerprints(manifest.sources)
+        manifest = dataclasses.replace(manifest, sources=[dataclasses.replace(s, fingerprint="etag") if s.id in etags
+                                                          else s for s in manifest.sources])
+        missing = self.out.missing_shards(manifest)  # one listing: every upload landed, with its size
+        if missing:
+            raise OutputError(f"--out {self.url!r}: {missing} after upload; nothing was committed, retry")
+        self.out.commit(render_manifest(manifest), self.old, manifest)
+        return manifest
+
+
+class _Staging:
+    """StagingPath-like: ``/`` joins for both a local directory and a URL."""
+
+    def __init__(self, base: str):
+        self.base = base.rstrip("/")
+
+    def __truediv__(self, name: str) -> "_Staging":
+        return _Staging(join(self.base, name))
+
+    def __str__(self) -> str:
+        return self.base
+
+
+def run_remote_split(cfg, t0: float, split_fn):
+    from pathlib import Path
+
+    from .engine import Engine
+    from .columns import check_columns
+    from .sources import discover, read_schema
+    from .split import SplitSummary
+    from .unify import unified_schema
+
+    out = RemoteOut(cfg.out, cfg.storage_options)
+    sources = discover(cfg.inputs)
+    for s in sources:
+        if s.url == out.url or s.url.startswith(out.url + "/"):
+            from datagen.contract.errors import ConfigError
+
+            raise ConfigError(f"input {s.url!r} lies inside --out {out.url!r}; write the split outside its inputs")
+    out.acquire()
+    temp = None
+    staging = None
+    try:
+        old = out.inspect()
+        if old is not None and not cfg.overwrite:
+            from .uptodate import config_or_source_change
+
+            reason = config_or_source_change(old, cfg.semantic(), [s.stamp for s in sources]) \
+                or out.missing_shards(old)
+            if reason is None:
+                return SplitSummary(out.url, "up to date", old.totals.rows_written, len(old.shards),
+                                    old.totals.bytes, time.perf_counter() - t0)
+            raise OutputError(f"--out {out.url!r} already holds a dataset {reason}; pass --overwrite to replace it")
+        with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
+            urls = [*cfg.inputs, cfg.out]
+            wrap = functools.partial(_with_options, read_schema, urls, cfg.storage_options)
+            schemas = engine.map(wrap, sources, cfg.time_column, cfg.time_unit, cfg.encoding, desc="schemas")
+            schema = unified_schema(sources, schemas)
+            check_columns(cfg, schema, sources)
+            if cfg.staging:
+                staging = cfg.staging.rstrip("/") if is_remote(cfg.staging) else cfg.staging
+            elif cfg.scheduler != "local":
+                staging = join(out.url, STAGING)
+            else:
+                staging = temp = tempfile.mkdtemp(prefix="datagen-staging-")
+            if is_remote(staging):
+                out.remove_staging(remote_fs(staging, cfg.storage_options)[1])  # a killed run's leftovers
+                stage_root = _Staging(staging)
+            else:
+                Path(staging).mkdir(parents=True, exist_ok=True)
+                stage_root = Path(staging)
+                (stage_root / "shards").mkdir(exist_ok=True)
+            target = RemoteTarget(out.url, stage_root, out, old, cfg.storage_options, urls)
+            summary = split_fn(cfg, engine, sources, schema, Path("."), t0, remote=target)
+        summary.out = out.url
+        summary.action = "replaced" if old is not None else "created"
+        return summary
+    except DatagenError:
+        raise
+    except OSError as exc:
+        raise storage_error(exc, out.url, "--out") from None
+    finally:
+        if staging is not None and is_remote(staging):
+            out.remove_staging(remote_fs(staging, cfg.storage_options)[1])
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
+        out.release()
+
