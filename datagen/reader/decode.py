@@ -1,4 +1,5 @@
-"""Decoding one window: its row groups -> numpy arrays, rows already in the epoch's order.
+"""Decoding one window: its row groups -> numpy arrays, rows as stored (the epoch's row order is
+applied per batch, by the gather in assemble.py: one pass instead of a permuted copy of the window).
 
 The window's shards are read in parallel (pyarrow releases the GIL), its units keep the
 window's order, and the columns become arrays keyed ``"x"`` (the feature matrix) or
@@ -21,6 +22,7 @@ from .forksafe import ProcessLocal
 from .options import GeneratorOptions
 from datagen.contract.format import is_text
 from .outputs import float_matrix, group_array, label_array
+from .phases import lap, start
 from .plan import Unit, Window
 from .shards import READ_THREADS, ShardAccess
 
@@ -44,6 +46,7 @@ def text_values(col: pa.ChunkedArray) -> np.ndarray:
 
 class WindowDecoder(ProcessLocal):
     RUNTIME = ("_lock", "_reader_pool")
+    stats = None  # a PhaseStats while timing (phases.py)
 
     def __init__(self, options: GeneratorOptions, manifest: Manifest, types: dict[str, str],
                  group_values: dict[int, dict], shards: ShardAccess):
@@ -87,9 +90,12 @@ class WindowDecoder(ProcessLocal):
             read.update(self._read_shard(shard, units))
         return pa.concat_tables([read[u] for u in window.units]) if len(window.units) > 1 else read[window.units[0]]
 
-    def decode(self, window: Window, order: np.ndarray | None) -> dict[str, np.ndarray]:
-        """Decode a window's row groups into arrays, rows already in the epoch's order."""
+    def decode(self, window: Window) -> dict[str, np.ndarray]:
+        """Decode a window's row groups into arrays (rows as stored in the window's units)."""
+        stats = self.stats
+        t = start(stats)
         table = self._read(window)
+        t = lap(stats, "read", t)
 
         def column(name: str) -> pa.ChunkedArray:
             if name in self.groups:  # a group column: its (checked) value repeated, as its own Arrow type
@@ -120,6 +126,5 @@ class WindowDecoder(ProcessLocal):
                 raise ColumnError(f"sample_weight column {o.sample_weight!r} has {weights.null_count} null values "
                                   f"({where})")
             data["w"] = numeric([o.sample_weight])[:, 0]
-        if order is not None:  # one bulk gather (np.take is much faster than fancy indexing)
-            data = {k: np.take(v, order, axis=0) for k, v in data.items()}
+        lap(stats, "row-major", t)
         return data
