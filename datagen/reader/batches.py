@@ -105,6 +105,31 @@ class BatchSource:
         lap(stats, "batch", t0)
         return out
 
+    def epoch_batches(self, epoch: int) -> list[int]:
+        """The batch indices an epoch delivers, in delivery order (every one, today). ``as_tf_dataset``
+        takes its batches from here, so a narrower list (resumed epoch, a replica's share) is one change."""
+        check_epoch(epoch)
+        return list(range(len(self)))
+
+    def batch_run(self, first: int, stop: int, epoch: int = 0) -> tuple:
+        """Batches ``first..stop-1`` of ``epoch`` as one Keras tuple of their rows in order (its arrays
+        are those of the batches, concatenated): one gather per window instead of one per batch.
+        Without a transform (``as_tf_dataset`` refuses one)."""
+        self._own_process()
+        merged: list = []
+        try:
+            for index in range(first, stop):
+                for window, lo, hi in self.plan.segments(check_epoch(epoch), index):
+                    if merged and merged[-1][0].index == window.index and merged[-1][2] == lo:
+                        merged[-1][2] = hi
+                    else:
+                        merged.append([window, lo, hi])
+            parts = [(self.windows.get(epoch, w), lo, hi) for w, lo, hi in merged]
+            self.windows.prefetch(epoch, merged[-1][0])
+        except DatagenError as exc:
+            raise with_context(exc, f"batches {first}..{stop - 1} of epoch {epoch}") from None
+        return batch_tuple(gather(parts), self.options)
+
     def phase_stats(self) -> PhaseStats:
         """Turn on the per-phase timers (phases.py) of this generator and return them (benchmarks)."""
         if self.stats is None:
