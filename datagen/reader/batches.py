@@ -19,9 +19,10 @@ import pandas as pd
 from datagen.contract import validate
 from datagen.contract.errors import DatagenError, ManifestError, with_context
 from datagen.contract.manifest import manifest_path
-from .assemble import apply_transform, batch_tuple, join_slices
+from .assemble import apply_transform, batch_tuple, gather
 from .budget import check_not_empty, decoded_row_bytes, window_rows
 from .decode import WindowDecoder
+from .phases import PhaseStats, lap, start
 from .option_checks import (check_columns, check_footer_stats, check_labels, checked_group_values,
                             warn_inexact)
 from .options import GeneratorOptions
@@ -35,6 +36,8 @@ from .windows import WindowCache
 
 
 class BatchSource:
+    stats = None  # a PhaseStats while timing (phase_stats())
+
     def __init__(self, options: GeneratorOptions, transform: Callable | None = None, storage: Storage | None = None):
         self.options = o = options
         self.transform = validate.callable_or_none(transform, "transform")
@@ -85,16 +88,54 @@ class BatchSource:
     def batch(self, index: int, epoch: int = 0):
         """The batch ``index`` of ``epoch``: a pure function of manifest, options, seed, epoch and index."""
         self._own_process()
+        stats = self.stats
+        t0 = t = start(stats)
         segments = self.plan.segments(check_epoch(epoch), check_batch_index(index))
         try:
             parts = []
             for window, lo, hi in segments:
-                data = self.windows.get(epoch, window)  # already in epoch order: a batch is a slice
-                parts.append({k: v[lo:hi] for k, v in data.items()})
+                parts.append((self.windows.get(epoch, window), lo, hi))
             self.windows.prefetch(epoch, window)
         except DatagenError as exc:
             raise with_context(exc, f"batch {index} of epoch {epoch}") from None
-        return apply_transform(self.transform, batch_tuple(join_slices(parts), self.options), index, epoch)
+        t = lap(stats, "wait", t)
+        cols = gather(parts)
+        t = lap(stats, "gather", t)
+        out = apply_transform(self.transform, batch_tuple(cols, self.options), index, epoch)
+        lap(stats, "assemble", t)
+        lap(stats, "batch", t0)
+        return out
+
+    def epoch_batches(self, epoch: int) -> list[int]:
+        """The batch indices an epoch delivers, in delivery order (every one, today). ``as_tf_dataset``
+        takes its batches from here, so a narrower list (resumed epoch, a replica's share) is one change."""
+        check_epoch(epoch)
+        return list(range(len(self)))
+
+    def batch_run(self, first: int, stop: int, epoch: int = 0) -> tuple:
+        """Batches ``first..stop-1`` of ``epoch`` as one Keras tuple of their rows in order (its arrays
+        are those of the batches, concatenated): one gather per window instead of one per batch.
+        Without a transform (``as_tf_dataset`` refuses one)."""
+        self._own_process()
+        merged: list = []
+        try:
+            for index in range(first, stop):
+                for window, lo, hi in self.plan.segments(check_epoch(epoch), index):
+                    if merged and merged[-1][0].index == window.index and merged[-1][2] == lo:
+                        merged[-1][2] = hi
+                    else:
+                        merged.append([window, lo, hi])
+            parts = [(self.windows.get(epoch, w), lo, hi) for w, lo, hi in merged]
+            self.windows.prefetch(epoch, merged[-1][0])
+        except DatagenError as exc:
+            raise with_context(exc, f"batches {first}..{stop - 1} of epoch {epoch}") from None
+        return batch_tuple(gather(parts), self.options)
+
+    def phase_stats(self) -> PhaseStats:
+        """Turn on the per-phase timers (phases.py) of this generator and return them (benchmarks)."""
+        if self.stats is None:
+            self.stats = self.decoder.stats = self.windows.stats = PhaseStats()
+        return self.stats
 
     def provenance(self, index: int, epoch: int = 0) -> pd.DataFrame:
         """One row per example of batch ``index`` of ``epoch``, in batch order."""

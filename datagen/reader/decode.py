@@ -1,7 +1,8 @@
-"""Decoding one window: its row groups -> numpy arrays, rows already in the epoch's order.
+"""Decoding one window: its row groups -> numpy arrays, rows as stored (the epoch's row order is
+applied per batch, by the gather in assemble.py: one pass instead of a permuted copy of the window).
 
-The window's shards are read in parallel (pyarrow releases the GIL), its units keep the
-window's order, and the columns become arrays keyed ``"x"`` (the feature matrix) or
+The window's shards are read and converted in parallel (pyarrow releases the GIL), its units keep
+the window's order, and the columns become arrays keyed ``"x"`` (the feature matrix) or
 ``"x:<input>"`` (dict inputs), ``"y"`` (labels) and ``"w"`` (sample weights), by the rules
 of ``outputs.py``. Group columns are not in the files: their checked value is repeated.
 Text is read dictionary-encoded and becomes object arrays sharing one str per distinct value
@@ -21,15 +22,16 @@ from .forksafe import ProcessLocal
 from .options import GeneratorOptions
 from datagen.contract.format import is_text
 from .outputs import float_matrix, group_array, label_array
+from .phases import lap, start
 from .plan import Unit, Window
 from .shards import READ_THREADS, ShardAccess
 
 
-def text_values(col: pa.ChunkedArray) -> np.ndarray:
+def text_values(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """A text column as a numpy object array of str (None for nulls). Dictionary-encoded chunks (as
     shards.py reads text) share one Python str per distinct value, so memory follows the file's size."""
     parts = []
-    for chunk in col.chunks:
+    for chunk in (col.chunks if isinstance(col, pa.ChunkedArray) else [col]):
         if not pa.types.is_dictionary(chunk.type):
             parts.append(chunk.to_numpy(zero_copy_only=False))
             continue
@@ -44,6 +46,7 @@ def text_values(col: pa.ChunkedArray) -> np.ndarray:
 
 class WindowDecoder(ProcessLocal):
     RUNTIME = ("_lock", "_reader_pool")
+    stats = None  # a PhaseStats while timing (phases.py)
 
     def __init__(self, options: GeneratorOptions, manifest: Manifest, types: dict[str, str],
                  group_values: dict[int, dict], shards: ShardAccess):
@@ -69,32 +72,47 @@ class WindowDecoder(ProcessLocal):
                 self._reader_pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="datagen-read")
             return self._reader_pool
 
-    def _read_shard(self, shard: int, units: list[Unit]) -> dict[Unit, pa.Table]:
+    def _decode_shard(self, shard: int, units: list[Unit]) -> dict[Unit, dict[str, np.ndarray]]:
+        """Read and convert the units of one shard (in a reader thread: pyarrow releases the GIL for
+        both, so the row-major conversion of one shard overlaps the reading of the next)."""
+        stats = self.stats
+        out = {}
         with self.shards.open(shard) as pf:
-            return {u: self.shards.read_row_group(pf, shard, u.row_group, self.file_columns, u.rows) for u in units}
+            for u in units:
+                t = start(stats)
+                table = self.shards.read_row_group(pf, shard, u.row_group, self.file_columns, u.rows)
+                t = lap(stats, "read", t)
+                out[u] = self._convert(u, table)
+                lap(stats, "row-major", t)
+        return out
 
-    def _read(self, window: Window) -> pa.Table:
-        """The window's file columns, its units in order (shards read in parallel)."""
+    def decode(self, window: Window) -> dict[str, np.ndarray]:
+        """Decode a window's row groups into arrays (rows as stored in the window's units): each shard's
+        units are read and converted in the reader threads, then joined in the window's order."""
         by_shard: dict[int, list[Unit]] = {}
         for unit in window.units:
             by_shard.setdefault(unit.shard, []).append(unit)
-        read: dict[Unit, pa.Table] = {}
+        done: dict[Unit, dict[str, np.ndarray]] = {}
         if len(by_shard) > 1:
-            for part in self._readers().map(lambda s: self._read_shard(s, by_shard[s]), list(by_shard)):
-                read.update(part)
+            for part in self._readers().map(lambda s: self._decode_shard(s, by_shard[s]), list(by_shard)):
+                done.update(part)
         else:
             shard, units = next(iter(by_shard.items()))
-            read.update(self._read_shard(shard, units))
-        return pa.concat_tables([read[u] for u in window.units]) if len(window.units) > 1 else read[window.units[0]]
+            done.update(self._decode_shard(shard, units))
+        if len(window.units) == 1:
+            return done[window.units[0]]
+        t = start(self.stats)
+        parts = [done.pop(u) for u in window.units]
+        data = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
+        lap(self.stats, "concat", t)
+        return data
 
-    def decode(self, window: Window, order: np.ndarray | None) -> dict[str, np.ndarray]:
-        """Decode a window's row groups into arrays, rows already in the epoch's order."""
-        table = self._read(window)
+    def _convert(self, unit: Unit, table: pa.Table) -> dict[str, np.ndarray]:
+        """One unit's file columns (``table``) as the output arrays (keys as in the module doc)."""
 
-        def column(name: str) -> pa.ChunkedArray:
+        def column(name: str) -> pa.Array | pa.ChunkedArray:
             if name in self.groups:  # a group column: its (checked) value repeated, as its own Arrow type
-                return pa.chunked_array([group_array(self.group_values[u.shard][name], u.rows, self.types[name])
-                                         for u in window.units])
+                return group_array(self.group_values[unit.shard][name], unit.rows, self.types[name])
             return table.column(name)
 
         def numeric(names: list[str]) -> np.ndarray:
@@ -105,7 +123,7 @@ class WindowDecoder(ProcessLocal):
             return np.ascontiguousarray(np.vstack([text_values(column(n)) for n in names]).T)
 
         o = self.options
-        where = f"window starting at shard {self.manifest.shards[window.units[0].shard].path!r}"
+        where = f"shard {self.manifest.shards[unit.shard].path!r} row group {unit.row_group}"
         data: dict[str, np.ndarray] = {}
         if isinstance(o.features, dict):
             for name, cols in o.features.items():
@@ -120,6 +138,4 @@ class WindowDecoder(ProcessLocal):
                 raise ColumnError(f"sample_weight column {o.sample_weight!r} has {weights.null_count} null values "
                                   f"({where})")
             data["w"] = numeric([o.sample_weight])[:, 0]
-        if order is not None:  # one bulk gather (np.take is much faster than fancy indexing)
-            data = {k: np.take(v, order, axis=0) for k, v in data.items()}
         return data

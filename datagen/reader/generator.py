@@ -237,6 +237,14 @@ class DataGenerator(keras.utils.PyDataset):
                 self._resume, self._resume_entered = None, False
             self.epoch, self._step = epoch, self._offset()
 
+    def as_tf_dataset(self, first_epoch: int = 0):
+        """The batches of ``self[i]``, element for element, as a ``tf.data.Dataset`` (TensorFlow backend
+        only; faster in ``model.fit``). Pass ``callbacks=[gen.callback]`` so each pass uses fit's epoch;
+        see reader/tfdata.py."""
+        from .tfdata import as_tf_dataset
+
+        return as_tf_dataset(self, first_epoch)
+
     # -- provenance and config --------------------------------------------------------------------
     def provenance(self, batch: int, epoch: int | None = None):
         """The source rows of batch ``batch`` of ``epoch`` (default: the current epoch), as a DataFrame.

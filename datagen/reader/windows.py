@@ -1,10 +1,13 @@
 """The window cache: decoded windows kept per process, and the next one decoded in the background.
 
+A cached window holds its arrays as stored plus, when shuffling, its row order under ``ORDER``
+(the gather in assemble.py applies it per batch, so no permuted copy of a window is ever made).
+
 At most ``CACHED_WINDOWS`` decoded windows are kept (least recently used goes first). A window
 is decoded once even when several threads ask for it at the same time (the others wait for it),
 and after each batch the window after it is decoded by one background thread, so batches
 never wait for it. Cached arrays are never handed out: every batch is a new array
-(``assemble.join_slices``), so a caller's in-place edit cannot change later batches. Locks, events and
+(``assemble.gather``), so a caller's in-place edit cannot change later batches. Locks, events and
 the thread are rebuilt after a fork or unpickling.
 """
 
@@ -17,13 +20,16 @@ import numpy as np
 
 from .decode import WindowDecoder
 from .forksafe import ProcessLocal
+from .phases import lap, start
 from .plan import EpochPlan, Window
 
 CACHED_WINDOWS = 2  # the memory budget counts them (budget.py)
+ORDER = "order"     # key of a shuffled window's row order (positions in the window, in epoch order)
 
 
 class WindowCache(ProcessLocal):
     RUNTIME = ("_lock", "_cache", "_loading", "_prefetcher")
+    stats = None  # a PhaseStats while timing (phases.py)
 
     def __init__(self, plan: EpochPlan, decoder: WindowDecoder):
         self.plan = plan
@@ -41,7 +47,8 @@ class WindowCache(ProcessLocal):
             self._cache.clear()
 
     def get(self, epoch: int, window: Window) -> dict[str, np.ndarray]:
-        """The decoded window (rows in the epoch's order), decoding it unless cached or being decoded."""
+        """The decoded window (with its row order, see ``ORDER``), decoding it unless cached or being
+        decoded."""
         key = (self.plan.epoch_key(epoch), window.index)
         while True:
             with self._lock:
@@ -57,7 +64,7 @@ class WindowCache(ProcessLocal):
                 event.wait()
                 continue  # the owner has cached it (or failed, and we try ourselves)
             try:
-                value = self.decoder.decode(window, self.plan.window_order(epoch, window))
+                value = self._decode(epoch, window)
                 with self._lock:
                     self._cache[key] = value
                     while len(self._cache) > CACHED_WINDOWS:
@@ -67,6 +74,15 @@ class WindowCache(ProcessLocal):
                 with self._lock:
                     self._loading.pop(key, None)
                 event.set()
+
+    def _decode(self, epoch: int, window: Window) -> dict[str, np.ndarray]:
+        t = start(self.stats)
+        order = self.plan.window_order(epoch, window)
+        lap(self.stats, "permutation", t)
+        value = self.decoder.decode(window)
+        if order is not None:
+            value[ORDER] = order
+        return value
 
     def prefetch(self, epoch: int, window: Window) -> None:
         """Decode the window after ``window`` in the background, so batches never wait for it.

@@ -1,0 +1,78 @@
+"""``DataGenerator.as_tf_dataset()``: the same batches as ``gen[i]``, as a ``tf.data.Dataset`` (TensorFlow only).
+
+Keras feeds a ``PyDataset`` to TensorFlow through ``tf.data.Dataset.from_generator``, paying Python
+work per batch. Here Python hands TensorFlow runs of ``CHUNK_ROWS // batch_size`` consecutive batches
+at once (one gather per window, ``BatchSource.batch_run``), each reshaped to ``(batches, batch_size, ...)``
+and split into batches by TensorFlow (``unbatch`` of the leading axis: one tensor slice per batch, in
+C++). The batch indices of a pass come from ``BatchSource.epoch_batches`` (consecutive indices form
+the runs); the last partial batch is a run of its own. Batches are element-for-element ``gen[i]``:
+same rows, order, dtypes and shapes.
+
+Epochs: each pass over the dataset (``model.fit`` starts one per epoch) reads the epoch when it starts:
+fit's own number when ``callbacks=[gen.callback]`` is passed (recommended), otherwise
+``first_epoch`` + the number of passes begun before it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from datagen.contract.errors import ConfigError
+from datagen.contract.format import is_text
+
+CHUNK_ROWS = 1 << 16  # rows handed to TensorFlow at once (about 4 MB with 16 float32 features)
+
+
+def _runs(indices: list[int], size: int, last_partial: int | None) -> list[tuple[int, int]]:
+    """Runs of consecutive indices, at most ``size`` long; the partial batch ``last_partial`` alone."""
+    runs: list[tuple[int, int]] = []
+    for i in indices:
+        if runs and i == runs[-1][1] and i != last_partial and runs[-1][1] - runs[-1][0] < size \
+                and runs[-1][0] != last_partial:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
+
+
+def as_tf_dataset(gen, first_epoch: int = 0):
+    import tensorflow as tf
+
+    from .plan import check_epoch
+
+    source = gen.source
+    o = source.options
+    if source.transform is not None:
+        raise ConfigError("as_tf_dataset: this generator has a transform, which runs per batch in Python; "
+                          "use the generator itself with model.fit, or apply the transform with dataset.map")
+    types = {**source.manifest.column_types, **source.manifest.group_types}
+    if any(is_text(types[c]) for c in o.feature_columns):
+        raise ConfigError("as_tf_dataset: text feature columns are not supported; use the generator itself "
+                          "with model.fit")
+    first_epoch = check_epoch(first_epoch)
+    plan = source.plan
+    bs = plan.batch_size
+    per_run = max(1, CHUNK_ROWS // bs)
+    last_partial = plan.num_batches - 1 if plan.total_rows % bs and not plan.drop_remainder else None
+    passes = [0]
+    lock = threading.Lock()
+
+    def epoch_now() -> int:
+        with lock:
+            begun = passes[0]
+            passes[0] += 1
+        return gen.epoch if getattr(gen, "_synced_by_fit", False) else first_epoch + begun
+
+    def runs():
+        epoch = epoch_now()
+        for first, stop in _runs(source.epoch_batches(epoch), per_run, last_partial):
+            batch = source.batch_run(first, stop, epoch)
+            k = stop - first
+            yield tf.nest.map_structure(lambda a: a.reshape((k, len(a) // k) + a.shape[1:]), batch)
+
+    sample = source.batch(0, first_epoch)
+    spec = tf.nest.map_structure(
+        lambda a: tf.TensorSpec((None, None) + a.shape[1:], tf.as_dtype(a.dtype)), sample)
+    ds = tf.data.Dataset.from_generator(runs, output_signature=spec).unbatch()
+    count = len(source.epoch_batches(first_epoch))
+    return ds.apply(tf.data.experimental.assert_cardinality(count)).prefetch(tf.data.AUTOTUNE)
