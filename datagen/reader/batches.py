@@ -106,12 +106,6 @@ class BatchSource:
         lap(stats, "batch", t0)
         return out
 
-    def epoch_batches(self, epoch: int) -> list[int]:
-        """The batch indices an epoch delivers, in delivery order (every one, today). ``as_tf_dataset``
-        takes its batches from here, so a narrower list (resumed epoch, a replica's share) is one change."""
-        check_epoch(epoch)
-        return list(range(len(self)))
-
     def batch_run(self, first: int, stop: int, epoch: int = 0) -> tuple:
         """Batches ``first..stop-1`` of ``epoch`` as one Keras tuple of their rows in order (its arrays
         are those of the batches, concatenated): one gather per window instead of one per batch.

@@ -4,8 +4,8 @@ Keras feeds a ``PyDataset`` to TensorFlow through ``tf.data.Dataset.from_generat
 work per batch. Here Python hands TensorFlow runs of ``CHUNK_ROWS // batch_size`` consecutive batches
 at once (one gather per window, ``BatchSource.batch_run``), each reshaped to ``(batches, batch_size, ...)``
 and split into batches by TensorFlow (``unbatch`` of the leading axis: one tensor slice per batch, in
-C++). The batch indices of a pass come from ``BatchSource.epoch_batches`` (consecutive indices form
-the runs); the last partial batch is a run of its own. Batches are element-for-element ``gen[i]``:
+C++). The batch indices of a pass are the generator's (``gen.view``: this replica's share of the
+epoch plan; consecutive indices form the runs); the last partial batch is a run of its own. Batches are element-for-element ``gen[i]``:
 same rows, order, dtypes and shapes.
 
 Epochs: each pass over the dataset (``model.fit`` starts one per epoch) reads the epoch when it starts:
@@ -49,7 +49,11 @@ def as_tf_dataset(gen, first_epoch: int = 0):
     if any(is_text(types[c]) for c in o.feature_columns):
         raise ConfigError("as_tf_dataset: text feature columns are not supported; use the generator itself "
                           "with model.fit")
+    if getattr(gen, "_resume", None) is not None:
+        raise ConfigError("as_tf_dataset: this generator was restored mid-epoch (restore()); resume with "
+                          "model.fit(gen, ...) itself, which serves only the epoch's remaining batches")
     first_epoch = check_epoch(first_epoch)
+    indices = gen.view.plan_batches_of_epoch()
     plan = source.plan
     bs = plan.batch_size
     per_run = max(1, CHUNK_ROWS // bs)
@@ -65,14 +69,14 @@ def as_tf_dataset(gen, first_epoch: int = 0):
 
     def runs():
         epoch = epoch_now()
-        for first, stop in _runs(source.epoch_batches(epoch), per_run, last_partial):
+        for first, stop in _runs(indices, per_run, last_partial):
             batch = source.batch_run(first, stop, epoch)
             k = stop - first
             yield tf.nest.map_structure(lambda a: a.reshape((k, len(a) // k) + a.shape[1:]), batch)
 
-    sample = source.batch(0, first_epoch)
+    sample = source.batch(indices[0], first_epoch)
     spec = tf.nest.map_structure(
         lambda a: tf.TensorSpec((None, None) + a.shape[1:], tf.as_dtype(a.dtype)), sample)
     ds = tf.data.Dataset.from_generator(runs, output_signature=spec).unbatch()
-    count = len(source.epoch_batches(first_epoch))
+    count = len(indices)
     return ds.apply(tf.data.experimental.assert_cardinality(count)).prefetch(tf.data.AUTOTUNE)
