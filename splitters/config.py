@@ -28,6 +28,8 @@ COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
 BAD_TIME_POLICIES = ("error", "drop")
 DEFAULT_ROW_GROUP_SIZE = 65_536
 MAX_WORKERS = 4096
+DEFAULT_BLOCKSIZE = 64 << 20   # bytes of an uncompressed CSV file per stage task
+MIN_BLOCKSIZE = 256
 
 
 def default_memory_limit() -> int:
@@ -121,6 +123,7 @@ class RunSettings:
     workers: int | None = None
     overwrite: bool = False
     progress: bool = True
+    blocksize: int = DEFAULT_BLOCKSIZE  # CSV bytes per stage task; never changes a shard (see csvscan.py)
 
     def _check_run(self) -> None:
         self.out = v.string(self.out, "out")
@@ -133,6 +136,7 @@ class RunSettings:
         self.workers = v.integer(self.workers, "workers", minimum=1, maximum=MAX_WORKERS, allow_none=True)
         self.overwrite = v.boolean(self.overwrite, "overwrite")
         self.progress = v.boolean(self.progress, "progress")
+        self.blocksize = parse_size(self.blocksize, "blocksize", minimum=MIN_BLOCKSIZE)
 
     def __post_init__(self) -> None:
         self._check_run()

@@ -162,16 +162,20 @@ def parquet_file(url: str) -> pq.ParquetFile:
     return pq.ParquetFile(fsspec.open(url, "rb").open())
 
 
+def csv_options(block_size: int, encoding: str | None) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions]:
+    """How every CSV read parses: RFC 4180, quoted fields may hold line ends (costs ~10%)."""
+    return (pacsv.ReadOptions(block_size=block_size, encoding=encoding or "utf8"),
+            pacsv.ParseOptions(newlines_in_values=True))
+
+
 def csv_reader(fh, url: str, column_types: dict[str, pa.DataType] | None, block_size: int,
                encoding: str | None = None) -> pacsv.CSVStreamingReader:
     """A streaming CSV reader over an open binary file ``fh`` (``url`` names it in errors) whose text
     is in ``encoding`` (None: UTF-8)."""
+    read, parse = csv_options(block_size, encoding)
     try:
-        return pacsv.open_csv(
-            fh,
-            read_options=pacsv.ReadOptions(block_size=block_size, encoding=encoding or "utf8"),
-            convert_options=pacsv.ConvertOptions(column_types=column_types or {}),
-        )
+        return pacsv.open_csv(fh, read_options=read, parse_options=parse,
+                              convert_options=pacsv.ConvertOptions(column_types=column_types or {}))
     except pa.ArrowInvalid as exc:
         raise SourceError(f"input {url!r}: cannot read as CSV: {exc}") from None
 
@@ -195,6 +199,18 @@ def read_error(url: str, exc: BaseException) -> DatagenError:
     return SourceError(f"input {url!r}: cannot read: {detail}")
 
 
+def check_names(src: SourceFile, names: list[str]) -> None:
+    """Every column named, and each name once."""
+    empty = next((i for i, n in enumerate(names) if not n.strip()), None)
+    if empty is not None:
+        raise SchemaError(f"input {src.url!r}: column {empty + 1} has an empty name (a trailing comma in the CSV "
+                          "header?); name every column")
+    twice = next((n for n in names if names.count(n) > 1), None)
+    if twice is not None:
+        raise SchemaError(f"input {src.url!r} has the column name {twice!r} more than once; "
+                          "rename the columns so that each name is unique")
+
+
 def read_schema(src: SourceFile, time_column: str, time_unit: str | None, encoding: str | None = None) -> pa.Schema:
     """The Arrow schema of one source, as it will be read."""
     try:
@@ -207,15 +223,7 @@ def read_schema(src: SourceFile, time_column: str, time_unit: str | None, encodi
         raise
     except Exception as exc:  # any failure to read a source names the source
         raise read_error(src.url, exc) from None
-    names = schema.names
-    empty = next((i for i, n in enumerate(names) if not n.strip()), None)
-    if empty is not None:
-        raise SchemaError(f"input {src.url!r}: column {empty + 1} has an empty name (a trailing comma in the CSV "
-                          "header?); name every column")
-    twice = next((n for n in names if names.count(n) > 1), None)
-    if twice is not None:
-        raise SchemaError(f"input {src.url!r} has the column name {twice!r} more than once; "
-                          "rename the columns so that each name is unique")
+    check_names(src, schema.names)
     if src.format == "parquet":
         return schema
     binary = next((f.name for f in schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)), None)

@@ -24,6 +24,7 @@ from datagen.contract.errors import OutputError, SourceError, TimeParseError
 
 from . import outdir
 from .columns import check_columns
+from .csvtypes import csv_units, scan_csv_input
 from .config import SplitConfig
 from .conservation import check_conservation
 from .engine import Engine
@@ -95,12 +96,16 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
                 raise OutputError(f"--out {str(out)!r} already holds a dataset {reason}; "
                                   "pass --overwrite to replace it")
             with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
-                schemas = engine.map(read_schema, sources, cfg.time_column, cfg.time_unit, cfg.encoding,
-                                     desc="schemas")
-                schema = unified_schema(sources, schemas)
+                csv_schemas, csv_blocks = scan_csv_input(engine, sources, cfg.blocksize, cfg.encoding,
+                                                         cfg.time_column, cfg.time_unit)
+                parquet = [s for s in sources if s.format == "parquet"]
+                parquet_schemas = dict(zip((s.id for s in parquet),
+                                           engine.map(read_schema, parquet, cfg.time_column, cfg.time_unit,
+                                                      cfg.encoding, desc="schemas")))
+                schema = unified_schema(sources, [csv_schemas[s.id] if s.id in csv_schemas else parquet_schemas[s.id] for s in sources])
                 check_columns(cfg, schema, sources)
                 target.begin()
-                summary = _split(cfg, engine, sources, schema, out, t0)
+                summary = _split(cfg, engine, sources, schema, out, t0, csv_units(csv_blocks, schema))
             summary.action = ("replaced" if old is not None else
                               "restarted after an interrupted split" if target.recovered else "created")
             return summary
@@ -112,11 +117,11 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
 
 
 def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: pa.Schema, out: Path,
-           t0: float) -> SplitSummary:
+           t0: float, csv_blocks: dict) -> SplitSummary:
     staging = out / outdir.STAGING
     derived = cfg.derived_group_parts(schema.names)
     batch_rows = batch_rows_for(cfg.memory_limit, schema, engine.workers)
-    units = plan_units(sources, batch_rows)
+    units = plan_units(sources, batch_rows, csv_blocks)
     range_columns = tuple(f.name for f in schema if (pa.types.is_integer(f.type) or pa.types.is_float64(f.type))
                           and f.name != cfg.time_column)
     ctx = StageContext(str(staging), schema, cfg.time_column, cfg.time_unit, cfg.timezone, tuple(cfg.group_by),

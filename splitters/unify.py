@@ -137,3 +137,13 @@ def unified_schema(sources: list[SourceFile], schemas: list[pa.Schema]) -> pa.Sc
                 origin[f.name] = src.url
             fields[f.name] = merged
     return pa.schema([pa.field(n, pa.string() if pa.types.is_null(t) else t) for n, t in fields.items()])
+
+
+def csv_join(types: list[pa.DataType]) -> pa.DataType:
+    """The type of a CSV column whose blocks (of every CSV file) Arrow read as ``types``: the
+    ``unify_all`` type when there is one (int64 + float64 -> float64, timestamps -> the finest
+    unit), else text, which holds every file's exact characters (int64 + bool, date + timestamp,
+    number + text, ...); binary (text not in the encoding) stays binary, to be refused."""
+    if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in types):
+        return pa.binary()
+    return unify_all(list(types)) or pa.string()

@@ -1,0 +1,211 @@
+"""CSV column types from the whole input: each block of each CSV file (see csvscan.py) is parsed
+once by Arrow with type inference over all of its rows (in record-aligned pieces of a few MiB, so
+memory stays bounded); the blocks' types are joined per column over all CSV files
+(``unify.csv_join``: types only widen, ``null < bool | int64 < float64 | date | timestamp <
+string``; two types with no common wider number or time type give text, which holds the file's
+exact characters). The same pass counts each block's rows, so a block's first ``_source_row`` is
+the sum of the rows of the blocks before it.
+
+The stage step then reads each block with explicit types: a number column with the type the
+block itself holds (an int64 block of a float64 column is cast exactly by ``sources.conform``,
+which refuses an integer beyond 2**53 naming the column, the value and the file), every other
+column with the final type."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from datagen.contract.errors import SourceError
+
+from .csvscan import CHUNK_BYTES, WHOLE, BlockStream, CsvLayout, RecordScanner, scan_layout, splittable
+from .sources import SourceFile, check_names, csv_options, open_binary, read_error
+from .unify import csv_join
+
+
+@dataclass(frozen=True)
+class CsvBlock:
+    source_id: int
+    url: str
+    index: int                      # within the file
+    header: bytes
+    start: int
+    end: int | None                 # None: the whole file as one stream (header included)
+
+
+@dataclass(frozen=True)
+class BlockInfo:
+    names: tuple[str, ...]
+    types: tuple[pa.DataType, ...]  # as Arrow infers them over the block's rows
+    rows: int
+
+
+def csv_blocks(src: SourceFile, blocksize: int, encoding: str | None) -> list[CsvBlock]:
+    """The blocks of one CSV source (one block when it cannot be cut; see csvscan.py)."""
+    layout = CsvLayout(b"", WHOLE)
+    if splittable(src.url, encoding):
+        try:
+            with open_binary(src.url) as fh:
+                layout = scan_layout(fh, src.bytes, blocksize)
+        except Exception as exc:
+            raise read_error(src.url, exc) from None
+    return [CsvBlock(src.id, src.url, i, layout.header, s, e) for i, (s, e) in enumerate(layout.blocks)]
+
+
+def open_block(block: CsvBlock):
+    """A binary stream of the block's text: the header record, then its records."""
+    fh = open_binary(block.url)
+    if block.end is None:
+        return fh
+    return io.BufferedReader(BlockStream(fh, block.header, block.start, block.end), 1 << 20)
+
+
+def _pieces(fh):
+    """Record-aligned byte strings of about CHUNK_BYTES, each starting with the stream's header
+    record; None when a misplaced quote means records cannot be found by scanning."""
+    scanner = RecordScanner()
+    header, buf, pos = None, b"", 0           # pos: absolute offset of buf[0]
+    while True:
+        data = fh.read(CHUNK_BYTES)
+        ends = scanner.feed(data, final=not data)
+        if not scanner.clean:
+            yield None
+            return
+        buf += data
+        if header is None and len(ends):
+            header, buf, pos = buf[: ends[0]], buf[ends[0]:], int(ends[0])
+            ends = ends[1:]
+        if header is None:
+            if not data:
+                yield buf                     # the header only, without a line end
+                return
+            continue
+        cut = len(buf) if not data else int(ends[-1]) - pos if len(ends) else 0
+        if cut > 0 or not data:
+            yield header + buf[:cut]
+            buf, pos = buf[cut:], pos + cut
+        if not data:
+            return
+
+
+def _read(fh, encoding: str | None) -> pa.Table:
+    read, parse = csv_options(1 << 20, encoding)
+    return pacsv.read_csv(fh, read_options=read, parse_options=parse)
+
+
+def _tables(block: CsvBlock, encoding: str | None):
+    """The block as Arrow tables, each typed by inference over its own rows."""
+    with open_block(block) as fh:
+        for piece in _pieces(fh):
+            if piece is None:                 # unclean quoting: Arrow reads the whole block in one go
+                break
+            yield _read(io.BytesIO(piece), encoding)
+        else:
+            return
+    yield None
+    with open_block(block) as fh:
+        yield _read(fh, encoding)
+
+
+def infer_block(block: CsvBlock, encoding: str | None) -> BlockInfo:
+    """Arrow's types for every column over all the block's rows, and its row count."""
+    names: tuple[str, ...] | None = None
+    types: list[list[pa.DataType]] = []
+    rows = 0
+    try:
+        for table in _tables(block, encoding):
+            if table is None:                 # start again from the whole block
+                names, types, rows = None, [], 0
+                continue
+            if names is None:
+                names = tuple(table.column_names)
+                types = [[] for _ in names]
+            for i, f in enumerate(table.schema):
+                types[i].append(f.type)
+            rows += table.num_rows
+    except SourceError:
+        raise
+    except Exception as exc:
+        raise read_error(block.url, exc) from None
+    return BlockInfo(names or (), tuple(csv_join(t) for t in types), rows)
+
+
+def file_schema(src: SourceFile, infos: list[BlockInfo], joined: dict[str, pa.DataType], time_column: str,
+                time_unit: str | None) -> pa.Schema:
+    """The read schema of one CSV source: the types joined over every CSV block of the input."""
+    names = list(infos[0].names)
+    check_names(src, names)
+    fields = []
+    for name in names:
+        t = joined[name]
+        if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+            raise SourceError(f"input {src.url!r}: column {name!r} is not UTF-8 text (or not in the "
+                              "--encoding given); pass its encoding, e.g. --encoding latin-1")
+        if name == time_column and not (time_unit and (pa.types.is_integer(t) or pa.types.is_floating(t))):
+            t = pa.string()                   # times are parsed by stage_times unless epoch numbers
+        fields.append(pa.field(name, t))
+    return pa.schema(fields)
+
+
+def joined_types(infos: list[BlockInfo]) -> dict[str, pa.DataType]:
+    """Column -> the join of its types over every block given (of all CSV files)."""
+    seen: dict[str, list[pa.DataType]] = {}
+    for info in infos:
+        for n, t in zip(info.names, info.types):
+            seen.setdefault(n, []).append(t)
+    return {n: csv_join(ts) for n, ts in seen.items()}
+
+
+def read_types(info: BlockInfo, schema: pa.Schema) -> tuple[tuple[str, pa.DataType], ...]:
+    """The types the stage step reads a block with: a number column as the block holds it (cast
+    exactly afterwards), any other column as the final type."""
+    out = []
+    for name, have in zip(info.names, info.types):
+        final = schema.field(name).type
+        numeric = lambda t: pa.types.is_integer(t) or pa.types.is_floating(t)  # noqa: E731
+        out.append((name, have if numeric(final) and numeric(have) else final))
+    return tuple(out)
+
+
+MAX_BLOCKS_PER_FILE = 4096   # a tiny --blocksize on a big file makes at most this many tasks
+
+
+def scan_csv_input(engine, sources: list[SourceFile], blocksize: int, encoding: str | None, time_column: str,
+                   time_unit: str | None) -> tuple[dict[int, pa.Schema], dict[int, list[tuple[CsvBlock, BlockInfo]]]]:
+    """The first pass over the CSV sources: their blocks (one scan task per file) and each block's
+    types and rows (one task per block, in parallel). Returns source id -> read schema (types joined
+    over all CSV files) and source id -> [(block, info)] in file order."""
+    csv_sources = [s for s in sources if s.format == "csv"]
+    if not csv_sources:
+        return {}, {}
+    sizes = [max(blocksize, -(-s.bytes // MAX_BLOCKS_PER_FILE)) for s in csv_sources]
+    per_file = engine.map(_blocks_of, list(zip(csv_sources, sizes)), encoding, desc="csv scan")
+    blocks = [b for bl in per_file for b in bl]
+    infos = engine.map(infer_block, blocks, encoding, desc="csv types")
+    joined = joined_types(infos)
+    by_source: dict[int, list[tuple[CsvBlock, BlockInfo]]] = {s.id: [] for s in csv_sources}
+    for block, info in zip(blocks, infos):
+        by_source[block.source_id].append((block, info))
+    schemas = {s.id: file_schema(s, [i for _, i in by_source[s.id]], joined, time_column, time_unit)
+               for s in csv_sources}
+    return schemas, by_source
+
+
+def _blocks_of(item: tuple[SourceFile, int], encoding: str | None) -> list[CsvBlock]:
+    src, blocksize = item
+    return csv_blocks(src, blocksize, encoding)
+
+
+def csv_units(by_source: dict[int, list[tuple[CsvBlock, BlockInfo]]], schema: pa.Schema) -> dict[int, list]:
+    """Source id -> [(block, its first data row, the types it is read with)] for plan.plan_units."""
+    out = {}
+    for sid, pairs in by_source.items():
+        first, units = 0, []
+        for block, info in pairs:
+            units.append((block, first, read_types(info, schema)))
+            first += info.rows
+        out[sid] = units
+    return out
