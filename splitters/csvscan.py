@@ -20,7 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 QUOTE, COMMA, LF, CR = 0x22, 0x2C, 0x0A, 0x0D
-_FIELD_EDGES = np.array([COMMA, LF, CR, QUOTE], np.uint8)
+# _EDGE[b + 1]: whether byte b may stand next to a quote (b = -1: the end of the file)
+_EDGE = np.zeros(257, bool)
+_EDGE[[0, COMMA + 1, LF + 1, CR + 1, QUOTE + 1]] = True
 CHUNK_BYTES = 8 << 20
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 
@@ -66,18 +68,25 @@ class RecordScanner:
             nxt[n - 1] = -1                     # end of file
         head = a[:n]
         quotes = np.flatnonzero(head == QUOTE)
-        crs = np.flatnonzero(head == CR)
-        eols = np.union1d(np.flatnonzero(head == LF), crs[nxt[crs] != LF])
-        odd_before = (np.searchsorted(quotes, eols) + self._odd) % 2 == 1
-        ends = eols[~odd_before] + 1 + self.offset
+        eol = head == LF
+        cr = head == CR
+        if cr.any():                            # a lone CR ends a line too (CRLF ends at its LF)
+            eol |= cr & (nxt != LF)
+        eols = np.flatnonzero(eol)
         if len(quotes):
-            k = (np.arange(len(quotes)) + self._odd) % 2
+            odd_before = (np.searchsorted(quotes, eols) + self._odd) & 1
+            ends = eols[odd_before == 0] + 1 + self.offset
+            k = (np.arange(len(quotes)) + self._odd) & 1
             opening, closing = quotes[k == 0], quotes[k == 1]
-            before = np.where(opening > 0, a[np.maximum(opening - 1, 0)], self._prev)
+            before = np.where(opening > 0, a[np.maximum(opening - 1, 0)], self._prev).astype(np.int16) + 1
             after = nxt[closing]
-            if not np.isin(before, _FIELD_EDGES).all() or not (np.isin(after, _FIELD_EDGES) | (after < 0)).all():
+            if not _EDGE[before].all() or not _EDGE[after + 1].all():
                 self.clean = False
             self._odd = bool((len(quotes) + self._odd) % 2)
+        elif self._odd:
+            ends = np.empty(0, np.int64)        # the whole chunk lies inside one quoted field
+        else:
+            ends = eols + 1 + self.offset
         if final and self._odd:
             self.clean = False                  # a quoted field never closed
         self._prev = int(a[n - 1])
