@@ -14,15 +14,16 @@ column with the final type."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from datagen.contract.errors import SourceError
 
+from .csvexact import float_big_ints, int_extremes
 from .csvscan import CHUNK_BYTES, WHOLE, BlockStream, CsvLayout, RecordScanner, scan_layout, splittable
-from .sources import SourceFile, check_names, csv_options, open_binary, read_error
+from .sources import CSV_BOOLS, SourceFile, check_names, csv_options, open_binary, read_error
 from .unify import csv_join
 
 
@@ -41,6 +42,8 @@ class BlockInfo:
     names: tuple[str, ...]
     types: tuple[pa.DataType, ...]  # as Arrow infers them over the block's rows
     rows: int
+    int_extremes: dict = field(default_factory=dict)    # see csvexact.py
+    float_big_ints: dict = field(default_factory=dict)
 
 
 def csv_blocks(src: SourceFile, blocksize: int, encoding: str | None) -> list[CsvBlock]:
@@ -93,32 +96,37 @@ def _pieces(fh):
 
 def _read(fh, encoding: str | None) -> pa.Table:
     read, parse = csv_options(1 << 20, encoding)
-    return pacsv.read_csv(fh, read_options=read, parse_options=parse)
+    return pacsv.read_csv(fh, read_options=read, parse_options=parse,
+                          convert_options=pacsv.ConvertOptions(**CSV_BOOLS))
 
 
 def _tables(block: CsvBlock, encoding: str | None):
-    """The block as Arrow tables, each typed by inference over its own rows."""
+    """The block as (Arrow table typed by inference over its own rows, a way to reopen its text,
+    the text when in memory)."""
     with open_block(block) as fh:
         for piece in _pieces(fh):
             if piece is None:                 # unclean quoting: Arrow reads the whole block in one go
                 break
-            yield _read(io.BytesIO(piece), encoding)
+            yield _read(io.BytesIO(piece), encoding), (lambda p=piece: io.BytesIO(p)), piece
         else:
             return
-    yield None
+    yield None, None, None
     with open_block(block) as fh:
-        yield _read(fh, encoding)
+        yield _read(fh, encoding), (lambda: open_block(block)), None
 
 
 def infer_block(block: CsvBlock, encoding: str | None) -> BlockInfo:
-    """Arrow's types for every column over all the block's rows, and its row count."""
+    """Arrow's types for every column over all the block's rows, its row count and what
+    csvexact.py needs to refuse a rounded integer."""
     names: tuple[str, ...] | None = None
     types: list[list[pa.DataType]] = []
     rows = 0
+    extremes: dict[str, int] = {}
+    big: dict[str, str] = {}
     try:
-        for table in _tables(block, encoding):
+        for table, reopen, text in _tables(block, encoding):
             if table is None:                 # start again from the whole block
-                names, types, rows = None, [], 0
+                names, types, rows, extremes, big = None, [], 0, {}, {}
                 continue
             if names is None:
                 names = tuple(table.column_names)
@@ -126,11 +134,16 @@ def infer_block(block: CsvBlock, encoding: str | None) -> BlockInfo:
             for i, f in enumerate(table.schema):
                 types[i].append(f.type)
             rows += table.num_rows
+            for name, value in int_extremes(table).items():
+                if abs(value) > abs(extremes.get(name, 0)):
+                    extremes[name] = value
+            for name, value in float_big_ints(table, reopen, csv_options(1 << 20, encoding), text).items():
+                big.setdefault(name, value)
     except SourceError:
         raise
     except Exception as exc:
         raise read_error(block.url, exc) from None
-    return BlockInfo(names or (), tuple(csv_join(t) for t in types), rows)
+    return BlockInfo(names or (), tuple(csv_join(t) for t in types), rows, extremes, big)
 
 
 def file_schema(src: SourceFile, infos: list[BlockInfo], joined: dict[str, pa.DataType], time_column: str,

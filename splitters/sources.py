@@ -168,6 +168,11 @@ def csv_options(block_size: int, encoding: str | None) -> tuple[pacsv.ReadOption
             pacsv.ParseOptions(newlines_in_values=True))
 
 
+# booleans are words only: with Arrow's default "1"/"0" a column's type would depend on how its
+# values fall into blocks ({0, true} is bool, {0} int64 + {true} bool is text), see csvtypes.py
+CSV_BOOLS = {"true_values": ["true", "True", "TRUE"], "false_values": ["false", "False", "FALSE"]}
+
+
 def csv_reader(fh, url: str, column_types: dict[str, pa.DataType] | None, block_size: int,
                encoding: str | None = None) -> pacsv.CSVStreamingReader:
     """A streaming CSV reader over an open binary file ``fh`` (``url`` names it in errors) whose text
@@ -175,7 +180,7 @@ def csv_reader(fh, url: str, column_types: dict[str, pa.DataType] | None, block_
     read, parse = csv_options(block_size, encoding)
     try:
         return pacsv.open_csv(fh, read_options=read, parse_options=parse,
-                              convert_options=pacsv.ConvertOptions(column_types=column_types or {}))
+                              convert_options=pacsv.ConvertOptions(column_types=column_types or {}, **CSV_BOOLS))
     except pa.ArrowInvalid as exc:
         raise SourceError(f"input {url!r}: cannot read as CSV: {exc}") from None
 

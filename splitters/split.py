@@ -24,6 +24,7 @@ from datagen.contract.errors import OutputError, SourceError, TimeParseError
 
 from . import outdir
 from .columns import check_columns
+from .csvexact import check_exact
 from .csvtypes import csv_units, scan_csv_input
 from .config import SplitConfig
 from .conservation import check_conservation
@@ -104,6 +105,8 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
                                                       cfg.encoding, desc="schemas")))
                 schema = unified_schema(sources, [csv_schemas[s.id] if s.id in csv_schemas else parquet_schemas[s.id] for s in sources])
                 check_columns(cfg, schema, sources)
+                check_exact(schema, [pair for pairs in csv_blocks.values() for pair in pairs],
+                            cfg.time_column)
                 target.begin()
                 summary = _split(cfg, engine, sources, schema, out, t0, csv_units(csv_blocks, schema))
             summary.action = ("replaced" if old is not None else
