@@ -7,8 +7,7 @@ the column and the value, whichever block held it (so the answer never depends o
 
 from __future__ import annotations
 
-import re
-
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -16,7 +15,23 @@ import pyarrow.csv as pacsv
 from datagen.contract.errors import SourceError
 
 EXACT = 2 ** 53
-_LONG_DIGITS = re.compile(rb"[0-9]{16}")     # 2**53 has 16 digits: a shorter integer always fits
+_NOT_AFTER = np.frombuffer(b".", np.uint8)
+_NOT_BEFORE = np.frombuffer(b".eE", np.uint8)
+
+
+def _long_integer_literal(text: bytes) -> bool:
+    """Whether ``text`` holds a run of 16 or more digits (2**53 has 16: a shorter integer always fits)
+    that is not a fraction's digits (after a point) nor a mantissa (before a point or an exponent)."""
+    a = np.frombuffer(text, np.uint8)
+    edges = np.diff(((a >= 48) & (a <= 57)).view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    long = stops - starts >= 16
+    starts, stops = starts[long], stops[long]
+    if not len(starts):
+        return False
+    before = np.where(starts > 0, a[np.maximum(starts - 1, 0)], 0)
+    after = np.where(stops < len(a), a[np.minimum(stops, len(a) - 1)], 0)
+    return bool((~np.isin(before, _NOT_AFTER) & ~np.isin(after, _NOT_BEFORE)).any())
 _INT_LITERAL = r"^\s*[+-]?[0-9]{16,}\s*$"
 
 
@@ -35,7 +50,7 @@ def float_big_ints(table: pa.Table, reopen, options, text: bytes | None) -> dict
     ``reopen()`` gives the same text again (``text``, when known, skips the re-read unless it holds
     16 digits in a row), ``options`` the (read, parse) options it was read with."""
     floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
-    if not floats or (text is not None and not _LONG_DIGITS.search(text)):
+    if not floats or (text is not None and not _long_integer_literal(text)):
         return {}
     read, parse = options
     convert = pacsv.ConvertOptions(include_columns=floats, column_types={n: pa.string() for n in floats})

@@ -62,16 +62,16 @@ class RecordScanner:
             self._carry = buf
             return np.empty(0, np.int64)
         a = np.frombuffer(buf, np.uint8)
-        nxt = np.empty(n, np.int16)
-        nxt[: len(a) - 1 if final else n] = a[1: n + 1]
-        if final:
-            nxt[n - 1] = -1                     # end of file
+
+        def after(pos: np.ndarray) -> np.ndarray:   # the byte after each position; -1 at the end of the file
+            return np.where(pos + 1 < len(a), a[np.minimum(pos + 1, len(a) - 1)].astype(np.int16), -1)
+
         head = a[:n]
         quotes = np.flatnonzero(head == QUOTE)
         eol = head == LF
-        cr = head == CR
-        if cr.any():                            # a lone CR ends a line too (CRLF ends at its LF)
-            eol |= cr & (nxt != LF)
+        crs = np.flatnonzero(head == CR)
+        if len(crs):                            # a lone CR ends a line too (CRLF ends at its LF)
+            eol[crs[after(crs) != LF]] = True
         eols = np.flatnonzero(eol)
         if len(quotes):
             odd_before = (np.searchsorted(quotes, eols) + self._odd) & 1
@@ -79,8 +79,7 @@ class RecordScanner:
             k = (np.arange(len(quotes)) + self._odd) & 1
             opening, closing = quotes[k == 0], quotes[k == 1]
             before = np.where(opening > 0, a[np.maximum(opening - 1, 0)], self._prev).astype(np.int16) + 1
-            after = nxt[closing]
-            if not _EDGE[before].all() or not _EDGE[after + 1].all():
+            if not _EDGE[before].all() or not _EDGE[after(closing) + 1].all():
                 self.clean = False
             self._odd = bool((len(quotes) + self._odd) % 2)
         elif self._odd:
@@ -99,21 +98,37 @@ class RecordScanner:
 class CsvLayout:
     """How the stage step reads one CSV file: ``header`` (the raw header record, prepended to every
     block) and ``blocks``, byte ranges of data records; ``header == b""`` with the one block
-    ``(0, None)`` means: read the whole (decompressed) file as it is."""
+    ``(0, None)`` means: read the whole (decompressed) file as it is. ``pieces``: the record starts
+    about every PIECE_BYTES (and every block start), where the type pass cuts a block."""
 
     header: bytes
     blocks: tuple[tuple[int, int | None], ...]
+    pieces: tuple[int, ...] = ()
 
 
 WHOLE = ((0, None),)
+PIECE_BYTES = CHUNK_BYTES
+
+
+class _Cuts:
+    """Record starts, the first at or after each multiple of ``step`` (and after ``first``)."""
+
+    def __init__(self, step: int):
+        self.step, self.target, self.starts = step, step, []
+
+    def add(self, ends: np.ndarray, first: int, size: int) -> None:
+        while len(ends) and self.target <= ends[-1]:
+            start = int(ends[np.searchsorted(ends, self.target)])
+            if first < start < size and (not self.starts or start > self.starts[-1]):
+                self.starts.append(start)
+            self.target = max(self.target + self.step, start + 1)
 
 
 def scan_layout(fh, size: int, blocksize: int) -> CsvLayout:
     """The layout of an uncompressed file ``fh`` of ``size`` bytes, cut about every ``blocksize`` bytes."""
     scanner = RecordScanner()
     header_end = None
-    starts: list[int] = []
-    target = blocksize
+    blocks, pieces = _Cuts(blocksize), _Cuts(min(blocksize, PIECE_BYTES))
     head = bytearray()
     while True:
         data = fh.read(CHUNK_BYTES)
@@ -125,13 +140,9 @@ def scan_layout(fh, size: int, blocksize: int) -> CsvLayout:
             if len(ends):
                 header_end = int(ends[0])
                 ends = ends[1:]
-        if len(ends) and header_end is not None:
-            while target <= ends[-1]:
-                i = int(np.searchsorted(ends, target))
-                start = int(ends[i])
-                if start > (starts[-1] if starts else header_end) and start < size:
-                    starts.append(start)
-                target = max(target + blocksize, start + 1)
+        if header_end is not None:
+            blocks.add(ends, header_end, size)
+            pieces.add(ends, header_end, size)
         if not data:
             break
     if header_end is None:                    # a header without a line end: no data
@@ -140,8 +151,9 @@ def scan_layout(fh, size: int, blocksize: int) -> CsvLayout:
     if header is None:                        # a header longer than the first chunk(s)
         fh.seek(0)
         header = fh.read(header_end)
-    bounds = [header_end] + starts + [size]
-    return CsvLayout(header, tuple((bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)))
+    bounds = [header_end] + blocks.starts + [size]
+    return CsvLayout(header, tuple((bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)),
+                     tuple(sorted(set(pieces.starts) | set(bounds[:-1]))))
 
 
 class BlockStream(io.RawIOBase):

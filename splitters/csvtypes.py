@@ -35,6 +35,7 @@ class CsvBlock:
     header: bytes
     start: int
     end: int | None                 # None: the whole file as one stream (header included)
+    pieces: tuple[int, ...] = ()    # record starts in [start, end) where the type pass cuts it
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ def csv_blocks(src: SourceFile, blocksize: int, encoding: str | None) -> list[Cs
                 layout = scan_layout(fh, src.bytes, blocksize)
         except Exception as exc:
             raise read_error(src.url, exc) from None
-    return [CsvBlock(src.id, src.url, i, layout.header, s, e) for i, (s, e) in enumerate(layout.blocks)]
+    return [CsvBlock(src.id, src.url, i, layout.header, s, e, tuple(p for p in layout.pieces if s <= p < (e or 0)))
+            for i, (s, e) in enumerate(layout.blocks)]
 
 
 def open_block(block: CsvBlock):
@@ -103,6 +105,14 @@ def _read(fh, encoding: str | None) -> pa.Table:
 def _tables(block: CsvBlock, encoding: str | None):
     """The block as (Arrow table typed by inference over its own rows, a way to reopen its text,
     the text when in memory)."""
+    if block.end is not None:                 # cut where the scan found record starts
+        bounds = list(block.pieces or (block.start,)) + [block.end]
+        with open_binary(block.url) as fh:
+            for start, end in zip(bounds, bounds[1:]):
+                fh.seek(start)
+                piece = block.header + fh.read(end - start)
+                yield _read(io.BytesIO(piece), encoding), (lambda p=piece: io.BytesIO(p)), piece
+        return
     with open_block(block) as fh:
         for piece in _pieces(fh):
             if piece is None:                 # unclean quoting: Arrow reads the whole block in one go

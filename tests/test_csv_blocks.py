@@ -156,3 +156,21 @@ def test_any_blocksize_reads_what_pandas_reads(tmp_path_factory, run_split, rows
     same_as_pandas(got, src, ["msg", "n", "note"])
     split_rows(run_split, src, tmp / "whole")
     assert shard_hashes(tmp / "small") == shard_hashes(tmp / "whole")
+
+
+def test_blocks_run_on_every_worker_of_a_cluster(tmp_path, run_split):
+    from distributed import Client, LocalCluster, get_task_stream
+
+    src = _free_text_csv(tmp_path / "a.csv", rows=400)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        with get_task_stream(client) as ts:
+            got, _ = split_rows(run_split, src, tmp_path / "out", "--blocksize", "512",
+                                "--scheduler", cluster.scheduler_address)
+        workers = {}
+        for task in ts.data:
+            workers.setdefault(task["key"].split("-")[0].strip("('"), set()).add(task["worker"])
+    assert len(workers["infer_block"]) == 2 and len(workers["_stage_or_fingerprint"]) == 2, workers
+    same_as_pandas(got, src, ["id", "msg", "note"])
+    split_rows(run_split, src, tmp_path / "local")
+    assert shard_hashes(tmp_path / "out") == shard_hashes(tmp_path / "local")
