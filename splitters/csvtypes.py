@@ -157,7 +157,7 @@ def infer_block(block: CsvBlock, encoding: str | None) -> BlockInfo:
 
 
 def file_schema(src: SourceFile, infos: list[BlockInfo], joined: dict[str, pa.DataType], time_column: str,
-                time_unit: str | None) -> pa.Schema:
+                time_unit: str | None, encoding: str | None) -> pa.Schema:
     """The read schema of one CSV source: the types joined over every CSV block of the input."""
     names = list(infos[0].names)
     check_names(src, names)
@@ -165,8 +165,8 @@ def file_schema(src: SourceFile, infos: list[BlockInfo], joined: dict[str, pa.Da
     for name in names:
         t = joined[name]
         if pa.types.is_binary(t) or pa.types.is_large_binary(t):
-            raise SourceError(f"input {src.url!r}: column {name!r} is not UTF-8 text (or not in the "
-                              "--encoding given); pass its encoding, e.g. --encoding latin-1")
+            raise SourceError(f"input {src.url!r}: column {name!r} is not {encoding or 'UTF-8'} text; pass its "
+                              "encoding, e.g. --encoding latin-1")
         if name == time_column and not (time_unit and (pa.types.is_integer(t) or pa.types.is_floating(t))):
             t = pa.string()                   # times are parsed by stage_times unless epoch numbers
         fields.append(pa.field(name, t))
@@ -212,7 +212,7 @@ def scan_csv_input(engine, sources: list[SourceFile], blocksize: int, encoding: 
     by_source: dict[int, list[tuple[CsvBlock, BlockInfo]]] = {s.id: [] for s in csv_sources}
     for block, info in zip(blocks, infos):
         by_source[block.source_id].append((block, info))
-    schemas = {s.id: file_schema(s, [i for _, i in by_source[s.id]], joined, time_column, time_unit)
+    schemas = {s.id: file_schema(s, [i for _, i in by_source[s.id]], joined, time_column, time_unit, encoding)
                for s in csv_sources}
     return schemas, by_source
 

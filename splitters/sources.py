@@ -21,7 +21,6 @@ from datagen.contract.format import SourceStamp
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zst")
 GLOB_CHARS = set("*?[")
-CSV_SAMPLE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -216,30 +215,15 @@ def check_names(src: SourceFile, names: list[str]) -> None:
                           "rename the columns so that each name is unique")
 
 
-def read_schema(src: SourceFile, time_column: str, time_unit: str | None, encoding: str | None = None) -> pa.Schema:
-    """The Arrow schema of one source, as it will be read."""
+def read_schema(src: SourceFile) -> pa.Schema:
+    """The Arrow schema of one Parquet source (a CSV source's comes from its first pass, csvtypes.py)."""
     try:
-        if src.format == "parquet":
-            schema = parquet_file(src.url).schema_arrow
-        else:
-            with open_binary(src.url) as fh:
-                schema = csv_reader(fh, src.url, None, CSV_SAMPLE_BYTES, encoding).schema
+        schema = parquet_file(src.url).schema_arrow
     except DatagenError:
         raise
     except Exception as exc:  # any failure to read a source names the source
         raise read_error(src.url, exc) from None
     check_names(src, schema.names)
-    if src.format == "parquet":
-        return schema
-    binary = next((f.name for f in schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)), None)
-    if binary is not None:  # pyarrow's CSV reader falls back to bytes for text that is not UTF-8
-        raise SourceError(f"input {src.url!r}: column {binary!r} is not {encoding or 'UTF-8'} text; pass its "
-                          "encoding, e.g. --encoding latin-1")
-    # The CSV time column is read as text (we parse it) unless it is epoch numbers.
-    idx = schema.get_field_index(time_column)
-    if idx >= 0 and not (time_unit and pa.types.is_integer(schema.field(idx).type) or
-                         time_unit and pa.types.is_floating(schema.field(idx).type)):
-        schema = schema.set(idx, pa.field(time_column, pa.string()))
     return schema
 
 

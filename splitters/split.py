@@ -101,8 +101,7 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
                                                          cfg.time_column, cfg.time_unit)
                 parquet = [s for s in sources if s.format == "parquet"]
                 parquet_schemas = dict(zip((s.id for s in parquet),
-                                           engine.map(read_schema, parquet, cfg.time_column, cfg.time_unit,
-                                                      cfg.encoding, desc="schemas")))
+                                           engine.map(read_schema, parquet, desc="schemas")))
                 schema = unified_schema(sources, [csv_schemas[s.id] if s.id in csv_schemas else parquet_schemas[s.id] for s in sources])
                 check_columns(cfg, schema, sources)
                 check_exact(schema, [pair for pairs in csv_blocks.values() for pair in pairs],

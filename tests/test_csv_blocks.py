@@ -102,19 +102,15 @@ def test_blocksize_is_validated(tmp_path, run_split):
 
 def _python_record_ends(data: bytes) -> list[int]:
     """Reference: where Python's csv module ends each record (byte offsets, ASCII text)."""
-    ends, pos = [], 0
-    lines = io.StringIO(data.decode("ascii"), newline="")
-    reader = csv.reader(_tracking(lines, ends_at := []))
-    for _ in reader:
-        ends.append(ends_at[-1])
-    return ends
+    line_ends: list[int] = []
+    return [line_ends[-1] for _ in csv.reader(_tracking(io.StringIO(data.decode("ascii"), newline=""), line_ends))]
 
 
-def _tracking(lines, ends_at):
+def _tracking(lines, line_ends):
     pos = 0
     for line in lines:
         pos += len(line)
-        ends_at.append(pos)
+        line_ends.append(pos)
         yield line
 
 
