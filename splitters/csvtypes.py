@@ -121,8 +121,28 @@ def _tables(block: CsvBlock, encoding: str | None):
         else:
             return
     yield None, None, None
+    yield from _restated(block, encoding)
+
+
+def _restated(block: CsvBlock, encoding: str | None):
+    """A block whose records cannot be found by scanning (a quote inside an unquoted field): Arrow's
+    own parser streams it as text in batches of about a MiB, each written again as clean CSV and
+    read back with inference (quoting changes no inferred type), so memory stays bounded."""
+    read, parse = csv_options(1 << 20, encoding)
     with open_block(block) as fh:
-        yield _read(fh, encoding), (lambda: open_block(block)), None
+        names = pacsv.open_csv(fh, read_options=read, parse_options=parse).schema.names
+    as_text = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False)
+    with open_block(block) as fh:
+        batches = pacsv.open_csv(fh, read_options=read, parse_options=parse, convert_options=as_text)
+        empty = True
+        for batch in batches:
+            empty = False
+            out = io.BytesIO()
+            pacsv.write_csv(pa.Table.from_batches([batch]), out)
+            text = out.getvalue()
+            yield _read(io.BytesIO(text), None), (lambda t=text: io.BytesIO(t)), text
+        if empty:                             # the header only
+            yield pa.table({n: pa.nulls(0) for n in names}), (lambda: io.BytesIO(b"")), b""
 
 
 def infer_block(block: CsvBlock, encoding: str | None) -> BlockInfo:

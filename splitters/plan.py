@@ -1,5 +1,5 @@
 """Planning the split's tasks: how many rows a staged batch holds (from the memory limit),
-the stage step's work units (a CSV file, or a run of Parquet row groups), one reduce job
+the stage step's work units (a CSV block, see csvscan.py, or a run of Parquet row groups), one reduce job
 per distinct group value (with its shard directory, checked against the filesystem's
 limits before any shard is written) and the reduce tasks (batches of jobs)."""
 

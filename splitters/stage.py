@@ -1,4 +1,4 @@
-"""Stage step: one task per work unit (a CSV file, or a run of Parquet row
+"""Stage step: one task per work unit (a CSV block, or a run of Parquet row
 groups). It streams the unit in bounded batches, adds the lineage columns,
 parses the time, computes each row's group and writes the batch, ordered by
 group, to an Arrow IPC file in the staging directory. It returns where each

@@ -68,10 +68,12 @@ def test_blocks_start_at_record_starts(tmp_path):
 
 def test_misplaced_quote_file_is_one_block_and_reads_as_before(tmp_path, run_split):
     src = tmp_path / "a.csv"
-    src.write_text("t,h\n" + "".join(f'2024-01-0{1 + i % 3}T00:00:00Z,5\'{i}"\n' for i in range(50)))
+    values = [str(i) for i in range(2999)] + ["1.5"]        # the float is far beyond Arrow's first block
+    src.write_text("t,h,n\n" + "".join(f'2024-01-0{1 + i % 3}T00:00:00Z,5\'{i}",{v}\n' for i, v in enumerate(values)))
     assert len(csv_blocks(discover([str(src)])[0], 256, None)) == 1
-    got, _ = split_rows(run_split, src, tmp_path / "out", "--blocksize", "256")
-    assert got["h"].tolist() == [f'5\'{i}"' for i in range(50)] and got["_source_row"].tolist() == list(range(50))
+    got, m = split_rows(run_split, src, tmp_path / "out", "--blocksize", "256")
+    assert got["h"].tolist() == [f'5\'{i}"' for i in range(3000)] and got["_source_row"].tolist() == list(range(3000))
+    assert m.column_types["n"] == "double" and got["n"].tolist() == [float(v) for v in values]
 
 
 def test_gzip_csv_is_one_block_with_quoted_newlines(tmp_path, run_split):
