@@ -172,3 +172,15 @@ def test_blocks_run_on_every_worker_of_a_cluster(tmp_path, run_split):
     same_as_pandas(got, src, ["id", "msg", "note"])
     split_rows(run_split, src, tmp_path / "local")
     assert shard_hashes(tmp_path / "out") == shard_hashes(tmp_path / "local")
+
+
+@pytest.mark.parametrize("encoding,blocks", [("latin-1", "many"), ("utf-16", "one")])
+def test_encodings_are_cut_only_where_bytes_are_ascii(tmp_path, run_split, encoding, blocks):
+    src = tmp_path / "a.csv"
+    rows = [f'2024-01-0{1 + i % 3}T00:00:00Z,"caf\u00e9 {i}\nna\u00efve",{i}' for i in range(60)]
+    src.write_bytes(("t,g,v\n" + "\n".join(rows) + "\n").encode(encoding))
+    n = len(csv_blocks(discover([str(src)])[0], 256, encoding))
+    assert (n > 5) if blocks == "many" else (n == 1)
+    got, _ = split_rows(run_split, src, tmp_path / "out", "--blocksize", "256", "--encoding", encoding)
+    assert got["g"].tolist() == [f"caf\u00e9 {i}\nna\u00efve" for i in range(60)]
+    assert got["_source_row"].tolist() == list(range(60))
