@@ -184,3 +184,11 @@ def test_encodings_are_cut_only_where_bytes_are_ascii(tmp_path, run_split, encod
     got, _ = split_rows(run_split, src, tmp_path / "out", "--blocksize", "256", "--encoding", encoding)
     assert got["g"].tolist() == [f"caf\u00e9 {i}\nna\u00efve" for i in range(60)]
     assert got["_source_row"].tolist() == list(range(60))
+
+
+def test_old_mac_line_ends(tmp_path, run_split):
+    src = tmp_path / "a.csv"
+    src.write_bytes(b"t,msg\r" + b"".join(b'2024-01-0%d,"a, ""%d"""\r' % (1 + i % 3, i) for i in range(80)))
+    assert len(csv_blocks(discover([str(src)])[0], 256, None)) > 5
+    got, _ = split_rows(run_split, src, tmp_path / "out", "--blocksize", "256")
+    assert got["msg"].tolist() == [f'a, "{i}"' for i in range(80)] and got["_source_row"].tolist() == list(range(80))
