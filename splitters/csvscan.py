@@ -30,8 +30,12 @@ COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 def splittable(url: str, encoding: str | None) -> bool:
     """Whether byte offsets can cut ``url`` (uncompressed, and its encoding writes the four
     structural characters as single ASCII bytes that no other character's bytes contain)."""
-    if url.lower().endswith(COMPRESSED):
-        return False
+    return not url.lower().endswith(COMPRESSED) and ascii_safe(encoding)
+
+
+def ascii_safe(encoding: str | None) -> bool:
+    """Whether ``encoding`` writes ``"``, ``,``, CR and LF as single ASCII bytes that no other
+    character's bytes contain (UTF-8, Latin-1, cp1252, ...; not UTF-16)."""
     name = codecs.lookup(encoding or "utf-8").name
     if name.startswith(("utf-16", "utf-32", "utf-7")):
         return False

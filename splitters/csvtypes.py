@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 from datagen.contract.errors import SourceError
 
 from .csvexact import float_big_ints, int_extremes
-from .csvscan import CHUNK_BYTES, WHOLE, BlockStream, CsvLayout, RecordScanner, scan_layout, splittable
+from .csvscan import CHUNK_BYTES, WHOLE, BlockStream, CsvLayout, RecordScanner, ascii_safe, scan_layout, splittable
 from .sources import CSV_BOOLS, SourceFile, check_names, csv_options, open_binary, read_error
 from .unify import csv_join
 
@@ -96,13 +96,13 @@ def _pieces(fh):
             return
 
 
-def _read(fh, encoding: str | None) -> pa.Table:
+def _read(fh, encoding: str | None, text: str | None) -> pa.Table:
     read, parse = csv_options(1 << 20, encoding)
-    return pacsv.read_csv(fh, read_options=read, parse_options=parse,
-                          convert_options=pacsv.ConvertOptions(**CSV_BOOLS))
+    return pacsv.read_csv(fh, read_options=read, parse_options=parse, convert_options=pacsv.ConvertOptions(
+        column_types={text: pa.string()} if text else {}, **CSV_BOOLS))
 
 
-def _tables(block: CsvBlock, encoding: str | None):
+def _tables(block: CsvBlock, encoding: str | None, text: str | None):
     """The block as (Arrow table typed by inference over its own rows, a way to reopen its text,
     the text when in memory)."""
     if block.end is not None:                 # cut where the scan found record starts
@@ -111,20 +111,23 @@ def _tables(block: CsvBlock, encoding: str | None):
             for start, end in zip(bounds, bounds[1:]):
                 fh.seek(start)
                 piece = block.header + fh.read(end - start)
-                yield _read(io.BytesIO(piece), encoding), (lambda p=piece: io.BytesIO(p)), piece
+                yield _read(io.BytesIO(piece), encoding, text), (lambda p=piece: io.BytesIO(p)), piece, encoding
+        return
+    if not ascii_safe(encoding):              # bytes cannot be scanned: Arrow decodes and parses
+        yield from _restated(block, encoding, text)
         return
     with open_block(block) as fh:
         for piece in _pieces(fh):
             if piece is None:                 # unclean quoting: Arrow reads the whole block in one go
                 break
-            yield _read(io.BytesIO(piece), encoding), (lambda p=piece: io.BytesIO(p)), piece
+            yield _read(io.BytesIO(piece), encoding, text), (lambda p=piece: io.BytesIO(p)), piece, encoding
         else:
             return
-    yield None, None, None
-    yield from _restated(block, encoding)
+    yield None, None, None, None
+    yield from _restated(block, encoding, text)
 
 
-def _restated(block: CsvBlock, encoding: str | None):
+def _restated(block: CsvBlock, encoding: str | None, text_column: str | None):
     """A block whose records cannot be found by scanning (a quote inside an unquoted field): Arrow's
     own parser streams it as text in batches of about a MiB, each written again as clean CSV and
     read back with inference (quoting changes no inferred type), so memory stays bounded."""
@@ -140,12 +143,12 @@ def _restated(block: CsvBlock, encoding: str | None):
             out = io.BytesIO()
             pacsv.write_csv(pa.Table.from_batches([batch]), out)
             text = out.getvalue()
-            yield _read(io.BytesIO(text), None), (lambda t=text: io.BytesIO(t)), text
+            yield _read(io.BytesIO(text), None, text_column), (lambda t=text: io.BytesIO(t)), text, None
         if empty:                             # the header only
-            yield pa.table({n: pa.nulls(0) for n in names}), (lambda: io.BytesIO(b"")), b""
+            yield pa.table({n: pa.nulls(0) for n in names}), (lambda: io.BytesIO(b"")), b"", None
 
 
-def infer_block(block: CsvBlock, encoding: str | None) -> BlockInfo:
+def infer_block(block: CsvBlock, encoding: str | None, text: str | None = None) -> BlockInfo:
     """Arrow's types for every column over all the block's rows, its row count and what
     csvexact.py needs to refuse a rounded integer."""
     names: tuple[str, ...] | None = None
@@ -154,7 +157,7 @@ def infer_block(block: CsvBlock, encoding: str | None) -> BlockInfo:
     extremes: dict[str, int] = {}
     big: dict[str, str] = {}
     try:
-        for table, reopen, text in _tables(block, encoding):
+        for table, reopen, raw, raw_encoding in _tables(block, encoding, text):
             if table is None:                 # start again from the whole block
                 names, types, rows, extremes, big = None, [], 0, {}, {}
                 continue
@@ -167,7 +170,7 @@ def infer_block(block: CsvBlock, encoding: str | None) -> BlockInfo:
             for name, value in int_extremes(table).items():
                 if abs(value) > abs(extremes.get(name, 0)):
                     extremes[name] = value
-            for name, value in float_big_ints(table, reopen, csv_options(1 << 20, encoding), text).items():
+            for name, value in float_big_ints(table, reopen, csv_options(1 << 20, raw_encoding), raw).items():
                 big.setdefault(name, value)
     except SourceError:
         raise
@@ -227,7 +230,8 @@ def scan_csv_input(engine, sources: list[SourceFile], blocksize: int, encoding: 
     sizes = [max(blocksize, -(-s.bytes // MAX_BLOCKS_PER_FILE)) for s in csv_sources]
     per_file = engine.map(_blocks_of, list(zip(csv_sources, sizes)), encoding, desc="csv scan")
     blocks = [b for bl in per_file for b in bl]
-    infos = engine.map(infer_block, blocks, encoding, desc="csv types")
+    # the time column is text unless epoch numbers (its type is not needed then: no timestamp parsing)
+    infos = engine.map(infer_block, blocks, encoding, None if time_unit else time_column, desc="csv types")
     joined = joined_types(infos)
     by_source: dict[int, list[tuple[CsvBlock, BlockInfo]]] = {s.id: [] for s in csv_sources}
     for block, info in zip(blocks, infos):
