@@ -1,15 +1,16 @@
 """CSV column types from the whole input: each block of each CSV file (see csvscan.py) is parsed
 once by Arrow with type inference over all of its rows (in record-aligned pieces of a few MiB, so
 memory stays bounded); the blocks' types are joined per column over all CSV files
-(``unify.csv_join``: types only widen, ``null < bool | int64 < float64 | date | timestamp <
-string``; two types with no common wider number or time type give text, which holds the file's
-exact characters). The same pass counts each block's rows, so a block's first ``_source_row`` is
-the sum of the rows of the blocks before it.
+(``unify.csv_join``: types only widen, null < bool; null < int64 < float64; null < date32 <
+timestamp; anything else together is text, which holds the file's exact characters). Booleans
+are the words true/false only, so the join of any split of the rows into blocks is the type of
+all of them: the types never depend on --blocksize. The same pass counts each block's rows, so a
+block's first ``_source_row`` is the sum of the rows of the blocks before it, and notes what
+csvexact.py needs to refuse an integer a float64 column would round.
 
 The stage step then reads each block with explicit types: a number column with the type the
-block itself holds (an int64 block of a float64 column is cast exactly by ``sources.conform``,
-which refuses an integer beyond 2**53 naming the column, the value and the file), every other
-column with the final type."""
+block itself holds (an int64 block of a float64 column is cast exactly by ``sources.conform``),
+every other column with the final type."""
 
 from __future__ import annotations
 
