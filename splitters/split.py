@@ -25,7 +25,7 @@ from datagen.contract.errors import OutputError, SourceError, TimeParseError
 from . import outdir
 from .columns import check_columns
 from .csvexact import check_exact
-from .csvtypes import csv_units, scan_csv_input
+from .csvplan import csv_units, scan_csv_input
 from .config import SplitConfig
 from .conservation import check_conservation
 from .engine import Engine
