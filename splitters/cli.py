@@ -37,6 +37,7 @@ OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flag
 @click.option("--row-group-size", type=int, help="Rows per Parquet row group (default 65536).")
 @click.option("--memory-limit", help="Memory budget for local work, e.g. 4GB (default: a quarter of RAM).")
 @click.option("--scheduler", help="'local' (default) or a dask.distributed address tcp://HOST:PORT.")
+@click.option("--blocksize", help="Bytes of an uncompressed CSV file per parallel task, e.g. 64MB (default).")
 @click.option("--workers", type=int, help="Local worker threads (default: CPU count).")
 @click.option("--staging", help="Object-store --out only: a local directory or URL for the staged files "
               "(default: a temporary directory; with --scheduler tcp://..., a prefix in --out).")

@@ -31,6 +31,8 @@ MISSING_TIME_POLICIES = ("group", "drop", "error")
 TIME_OPTIONS = {"time_unit": None, "timezone": "UTC", "on_bad_time": "error", "on_missing_time": "group"}
 DEFAULT_ROW_GROUP_SIZE = 65_536
 MAX_WORKERS = 4096
+DEFAULT_BLOCKSIZE = 64 << 20   # bytes of an uncompressed CSV file per stage task
+MIN_BLOCKSIZE = 256
 
 
 def default_memory_limit() -> int:
@@ -143,6 +145,7 @@ class RunSettings:
     progress: bool = True
     staging: str | None = None        # remote --out only: where staged files go (see remote_split.py)
     storage_options: dict = field(default_factory=dict)  # passed to fsspec for every URL (inputs, --out)
+    blocksize: int = DEFAULT_BLOCKSIZE  # CSV bytes per stage task; never changes a shard (see csvscan.py)
 
     def _check_run(self) -> None:
         from datagen.contract.storage import check_storage_options, is_remote
@@ -163,6 +166,7 @@ class RunSettings:
         self.workers = v.integer(self.workers, "workers", minimum=1, maximum=MAX_WORKERS, allow_none=True)
         self.overwrite = v.boolean(self.overwrite, "overwrite")
         self.progress = v.boolean(self.progress, "progress")
+        self.blocksize = parse_size(self.blocksize, "blocksize", minimum=MIN_BLOCKSIZE)
 
     def __post_init__(self) -> None:
         self._check_run()

@@ -1,5 +1,5 @@
 """Planning the split's tasks: how many rows a staged batch holds (from the memory limit),
-the stage step's work units (a CSV file, or a run of Parquet row groups), one reduce job
+the stage step's work units (a CSV block, see csvscan.py, or a run of Parquet row groups), one reduce job
 per distinct group value (with its shard directory, checked against the filesystem's
 limits before any shard is written) and the reduce tasks (batches of jobs)."""
 
@@ -47,12 +47,14 @@ def batch_rows_for(memory_limit: int, schema: pa.Schema, workers: int) -> int:
     return int(min(MAX_BATCH_ROWS, max(MIN_BATCH_ROWS, rows)))
 
 
-def plan_units(sources: list[SourceFile], batch_rows: int) -> list[WorkUnit]:
-    """The stage step's work units: a CSV file each, Parquet row groups packed up to ``batch_rows``."""
+def plan_units(sources: list[SourceFile], batch_rows: int, csv_units: dict | None = None) -> list[WorkUnit]:
+    """The stage step's work units: a CSV block each (``csv_units``: source id -> [(block, first row,
+    read types)], see csvtypes.py), Parquet row groups packed up to ``batch_rows``."""
     units: list[WorkUnit] = []
     for src in sources:
         if src.format == "csv":
-            units.append(WorkUnit(len(units), src.id, src.url, "csv"))
+            for block, first, types in (csv_units or {})[src.id]:
+                units.append(WorkUnit(len(units), src.id, src.url, "csv", (), first, block, types))
             continue
         meta = parquet_file(src.url).metadata
         first = 0

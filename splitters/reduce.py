@@ -79,7 +79,10 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
                 pieces.append(readers[path].get_batch(batch_index))
             for piece in pieces:  # each staged slice holds rows of exactly one source
                 _mark_written(piece, marks, counts, ctx.source_rows)
-            table = pa.Table.from_batches(pieces)
+            if len({p.schema for p in pieces}) > 1:  # staged files encode text independently: decode first
+                table = pa.concat_tables([_decode_text(pa.Table.from_batches([p])) for p in pieces])
+            else:
+                table = pa.Table.from_batches(pieces)
             if ctx.time_column is None:   # no time: source file and row order
                 ns, order = None, source_order(table)
             else:

@@ -107,10 +107,8 @@ def run_remote_split(cfg, t0: float, split_fn):
     from pathlib import Path
 
     from .engine import Engine
-    from .columns import check_columns
     from .sources import discover, read_schema
-    from .split import SplitSummary
-    from .unify import unified_schema
+    from .split import SplitSummary, input_schema
 
     out = RemoteOut(cfg.out, cfg.storage_options)
     sources = discover(cfg.inputs)
@@ -136,9 +134,7 @@ def run_remote_split(cfg, t0: float, split_fn):
         with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
             urls = [*cfg.inputs, cfg.out]
             wrap = functools.partial(_with_options, read_schema, urls, cfg.storage_options)
-            schemas = engine.map(wrap, sources, cfg.time_column, cfg.time_unit, cfg.encoding, desc="schemas")
-            schema = unified_schema(sources, schemas)
-            check_columns(cfg, schema, sources)
+            schema, units = input_schema(cfg, engine, sources, wrap)
             if cfg.staging:
                 staging = cfg.staging.rstrip("/") if is_remote(cfg.staging) else cfg.staging
             elif cfg.scheduler != "local":
@@ -153,7 +149,7 @@ def run_remote_split(cfg, t0: float, split_fn):
                 stage_root = Path(staging)
                 (stage_root / "shards").mkdir(exist_ok=True)
             target = RemoteTarget(out.url, stage_root, out, old, cfg.storage_options, urls)
-            summary = split_fn(cfg, engine, sources, schema, Path("."), t0, remote=target)
+            summary = split_fn(cfg, engine, sources, schema, Path("."), t0, units, remote=target)
         summary.out = out.url
         summary.action = "replaced" if old is not None else "created"
         return summary

@@ -26,6 +26,8 @@ from datagen.contract.storage import is_remote
 
 from . import outdir
 from .columns import check_columns
+from .csvexact import check_exact
+from .csvplan import csv_units, scan_csv_input
 from .config import SplitConfig
 from .conservation import check_conservation
 from .engine import Engine
@@ -84,6 +86,21 @@ def _bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[
                           f"(first: {shown}); fix them or pass --on-bad-time drop")
 
 
+def input_schema(cfg: SplitConfig, engine: Engine, sources: list[SourceFile],
+                 read_parquet_schema=read_schema) -> tuple[pa.Schema, dict]:
+    """(the unified schema of all inputs, the CSV blocks to stage): the CSV first pass (csvplan.py)
+    and the Parquet footers, read on the engine; columns and exact CSV numbers checked."""
+    csv_schemas, csv_blocks = scan_csv_input(engine, sources, cfg.blocksize, cfg.encoding,
+                                             cfg.time_column, cfg.time_unit)
+    parquet = [s for s in sources if s.format == "parquet"]
+    parquet_schemas = dict(zip((s.id for s in parquet), engine.map(read_parquet_schema, parquet, desc="schemas")))
+    schema = unified_schema(sources, [csv_schemas[s.id] if s.id in csv_schemas else parquet_schemas[s.id]
+                                      for s in sources])
+    check_columns(cfg, schema, sources)
+    check_exact(schema, [pair for pairs in csv_blocks.values() for pair in pairs], cfg.time_column)
+    return schema, csv_units(csv_blocks, schema)
+
+
 def _stage_or_fingerprint(item: tuple, ctx: StageContext):
     kind, what = item
     return stage_unit(what, ctx) if kind == "stage" else sha256_file(what)
@@ -114,12 +131,9 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
                 raise OutputError(f"--out {str(out)!r} already holds a dataset {reason}; "
                                   "pass --overwrite to replace it")
             with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
-                schemas = engine.map(read_schema, sources, cfg.time_column, cfg.time_unit, cfg.encoding,
-                                     desc="schemas")
-                schema = unified_schema(sources, schemas)
-                check_columns(cfg, schema, sources)
+                schema, units = input_schema(cfg, engine, sources)
                 target.begin()
-                summary = _split(cfg, engine, sources, schema, out, t0)
+                summary = _split(cfg, engine, sources, schema, out, t0, units)
             summary.action = ("replaced" if old is not None else
                               "restarted after an interrupted split" if target.recovered else "created")
             return summary
@@ -131,12 +145,12 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
 
 
 def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: pa.Schema, out: Path,
-           t0: float, remote=None) -> SplitSummary:
+           t0: float, csv_blocks: dict, remote=None) -> SplitSummary:
     """The split proper; ``remote`` (remote_split.RemoteTarget) for an object-store --out."""
     staging = out / outdir.STAGING if remote is None else remote.staging
     derived = cfg.derived_group_parts(schema.names)
     batch_rows = batch_rows_for(cfg.memory_limit, schema, engine.workers)
-    units = plan_units(sources, batch_rows)
+    units = plan_units(sources, batch_rows, csv_blocks)
     range_columns = tuple(f.name for f in schema if (pa.types.is_integer(f.type) or pa.types.is_float64(f.type))
                           and f.name != cfg.time_column)
     ctx = StageContext(str(staging), schema, cfg.time_column, cfg.time_unit, cfg.timezone, tuple(cfg.group_by),

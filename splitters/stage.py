@@ -1,4 +1,4 @@
-"""Stage step: one task per work unit (a CSV file, or a run of Parquet row
+"""Stage step: one task per work unit (a CSV block, or a run of Parquet row
 groups). It streams the unit in bounded batches, adds the lineage columns,
 parses the time, computes each row's group and writes the batch, ordered by
 group, to an Arrow IPC file in the staging directory. It returns where each
@@ -19,8 +19,9 @@ import pyarrow as pa
 
 from datagen.contract.errors import SchemaError
 
+from .csvtypes import CsvBlock, open_block
 from .oserrors import output_error
-from .sources import READ_ERRORS, conform, csv_reader, open_binary, parquet_file, read_error
+from .sources import READ_ERRORS, conform, csv_reader, parquet_file, read_error
 from .stage_groups import group_keys
 from .stage_times import timed_rows
 from .stage_write import StagedFile, staged_table, track_ranges, write_staged
@@ -34,6 +35,8 @@ class WorkUnit:
     format: str
     row_groups: tuple[int, ...] = ()
     first_row: int = 0
+    block: CsvBlock | None = None                             # a CSV unit's bytes (csvscan.py)
+    read_types: tuple[tuple[str, pa.DataType], ...] = ()      # and the types it is read with (csvtypes.py)
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,10 @@ def read_batches(unit: WorkUnit, ctx: StageContext):
             yield conform(pf.read_row_groups(list(unit.row_groups), columns=names).select(names), ctx.schema,
                           ctx.time_column)
         return
-    # numbers are read as this file holds them and cast safely by conform (forcing the unified type on
-    # the CSV parser would round an int64 beyond 2**53 into a float64 silently)
-    types = {f.name: f.type for f in ctx.schema if not (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))}
-    with open_binary(unit.url) as fh:
-        reader = csv_reader(fh, unit.url, types, block_size=min(16 << 20, max(1 << 20, ctx.batch_rows * 64)),
+    # numbers are read as this block holds them and cast safely by conform (forcing the unified type on
+    # the CSV parser would round an int64 beyond 2**53 into a float64 silently); see csvtypes.py
+    with open_block(unit.block) as fh:
+        reader = csv_reader(fh, unit.url, dict(unit.read_types), block_size=min(16 << 20, max(1 << 20, ctx.batch_rows * 64)),
                             encoding=ctx.encoding)
         if reader.schema.names != names:
             raise SchemaError(f"input {unit.url!r}: header {reader.schema.names} differs from {names}")

@@ -137,3 +137,24 @@ def unified_schema(sources: list[SourceFile], schemas: list[pa.Schema]) -> pa.Sc
                 origin[f.name] = src.url
             fields[f.name] = merged
     return pa.schema([pa.field(n, pa.string() if pa.types.is_null(t) else t) for n, t in fields.items()])
+
+
+def csv_join(types: list[pa.DataType]) -> pa.DataType:
+    """The type of a CSV column whose blocks (of every CSV file) Arrow read as ``types``: the
+    ``unify_all`` type when there is one (int64 + float64 -> float64, timestamps -> the finest
+    unit), else text, which holds every file's exact characters (int64 + bool, date + timestamp,
+    number + text, ...); binary (text not in the encoding) stays binary, to be refused. Dates
+    and time-zone-less timestamps give a timestamp (Arrow reads a date as its midnight).
+
+    Arrow infers the first of null, int64, bool, date32, time32, timestamp (s, ns; naive, then
+    with a zone), float64, text that holds every value, so the type of all the rows is this join
+    of the types of any split of them into blocks: the type never depends on --blocksize."""
+    if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in types):
+        return pa.binary()
+    present = [t for t in types if not pa.types.is_null(t)]
+    if any(pa.types.is_date32(t) for t in present) and all(
+            pa.types.is_date32(t) or (pa.types.is_timestamp(t) and t.tz is None) for t in present):
+        stamps = [t for t in present if pa.types.is_timestamp(t)]
+        if stamps:
+            return unify_all(stamps)
+    return unify_all(list(types)) or pa.string()
