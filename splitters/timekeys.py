@@ -4,8 +4,9 @@ Times become int64 ticks since the epoch (UTC) at the split's resolution
 (timescale.py: microseconds, or nanoseconds for a ``timestamp[ns]`` column or
 ``--time-unit ns``). Calendar parts are taken from the wall-clock time in
 ``timezone``, in microseconds. Naive timestamps and ISO strings without an offset
-are taken as UTC. A time is bad (an error, or dropped with --on-bad-time drop)
-when it is null, cannot be parsed, lies outside the resolution's range (years
+are taken as UTC. ``parse_times`` marks a null as failed too, but the stage step
+takes missing times (null, empty, NA; missing_times.py) out first: they are not bad.
+A time is bad (an error, or dropped with --on-bad-time drop) when it cannot be parsed, lies outside the resolution's range (years
 1..9999 for microseconds, 1677-09-22..2262-04-10 for nanoseconds), or is text
 with digits finer than a microsecond at microsecond resolution; it never becomes
 NaT, a wrapped or a rounded value.
@@ -105,11 +106,16 @@ def _from_text(arr: pa.Array, res: str) -> TimeParse:
     failed = np.flatnonzero(result.bad & ~missing & ~result.finer)
     if len(failed):
         # pandas gives the whole array one resolution: a value that needs nanoseconds makes the dates
-        # nanoseconds cannot hold NaT. Parse the failures again on their own.
-        redo = _from_pandas(pd.to_datetime(text.iloc[failed], utc=True, format="ISO8601", errors="coerce"), res)
-        for name in ("ns", "bad", "outside", "finer"):
-            getattr(result, name)[failed] = getattr(redo, name)
+        # nanoseconds cannot hold NaT. Parse the failures again, those with digits finer than a
+        # microsecond apart from the others.
+        fine = text.iloc[failed].str.contains(r"\.\d{7}", regex=True, na=False).to_numpy()
+        for part in (failed[fine], failed[~fine]):
+            if len(part):
+                redo = _from_pandas(pd.to_datetime(text.iloc[part], utc=True, format="ISO8601", errors="coerce"), res)
+                for name in ("ns", "bad", "outside", "finer"):
+                    getattr(result, name)[part] = getattr(redo, name)
     return result
+
 
 
 def parse_times(arr: pa.Array | pa.ChunkedArray, time_unit: str | None, res: str | None = None) -> TimeParse:
