@@ -120,6 +120,7 @@ class RunSettings:
     scheduler: str = "local"
     workers: int | None = None
     overwrite: bool = False
+    append: bool = False    # add the inputs to the dataset in --out as a new version (splitters/append.py)
     progress: bool = True
 
     def _check_run(self) -> None:
@@ -132,6 +133,10 @@ class RunSettings:
         self.scheduler = v.dask_scheduler(self.scheduler, "scheduler")
         self.workers = v.integer(self.workers, "workers", minimum=1, maximum=MAX_WORKERS, allow_none=True)
         self.overwrite = v.boolean(self.overwrite, "overwrite")
+        self.append = v.boolean(self.append, "append")
+        if self.append and self.overwrite:
+            raise ConfigError("append and overwrite exclude each other: --append adds to the dataset in --out, "
+                              "--overwrite replaces it; pass one")
         self.progress = v.boolean(self.progress, "progress")
 
     def __post_init__(self) -> None:

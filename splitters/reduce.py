@@ -41,6 +41,8 @@ class WriteContext:
     label: str | None
     time_column: str
     source_rows: tuple[int, ...]     # rows read per source id, for the bitmaps
+    source_id_offset: int = 0        # lineage ids = local source id + this (an append continues the numbering)
+    part_start: tuple[tuple[str, int], ...] = ()   # (group dir, first part number): an append continues them
 
 
 @dataclass
@@ -74,7 +76,7 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
                     readers[path] = pa.ipc.open_file(pa.OSFile(path, "rb"))
                 pieces.append(readers[path].get_batch(batch_index))
             for piece in pieces:  # each staged slice holds rows of exactly one source
-                _mark_written(piece, marks, counts, ctx.source_rows)
+                _mark_written(piece, marks, counts, ctx.source_rows, ctx.source_id_offset)
             table = pa.Table.from_batches(pieces)
             last = table.num_columns - 1   # the stage step appends the time in ns last
             ns = table.column(last).to_numpy()
@@ -85,7 +87,8 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
                 i = table.schema.get_field_index(name)
                 table = table.set_column(i, name, pc.cast(table.column(i), dtype))
             step = ctx.max_rows_per_shard or max(table.num_rows, 1)
-            for part, start in enumerate(range(0, table.num_rows, step)):
+            first = dict(ctx.part_start).get(job.rel_dir, 0)
+            for part, start in enumerate(range(0, table.num_rows, step), start=first):
                 shards.append(_write_shard(job, part, table.slice(start, step), ns[start:start + step], ctx))
     finally:
         for reader in readers.values():
@@ -112,10 +115,11 @@ def time_order(ns: np.ndarray) -> np.ndarray:
     return order
 
 
-def _mark_written(piece: pa.RecordBatch, marks: dict, counts: dict, source_rows: tuple[int, ...]) -> None:
+def _mark_written(piece: pa.RecordBatch, marks: dict, counts: dict, source_rows: tuple[int, ...],
+                  offset: int = 0) -> None:
     if piece.num_rows == 0:
         return
-    source_id = piece.column(SOURCE_ID_COLUMN)[0].as_py()
+    source_id = piece.column(SOURCE_ID_COLUMN)[0].as_py() - offset  # this run's own numbering
     rows = piece.column(SOURCE_ROW_COLUMN).to_numpy()
     mark = marks.get(source_id)
     if mark is None:

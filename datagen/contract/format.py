@@ -126,12 +126,19 @@ class Manifest:
     lineage_columns: dict[str, str] = field(
         default_factory=lambda: {"source_id": SOURCE_ID_COLUMN, "source_row": SOURCE_ROW_COLUMN}
     )
+    # the commit number and its delta record (contract/versions.py); None in manifests older than versions,
+    # which read as version 1 without records
+    version: int | None = None
+    version_record: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         for column in data["group_columns"]:  # plain group columns carry no derived_from key
             if column["derived_from"] is None:
                 del column["derived_from"]
+        for key in ("version", "version_record"):
+            if data[key] is None:
+                del data[key]
         return data
 
     @property
@@ -147,6 +154,11 @@ class Manifest:
     def group_types(self) -> dict[str, str]:
         """Arrow type names of the group columns (they live in the paths, not in the files)."""
         return {g.name: g.type for g in self.group_columns}
+
+    @property
+    def number(self) -> int:
+        """The version number (1 for a manifest written before versions existed)."""
+        return self.version or 1
 
     def source_by_id(self) -> dict[int, SourceEntry]:
         return {s.id: s for s in self.sources}

@@ -79,8 +79,14 @@ def _entry(cls: type, obj: dict) -> Any:
     return cls(**{f.name: obj[f.name] for f in dataclasses.fields(cls) if f.name in obj})
 
 
-def read_manifest_with_hash(directory: str | os.PathLike) -> tuple[Manifest, str]:
-    """Read and validate ``DIR/manifest.json`` once; return it with the sha256 of the bytes read."""
+def read_manifest_with_hash(directory: str | os.PathLike, version: int | None = None) -> tuple[Manifest, str]:
+    """Read and validate ``DIR/manifest.json`` once; return it with the sha256 of the bytes read.
+    With ``version``, the manifest as it was when that version was current (replayed from the
+    version records, see :mod:`datagen.contract.versions`), with the sha256 it had then."""
+    if version is not None:
+        from .versions import read_version
+
+        return read_version(directory, version)
     directory = Path(directory)
     path = manifest_path(directory)
     try:
@@ -141,6 +147,11 @@ def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = False,
         if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
+
+
+def manifest_text(manifest: Manifest) -> str:
+    """The exact text of ``manifest`` as written (no validation: see :func:`render_manifest`)."""
+    return json.dumps(manifest.to_dict(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
 def render_manifest(manifest: Manifest) -> str:

@@ -51,6 +51,10 @@ def check_rules(data: dict, origin: str) -> None:
         raise ManifestError(f"{origin}: {message}")
 
     sources, shards, totals = data["sources"], data["shards"], data["totals"]
+    if ("version" in data) != ("version_record" in data) or \
+            ("version" in data and data["version_record"] != f"_versions/{data['version']:08d}.json"):
+        fail(f"version {data.get('version')!r} and version_record {data.get('version_record')!r} do not match "
+             "(expected both or neither, the record named _versions/<version:08d>.json)")
     for i, s in enumerate(sources):
         if s["id"] != i:
             fail(f"sources[{i}].id is {s['id']}, expected {i} (ids number the sources in order)")

@@ -47,7 +47,8 @@ MANIFEST = Obj(required=(
     ("config", DictOf(JSONValue())), ("sources", ListOf(SOURCE, min_len=1)), ("schema", ListOf(COLUMN, min_len=1)),
     ("group_columns", ListOf(COLUMN)), ("time_column", Text()), ("label_column", Nullable(Text())),
     ("shards", ListOf(SHARD, min_len=1)), ("totals", TOTALS),
-), optional=(("codecs", DictOf(Text())), ("lineage_columns", LINEAGE)))
+), optional=(("codecs", DictOf(Text())), ("lineage_columns", LINEAGE), ("version", Int(1)),
+             ("version_record", Text())))
 
 
 def check(data: Any, origin: str) -> None:
