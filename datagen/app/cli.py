@@ -20,12 +20,14 @@ def main():
 @main.command()
 @click.argument("directory")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--version", "version", type=int, help="Show this version of the dataset (see datagen log).")
 @report_errors
-def show(directory, as_json):
+def show(directory, as_json, version):
     """Summarise the dataset in DIRECTORY: sources, groups, shards, rows, schema, labels, time range."""
     from datagen.app.show import render, summary
+    from datagen.contract.manifest import read_manifest_with_hash
 
-    manifest = read_manifest(directory)
+    manifest = read_manifest_with_hash(directory, version)[0] if version is not None else read_manifest(directory)
     if as_json:
         click.echo(json.dumps(summary(manifest), indent=2, ensure_ascii=False))
     else:
@@ -62,6 +64,7 @@ def verify(directory, quick):
 @click.option("--where", help="Group filter, e.g. \"month <= 10\".")
 @click.option("--drop-remainder/--keep-remainder", default=None)
 @click.option("--memory-budget", help="The generator's memory budget, e.g. 256MB.")
+@click.option("--version", "version", type=int, help="Dataset version the run read (gen.config records it).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @report_errors
 def provenance(directory, batch, epoch, config_file, fmt, **flags):
@@ -97,6 +100,29 @@ def provenance(directory, batch, epoch, config_file, fmt, **flags):
         with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 60):
             click.echo(f"batch {batch} of epoch {epoch}: {len(table)} examples")
             click.echo(table.to_string())
+
+
+@main.command()
+@click.argument("directory")
+@report_errors
+def log(directory):
+    """One line per version of DIRECTORY: number, time, command, rows and shards added and removed."""
+    from .vacuum import log_lines
+
+    for line in log_lines(directory):
+        click.echo(line)
+
+
+@main.command()
+@click.argument("directory")
+@click.option("--keep", type=int, required=True, help="Keep the shards of the newest KEEP versions.")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@report_errors
+def vacuum(directory, keep, dry_run):
+    """Delete shard files that only versions older than the newest KEEP list."""
+    from .vacuum import vacuum as run_vacuum
+
+    run_vacuum(directory, keep, dry_run, click.echo)
 
 
 @main.command()

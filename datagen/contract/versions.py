@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import ManifestError
+from .errors import ConfigError, ManifestError
 from .format import Manifest
 from .manifest import decode_manifest, manifest_from_dict, manifest_text, read_manifest_with_hash
 
@@ -136,7 +136,7 @@ def read_version(directory: str | os.PathLike, version: int) -> tuple[Manifest, 
     an older one replayed and checked against the parent hash its successor recorded."""
     current, sha = read_manifest_with_hash(directory)
     if type(version) is not int or not 1 <= version <= current.number:
-        raise ManifestError(f"version {version!r} of {str(directory)!r} does not exist: its versions are "
+        raise ConfigError(f"version {version!r} of {str(directory)!r} does not exist: its versions are "
                             f"1..{current.number} (see datagen log {directory})")
     if version == current.number:
         return current, sha

@@ -39,7 +39,8 @@ class BatchSource:
         self.options = o = options
         self.transform = validate.callable_or_none(transform, "transform")
         self.directory = Path(o.directory)
-        self.manifest, self.manifest_sha256 = read_manifest_with_hash(self.directory)  # one read: parsed + hashed
+        # one read: parsed + hashed; an older version is replayed from its records (contract/versions.py)
+        self.manifest, self.manifest_sha256 = read_manifest_with_hash(self.directory, o.version)
         if o.manifest_sha256 and o.manifest_sha256 != self.manifest_sha256:
             raise ManifestError(f"{str(manifest_path(self.directory))!r} changed since this generator config was "
                                 "made (manifest_sha256 differs); the batches would not be the same")
@@ -75,6 +76,7 @@ class BatchSource:
         cfg = self.options.to_config()
         cfg["directory"] = str(Path(self.options.directory).resolve())
         cfg["manifest_sha256"] = self.manifest_sha256
+        cfg["version"] = self.manifest.number
         return cfg
 
     def _own_process(self) -> None:

@@ -68,6 +68,8 @@ class GeneratorOptions:
             Values round to the nearest representable value (integer columns beyond 2**24 for float32
             are announced by a warning at construction).
         manifest_sha256: when set (``gen.config`` sets it), the dataset must still have this exact manifest.
+        version: read this version of the dataset (``datagen log DIR`` lists them) exactly as it was; None
+            reads the current one. ``gen.config`` records the version read, so a run can be traced later.
     """
 
     directory: str
@@ -84,6 +86,7 @@ class GeneratorOptions:
     verify: str = "size"
     dtype: str = "float32"
     manifest_sha256: str | None = None
+    version: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.directory, (str, os.PathLike)):
@@ -122,6 +125,7 @@ class GeneratorOptions:
         validate.choice(self.dtype, "dtype", DTYPES)
         if self.manifest_sha256 is not None and not isinstance(self.manifest_sha256, str):
             raise ConfigError(f"manifest_sha256: expected a hex string, got {self.manifest_sha256!r}")
+        validate.positive_integer(self.version, "version", allow_none=True)
         if self.where is not None and not isinstance(self.where, (str, dict)):
             raise ConfigError(f"where: expected a filter string or a dict, got {type(self.where).__name__}")
         if isinstance(self.where, dict):  # list-likes as lists (sets sorted), so the config is plain JSON
