@@ -79,6 +79,12 @@ def _existing_same(path: Path, sha256: str) -> bool:
         return False
 
 
+def _same_content(a: Manifest, b: Manifest) -> bool:
+    """Do two manifests describe the same dataset (all but time, tool version and version number)?"""
+    skip = ("created_at", "tool_version", "version", "version_record")
+    return dataclasses.replace(a, **{k: None for k in skip}) == dataclasses.replace(b, **{k: None for k in skip})
+
+
 def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
             build: Callable[[list[ShardEntry]], Manifest], command: str = "split", settings: dict | None = None,
             replace_all: bool = True, keep: list[ShardEntry] = ()) -> Manifest:
@@ -91,6 +97,9 @@ def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
     version = prev.number + 1 if prev is not None else 1
     manifest = dataclasses.replace(build(list(keep) + shards), version=version,
                                    version_record=versions.record_name(version))
+    if prev is not None and _same_content(prev, manifest):  # e.g. the rerun of an overwrite that committed
+        journal.recover(out)  # nothing to commit (no empty version): clear the staging tree and the journal
+        return prev
     text = render_manifest(manifest)
     records = []
     if prev is not None and prev.version is None:  # a dataset from before versions: its state becomes record 1
