@@ -145,7 +145,7 @@ def _append(cfg: SplitConfig, engine: Engine, old: Manifest, sources: list[Sourc
 
     settings = {**cfg.semantic(), "inputs": list(cfg.inputs)}
     manifest = publish(out, shard_root, staged, build, command="append", settings=settings, replace_all=False,
-                       keep=old.shards)
+                       keep=old.shards, prev=old)
     added = manifest.shards[len(old.shards):]
     summary = SplitSummary(str(out), f"appended (version {manifest.version})", sum(s.rows for s in added),
                            len(added), sum(s.bytes for s in added), time.perf_counter() - t0)

@@ -194,24 +194,27 @@ def recover(out: Path) -> str | None:
     out_real = os.path.realpath(out)
     outcome = "rolled back"
     if publish is not None:
-        listed: set[str] = set()
-        committed_version = 0
-        if (out / MANIFEST_NAME).exists():
-            current = read_manifest(out)
-            listed = {s.path for s in current.shards}
-            committed_version = current.version or 0  # a manifest from before versions has no records
+        cache: list = []
+
+        def current():  # read only when something may be deleted (a big manifest costs seconds to validate)
+            if not cache:
+                m = read_manifest(out) if (out / MANIFEST_NAME).exists() else None
+                # a manifest from before versions has no records
+                cache.append(({s.path for s in m.shards} if m else set(), (m.version or 0) if m else 0))
+            return cache[0]
+
         if manifest_sha256(out) == publish["manifest_sha256"]:
             outcome = "committed"
             for rel in publish["obsolete"]:
-                if rel not in listed:
+                if rel not in current()[0]:
                     _remove_file(out, out_real, rel)
                     _prune(out, rel)
         else:
             for rel in publish["written"]:
-                if rel not in listed:
+                if rel not in current()[0]:
                     _remove_file(out, out_real, rel)
             for rel in publish["records"]:  # a record no manifest names was never committed
-                if int(rel[len(VERSIONS_DIR) + 1:-5]) > committed_version:
+                if int(rel[len(VERSIONS_DIR) + 1:-5]) > current()[1]:
                     _remove_file(out, out_real, rel)
             _rmdir_if_empty(out / VERSIONS_DIR)
             for rel in sorted(publish["dirs"], key=lambda d: -d.count("/")):

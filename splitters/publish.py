@@ -87,13 +87,15 @@ def _same_content(a: Manifest, b: Manifest) -> bool:
 
 def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
             build: Callable[[list[ShardEntry]], Manifest], command: str = "split", settings: dict | None = None,
-            replace_all: bool = True, keep: list[ShardEntry] = ()) -> Manifest:
+            replace_all: bool = True, keep: list[ShardEntry] = (), prev: Manifest | None = None) -> Manifest:
     """Move ``staged`` (paths relative to ``shard_root``) into ``out`` under content names and
     commit the manifest ``build`` makes from ``keep`` + them as the next version (its record first,
     then ``manifest.json``), and clean up. ``replace_all``: the commit removes every shard of the
-    previous version (a split or an overwrite); otherwise it keeps ``keep``'s. Returns the manifest."""
+    previous version (a split or an overwrite); otherwise it keeps ``keep``'s. ``prev``: the current
+    manifest when the caller has read it already (under the lock). Returns the manifest."""
     shards = [dataclasses.replace(s, path=content_name(s.path, s.sha256)) for s in staged]
-    prev = read_manifest(out) if (out / MANIFEST_NAME).exists() else None
+    if prev is None and (out / MANIFEST_NAME).exists():
+        prev = read_manifest(out)
     version = prev.number + 1 if prev is not None else 1
     manifest = dataclasses.replace(build(list(keep) + shards), version=version,
                                    version_record=versions.record_name(version))
@@ -104,7 +106,9 @@ def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
     records = []
     if prev is not None and prev.version is None:  # a dataset from before versions: its state becomes record 1
         records.append((versions.record_name(1), versions.make_record(None, None, prev, "split", prev.config, True)))
-    parent_sha = versions.parent_sha256(prev) if prev is not None else None
+    # the parent's hash: of its bytes (as written by this code, they are its text), else of its text
+    parent_sha = None if prev is None else hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest() \
+        if prev.version is not None else versions.parent_sha256(prev)
     records.append((manifest.version_record, versions.make_record(prev, parent_sha, manifest, command,
                                                                    settings or manifest.config, replace_all)))
     old = {s.path: s.sha256 for s in prev.shards} if prev is not None else {}

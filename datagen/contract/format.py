@@ -109,6 +109,38 @@ class Totals:
     bytes: int
 
 
+def _plain(value: Any) -> Any:
+    """A JSON-ready copy of a manifest field (dataclass entries become dicts)."""
+    if dataclasses.is_dataclass(value):
+        return _flat(value, _field_names(type(value)))
+    if isinstance(value, list):
+        if value and dataclasses.is_dataclass(value[0]):  # entries: every field a scalar, flat list or flat dict
+            names = _field_names(type(value[0]))
+            return [_flat(v, names) for v in value]
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _flat(entry: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    out = {}
+    for name in names:
+        v = getattr(entry, name)
+        out[name] = v.copy() if type(v) is list or type(v) is dict else v
+    return out
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 @dataclass(frozen=True)
 class Manifest:
     format_version: int
@@ -132,7 +164,9 @@ class Manifest:
     version_record: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        # as dataclasses.asdict, a few times faster on 100k shards: entries hold scalars, flat lists and
+        # flat dicts, so one level of copying is a deep copy
+        data = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
         for column in data["group_columns"]:  # plain group columns carry no derived_from key
             if column["derived_from"] is None:
                 del column["derived_from"]

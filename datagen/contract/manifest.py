@@ -74,9 +74,15 @@ def manifest_from_dict(data: Any, origin: str = "manifest") -> Manifest:
                        if f.name in data and f.name not in typed}, **typed)
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _entry(cls: type, obj: dict) -> Any:
     """One typed entry from its (already validated) JSON object."""
-    return cls(**{f.name: obj[f.name] for f in dataclasses.fields(cls) if f.name in obj})
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return cls(**{name: obj[name] for name in names if name in obj})
 
 
 def read_manifest_with_hash(directory: str | os.PathLike, version: int | None = None) -> tuple[Manifest, str]:
@@ -156,9 +162,9 @@ def manifest_text(manifest: Manifest) -> str:
 
 def render_manifest(manifest: Manifest) -> str:
     """Validate ``manifest`` and return the exact text :func:`write_manifest` writes."""
-    data = manifest.to_dict()
-    manifest_from_dict(json.loads(json.dumps(data)), origin="manifest being written")
-    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    text = manifest_text(manifest)
+    manifest_from_dict(json.loads(text), origin="manifest being written")
+    return text
 
 
 def write_manifest(directory: str | os.PathLike, manifest: Manifest, tmp_name: str | None = None) -> Path:
