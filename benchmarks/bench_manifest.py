@@ -109,17 +109,21 @@ def main():
     print(f"DataGenerator(...) construction: {float(inner):.2f} s in-process ({wall:.2f} s with interpreter start)")
     wall, _ = run("-m", "datagen.app.cli", "show", str(out))
     print(f"datagen show: {wall:.2f} s (process)")
-    work = base / "work"
-    if work.exists():
-        shutil.rmtree(work)
-    shutil.copytree(out, work, copy_function=os.link)   # links: the append must not touch the shards anyway
+    saved = (out / "manifest.json").read_bytes()
     day = base / "day.parquet"
     pq.write_table(table(args.shards, 24, 200, 1), day)
-    wall, stdout = run("-m", "splitters.cli", str(day), "--out", str(work), "--append", "--no-progress")
-    print(f"append of one day (24 shards): {wall:.2f} s (process) -- {stdout.strip()}")
-    wall, _ = run("-m", "datagen.app.cli", "show", str(work), "--version", "1")
-    print(f"datagen show --version 1 after the append: {wall:.2f} s (process)")
-
+    try:
+        wall, stdout = run("-m", "splitters.cli", str(day), "--out", str(out), "--append", "--no-progress")
+        print(f"append of one day (24 new shards): {wall:.2f} s (process) -- {stdout.strip()}")
+        wall, _ = run("-m", "datagen.app.cli", "show", str(out), "--version", "1")
+        print(f"datagen show --version 1 after the append: {wall:.2f} s (process)")
+    finally:  # back to version 1, so the next run measures the same thing
+        record = out / "_versions" / "00000002.json"
+        if record.exists():
+            for shard in json.loads(record.read_text())["shards_added"]:
+                (out / shard["path"]).unlink(missing_ok=True)
+            record.unlink()
+        (out / "manifest.json").write_bytes(saved)
 
 if __name__ == "__main__":
     main()
