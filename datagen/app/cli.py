@@ -126,6 +126,25 @@ def vacuum(directory, keep, dry_run):
 
 
 @main.command()
+@click.argument("directory")
+@report_errors
+def compact(directory):
+    """Merge the part files of each group of DIRECTORY into one shard (a new version; nothing is deleted)."""
+    import importlib.util
+    import subprocess
+
+    from datagen.contract.errors import UsageError
+
+    # compaction is a commit, which the splitter owns (lock, journal, publish); datagen never imports it
+    if importlib.util.find_spec("splitters") is None:
+        raise UsageError("datagen compact needs the splitters package (installed with split-datasets)")
+    proc = subprocess.run([sys.executable, "-m", "splitters.compact", directory], capture_output=True, text=True)
+    click.echo(proc.stdout, nl=False)
+    click.echo(proc.stderr, nl=False, err=True)
+    sys.exit(proc.returncode)
+
+
+@main.command()
 @click.option("--rows", type=int, default=300_000, show_default=True, help="Rows in the synthetic sample.")
 @click.option("--out", default="demo-output", show_default=True, help="Where the demo writes its files.")
 @click.option("--epochs", type=int, default=2, show_default=True)
