@@ -4,14 +4,16 @@ It is an append-only file of JSON lines, each written by one ``os.write`` before
 the change it announces: first a header (ours: tool tag, version, pid, the
 staging directory and the manifest's temporary name), then, before any shard is
 moved into place, one ``publish`` record listing every shard path and directory
-the split is about to create, the sha256 of the manifest it is about to commit
-and the old shards that the commit makes obsolete. A line without its newline
-was cut by a kill and was never acted on.
+and version record the split is about to create, the sha256 of the manifest it is
+about to commit and the old shards that the commit makes obsolete (none since
+versions: an old version keeps its shards until ``datagen vacuum``). A line
+without its newline was cut by a kill and was never acted on.
 
 :func:`recover` finishes or undoes whatever a journal describes, and is the
 single code path for a normal end, a failure and a rerun after a kill: if
 ``manifest.json`` is the announced one the split committed, so the obsolete old
-shards are deleted; otherwise exactly the announced new paths are. Then the
+shards are deleted; otherwise exactly the announced new paths are (shards, and
+version records newer than the manifest's version). Then the
 staging tree, the manifest's temporary file and the journal go. Nothing that
 the current manifest lists is ever deleted, and nothing outside DIR.
 """
