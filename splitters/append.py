@@ -89,10 +89,14 @@ def run_append(options: dict) -> SplitSummary:
         raise error from None
 
 
-def _part_start(old: Manifest) -> tuple[tuple[str, int], ...]:
+def _part_start(old: Manifest, dirs: set[str]) -> tuple[tuple[str, int], ...]:
+    """(group dir, next part number) of the group dirs the append writes into (only those: this
+    travels with every write task)."""
     nxt: dict[str, int] = {}
     for s in old.shards:
         d = posixpath.dirname(s.path)
+        if d not in dirs:
+            continue
         nxt[d] = max(nxt.get(d, 0), s.part + 1)
     return tuple(sorted(nxt.items()))
 
@@ -117,7 +121,7 @@ def _append(cfg: SplitConfig, engine: Engine, old: Manifest, sources: list[Sourc
     casts.check_ranges(measured_ranges(stage), str(out))
     jobs = group_jobs(str(out), cfg.group_by, derived, stage)
     wctx = write_context(cfg, sources, schema, stage, str(staging / "shards"))
-    wctx = dataclasses.replace(wctx, casts=tuple(casts.casts), source_id_offset=offset, part_start=_part_start(old),
+    wctx = dataclasses.replace(wctx, casts=tuple(casts.casts), source_id_offset=offset, part_start=_part_start(old, {j.rel_dir for j in jobs}),
                                compression=tuple(old.codecs.items()) or wctx.compression)
     reduced = engine.map(reduce_groups, batch_jobs(jobs, target_rows=batch_rows, min_tasks=4 * engine.workers),
                          wctx, desc="write")

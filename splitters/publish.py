@@ -99,29 +99,36 @@ def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
     version = prev.number + 1 if prev is not None else 1
     manifest = dataclasses.replace(build(list(keep) + shards), version=version,
                                    version_record=versions.record_name(version))
-    if prev is not None and _same_content(prev, manifest):  # e.g. the rerun of an overwrite that committed
-        journal.recover(out)  # nothing to commit (no empty version): clear the staging tree and the journal
-        return prev
-    text = render_manifest(manifest)
+    # the same dataset again (e.g. the rerun of an overwrite that committed, or one repairing a damaged
+    # shard): the shards are put in place, but no version is made and the manifest stays as it is
+    unchanged = prev is not None and _same_content(prev, manifest)
     records = []
-    if prev is not None and prev.version is None:  # a dataset from before versions: its state becomes record 1
-        records.append((versions.record_name(1), versions.make_record(None, None, prev, "split", prev.config, True)))
-    # the parent's hash: of its bytes (as written by this code, they are its text), else of its text
-    parent_sha = None if prev is None else hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest() \
-        if prev.version is not None else versions.parent_sha256(prev)
-    records.append((manifest.version_record, versions.make_record(prev, parent_sha, manifest, command,
-                                                                   settings or manifest.config, replace_all)))
+    if unchanged:
+        text, commit_sha = None, hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
+    else:
+        text = render_manifest(manifest)
+        commit_sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if prev is not None and prev.version is None:  # a dataset from before versions: its state is record 1
+            records.append((versions.record_name(1),
+                            versions.make_record(None, None, prev, "split", prev.config, True)))
+        # the parent's hash: of its bytes (what a generator config records); the record also holds the
+        # hash of its text as replayed now (the same, unless it was written in an older layout)
+        parent_sha = None if prev is None else hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
+        records.append((manifest.version_record, versions.make_record(prev, parent_sha, manifest, command,
+                                                                       settings or manifest.config, replace_all)))
     old = {s.path: s.sha256 for s in prev.shards} if prev is not None else {}
     for s in shards:  # a shard an older version listed with this very content is already in place
         if s.path not in old and _existing_same(out.joinpath(*s.path.split("/")), s.sha256):
             old[s.path] = s.sha256
     written, dirs = _plan(out, shards, old)
-    journal.announce(out, hashlib.sha256(text.encode("utf-8")).hexdigest(), written, dirs, [],
-                     [name for name, _ in records])
+    journal.announce(out, commit_sha, written, dirs, [], [name for name, _ in records])
     for rel in dirs:  # parents come before children
         os.mkdir(out.joinpath(*rel.split("/")))
     for before, after in zip(staged, shards):
         os.replace(shard_root.joinpath(*before.path.split("/")), out.joinpath(*after.path.split("/")))
+    if unchanged:
+        journal.recover(out)
+        return prev
     os.makedirs(out / versions.VERSIONS_DIR, exist_ok=True)
     for name, record in records:
         atomic_write_text(out.joinpath(*name.split("/")), versions.record_text(record), tmp_name=journal.RECORD_TMP)

@@ -68,7 +68,7 @@ def _snapshot(out: Path) -> dict:
         elif rel.startswith("_versions/0"):  # version records carry the commit's time too (and the parent
             data = json.loads(path.read_text())  # manifest's hash, which covers the parent's time)
             data.pop("created_at")
-            data.pop("parent_manifest_sha256")
+            data.pop("parent_manifest_sha256"), data.pop("parent_text_sha256")
             data["head"].pop("created_at")
             snap[rel] = data
         else:

@@ -156,8 +156,18 @@ def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = False,
 
 
 def manifest_text(manifest: Manifest) -> str:
-    """The exact text of ``manifest`` as written (no validation: see :func:`render_manifest`)."""
-    return json.dumps(manifest.to_dict(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    """The exact text of ``manifest`` as written (no validation: see :func:`render_manifest`): one
+    top-level field per line, one source or shard per line. (``json.dumps(indent=...)`` runs Python's
+    pure-Python encoder, about ten times slower than the C one this uses: seconds on 100k shards.)"""
+    data = manifest.to_dict()
+    lines = []
+    for key, value in data.items():
+        if key in ("sources", "shards") and value:
+            entries = ",\n".join("    " + json.dumps(e, ensure_ascii=False) for e in value)
+            lines.append(f"  {json.dumps(key)}: [\n{entries}\n  ]")
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def render_manifest(manifest: Manifest) -> str:

@@ -55,9 +55,11 @@ def make_record(parent: Manifest | None, parent_sha256: str | None, new: Manifes
         removed = [s.path for s in old_shards if s.path not in new_paths]
         kept_sources = len(old_sources)
     kept = len(old_shards) - len(removed)
+    text_sha = None if parent is None else _with_sha(parent)[1]
     return {
         "record": RECORD_TAG, "version": new.number,
         "parent": None if parent is None else parent.number, "parent_manifest_sha256": parent_sha256,
+        "parent_text_sha256": text_sha,
         "created_at": new.created_at, "command": command, "settings": settings, "head": head,
         "sources_reset": bool(replace_all and parent is not None), "sources_added": data["sources"][kept_sources:],
         "shards_removed": removed, "shards_added": data["shards"][kept:],
@@ -142,6 +144,8 @@ def read_version(directory: str | os.PathLike, version: int) -> tuple[Manifest, 
         return current, sha
     manifest, old_sha = replay(directory, version)
     successor = read_record(Path(directory), version + 1)
+    if successor.get("parent_text_sha256") == old_sha:  # its bytes may have had another layout: their hash
+        old_sha = successor.get("parent_manifest_sha256") or old_sha
     if successor.get("parent_manifest_sha256") != old_sha:
         raise ManifestError(f"version {version} of {str(directory)!r}, replayed from {VERSIONS_DIR}/, does not "
                             f"match the manifest version {version + 1} recorded as its parent; a record was "
