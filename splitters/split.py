@@ -51,6 +51,7 @@ class SplitSummary:
     seconds: float
     action: str = ""     # "created" | "replaced" | "restarted after an interrupted split" ("" when up to date)
     unlisted_bytes: int = 0  # after an overwrite: shard bytes only older versions list (datagen vacuum frees them)
+    listed: frozenset = frozenset()  # the shard paths the written version lists
 
     def line(self) -> str:
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
@@ -102,9 +103,8 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
                 check_columns(cfg, schema, sources)
                 target.begin()
                 summary = _split(cfg, engine, sources, schema, out, t0)
-            if old is not None:
-                listed = {s.path for s in _current_shards(out)}
-                summary.unlisted_bytes = sum(s.bytes for s in old.shards if s.path not in listed)
+                if old is not None:  # what only older versions list now (an overwrite deletes no file)
+                    summary.unlisted_bytes = sum(s.bytes for s in old.shards if s.path not in summary.listed)
             summary.action = ("replaced" if old is not None else
                               "restarted after an interrupted split" if target.recovered else "created")
             return summary
@@ -113,12 +113,6 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
         if error is None:
             raise
         raise error from None
-
-
-def _current_shards(out: Path) -> list:
-    from datagen.contract.manifest import read_manifest
-
-    return read_manifest(out).shards
 
 
 def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: pa.Schema, out: Path,
@@ -163,4 +157,5 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     manifest = publish(out, shard_root, shard_results, build, command="overwrite" if cfg.overwrite else "split",
                        settings=cfg.semantic())
     return SplitSummary(str(out), "written", manifest.totals.rows_written, len(manifest.shards),
-                        manifest.totals.bytes, time.perf_counter() - t0)
+                        manifest.totals.bytes, time.perf_counter() - t0,
+                        listed=frozenset(s.path for s in manifest.shards))
