@@ -44,6 +44,8 @@ OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flag
 @click.option("--storage-option", "storage_option", multiple=True, metavar="KEY=VALUE",
               help="Passed to fsspec for every URL (repeatable), e.g. endpoint_url=http://host:9000.")
 @click.option("--overwrite", is_flag=True, default=None, help="Replace a previous split in --out.")
+@click.option("--append", is_flag=True, default=None,
+              help="Add INPUTS to the dataset in --out as a new version, with its split settings.")
 @click.option("--no-progress", is_flag=True, default=None, help="No progress bar.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML file with the same keys.")
 @report_errors
@@ -66,9 +68,25 @@ def main(inputs, config_file, no_progress, memory_limit, **flags):
     if no_progress:
         options["progress"] = False
     options["progress"] = v.boolean(options.get("progress", True), "progress") and sys.stderr.isatty()
+    appending = v.boolean(options.get("append", False), "append")
     for required, flag in (("inputs", "INPUTS"), ("out", "--out")):
         if not options.get(required):
             raise ConfigError(f"missing {flag} (give it on the command line or in --config)")
+    if appending:
+        from splitters.append import run_append
+
+        if options.get("overwrite"):
+            raise ConfigError("--append and --overwrite exclude each other: --append adds to the dataset in --out, "
+                              "--overwrite replaces it; pass one")
+        summary = run_append(options)
+        if summary.action:
+            click.echo(summary.action)
+        if summary.status == "nothing to append":
+            click.echo(f"nothing to append: every input is already in the dataset; no new version committed "
+                       f"-> {summary.out}")
+            return
+        click.echo(summary.line())
+        return
     cfg = SplitConfig(**options)
     from splitters.split import run_split
 
@@ -78,6 +96,9 @@ def main(inputs, config_file, no_progress, memory_limit, **flags):
     click.echo(summary.line())
     for note in summary.notes:
         click.echo(f"note: {note}", err=True)
+    if summary.unlisted_bytes:
+        click.echo(f"older versions still hold {summary.unlisted_bytes / 1e6:,.1f} MB in shards this version does "
+                   f"not list; free them with: datagen vacuum {summary.out} --keep 1")
 
 
 if __name__ == "__main__":  # pragma: no cover

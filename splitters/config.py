@@ -142,6 +142,7 @@ class RunSettings:
     scheduler: str = "local"
     workers: int | None = None
     overwrite: bool = False
+    append: bool = False    # add the inputs to the dataset in --out as a new version (splitters/append.py)
     progress: bool = True
     staging: str | None = None        # remote --out only: where staged files go (see remote_split.py)
     storage_options: dict = field(default_factory=dict)  # passed to fsspec for every URL (inputs, --out)
@@ -165,6 +166,10 @@ class RunSettings:
         self.scheduler = v.dask_scheduler(self.scheduler, "scheduler")
         self.workers = v.integer(self.workers, "workers", minimum=1, maximum=MAX_WORKERS, allow_none=True)
         self.overwrite = v.boolean(self.overwrite, "overwrite")
+        self.append = v.boolean(self.append, "append")
+        if self.append and self.overwrite:
+            raise ConfigError("append and overwrite exclude each other: --append adds to the dataset in --out, "
+                              "--overwrite replaces it; pass one")
         self.progress = v.boolean(self.progress, "progress")
         self.blocksize = parse_size(self.blocksize, "blocksize", minimum=MIN_BLOCKSIZE)
 

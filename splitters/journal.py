@@ -4,14 +4,16 @@ It is an append-only file of JSON lines, each written by one ``os.write`` before
 the change it announces: first a header (ours: tool tag, version, pid, the
 staging directory and the manifest's temporary name), then, before any shard is
 moved into place, one ``publish`` record listing every shard path and directory
-the split is about to create, the sha256 of the manifest it is about to commit
-and the old shards that the commit makes obsolete. A line without its newline
-was cut by a kill and was never acted on.
+and version record the split is about to create, the sha256 of the manifest it is
+about to commit and the old shards that the commit makes obsolete (none since
+versions: an old version keeps its shards until ``datagen vacuum``). A line
+without its newline was cut by a kill and was never acted on.
 
 :func:`recover` finishes or undoes whatever a journal describes, and is the
 single code path for a normal end, a failure and a rerun after a kill: if
 ``manifest.json`` is the announced one the split committed, so the obsolete old
-shards are deleted; otherwise exactly the announced new paths are. Then the
+shards are deleted; otherwise exactly the announced new paths are (shards, and
+version records newer than the manifest's version). Then the
 staging tree, the manifest's temporary file and the journal go. Nothing that
 the current manifest lists is ever deleted, and nothing outside DIR.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from datagen.contract.errors import OutputError
 from datagen.contract.hive import is_safe_relative
 from datagen.contract.format import MANIFEST_NAME
 from datagen.contract.manifest import read_manifest
+from datagen.contract.versions import VERSIONS_DIR
 
 from .lock import LOCK_NAME
 
@@ -55,10 +59,12 @@ def start(out: Path) -> None:
     _write_line(out / JOURNAL, {**_HEADER, "pid": os.getpid()}, create=True)
 
 
-def announce(out: Path, manifest_sha256: str, written: list[str], dirs: list[str], obsolete: list[str]) -> None:
-    """Record, before any of it happens, what publishing will create and what the commit makes obsolete."""
+def announce(out: Path, manifest_sha256: str, written: list[str], dirs: list[str], obsolete: list[str],
+             records: list[str] = ()) -> None:
+    """Record, before any of it happens, what publishing will create (shards, directories, version
+    records) and what the commit makes obsolete (nothing since versions: old versions keep their shards)."""
     _write_line(out / JOURNAL, {"publish": {"manifest_sha256": manifest_sha256, "written": written,
-                                            "dirs": dirs, "obsolete": obsolete}})
+                                            "dirs": dirs, "obsolete": obsolete, "records": list(records)}})
 
 
 def _foreign(out: Path, why: str) -> OutputError:
@@ -66,7 +72,9 @@ def _foreign(out: Path, why: str) -> OutputError:
                        "remove it or choose another directory")
 
 
-_INTERNAL = {JOURNAL, STAGING, MANIFEST_TMP, MANIFEST_NAME, LOCK_NAME}
+_INTERNAL = {JOURNAL, STAGING, MANIFEST_TMP, MANIFEST_NAME, LOCK_NAME, VERSIONS_DIR}
+_RECORD = re.compile(VERSIONS_DIR + r"/[0-9]{8}\.json")
+RECORD_TMP = ".record.tmp"  # inside VERSIONS_DIR
 
 
 def shard_like(rel: str, parquet: bool = True) -> bool:
@@ -116,6 +124,9 @@ def read(out: Path) -> tuple[dict, dict | None] | None:
         for key in ("written", "obsolete"):
             _paths(publish.get(key), key, out, parquet=True)
         _paths(publish.get("dirs"), "dirs", out, parquet=False)
+        recs = publish.setdefault("records", [])
+        if not isinstance(recs, list) or not all(isinstance(r, str) and _RECORD.fullmatch(r) for r in recs):
+            raise _foreign(out, "records is not a list of version record names")
     return header, publish
 
 
@@ -185,26 +196,36 @@ def recover(out: Path) -> str | None:
     out_real = os.path.realpath(out)
     outcome = "rolled back"
     if publish is not None:
-        listed: set[str] = set()
-        if (out / MANIFEST_NAME).exists():
-            listed = {s.path for s in read_manifest(out).shards}
+        cache: list = []
+
+        def current():  # read only when something may be deleted (a big manifest costs seconds to validate)
+            if not cache:
+                m = read_manifest(out) if (out / MANIFEST_NAME).exists() else None
+                # a manifest from before versions has no records
+                cache.append(({s.path for s in m.shards} if m else set(), (m.version or 0) if m else 0))
+            return cache[0]
+
         if manifest_sha256(out) == publish["manifest_sha256"]:
             outcome = "committed"
             for rel in publish["obsolete"]:
-                if rel not in listed:
+                if rel not in current()[0]:
                     _remove_file(out, out_real, rel)
                     _prune(out, rel)
         else:
             for rel in publish["written"]:
-                if rel not in listed:
+                if rel not in current()[0]:
                     _remove_file(out, out_real, rel)
+            for rel in publish["records"]:  # a record no manifest names was never committed
+                if int(rel[len(VERSIONS_DIR) + 1:-5]) > current()[1]:
+                    _remove_file(out, out_real, rel)
+            _rmdir_if_empty(out / VERSIONS_DIR)
             for rel in sorted(publish["dirs"], key=lambda d: -d.count("/")):
                 path = out.joinpath(*rel.split("/"))
                 if _inside(out_real, path):
                     _rmdir_if_empty(path)
-    tmp = out / MANIFEST_TMP
-    if os.path.lexists(tmp) and not tmp.is_dir():
-        tmp.unlink()
+    for tmp in (out / MANIFEST_TMP, out / VERSIONS_DIR / RECORD_TMP):
+        if os.path.lexists(tmp) and not tmp.is_dir():
+            tmp.unlink()
     remove_tree(out / STAGING)
     (out / JOURNAL).unlink()
     return outcome

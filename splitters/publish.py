@@ -8,13 +8,15 @@ dataset intact, and never deletes what it did not write.
   The same inputs and options give the same bytes, hence the same names, whether
   or not an earlier run was killed; a name an old manifest lists with other
   content cannot occur, so moving a new shard into place never touches an old one.
-- Before anything moves, the journal records the shards and directories about
-  to be created, the sha256 of the manifest about to be written and the old
-  shards the commit makes obsolete (see journal.py).
+- Before anything moves, the journal records the shards, directories and version
+  records about to be created and the sha256 of the manifest about to be written
+  (see journal.py).
 - Shards move from the staging tree into place (``os.replace``, same filesystem),
-  then ``manifest.json`` is replaced atomically: the commit. Then, by the same
-  code a rerun after a kill uses, the obsolete shards, the staging tree and the
-  journal are deleted.
+  the version record ``_versions/<N>.json`` is written (contract/versions.py), then
+  ``manifest.json`` is replaced atomically: the commit. Then, by the same code a
+  rerun after a kill uses, the staging tree and the journal are deleted. A commit
+  deletes no shard: older versions (and generators reading them) keep theirs until
+  ``datagen vacuum``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from typing import Callable
 
 from datagen.contract.errors import OutputError
 from datagen.contract.format import MANIFEST_NAME, Manifest, ShardEntry
+from datagen.contract import versions
+from datagen.contract.hashing import sha256_file
 from datagen.contract.manifest import atomic_write_text, read_manifest, render_manifest
 
 from . import journal
@@ -67,23 +71,67 @@ def _plan(out: Path, shards: list[ShardEntry], old: dict[str, str]) -> tuple[lis
     return written, dirs
 
 
+def _existing_same(path: Path, sha256: str) -> bool:
+    """Is the file at ``path`` a shard with this content (one an older version listed)?"""
+    try:
+        return path.is_file() and not path.is_symlink() and sha256_file(str(path)) == sha256
+    except OSError:
+        return False
+
+
+def _same_content(a: Manifest, b: Manifest) -> bool:
+    """Do two manifests describe the same dataset (all but time, tool version and version number)?"""
+    skip = ("created_at", "tool_version", "version", "version_record")
+    return dataclasses.replace(a, **{k: None for k in skip}) == dataclasses.replace(b, **{k: None for k in skip})
+
+
 def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
-            build: Callable[[list[ShardEntry]], Manifest]) -> Manifest:
-    """Move ``staged`` (paths relative to ``shard_root``) into ``out`` under content names,
-    commit the manifest ``build`` makes from them, and clean up. Returns the manifest."""
+            build: Callable[[list[ShardEntry]], Manifest], command: str = "split", settings: dict | None = None,
+            replace_all: bool = True, keep: list[ShardEntry] = (), prev: Manifest | None = None) -> Manifest:
+    """Move ``staged`` (paths relative to ``shard_root``) into ``out`` under content names and
+    commit the manifest ``build`` makes from ``keep`` + them as the next version (its record first,
+    then ``manifest.json``), and clean up. ``replace_all``: the commit removes every shard of the
+    previous version (a split or an overwrite); otherwise it keeps ``keep``'s. ``prev``: the current
+    manifest when the caller has read it already (under the lock). Returns the manifest."""
     shards = [dataclasses.replace(s, path=content_name(s.path, s.sha256)) for s in staged]
-    manifest = build(shards)
-    text = render_manifest(manifest)
-    old = {s.path: s.sha256 for s in read_manifest(out).shards} if (out / MANIFEST_NAME).exists() else {}
+    if prev is None and (out / MANIFEST_NAME).exists():
+        prev = read_manifest(out)
+    version = prev.number + 1 if prev is not None else 1
+    manifest = dataclasses.replace(build(list(keep) + shards), version=version,
+                                   version_record=versions.record_name(version))
+    # the same dataset again (e.g. the rerun of an overwrite that committed, or one repairing a damaged
+    # shard): the shards are put in place, but no version is made and the manifest stays as it is
+    unchanged = prev is not None and _same_content(prev, manifest)
+    records = []
+    if unchanged:
+        text, commit_sha = None, hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
+    else:
+        text = render_manifest(manifest)
+        commit_sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if prev is not None and prev.version is None:  # a dataset from before versions: its state is record 1
+            records.append((versions.record_name(1),
+                            versions.make_record(None, None, prev, "split", prev.config, True)))
+        # the parent's hash: of its bytes (what a generator config records); the record also holds the
+        # hash of its text as replayed now (the same, unless it was written in an older layout)
+        parent_sha = None if prev is None else hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
+        records.append((manifest.version_record, versions.make_record(prev, parent_sha, manifest, command,
+                                                                       settings or manifest.config, replace_all)))
+    old = {s.path: s.sha256 for s in prev.shards} if prev is not None else {}
+    for s in shards:  # a shard an older version listed with this very content is already in place
+        if s.path not in old and _existing_same(out.joinpath(*s.path.split("/")), s.sha256):
+            old[s.path] = s.sha256
     written, dirs = _plan(out, shards, old)
-    new_paths = {s.path for s in shards}
-    # an old manifest entry that does not look like a shard (hand-edited?) is left alone, never deleted
-    obsolete = sorted(p for p in old if p not in new_paths and journal.shard_like(p))
-    journal.announce(out, hashlib.sha256(text.encode("utf-8")).hexdigest(), written, dirs, obsolete)
+    journal.announce(out, commit_sha, written, dirs, [], [name for name, _ in records])
     for rel in dirs:  # parents come before children
         os.mkdir(out.joinpath(*rel.split("/")))
     for before, after in zip(staged, shards):
         os.replace(shard_root.joinpath(*before.path.split("/")), out.joinpath(*after.path.split("/")))
+    if unchanged:
+        journal.recover(out)
+        return prev
+    os.makedirs(out / versions.VERSIONS_DIR, exist_ok=True)
+    for name, record in records:
+        atomic_write_text(out.joinpath(*name.split("/")), versions.record_text(record), tmp_name=journal.RECORD_TMP)
     atomic_write_text(out / MANIFEST_NAME, text, tmp_name=journal.MANIFEST_TMP)  # the commit
     journal.recover(out)
     return manifest

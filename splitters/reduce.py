@@ -45,6 +45,8 @@ class WriteContext:
     source_rows: tuple[int, ...]     # rows read per source id, for the bitmaps
     time_resolution: str = "ns"      # of the staged time ticks: "us" or "ns" (timescale.py)
     upload_to: str | None = None     # an object-store --out: each shard is PUT there (content name) by its task
+    source_id_offset: int = 0        # lineage ids = local source id + this (an append continues the numbering)
+    part_start: tuple[tuple[str, int], ...] = ()   # (group dir, first part number): an append continues them
 
 
 @dataclass
@@ -78,7 +80,7 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
                     readers[path] = pa.ipc.open_file(staged_source(path))
                 pieces.append(readers[path].get_batch(batch_index))
             for piece in pieces:  # each staged slice holds rows of exactly one source
-                _mark_written(piece, marks, counts, ctx.source_rows)
+                _mark_written(piece, marks, counts, ctx.source_rows, ctx.source_id_offset)
             if len({p.schema for p in pieces}) > 1:  # staged files encode text independently: decode first
                 table = pa.concat_tables([_decode_text(pa.Table.from_batches([p])) for p in pieces])
             else:
@@ -95,7 +97,8 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
                 i = table.schema.get_field_index(name)
                 table = table.set_column(i, name, pc.cast(table.column(i), dtype))
             step = ctx.max_rows_per_shard or max(table.num_rows, 1)
-            for part, start in enumerate(range(0, table.num_rows, step)):
+            first = dict(ctx.part_start).get(job.rel_dir, 0)
+            for part, start in enumerate(range(0, table.num_rows, step), start=first):
                 part_ns = None if ns is None else ns[start:start + step]
                 shards.append(_write_shard(job, part, table.slice(start, step), part_ns, ctx))
     finally:
@@ -128,10 +131,11 @@ def source_order(table: pa.Table) -> np.ndarray:
     return np.lexsort((table.column(SOURCE_ROW_COLUMN).to_numpy(), table.column(SOURCE_ID_COLUMN).to_numpy()))
 
 
-def _mark_written(piece: pa.RecordBatch, marks: dict, counts: dict, source_rows: tuple[int, ...]) -> None:
+def _mark_written(piece: pa.RecordBatch, marks: dict, counts: dict, source_rows: tuple[int, ...],
+                  offset: int = 0) -> None:
     if piece.num_rows == 0:
         return
-    source_id = piece.column(SOURCE_ID_COLUMN)[0].as_py()
+    source_id = piece.column(SOURCE_ID_COLUMN)[0].as_py() - offset  # this run's own numbering
     rows = piece.column(SOURCE_ROW_COLUMN).to_numpy()
     mark = marks.get(source_id)
     if mark is None:

@@ -56,6 +56,8 @@ class SplitSummary:
     seconds: float
     action: str = ""     # "created" | "replaced" | "restarted after an interrupted split" ("" when up to date)
     notes: tuple[str, ...] = ()   # said after the summary line (e.g. shortened directories)
+    unlisted_bytes: int = 0  # after an overwrite: shard bytes only older versions list (datagen vacuum frees them)
+    listed: frozenset = frozenset()  # the shard paths the written version lists
 
     def line(self) -> str:
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
@@ -134,6 +136,8 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
                 schema, units = input_schema(cfg, engine, sources)
                 target.begin()
                 summary = _split(cfg, engine, sources, schema, out, t0, units)
+                if old is not None:  # what only older versions list now (an overwrite deletes no file)
+                    summary.unlisted_bytes = sum(s.bytes for s in old.shards if s.path not in summary.listed)
             summary.action = ("replaced" if old is not None else
                               "restarted after an interrupted split" if target.recovered else "created")
             return summary
@@ -193,7 +197,11 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
         return build_manifest(cfg, sources, fingerprints, counts, schema, shard_schema, dict(wctx.compression),
                               len(jobs), shards, missing_times=sum(r.missing_count for r in stage))
 
-    manifest = publish(out, shard_root, shard_results, build) if remote is None else remote.publish(shard_results,
-                                                                                                     build)
+    if remote is None:
+        manifest = publish(out, shard_root, shard_results, build, command="overwrite" if cfg.overwrite else "split",
+                           settings=cfg.semantic())
+    else:
+        manifest = remote.publish(shard_results, build)
     return SplitSummary(str(out), "written", manifest.totals.rows_written, len(manifest.shards),
-                        manifest.totals.bytes, time.perf_counter() - t0, notes=shortened_note(jobs))
+                        manifest.totals.bytes, time.perf_counter() - t0, notes=shortened_note(jobs),
+                        listed=frozenset(s.path for s in manifest.shards))

@@ -53,6 +53,7 @@ class StageContext:
     range_columns: tuple[str, ...]  # int and float64 columns whose range --compact needs
     encoding: str | None = None     # of CSV inputs (None: UTF-8)
     on_missing_time: str | None = None   # group | drop | error (see missing_times.py)
+    source_id_offset: int = 0       # an append numbers its sources after the dataset's (lineage ids)
 
 
 @dataclass
@@ -115,7 +116,7 @@ def stage_unit(unit: WorkUnit, ctx: StageContext) -> StageResult:
                 continue
             table, ns, rows = timed
             order, keys, counts = group_keys(table, ns, unit.url, ctx)
-            table = staged_table(table, ns, rows, unit.source_id, order, ctx)
+            table = staged_table(table, ns, rows, unit.source_id + ctx.source_id_offset, order, ctx)
             track_ranges(table, ctx.range_columns, result.value_ranges)
             path = os.path.join(ctx.staging_dir, f"u{unit.index:06d}-{k:04d}.arrow")
             result.files.append(write_staged(table, keys, counts, path))

@@ -136,6 +136,14 @@ CASES = [
     dg("verify-no-manifest", "verify", "nodata", needles=("manifest.json",)),
     dg("verify-garbage-manifest", "verify", "garbage", needles=("JSON",)),
     dg("show-no-argument", "show", code=2, needles=("DIRECTORY",)),
+    # --- datagen log / vacuum (versions) ---
+    dg("log-missing-dir", "log", "missing", needles=("missing",)),
+    dg("log-garbage-manifest", "log", "garbage", needles=("JSON",)),
+    dg("vacuum-no-manifest", "vacuum", "nodata", "--keep", "1", needles=("manifest.json",)),
+    dg("vacuum-keep-zero", "vacuum", "ds", "--keep", "0", code=2, needles=("--keep",)),
+    dg("vacuum-no-keep", "vacuum", "ds", code=2, needles=("--keep",)),
+    dg("compact-no-manifest", "compact", "nodata", needles=("manifest.json",)),
+    dg("show-version-absent", "show", "ds", "--version", "9", code=2, needles=("versions are 1..",)),
     # --- datagen provenance ---
     dg("prov-config-label-list", "provenance", "ds", "--batch", "0", "--config", "g-label-list.yaml", code=2,
        needles=("label",), sub=True),

@@ -119,7 +119,12 @@ def test_foreign_files_inside_a_dataset_block_an_overwrite_and_are_kept(dataset,
         os.system(f"rm -rf '{dataset / name}'")
 
 
-def test_overwrite_deletes_only_the_old_manifests_shards(dataset, src, run_split):
+def test_overwrite_deletes_nothing_and_vacuum_deletes_only_the_old_manifests_shards(dataset, src, run_split):
+    """Since versions (issue 15, commit design point 3) an overwrite is a commit that deletes no file (the
+    old version stays readable); ``datagen vacuum --keep 1`` then deletes exactly the old shards."""
+    from click.testing import CliRunner
+    from datagen.app.cli import main as datagen
+
     old = read_manifest(dataset)
     (dataset / "notes.txt").write_text("mine")
     first_dir = old.shards[0].path.rsplit("/", 1)[0]
@@ -131,10 +136,14 @@ def test_overwrite_deletes_only_the_old_manifests_shards(dataset, src, run_split
     assert verify_dataset(dataset).ok
     assert (dataset / "notes.txt").read_text() == "mine" and (dataset / first_dir / "README").exists()
     assert (dataset / "extra").is_dir()
+    assert all((dataset / s.path).exists() for s in old.shards)
+    r = CliRunner().invoke(datagen, ["vacuum", str(dataset), "--keep", "1"])
+    assert r.exit_code == 0, r.output
     assert not any((dataset / s.path).exists() for s in old.shards)
     # the old hive directories that became empty are gone, the one holding README stays
     remaining = {p.relative_to(dataset).as_posix() for p in dataset.rglob("*")}
-    expected = ({"manifest.json", "notes.txt", "extra", first_dir, f"{first_dir}/README"}
+    records = {"_versions", "_versions/00000001.json", "_versions/00000002.json"}
+    expected = ({"manifest.json", "notes.txt", "extra", first_dir, f"{first_dir}/README"} | records
                 | {s.path for s in new.shards} | {s.path.split("/")[0] for s in new.shards})
     assert remaining == expected
 
@@ -367,11 +376,11 @@ def _staging_and_shard_bytes(tmp_path, big, run_split, monkeypatch):
     seen = {}
     real = publish_module.publish
 
-    def measuring(out, shard_root, staged, build):
+    def measuring(out, shard_root, staged, build, **kwargs):
         staging = shard_root.parent
         seen["staging"] = sum(p.stat().st_size for p in staging.glob("*.arrow"))
         seen["shards"] = sum(s.bytes for s in staged)
-        return real(out, shard_root, staged, build)
+        return real(out, shard_root, staged, build, **kwargs)
 
     with monkeypatch.context() as m:
         m.setattr(split_module, "publish", measuring)

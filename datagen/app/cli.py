@@ -8,19 +8,23 @@ import sys
 import click
 
 from datagen.contract.cli_edge import Group, report_errors
-from datagen.contract.manifest import read_manifest
+from datagen.contract.errors import ConfigError
+from datagen.contract.manifest import read_manifest, read_manifest_with_hash
 from datagen.contract.storage import is_remote, parse_storage_options
 
 STORAGE_OPTION = click.option("--storage-option", "storage_option", multiple=True, metavar="KEY=VALUE",
                               help="For a dataset URL (s3://...): passed to fsspec (repeatable).")
 
 
-def _manifest(directory: str, pairs) -> object:
+def _manifest(directory: str, pairs, version: int | None = None) -> object:
     if is_remote(directory):
         from datagen.contract.remote import RemoteDataset
 
+        if version is not None:
+            raise ConfigError(f"--version {version}: reading an older version of an object-store dataset is not "
+                              f"supported yet ({directory!r}); show its current version without --version")
         return RemoteDataset(directory, parse_storage_options(pairs)).read_manifest_with_hash()[0]
-    return read_manifest(directory)
+    return read_manifest_with_hash(directory, version)[0] if version is not None else read_manifest(directory)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,13 +36,14 @@ def main():
 @main.command()
 @click.argument("directory")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--version", "version", type=int, help="Show this version of the dataset (see datagen log).")
 @STORAGE_OPTION
 @report_errors
-def show(directory, as_json, storage_option):
+def show(directory, as_json, version, storage_option):
     """Summarise the dataset in DIRECTORY (or a URL): sources, groups, shards, rows, schema, labels, time range."""
     from datagen.app.show import render, summary
 
-    manifest = _manifest(directory, storage_option)
+    manifest = _manifest(directory, storage_option, version)
     if as_json:
         click.echo(json.dumps(summary(manifest), indent=2, ensure_ascii=False))
     else:
@@ -80,6 +85,7 @@ def verify(directory, quick, storage_option):
 @click.option("--where", help="Group filter, e.g. \"month <= 10\".")
 @click.option("--drop-remainder/--keep-remainder", default=None)
 @click.option("--memory-budget", help="The generator's memory budget, e.g. 256MB.")
+@click.option("--version", "version", type=int, help="Dataset version the run read (gen.config records it).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--cache-dir", help="For a dataset URL: local directory caching its shards.")
 @STORAGE_OPTION
@@ -140,6 +146,48 @@ def _cache_dir(given):
     from datagen.reader.options import RuntimeOptions
 
     return RuntimeOptions(cache_dir=given).cache_dir
+
+
+@main.command()
+@click.argument("directory")
+@report_errors
+def log(directory):
+    """One line per version of DIRECTORY: number, time, command, rows and shards added and removed."""
+    from .vacuum import log_lines
+
+    for line in log_lines(directory):
+        click.echo(line)
+
+
+@main.command()
+@click.argument("directory")
+@click.option("--keep", type=int, required=True, help="Keep the shards of the newest KEEP versions.")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@report_errors
+def vacuum(directory, keep, dry_run):
+    """Delete shard files that only versions older than the newest KEEP list."""
+    from .vacuum import vacuum as run_vacuum
+
+    run_vacuum(directory, keep, dry_run, click.echo)
+
+
+@main.command()
+@click.argument("directory")
+@report_errors
+def compact(directory):
+    """Merge the part files of each group of DIRECTORY into one shard (a new version; nothing is deleted)."""
+    import importlib.util
+    import subprocess
+
+    from datagen.contract.errors import UsageError
+
+    # compaction is a commit, which the splitter owns (lock, journal, publish); datagen never imports it
+    if importlib.util.find_spec("splitters") is None:
+        raise UsageError("datagen compact needs the splitters package (installed with split-datasets)")
+    proc = subprocess.run([sys.executable, "-m", "splitters.compact", directory], capture_output=True, text=True)
+    click.echo(proc.stdout, nl=False)
+    click.echo(proc.stderr, nl=False, err=True)
+    sys.exit(proc.returncode)
 
 
 @main.command()

@@ -17,6 +17,7 @@ def summary(m: Manifest) -> dict[str, Any]:
         "format_version": m.format_version,
         "tool_version": m.tool_version,
         "created_at": m.created_at,
+        "version": m.number,
         "sources": [{"id": s.id, "path": s.path, "format": s.format, "bytes": s.bytes, "rows_read": s.rows_read,
                      "rows_dropped": s.rows_dropped} for s in m.sources],
         "group_by": m.group_names,
@@ -46,6 +47,7 @@ def _size(n: float) -> str:
 def render(m: Manifest, directory: str, max_sources: int = 10) -> str:
     s = summary(m)
     lines = [f"dataset   {directory}",
+             f"version   {s['version']}",
              f"created   {s['created_at']} by datagen {s['tool_version']} (format {s['format_version']})",
              f"rows      {s['rows']:,} written, {s['rows_dropped']:,} dropped"
              + (f", {s['missing_times']:,} without a time" if s["missing_times"] else ""),

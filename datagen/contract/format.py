@@ -111,6 +111,38 @@ class Totals:
     missing_times: int | None = None   # rows whose time was empty or null (None: no time column)
 
 
+def _plain(value: Any) -> Any:
+    """A JSON-ready copy of a manifest field (dataclass entries become dicts)."""
+    if dataclasses.is_dataclass(value):
+        return _flat(value, _field_names(type(value)))
+    if isinstance(value, list):
+        if value and dataclasses.is_dataclass(value[0]):  # entries: every field a scalar, flat list or flat dict
+            names = _field_names(type(value[0]))
+            return [_flat(v, names) for v in value]
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _flat(entry: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    out = {}
+    for name in names:
+        v = getattr(entry, name)
+        out[name] = v.copy() if type(v) is list or type(v) is dict else v
+    return out
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 @dataclass(frozen=True)
 class Manifest:
     format_version: int
@@ -128,9 +160,15 @@ class Manifest:
     lineage_columns: dict[str, str] = field(
         default_factory=lambda: {"source_id": SOURCE_ID_COLUMN, "source_row": SOURCE_ROW_COLUMN}
     )
+    # the commit number and its delta record (contract/versions.py); None in manifests older than versions,
+    # which read as version 1 without records
+    version: int | None = None
+    version_record: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
+        # as dataclasses.asdict, a few times faster on 100k shards: entries hold scalars, flat lists and
+        # flat dicts, so one level of copying is a deep copy
+        data = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
         for column in data["group_columns"]:  # plain group columns carry no derived_from key
             if column["derived_from"] is None:
                 del column["derived_from"]
@@ -139,6 +177,9 @@ class Manifest:
         for source in data["sources"]:  # only sources fingerprinted otherwise than by sha256 say so
             if source.get("fingerprint") is None:
                 source.pop("fingerprint", None)
+        for key in ("version", "version_record"):
+            if data[key] is None:
+                del data[key]
         return data
 
     @property
@@ -154,6 +195,11 @@ class Manifest:
     def group_types(self) -> dict[str, str]:
         """Arrow type names of the group columns (they live in the paths, not in the files)."""
         return {g.name: g.type for g in self.group_columns}
+
+    @property
+    def number(self) -> int:
+        """The version number (1 for a manifest written before versions existed)."""
+        return self.version or 1
 
     def source_by_id(self) -> dict[int, SourceEntry]:
         return {s.id: s for s in self.sources}

@@ -51,6 +51,10 @@ def check_rules(data: dict, origin: str) -> None:
         raise ManifestError(f"{origin}: {message}")
 
     sources, shards, totals = data["sources"], data["shards"], data["totals"]
+    if ("version" in data) != ("version_record" in data) or \
+            ("version" in data and data["version_record"] != f"_versions/{data['version']:08d}.json"):
+        fail(f"version {data.get('version')!r} and version_record {data.get('version_record')!r} do not match "
+             "(expected both or neither, the record named _versions/<version:08d>.json)")
     for i, s in enumerate(sources):
         if s["id"] != i:
             fail(f"sources[{i}].id is {s['id']}, expected {i} (ids number the sources in order)")
@@ -82,23 +86,22 @@ def check_rules(data: dict, origin: str) -> None:
     seen: set[str] = set()
     dirs: set[str] = set()
     for i, s in enumerate(shards):
-        where = f"shards[{i}] ({show(s['path'])})"
         if s["path"] in seen:
-            fail(f"{where}: shard path is listed twice")
+            fail(f"{_at(i, s)}: shard path is listed twice")
         seen.add(s["path"])
         if sorted(s["group"]) != sorted(names) or len(s["group"]) != len(names):
-            fail(f"{where}: group keys {show(sorted(s['group'])[:20])} do not match group_columns {names}")
+            fail(f"{_at(i, s)}: group keys {show(sorted(s['group'])[:20])} do not match group_columns {names}")
         for name, kind in groups:
             if not _value_fits(kind, s["group"][name]):
-                fail(f"{where}: group value {name}={show(s['group'][name])} does not fit its column type "
+                fail(f"{_at(i, s)}: group value {name}={show(s['group'][name])} does not fit its column type "
                      f"{types.get(name) or kind}")
-        _check_group_dir(s, names, where, fail)
+        _check_group_dir(s, names, lambda: _at(i, s), fail)
         dirs.add(posixpath.dirname(s["path"]))
         if sum(s["row_groups"]) != s["rows"]:
-            fail(f"{where}: row_groups add up to {sum(s['row_groups']):,} rows, but rows is {s['rows']:,}")
+            fail(f"{_at(i, s)}: row_groups add up to {sum(s['row_groups']):,} rows, but rows is {s['rows']:,}")
         counts = s.get("label_counts")
         if counts is not None and sum(counts.values()) != s["rows"]:
-            fail(f"{where}: label_counts add up to {sum(counts.values()):,}, but rows is {s['rows']:,}")
+            fail(f"{_at(i, s)}: label_counts add up to {sum(counts.values()):,}, but rows is {s['rows']:,}")
     expect = {
         "shards": len(shards),
         "bytes": sum(s["bytes"] for s in shards),
@@ -130,17 +133,46 @@ def _check_untimed(data: dict, fail) -> None:
         fail(f"totals.missing_times {missing:,} exceeds rows_read {data['totals']['rows_read']:,}")
 
 
-def _check_group_dir(shard: dict, names: list[str], where: str, fail) -> None:
+from .hive import PAD  # noqa: E402
+
+_SIMPLE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.~")
+
+
+def _fast_dir(names: list[str], values: tuple) -> str | None:
+    """The hive directory when every value is a plain int or a short text needing no escape (the common
+    case, as hive.group_dir would write it); None otherwise."""
+    parts = []
+    for name, value in zip(names, values):
+        if not _SIMPLE.issuperset(name):
+            return None
+        if type(value) is int and value >= 0:
+            width = PAD.get(name)
+            parts.append(f"{name}={value:0{width}d}" if width else f"{name}={value}")
+        elif type(value) is str and 0 < len(value) <= 64 and _SIMPLE.issuperset(value):
+            parts.append(f"{name}={value}")
+        else:
+            return None
+    return "/".join(parts)
+
+
+def _at(i: int, shard: dict) -> str:
+    """Where a shard rule failed (built only on failure: it costs a repr per shard)."""
+    return f"shards[{i}] ({show(shard['path'])})"
+
+
+def _check_group_dir(shard: dict, names: list[str], where, fail) -> None:
     """A shard lives in the hive directory of its own group values (no row is misfiled by the manifest):
     the directory ``group_dir`` gives (long values shortened with their hash, hive.py), or the plain one
-    of a split made before long values were shortened."""
+    of a split made before long values were shortened. ``where()`` names the shard (built on failure)."""
     from .hive import group_dir, plain_dir
 
     values = tuple(shard["group"][n] for n in names)
+    if _fast_dir(names, values) == posixpath.dirname(shard["path"]):
+        return
     try:
         expected = group_dir(names, values)
     except DatagenError as exc:
-        fail(f"{where}: its group values cannot form a directory: {exc}")
+        fail(f"{where()}: its group values cannot form a directory: {exc}")
     actual = posixpath.dirname(shard["path"])
     if actual != expected and actual != plain_dir(names, values):
-        fail(f"{where}: shard lies in directory {show(actual)}, but its group values give {show(expected)}")
+        fail(f"{where()}: shard lies in directory {show(actual)}, but its group values give {show(expected)}")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ManifestError
-from .jsonspec import (COUNT, I32, MISSING, DictOf, Int, Invalid, JSONValue, ListOf, Location, Nullable, Obj,
-                       Scalar, Spec, Text, show)
+from .jsonspec import (COUNT, HEX64, I32, I64, MAX_TEXT_BYTES, MISSING, DictOf, Int, Invalid, JSONValue, ListOf,
+                       Location, Nullable, Obj, Scalar, Spec, Text, _inside, show)
 from .pathrules import path_problem
 
 __all__ = ["MANIFEST", "SOURCE", "SHARD", "check", "show"]
@@ -39,6 +39,58 @@ SHARD = Obj(required=(
     ("sha256", Text(hex64=True)), ("row_groups", ListOf(Int(1), min_len=1)),
     ("time_min", Nullable(Text())), ("time_max", Nullable(Text())),
 ), optional=(("label_counts", Nullable(DictOf(COUNT))),))
+
+
+def _plain_text(v, nonempty: bool = True) -> bool:
+    return type(v) is str and (v or not nonempty) and len(v) <= MAX_TEXT_BYTES and v.isascii() and "\x00" not in v
+
+
+def _count(v, lo: int = 0) -> bool:
+    return type(v) is int and lo <= v <= I64
+
+
+def _shard_ok(s) -> bool:
+    """True when ``s`` certainly matches :data:`SHARD` (ASCII texts, plain numbers: every shard datagen
+    writes); False sends it to the full check, which names what is wrong. A shortcut for 100k-shard
+    manifests: about five times fewer Python calls per shard."""
+    if type(s) is not dict:
+        return False
+    group, rg, labels = s.get("group"), s.get("row_groups"), s.get("label_counts")
+    if not (_count(s.get("part")) and _count(s.get("rows"), 1) and _count(s.get("bytes"), 1)
+            and type(s.get("sha256")) is str and HEX64.fullmatch(s["sha256"])
+            and type(rg) is list and rg and all(type(n) is int and 1 <= n <= I64 for n in rg)
+            and type(group) is dict and all(_plain_text(k, False) for k in group)):
+        return False
+    for v in group.values():
+        if not (v is None or type(v) is bool or type(v) is float or (type(v) is int and -(2**63) <= v < 2**64)
+                or (type(v) is str and len(v) <= MAX_TEXT_BYTES and v.isascii())):
+            return False
+    for key in ("time_min", "time_max"):
+        if key not in s or not (s[key] is None or _plain_text(s[key])):
+            return False
+    if labels is not None and not (type(labels) is dict and all(_plain_text(k, False) and _count(v)
+                                                                 for k, v in labels.items())):
+        return False
+    return type(s.get("path")) is str and path_problem(s["path"]) is None
+
+
+@dataclass(frozen=True)
+class Shards(Spec):
+    """The shard list: :data:`SHARD` per item, with a shortcut for the common case (``_shard_ok``)."""
+
+    def check(self, value):
+        if not isinstance(value, list):
+            raise Invalid("expected a list", value)
+        if not value:
+            raise Invalid("expected a list of at least 1 item(s)", value)
+        for i, shard in enumerate(value):
+            if not _shard_ok(shard):
+                try:
+                    SHARD.check(shard)
+                except Invalid as bad:
+                    raise _inside(bad, i)
+
+
 TOTALS = Obj(required=tuple((k, COUNT) for k in ("rows_read", "rows_written", "rows_dropped", "shards", "groups",
                                                   "bytes")), optional=(("missing_times", COUNT),))
 LINEAGE = Obj(required=(("source_id", Text()), ("source_row", Text())))
@@ -46,8 +98,9 @@ MANIFEST = Obj(required=(
     ("format_version", Int(1, 1)), ("tool_version", Text()), ("created_at", Text(iso_time=True)),
     ("config", DictOf(JSONValue())), ("sources", ListOf(SOURCE, min_len=1)), ("schema", ListOf(COLUMN, min_len=1)),
     ("group_columns", ListOf(COLUMN)), ("time_column", Nullable(Text())), ("label_column", Nullable(Text())),
-    ("shards", ListOf(SHARD, min_len=1)), ("totals", TOTALS),
-), optional=(("codecs", DictOf(Text())), ("lineage_columns", LINEAGE)))
+    ("shards", Shards()), ("totals", TOTALS),
+), optional=(("codecs", DictOf(Text())), ("lineage_columns", LINEAGE), ("version", Int(1)),
+             ("version_record", Text())))
 
 
 def check(data: Any, origin: str) -> None:

@@ -41,9 +41,10 @@ class BatchSource:
     def __init__(self, options: GeneratorOptions, transform: Callable | None = None, storage: Storage | None = None):
         self.options = o = options
         self.transform = validate.callable_or_none(transform, "transform")
-        self.store = DatasetStore(o.directory, storage)  # local dir, or a URL read through a shard cache
+        # one read: parsed + hashed; an older version is replayed from its records (contract/versions.py)
+        self.store = DatasetStore(o.directory, storage, o.version)  # local dir, or a URL read through a shard cache
         self.directory = self.store.directory
-        self.manifest, self.manifest_sha256 = self.store.manifest, self.store.manifest_sha256  # one read
+        self.manifest, self.manifest_sha256 = self.store.manifest, self.store.manifest_sha256
         if o.manifest_sha256 and o.manifest_sha256 != self.manifest_sha256:
             raise ManifestError(f"{str(manifest_path(self.directory))!r} changed since this generator config was "
                                 "made (manifest_sha256 differs); the batches would not be the same")
@@ -79,6 +80,7 @@ class BatchSource:
         cfg = self.options.to_config()
         cfg["directory"] = self.store.location
         cfg["manifest_sha256"] = self.manifest_sha256
+        cfg["version"] = self.manifest.number
         return cfg
 
     def _own_process(self) -> None:

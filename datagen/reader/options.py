@@ -73,6 +73,8 @@ class GeneratorOptions:
             (a contiguous block) of each epoch's batches; shares are disjoint and equal in number.
         replica_tail: "pad" (default: the last shares repeat batches from the epoch's start, so every row
             is served each epoch) or "drop" (the last ``batches % num_replicas`` batches are left out).
+        version: read this version of the dataset (``datagen log DIR`` lists them) exactly as it was; None
+            reads the current one. ``gen.config`` records the version read, so a run can be traced later.
     """
 
     directory: str
@@ -92,6 +94,7 @@ class GeneratorOptions:
     num_replicas: int = 1
     replica: int = 0
     replica_tail: str = "pad"
+    version: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.directory, (str, os.PathLike)):
@@ -135,6 +138,7 @@ class GeneratorOptions:
         if self.replica >= self.num_replicas:
             raise ConfigError(f"replica: expected an integer in [0, num_replicas={self.num_replicas}), got {self.replica}")
         validate.choice(self.replica_tail, "replica_tail", REPLICA_TAILS)
+        validate.positive_integer(self.version, "version", allow_none=True)
         if self.where is not None and not isinstance(self.where, (str, dict)):
             raise ConfigError(f"where: expected a filter string or a dict, got {type(self.where).__name__}")
         if isinstance(self.where, dict):  # list-likes as lists (sets sorted), so the config is plain JSON

@@ -29,18 +29,21 @@ class Storage:
 
 
 class DatasetStore:
-    def __init__(self, directory, storage: Storage | None):
+    def __init__(self, directory, storage: Storage | None, version: int | None = None):
         self.storage = storage or Storage()
         self.remote = None
         if is_remote(directory):
             from datagen.contract.remote import RemoteDataset
 
+            if version is not None:
+                raise ConfigError(f"version={version}: reading an older version of an object-store dataset is not "
+                                  f"supported yet ({str(directory)!r}); leave version=None for the current one")
             self.remote = RemoteDataset(str(directory), self.storage.storage_options)
             self.directory = self.remote.url
             self.manifest, self.manifest_sha256 = self.remote.read_manifest_with_hash()
         else:
             self.directory = Path(directory)
-            self.manifest, self.manifest_sha256 = read_manifest_with_hash(self.directory)
+            self.manifest, self.manifest_sha256 = read_manifest_with_hash(self.directory, version)
 
     @property
     def location(self) -> str:

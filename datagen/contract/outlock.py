@@ -1,0 +1,124 @@
+"""One writer at a time per dataset directory (a split, an append, ``datagen vacuum``): an exclusive ``flock`` on ``DIR/.datagen.lock``.
+
+The lock is held for the whole split, from before the up-to-date check to after
+the last clean-up, and is not waited for: a second split into the same
+directory stops at once with "another split is writing DIR (pid N)". The lock
+file holds our own JSON (tool name and pid) and is removed, still locked, when
+the split ends; whoever opened the removed file notices (its inode no longer
+is the one at the path) and tries again, so two holders can never coexist.
+A lock file left by a killed split is ours and is reused. On a read-only
+filesystem no lock is taken (nobody can write there; an up-to-date check still works).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import stat
+import time
+from pathlib import Path
+
+from datagen.contract.errors import OutputError
+
+LOCK_NAME = ".datagen.lock"
+_TAG = "datagen split lock"
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.pread(fd, 4096, 0)
+    except OSError:
+        return b""
+
+
+def _ours(data: bytes) -> bool:
+    try:
+        obj = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(obj, dict) and obj.get("lock") == _TAG and isinstance(obj.get("pid"), int)
+
+
+def _holder(fd: int) -> str:
+    """The pid written by the split holding the lock (it writes it just after locking)."""
+    for _ in range(20):
+        data = _read(fd)
+        if _ours(data):
+            return str(json.loads(data.decode("utf-8"))["pid"])
+        time.sleep(0.05)
+    return "unknown"
+
+
+class OutLock:
+    """``with OutLock(out):`` holds the exclusive lock of ``out`` (an existing directory)."""
+
+    def __init__(self, out: Path):
+        self.out = Path(out)
+        self.path = self.out / LOCK_NAME
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o666)
+            except OSError as exc:
+                if exc.errno == errno.EROFS:  # nobody can write here: nothing to exclude (reading is fine)
+                    return
+                raise OutputError(f"cannot lock --out {str(self.out)!r}: {exc.strerror or exc} "
+                                  f"({str(self.path)!r})") from None
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO or device node is not our lock file: never touch it
+                os.close(fd)
+                raise OutputError(f"--out {str(self.out)!r} holds {LOCK_NAME!r}, which is not a regular file and "
+                                  "not datagen's; remove it or choose another directory")
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pid = _holder(fd)
+                os.close(fd)
+                raise OutputError(f"another split is writing {str(self.out)!r} (pid {pid}); wait for it to finish") from None
+            except BaseException:
+                os.close(fd)
+                raise
+            try:
+                same = os.stat(self.path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # the previous holder removed the file after we opened it
+                os.close(fd)
+                continue
+            data = _read(fd)
+            if data and not _ours(data):
+                os.close(fd)
+                raise OutputError(f"--out {str(self.out)!r} holds a file {LOCK_NAME!r} that datagen did not write; "
+                                  "remove it or choose another directory")
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps({"lock": _TAG, "pid": os.getpid()}).encode() + b"\n", 0)
+            except BaseException:  # e.g. disk full: leave no lock file behind (we hold the lock)
+                try:
+                    os.unlink(self.path)
+                finally:
+                    os.close(fd)
+                raise
+            self.fd = fd
+            return
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            os.unlink(self.path)  # while still locked: see the module docstring
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> "OutLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

@@ -1,0 +1,159 @@
+"""``split-datasets NEW_INPUTS --out DIR --append``: add rows to a dataset as a new version.
+
+Under the same lock and journal as a split (outdir.py): the settings come from the manifest
+(append_rules.py refuses a different one, or a column the shards cannot hold); a source whose
+sha256 the manifest already holds is skipped with a message (nothing new: no commit, exit 0).
+The new sources are staged and reduced as in a split, their ``_source_id`` continuing the
+dataset's numbering and their part numbers continuing each group directory's; the shards the
+dataset has are never rewritten or moved. publish.py commits version N+1: the new shards, the
+record of what was added, then ``manifest.json`` (old shards + new ones, old sources + new ones).
+Work is in proportion to the new rows (plus one read of the manifest).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import os
+import posixpath
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from datagen._version import __version__
+from datagen.contract.errors import OutputError, SchemaError, SourceError
+from datagen.contract.format import ColumnEntry, Manifest, ShardEntry, SourceEntry, Totals
+from datagen.contract.hashing import sha256_file
+
+from . import outdir
+from .append_rules import AppendCasts, append_casts, append_config
+from .config import SplitConfig
+from .conservation import check_conservation
+from .engine import Engine
+from .oserrors import output_error
+from .overlap import check_overlap
+from .missing_report import missing_time_error
+from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units
+from .publish import publish
+from .reduce import reduce_groups
+from .sources import SourceFile, discover
+from .split import SplitSummary, _bad_time_error, input_schema
+from .stage import StageContext, stage_unit
+from .timescale import resolution
+from .writeplan import measured_ranges, write_context
+
+
+def run_append(options: dict) -> SplitSummary:
+    """Append ``options["inputs"]`` to the dataset in ``options["out"]``; ``options`` holds only what
+    the user gave (the rest comes from the manifest)."""
+    t0 = time.perf_counter()
+    out = Path(os.path.realpath(options["out"]))
+    sources = discover(options["inputs"])
+    check_overlap(out, options["inputs"], sources)
+    try:
+        with outdir.OutDir(out) as target:
+            if not os.path.lexists(out / "manifest.json"):
+                raise OutputError(f"--append: --out {str(out)!r} holds no dataset to append to; split into it "
+                                  "without --append first")
+            old = target.inspect()
+            cfg = append_config(old, options, str(out))
+            with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
+                digests = engine.map(sha256_file, [s.url for s in sources], desc="sha256")
+                known = {s.sha256: s.id for s in old.sources}
+                new, fingerprints, skipped = [], [], []
+                for src, digest in zip(sources, digests):
+                    if digest in known:
+                        skipped.append(f"skipped {src.url}: already in the dataset (same sha256 as source "
+                                       f"{known[digest]})")
+                        continue
+                    known[digest] = len(old.sources) + len(new)
+                    new.append(dataclasses.replace(src, id=len(new)))
+                    fingerprints.append(digest)
+                if not new:
+                    summary = SplitSummary(str(out), "nothing to append", 0, 0, 0, time.perf_counter() - t0)
+                    summary.action = "\n".join(skipped)
+                    return summary
+                schema, csv_units = input_schema(cfg, engine, new)
+                casts = append_casts(old, cfg, schema, str(out))
+                target.begin()
+                summary = _append(cfg, engine, old, new, fingerprints, schema, csv_units, casts, out, t0)
+            summary.action = "\n".join(skipped)
+            return summary
+    except OSError as exc:
+        error = output_error(exc, out)
+        if error is None:
+            raise
+        raise error from None
+
+
+def _part_start(old: Manifest, dirs: set[str]) -> tuple[tuple[str, int], ...]:
+    """(group dir, next part number) of the group dirs the append writes into (only those: this
+    travels with every write task)."""
+    nxt: dict[str, int] = {}
+    for s in old.shards:
+        d = posixpath.dirname(s.path)
+        if d not in dirs:
+            continue
+        nxt[d] = max(nxt.get(d, 0), s.part + 1)
+    return tuple(sorted(nxt.items()))
+
+
+def _append(cfg: SplitConfig, engine: Engine, old: Manifest, sources: list[SourceFile], fingerprints: list[str],
+            schema, csv_units: dict, casts: AppendCasts, out: Path, t0: float) -> SplitSummary:
+    staging = out / outdir.STAGING
+    offset = len(old.sources)
+    derived = cfg.derived_group_parts(schema.names)
+    batch_rows = batch_rows_for(cfg.memory_limit, schema, engine.workers)
+    ctx = StageContext(str(staging), schema, cfg.time_column, cfg.time_unit, cfg.timezone, tuple(cfg.group_by),
+                       frozenset(derived), cfg.on_bad_time, batch_rows, tuple(casts.checks), cfg.encoding,
+                       cfg.on_missing_time, source_id_offset=offset)
+    stage = engine.map(stage_unit, plan_units(sources, batch_rows, csv_units), ctx, desc="stage")
+    if cfg.on_bad_time == "error" and any(r.bad_count for r in stage):
+        raise _bad_time_error(cfg, stage, sources, resolution(schema.field(cfg.time_column).type, cfg.time_unit))
+    if cfg.on_missing_time == "error" and any(r.missing_count for r in stage):
+        raise missing_time_error(cfg.time_column, stage, sources)
+    rows_read = sum(r.rows_read for r in stage)
+    if rows_read == 0:
+        raise SourceError(f"the new input holds no rows ({len(sources)} file(s), e.g. {sources[0].url!r})")
+    if all(not r.files for r in stage):
+        raise SourceError(f"all {rows_read:,} new rows were dropped for unparseable or missing times "
+                          "(--on-bad-time / --on-missing-time drop); nothing to append")
+    casts.check_ranges(measured_ranges(stage), str(out))
+    jobs = group_jobs(str(out), cfg.group_by, derived, stage)
+    wctx = write_context(cfg, sources, schema, stage, str(staging / "shards"))
+    wctx = dataclasses.replace(wctx, casts=tuple(casts.casts), source_id_offset=offset, part_start=_part_start(old, {j.rel_dir for j in jobs}),
+                               compression=tuple(old.codecs.items()) or wctx.compression)
+    reduced = engine.map(reduce_groups, batch_jobs(jobs, target_rows=batch_rows, min_tasks=4 * engine.workers),
+                         wctx, desc="write")
+    counts = check_conservation(sources, stage, reduced)
+    staged = [s for _, s in sorted((pair for r in reduced for pair in r.shards), key=lambda p: (p[0], p[1].part))]
+    shard_root = Path(wctx.shard_root)
+    written_schema = [ColumnEntry.of(f.name, f.type)
+                      for f in pq.read_schema(shard_root.joinpath(*staged[0].path.split("/")))]
+    if written_schema != old.schema:
+        raise SchemaError(f"--append: the new shards' columns {[(c.name, c.type) for c in written_schema]} differ "
+                          f"from the dataset's in {str(out)!r}; split into a new --out")
+    entries = [SourceEntry(s.id + offset, s.url, s.format, s.bytes, s.mtime, s.etag, fingerprints[s.id],
+                           counts[s.id][0], counts[s.id][2]) for s in sources]
+
+    def build(shards: list[ShardEntry]) -> Manifest:
+        all_sources = old.sources + entries
+        config = {**old.config, "inputs": list(old.config.get("inputs", [])) + list(cfg.inputs)}
+        return dataclasses.replace(
+            old, tool_version=__version__, config=config, sources=all_sources, shards=shards,
+            created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            totals=Totals(rows_read=sum(s.rows_read for s in all_sources),
+                          rows_written=sum(s.rows for s in shards),
+                          rows_dropped=sum(s.rows_dropped for s in all_sources), shards=len(shards),
+                          groups=len({posixpath.dirname(s.path) for s in shards}), bytes=sum(s.bytes for s in shards),
+                          missing_times=None if cfg.time_column is None else
+                          (old.totals.missing_times or 0) + sum(r.missing_count for r in stage)))
+
+    settings = {**cfg.semantic(), "inputs": list(cfg.inputs)}
+    manifest = publish(out, shard_root, staged, build, command="append", settings=settings, replace_all=False,
+                       keep=old.shards, prev=old)
+    added = manifest.shards[len(old.shards):]
+    summary = SplitSummary(str(out), f"appended (version {manifest.version})", sum(s.rows for s in added),
+                           len(added), sum(s.bytes for s in added), time.perf_counter() - t0)
+    return summary

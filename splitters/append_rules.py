@@ -1,0 +1,130 @@
+"""What ``--append`` accepts: the dataset's own split settings, and input columns its shards can hold.
+
+Settings: the append runs with the settings stored in the manifest's ``config``; an option given
+on the command line or in ``--config`` must equal the stored one (after the same validation), or
+the append is refused with one line naming the option and both values.
+
+Columns: the new inputs must have exactly the dataset's input columns (the shard columns, less
+the lineage ones, plus the plain group columns). A type may differ only where the stored type
+holds every value exactly, and the rows are then cast to the stored type:
+- an integer column of another integer width (narrower always fits; a wider one is checked value
+  by value before anything is written, and refused if a value does not fit);
+- float32 into float64; float64 into float32 only in a ``compact`` dataset (the cast ``--compact``
+  itself makes, refused when a value is beyond float32's range);
+- text stored as ``string`` or ``large_string``.
+Anything else is refused, integers into a float column included: widening would change the
+column's values for old and new rows alike, so it is never applied silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pyarrow as pa
+
+from datagen.contract.errors import ConfigError, SchemaError
+from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, is_text
+
+from .config import OutputSettings, SplitConfig
+
+_RUN_ONLY = {"inputs"}
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def append_config(old: Manifest, options: dict, out: str) -> SplitConfig:
+    """The split settings of an append into ``old``: the stored ones; an option in ``options`` that
+    differs from its stored value is refused."""
+    keys = [f.name for f in dataclasses.fields(OutputSettings) if f.name not in _RUN_ONLY]
+    stored = {k: old.config[k] for k in keys if k in old.config}
+    given = {k: options[k] for k in keys if k in options}
+    cfg = SplitConfig(**{**stored, **given, **{k: v for k, v in options.items() if k not in keys}})
+    semantic = cfg.semantic()
+    for k in given:
+        if semantic[k] != stored.get(k, semantic[k]):
+            raise ConfigError(f"--append: {_flag(k)} is {semantic[k]!r} but the dataset in {out!r} was split with "
+                              f"{stored.get(k)!r}; drop {_flag(k)} (an append uses the dataset's settings) or split "
+                              "into a new --out")
+    return cfg
+
+
+def _int_range(type_name: str) -> tuple[int, int]:
+    info = np.iinfo(type_name)
+    return int(info.min), int(info.max)
+
+
+@dataclasses.dataclass
+class AppendCasts:
+    casts: list[tuple[str, str]]                    # (column, stored type name) applied when writing
+    checks: dict[str, tuple[float, float]]           # column -> (lo, hi) every new value must lie in
+
+    def check_ranges(self, measured: dict[str, tuple], out: str) -> None:
+        for name, (lo, hi) in self.checks.items():
+            if name not in measured:
+                continue
+            a, b = measured[name]
+            finite = [v for v in (a, b) if not isinstance(v, float) or np.isfinite(v)]
+            if any(v < lo or v > hi for v in finite):
+                stored = dict(self.casts)[name]
+                raise SchemaError(f"--append: column {name!r} holds values from {a} to {b}, which the dataset's "
+                                  f"type {stored} in {out!r} cannot hold; split into a new --out")
+
+
+def _compatible(name: str, new: pa.DataType, stored: str, compact: bool, out: str) -> tuple[bool, tuple | None]:
+    """(needs a cast, range to check or None); raises when the stored type cannot hold the column."""
+    if str(new) == stored:
+        return False, None
+    try:
+        target = pa.type_for_alias(stored)
+    except (ValueError, KeyError):
+        target = None
+    if target is not None:
+        if pa.types.is_integer(new) and pa.types.is_integer(target):
+            lo, hi = _int_range(stored)
+            new_lo, new_hi = _int_range(str(new))
+            return True, None if lo <= new_lo and new_hi <= hi else (lo, hi)
+        if pa.types.is_floating(new) and pa.types.is_floating(target):
+            if target.bit_width >= new.bit_width:
+                return True, None
+            if compact:
+                f32 = float(np.finfo(np.float32).max)
+                return True, (-f32, f32)
+        if is_text(new) and is_text(target):
+            return True, None
+    widening = " (an integer column never becomes float: that would change its values)" \
+        if pa.types.is_integer(new) and target is not None and pa.types.is_floating(target) else ""
+    raise SchemaError(f"--append: column {name!r} is {new} in the new input but {stored} in the dataset in {out!r}"
+                      f"{widening}; convert the input to {stored} or split into a new --out")
+
+
+def append_casts(old: Manifest, cfg: SplitConfig, schema: pa.Schema, out: str) -> AppendCasts:
+    """Check the new inputs' unified ``schema`` against the dataset; see the module docstring."""
+    stored = {c.name: c.type for c in old.schema if c.name not in (SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN)}
+    plain = {g.name: g.type for g in old.group_columns if g.derived_from is None}
+    expected = {**stored, **plain}
+    extra = [n for n in schema.names if n not in expected]
+    missing = [n for n in expected if n not in schema.names]
+    if extra:
+        raise SchemaError(f"--append: the new input has column {extra[0]!r} ({schema.field(extra[0]).type}), which "
+                          f"the dataset in {out!r} does not have (its columns: {', '.join(expected)}); drop the "
+                          "column or split into a new --out")
+    if missing:
+        raise SchemaError(f"--append: the new input lacks column {missing[0]!r} ({expected[missing[0]]}) of the "
+                          f"dataset in {out!r}; add it or split into a new --out")
+    result = AppendCasts([], {})
+    for f in schema:
+        if f.name in plain:
+            if str(f.type) != plain[f.name] and not (pa.types.is_integer(f.type) and "int" in plain[f.name]):
+                _compatible(f.name, f.type, plain[f.name], False, out)
+            continue
+        if f.name == cfg.time_column:  # parsed by the stage step; the written shards' schema is compared after
+            continue
+        cast, check = _compatible(f.name, f.type, stored[f.name], bool(old.config.get("compact")), out)
+        if cast:
+            result.casts.append((f.name, stored[f.name]))
+        if check is not None:
+            result.checks[f.name] = check
+    return result

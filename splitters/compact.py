@@ -1,0 +1,132 @@
+"""Compaction: merge the part files of each group into one shard, as a new version.
+
+``python -m splitters.compact DIR`` (``datagen compact DIR`` runs it: the datagen package never
+imports splitters, and compaction is a commit, which the splitter's lock, journal and publish
+own). In every group directory with more than one part, consecutive parts are merged while the
+merged shard stays within ``max_rows_per_shard`` (no limit when the dataset has none); their rows
+are kept, ordered by time (stable: equal times keep their order), with their lineage columns, so
+provenance does not change. The merged shard gets the next part number of its directory (a name
+no version used); the commit's record removes the merged parts and adds the new shard. No file is
+deleted (older versions still read them; ``datagen vacuum`` frees them). Nothing to merge: no commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import os
+import posixpath
+import sys
+import time
+from pathlib import Path
+
+import click
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datagen._version import __version__
+from datagen.contract.cli_edge import Command, report_errors
+from datagen.contract.errors import ConservationError, OutputError
+from datagen.contract.format import Manifest, ShardEntry, is_text
+
+from . import outdir
+from .publish import publish
+from .reduce import _label_counts, time_order
+
+
+def _runs(parts: list[ShardEntry], limit: int | None) -> list[list[ShardEntry]]:
+    """Consecutive parts merged while the total stays within ``limit``; only runs of two or more."""
+    runs, current = [], []
+    for s in sorted(parts, key=lambda s: s.part):
+        if current and limit is not None and sum(p.rows for p in current) + s.rows > limit:
+            runs.append(current)
+            current = []
+        current.append(s)
+    runs.append(current)
+    return [r for r in runs if len(r) > 1]
+
+
+def _merge(out: Path, run: list[ShardEntry], part: int, m: Manifest, root: Path) -> ShardEntry:
+    table = pa.concat_tables([pq.read_table(out / s.path) for s in run])
+    ns = table.column(m.time_column).cast(pa.int64()).to_numpy()
+    order = time_order(ns)
+    table = table.take(pa.array(order))
+    ns = ns[order]
+    rel = f"{posixpath.dirname(run[0].path)}/part-{part:05d}.parquet"
+    dest = root.joinpath(*rel.split("/"))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    sink = pa.BufferOutputStream()
+    collected: list = []
+    pq.write_table(table, sink, compression={c: m.codecs.get(c, "zstd") for c in table.column_names},
+                   row_group_size=int(m.config.get("row_group_size", 65_536)),
+                   use_dictionary=[f.name for f in table.schema if is_text(f.type) or pa.types.is_boolean(f.type)],
+                   write_statistics=True, metadata_collector=collected, write_page_checksum=True)
+    data = sink.getvalue()
+    dest.write_bytes(data)
+    if table.num_rows != sum(s.rows for s in run):
+        raise ConservationError(f"compaction of {rel!r}: {table.num_rows:,} rows for {sum(s.rows for s in run):,}")
+    meta = collected[0]
+    from .timekeys import iso_utc
+
+    return ShardEntry(path=rel, group=run[0].group, part=part, rows=table.num_rows, bytes=data.size,
+                      sha256=hashlib.sha256(data).hexdigest(),
+                      row_groups=[meta.row_group(i).num_rows for i in range(meta.num_row_groups)],
+                      time_min=iso_utc(int(ns[0])), time_max=iso_utc(int(ns[-1])),
+                      label_counts=_label_counts(table.column(m.label_column)) if m.label_column else None)
+
+
+def run_compact(directory: str) -> tuple[Manifest | None, int, int]:
+    """Compact ``directory``; (the new manifest or None when there was nothing to merge, parts merged,
+    shards written)."""
+    out = Path(os.path.realpath(directory))
+    if not (out / "manifest.json").exists():
+        raise OutputError(f"{directory!r} holds no dataset (no manifest.json) to compact")
+    with outdir.OutDir(out) as target:
+        old = target.inspect()
+        limit = old.config.get("max_rows_per_shard")
+        by_dir: dict[str, list[ShardEntry]] = {}
+        for s in old.shards:
+            by_dir.setdefault(posixpath.dirname(s.path), []).append(s)
+        runs = [r for parts in by_dir.values() for r in _runs(parts, limit)]
+        if not runs:
+            return None, 0, 0
+        target.begin()
+        root = out / outdir.STAGING / "shards"
+        next_part = {d: max(s.part for s in parts) + 1 for d, parts in by_dir.items()}
+        staged = []
+        for run in runs:
+            d = posixpath.dirname(run[0].path)
+            staged.append(_merge(out, run, next_part[d], old, root))
+            next_part[d] += 1
+        merged = {s.path for r in runs for s in r}
+        kept = [s for s in old.shards if s.path not in merged]
+
+        def build(shards: list[ShardEntry]) -> Manifest:
+            return dataclasses.replace(old, shards=shards, tool_version=__version__,
+                                       created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                                       totals=dataclasses.replace(old.totals, shards=len(shards),
+                                                                  bytes=sum(s.bytes for s in shards)))
+
+        manifest = publish(out, root, staged, build, command="compact",
+                           settings={"max_rows_per_shard": limit}, replace_all=False, keep=kept, prev=old)
+        return manifest, len(merged), len(staged)
+
+
+@click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("directory")
+@report_errors
+def main(directory):
+    """Merge the part files of each group of DIRECTORY into one shard (a new version)."""
+    t0 = time.perf_counter()
+    manifest, merged, written = run_compact(directory)
+    if manifest is None:
+        click.echo(f"nothing to compact: no group of {directory} has several part files; no new version committed")
+        return
+    click.echo(f"compacted (version {manifest.version}): {merged:,} part files merged into {written:,} shards in "
+               f"{time.perf_counter() - t0:.1f} s -> {directory}")
+    click.echo(f"the merged part files stay for older versions; free them with: datagen vacuum {directory} --keep 1")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:], prog_name="split-datasets-compact")
