@@ -22,17 +22,21 @@ import time
 from pathlib import Path
 
 import click
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datagen._version import __version__
 from datagen.contract.cli_edge import Command, report_errors
 from datagen.contract.errors import ConservationError, OutputError
-from datagen.contract.format import Manifest, ShardEntry, is_text
+from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, ShardEntry, is_text
 
 from . import outdir
 from .publish import publish
-from .reduce import _label_counts, time_order
+from .missing_times import MISSING_TIME, time_range
+from .reduce import _label_counts
+from .timekeys import parse_times
+from .timescale import resolution
 
 
 def _runs(parts: list[ShardEntry], limit: int | None) -> list[list[ShardEntry]]:
@@ -47,12 +51,24 @@ def _runs(parts: list[ShardEntry], limit: int | None) -> list[list[ShardEntry]]:
     return [r for r in runs if len(r) > 1]
 
 
+def _shard_order(table: pa.Table, time_column: str | None):
+    """(row order, time ticks or None, their resolution) of a merged shard, as a split orders one:
+    time (rows without a time last), then source file, then source row; without a time column,
+    source file and row."""
+    keys = [table.column(SOURCE_ROW_COLUMN).to_numpy(), table.column(SOURCE_ID_COLUMN).to_numpy()]
+    if time_column is None:
+        return np.lexsort(keys), None, "us"
+    column = table.column(time_column)
+    res = resolution(column.type, None)
+    parsed = parse_times(column, None, res)   # the stored type: only nulls fail (missing times)
+    ticks = np.where(parsed.bad, MISSING_TIME, parsed.ns)
+    return np.lexsort(keys + [ticks]), ticks, res
+
+
 def _merge(out: Path, run: list[ShardEntry], part: int, m: Manifest, root: Path) -> ShardEntry:
     table = pa.concat_tables([pq.read_table(out / s.path) for s in run])
-    ns = table.column(m.time_column).cast(pa.int64()).to_numpy()
-    order = time_order(ns)
+    order, ticks, res = _shard_order(table, m.time_column)
     table = table.take(pa.array(order))
-    ns = ns[order]
     rel = f"{posixpath.dirname(run[0].path)}/part-{part:05d}.parquet"
     dest = root.joinpath(*rel.split("/"))
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -67,12 +83,11 @@ def _merge(out: Path, run: list[ShardEntry], part: int, m: Manifest, root: Path)
     if table.num_rows != sum(s.rows for s in run):
         raise ConservationError(f"compaction of {rel!r}: {table.num_rows:,} rows for {sum(s.rows for s in run):,}")
     meta = collected[0]
-    from .timekeys import iso_utc
-
+    time_min, time_max = time_range(None if ticks is None else ticks[order], res)
     return ShardEntry(path=rel, group=run[0].group, part=part, rows=table.num_rows, bytes=data.size,
                       sha256=hashlib.sha256(data).hexdigest(),
                       row_groups=[meta.row_group(i).num_rows for i in range(meta.num_row_groups)],
-                      time_min=iso_utc(int(ns[0])), time_max=iso_utc(int(ns[-1])),
+                      time_min=time_min, time_max=time_max,
                       label_counts=_label_counts(table.column(m.label_column)) if m.label_column else None)
 
 
