@@ -20,10 +20,11 @@ def _manifest(directory: str, pairs, version: int | None = None) -> object:
     if is_remote(directory):
         from datagen.contract.remote import RemoteDataset
 
-        if version is not None:
-            raise ConfigError(f"--version {version}: reading an older version of an object-store dataset is not "
-                              f"supported yet ({directory!r}); show its current version without --version")
-        return RemoteDataset(directory, parse_storage_options(pairs)).read_manifest_with_hash()[0]
+        manifest = RemoteDataset(directory, parse_storage_options(pairs)).read_manifest_with_hash()[0]
+        if version is not None and version != manifest.number:
+            raise ConfigError(f"--version {version}: {directory!r} holds version {manifest.number}, and reading an "
+                              "older version of an object-store dataset is not supported yet; leave out --version")
+        return manifest
     return read_manifest_with_hash(directory, version)[0] if version is not None else read_manifest(directory)
 
 

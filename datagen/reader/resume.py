@@ -78,7 +78,7 @@ def check_state(gen, state: dict) -> tuple[int, int]:
     if versioned and state["manifest_version"] != mine["manifest_version"]:
         raise ConfigError(f"state is from dataset version {state['manifest_version']}, this generator reads version "
                           f"{mine['manifest_version']}; open the version the run trained on")
-    if not versioned and state.get("manifest_sha256") != mine["manifest_sha256"]:
+    if state.get("manifest_sha256") != mine["manifest_sha256"]:  # a version number alone names no dataset
         raise ConfigError(f"state is from another dataset: manifest sha256 {str(state.get('manifest_sha256'))[:12]}... "
                           f"!= {mine['manifest_sha256'][:12]}... of {gen.source.directory}; resume on the dataset "
                           "the run trained on")
