@@ -62,7 +62,10 @@ def staged_table(table: pa.Table, ns: np.ndarray | None, rows: np.ndarray, sourc
     table = table.append_column(SOURCE_ROW_COLUMN, pa.array(rows))
     if ns is not None:  # no time column: nothing appended (the reduce step knows from its context)
         table = table.append_column(time_ns_name(table.column_names), pa.array(ns))
-    return encode_text(table).take(pa.array(order))
+    table = encode_text(table)
+    if len(order) and bool((order[1:] > order[:-1]).all()):   # already in group order (one group, or sorted)
+        return table
+    return table.take(pa.array(order))
 
 
 def track_ranges(table: pa.Table, names: tuple[str, ...], ranges: dict[str, tuple]) -> None:
@@ -107,10 +110,11 @@ def staged_sink(path: str):
     return fsspec.open(path, "wb").open()
 
 
-def staged_source(path: str):
-    """A random-access readable file for a staged file (see ``staged_sink``)."""
+def staged_source(path: str, mapped: bool = False):
+    """A random-access readable file for a staged file (see ``staged_sink``); ``mapped``: a
+    local file is memory-mapped, so its record batches are read without a copy."""
     if "://" not in path:
-        return pa.OSFile(path, "rb")
+        return pa.memory_map(path, "r") if mapped else pa.OSFile(path, "rb")
     import fsspec
 
     fs, inner = fsspec.core.url_to_fs(path)
