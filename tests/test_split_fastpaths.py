@@ -70,3 +70,19 @@ def test_sorted_input_gives_the_shards_of_shuffled_input(run_split, tmp_path):
         digests.append({s.path.split("/part-")[0]: pq.read_table(out / s.path, columns=["event_time", "x", "label"]).to_pydict()
                         for s in m.shards})
     assert digests[0] == digests[1]
+
+
+def test_split_reports_its_phase_times(tmp_path):
+    import pyarrow.parquet as pq
+
+    from splitters.config import SplitConfig
+    from splitters.split import run_split as split
+
+    src = tmp_path / "in"
+    src.mkdir()
+    t = pa.array(np.arange(200, dtype=np.int64) * 3_600_000_000, pa.timestamp("us", tz="UTC"))
+    pq.write_table(pa.table({"event_time": t, "x": np.arange(200.0)}), src / "a.parquet")
+    s = split(SplitConfig(inputs=[str(src)], out=str(tmp_path / "out"), time_column="event_time",
+                          group_by=["day"], progress=False))
+    assert list(s.phases) == ["schema", "stage+hash", "write", "publish", "cleanup"]
+    assert all(v >= 0 for v in s.phases.values())
