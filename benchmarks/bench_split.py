@@ -1,10 +1,13 @@
 """Split benchmark: split-datasets vs dask partition_on vs DuckDB COPY ... PARTITION_BY.
 
-    python benchmarks/bench_split.py [--files 20] [--rows-per-file 1000000] [--repeats 3]
+    python benchmarks/bench_split.py [--files 20] [--rows-per-file 1000000] [--repeats 5]
 
 Generates (or reuses) the synthetic table under benchmarks/data/, then runs the three
-contenders alternately, each in a fresh process, and prints median wall time, peak RSS,
-output file count and ratios. Not a test: nothing here asserts a timing.
+contenders alternately, each in a fresh process, and prints, over the repeats, the median
+wall time with its min-max spread, the median CPU time (user + system of the process and its
+children: the figure to compare on a shared machine), peak RSS, output file count, ratios,
+and split-datasets' own per-phase wall times (schema, stage+hash, write, publish, cleanup).
+Not a test: nothing here asserts a timing.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from splitters.config import SplitConfig
 from splitters.split import run_split
 s = run_split(SplitConfig(inputs=['{src}'], out='{out}', time_column='event_time', group_by=['month', 'day'],
                           label='label', progress=False))
-RESULT = {{'rows': s.rows}}
+RESULT = {{'rows': s.rows, 'phases': s.phases}}
 """,
     "dask partition_on": """
 import dask.dataframe as dd
@@ -48,7 +51,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=20)
     ap.add_argument("--rows-per-file", type=int, default=1_000_000)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--only", nargs="*", default=list(CONTENDERS))
     args = ap.parse_args()
     src = ensure_table(args.files, args.rows_per_file)
@@ -61,24 +64,31 @@ def main() -> None:
             r = run_measured(CONTENDERS[name].format(src=src, out=out))
             r["files"] = sum(1 for _ in Path(out).rglob("*.parquet"))
             results[name].append(r)
-            print(f"  run {rep + 1} {name:18s} {r['wall']:7.2f} s  {r['rss_mb']:7.0f} MB  {r['files']:6d} files",
+            print(f"  run {rep + 1} {name:18s} {r['wall']:7.2f} s wall {r['cpu']:7.2f} s CPU {r['rss_mb']:7.0f} MB  "
+                  f"{r['files']:6d} files",
                   file=sys.stderr, flush=True)
             shutil.rmtree(out, ignore_errors=True)
     rows = args.files * args.rows_per_file
     print(f"\nsplit benchmark: {args.files} files x {args.rows_per_file:,} rows = {rows:,} rows; "
-          f"medians of {args.repeats} alternated runs")
-    print(f"{'contender':20s} {'wall s':>8s} {'peak RSS MB':>12s} {'files':>7s} {'rows/s':>12s}")
+          f"medians [min-max] of {args.repeats} alternated runs")
+    print(f"{'contender':20s} {'wall s':>8s} {'[min-max]':>15s} {'CPU s':>7s} {'peak RSS MB':>12s} {'files':>7s} "
+          f"{'rows/s':>12s}")
     med = {}
     for name, runs in results.items():
-        wall = median([r["wall"] for r in runs])
-        rss = median([r["rss_mb"] for r in runs])
+        walls = [r["wall"] for r in runs]
+        wall, cpu, rss = median(walls), median([r["cpu"] for r in runs]), median([r["rss_mb"] for r in runs])
         med[name] = wall
-        print(f"{name:20s} {wall:8.2f} {rss:12.0f} {runs[0]['files']:7d} {rows / wall:12,.0f}")
+        print(f"{name:20s} {wall:8.2f} {f'[{min(walls):.2f}-{max(walls):.2f}]':>15s} {cpu:7.2f} {rss:12.0f} "
+              f"{runs[0]['files']:7d} {rows / wall:12,.0f}")
     if "split-datasets" in med:
         for other in med:
             if other != "split-datasets":
                 print(f"split-datasets / {other}: {med['split-datasets'] / med[other]:.2f}x wall time "
                       f"({med[other] / med['split-datasets']:.2f}x speed-up)")
+        phases = results["split-datasets"][0].get("phases") or {}
+        if phases:
+            print("split-datasets phases (median wall s): " + ", ".join(
+                f"{p} {median([r['phases'].get(p, 0.0) for r in results['split-datasets']]):.2f}" for p in phases))
 
 
 if __name__ == "__main__":

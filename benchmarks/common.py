@@ -31,7 +31,7 @@ def ensure_table(files: int = 20, rows_per_file: int = 1_000_000, name: str | No
 
 def run_measured(code: str, env: dict | None = None) -> dict:
     """Run Python ``code`` in a fresh interpreter; it must print one JSON line last.
-    Adds wall seconds and the peak RSS (MB) of that process: VmHWM from /proc, which starts
+    Adds wall seconds, CPU seconds (user + system, of the process and its children) and the peak RSS (MB) of that process: VmHWM from /proc, which starts
     afresh at exec (getrusage's ru_maxrss would inherit the parent's peak across fork+exec)."""
     wrapper = (
         "import json, sys, time\n"
@@ -39,7 +39,10 @@ def run_measured(code: str, env: dict | None = None) -> dict:
         f"{code}\n"
         "wall = time.perf_counter() - t0\n"
         "rss = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024\n"
-        "print(json.dumps({'wall': wall, 'rss_mb': rss, **RESULT}))\n"
+        "import resource\n"
+        "cpu = sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)\n"
+        "          for f in ('ru_utime', 'ru_stime'))\n"
+        "print(json.dumps({'wall': wall, 'rss_mb': rss, 'cpu': cpu, **RESULT}))\n"
     )
     proc = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, **(env or {})})

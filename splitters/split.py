@@ -58,6 +58,7 @@ class SplitSummary:
     notes: tuple[str, ...] = ()   # said after the summary line (e.g. shortened directories)
     unlisted_bytes: int = 0  # after an overwrite: shard bytes only older versions list (datagen vacuum frees them)
     listed: frozenset = frozenset()  # the shard paths the written version lists
+    phases: dict = dataclasses.field(default_factory=dict)  # seconds per phase (schema, stage+hash, write, publish, cleanup)
 
     def line(self) -> str:
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
@@ -140,7 +141,9 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
                     summary.unlisted_bytes = sum(s.bytes for s in old.shards if s.path not in summary.listed)
             summary.action = ("replaced" if old is not None else
                               "restarted after an interrupted split" if target.recovered else "created")
-            return summary
+            ended = time.perf_counter()
+        summary.phases["cleanup"] = time.perf_counter() - ended   # the staging tree removed on leaving
+        return summary
     except OSError as exc:
         error = output_error(exc, out)
         if error is None:
@@ -152,6 +155,12 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
            t0: float, csv_blocks: dict, remote=None) -> SplitSummary:
     """The split proper; ``remote`` (remote_split.RemoteTarget) for an object-store --out."""
     staging = out / outdir.STAGING if remote is None else remote.staging
+    phases, mark = {"schema": time.perf_counter() - t0}, time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        phases[name], mark = now - mark, now
     derived = cfg.derived_group_parts(schema.names)
     batch_rows = batch_rows_for(cfg.memory_limit, schema, engine.workers)
     units = plan_units(sources, batch_rows, csv_blocks)
@@ -165,6 +174,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     work = [("stage", u) for u in units] + [("sha256", s.url) for s in sources if s.id not in known]
     done = engine.map(_stage_or_fingerprint if remote is None else remote.task(_stage_or_fingerprint), work, ctx,
                       desc="stage")
+    lap("stage+hash")
     stage = [r for (kind, _), r in zip(work, done) if kind == "stage"]
     hashed = iter(r for (kind, _), r in zip(work, done) if kind == "sha256")
     fingerprints = [known[s.id] if s.id in known else next(hashed) for s in sources]
@@ -185,6 +195,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
         wctx = dataclasses.replace(wctx, upload_to=remote.url)
     reduced = engine.map(reduce_groups if remote is None else remote.task(reduce_groups),
                          batch_jobs(jobs, target_rows=batch_rows, min_tasks=4 * engine.workers), wctx, desc="write")
+    lap("write")
     counts = check_conservation(sources, stage, reduced)
 
     shard_results = [s for _, s in sorted((pair for r in reduced for pair in r.shards),
@@ -202,6 +213,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
                            settings=cfg.semantic())
     else:
         manifest = remote.publish(shard_results, build)
+    lap("publish")
     return SplitSummary(str(out), "written", manifest.totals.rows_written, len(manifest.shards),
                         manifest.totals.bytes, time.perf_counter() - t0, notes=shortened_note(jobs),
-                        listed=frozenset(s.path for s in manifest.shards))
+                        listed=frozenset(s.path for s in manifest.shards), phases=phases)

@@ -58,11 +58,17 @@ def staged_table(table: pa.Table, ns: np.ndarray | None, rows: np.ndarray, sourc
     plain = [g for g in ctx.group_by if g not in ctx.derived]
     if plain:
         table = table.drop_columns(plain)
+    table = encode_text(table)
+    if not (len(order) and bool((order[1:] > order[:-1]).all())):   # not already in group order
+        table, rows = table.take(pa.array(order)), rows[order]
+        ns = None if ns is None else ns[order]
+    # the lineage columns are appended after the gather: a constant column needs none, and numpy
+    # gathers the two integer columns directly
     table = table.append_column(SOURCE_ID_COLUMN, pa.array(np.full(len(rows), source_id, np.int32)))
     table = table.append_column(SOURCE_ROW_COLUMN, pa.array(rows))
     if ns is not None:  # no time column: nothing appended (the reduce step knows from its context)
         table = table.append_column(time_ns_name(table.column_names), pa.array(ns))
-    return encode_text(table).take(pa.array(order))
+    return table
 
 
 def track_ranges(table: pa.Table, names: tuple[str, ...], ranges: dict[str, tuple]) -> None:
@@ -107,10 +113,11 @@ def staged_sink(path: str):
     return fsspec.open(path, "wb").open()
 
 
-def staged_source(path: str):
-    """A random-access readable file for a staged file (see ``staged_sink``)."""
+def staged_source(path: str, mapped: bool = False):
+    """A random-access readable file for a staged file (see ``staged_sink``); ``mapped``: a
+    local file is memory-mapped, so its record batches are read without a copy."""
     if "://" not in path:
-        return pa.OSFile(path, "rb")
+        return pa.memory_map(path, "r") if mapped else pa.OSFile(path, "rb")
     import fsspec
 
     fs, inner = fsspec.core.url_to_fs(path)
