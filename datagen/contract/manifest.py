@@ -74,15 +74,19 @@ def manifest_from_dict(data: Any, origin: str = "manifest") -> Manifest:
                        if f.name in data and f.name not in typed}, **typed)
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[type, tuple[tuple[str, ...], frozenset]] = {}
 
 
 def _entry(cls: type, obj: dict) -> Any:
-    """One typed entry from its (already validated) JSON object."""
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return cls(**{name: obj[name] for name in names if name in obj})
+    """One typed entry from its (already validated) JSON object (extra fields, which the schema
+    ignores, are left out)."""
+    known = _FIELDS.get(cls)
+    if known is None:
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        known = _FIELDS[cls] = (names, frozenset(names))
+    if obj.keys() <= known[1]:
+        return cls(**obj)
+    return cls(**{name: obj[name] for name in known[0] if name in obj})
 
 
 def read_manifest_with_hash(directory: str | os.PathLike, version: int | None = None) -> tuple[Manifest, str]:
