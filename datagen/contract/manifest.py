@@ -55,14 +55,19 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     return data
 
 
-def manifest_from_dict(data: Any, origin: str = "manifest") -> Manifest:
-    """Validate a decoded manifest against the declared schema and rules; build a :class:`Manifest`."""
+def check_manifest_data(data: Any, origin: str = "manifest") -> None:
+    """Validate a decoded manifest against the declared schema and rules (no typed entries built)."""
     if isinstance(data, dict) and "format_version" in data and data["format_version"] != FORMAT_VERSION:
         version = show(data["format_version"])
         raise ManifestError(f"{origin}: format_version {version} is not supported (expected {FORMAT_VERSION}); "
                             "was it written by another datagen version?")
     schema_check(data, origin)
     check_rules(data, origin)
+
+
+def manifest_from_dict(data: Any, origin: str = "manifest") -> Manifest:
+    """Validate a decoded manifest against the declared schema and rules; build a :class:`Manifest`."""
+    check_manifest_data(data, origin)
     typed = {
         "sources": [_entry(SourceEntry, s) for s in data["sources"]],
         "shards": [_entry(ShardEntry, s) for s in data["shards"]],
@@ -177,7 +182,7 @@ def manifest_text(manifest: Manifest) -> str:
 def render_manifest(manifest: Manifest) -> str:
     """Validate ``manifest`` and return the exact text :func:`write_manifest` writes."""
     text = manifest_text(manifest)
-    manifest_from_dict(json.loads(text), origin="manifest being written")
+    check_manifest_data(json.loads(text), origin="manifest being written")
     return text
 
 
