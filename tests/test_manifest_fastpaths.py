@@ -103,3 +103,17 @@ def test_entry_is_the_same_with_or_without_extra_fields():
     plain = _entry(ShardEntry, GOOD)
     assert plain == ShardEntry(**GOOD)
     assert _entry(ShardEntry, {**GOOD, "future_field": 1}) == plain
+
+
+class _Int(int):
+    pass
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.sampled_from([None, True, False, 0, 3, 2.5, float("nan"), "", "x", _Int(2), b"b", [1]]),
+                       max_size=6))
+def test_group_kinds_agree_with_kind(values):
+    from datagen.reader.filter_values import group_kinds, kind
+
+    got = group_kinds(["a"], [{"a": v} for v in values] + [{}])
+    assert got == {"a": {kind(v) for v in values} - {"null", "other"}}
