@@ -126,11 +126,26 @@ def _plain(value: Any) -> Any:
 
 
 def _flat(entry: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    out = {}
-    for name in names:
-        v = getattr(entry, name)
-        out[name] = v.copy() if type(v) is list or type(v) is dict else v
+    out = entry.__dict__.copy()  # a dataclass's attributes, in field order
+    if len(out) != len(names):
+        out = {name: getattr(entry, name) for name in names}
+    for name in _containers(type(entry)):  # only fields that may hold a list or dict need a copy
+        v = out[name]
+        if type(v) is list or type(v) is dict:
+            out[name] = v.copy()
     return out
+
+
+_SCALARS = frozenset({"int", "str", "bool", "float", "int | None", "str | None", "bool | None", "float | None"})
+_CONTAINERS: dict[type, tuple[str, ...]] = {}
+
+
+def _containers(cls: type) -> tuple[str, ...]:
+    names = _CONTAINERS.get(cls)
+    if names is None:
+        names = _CONTAINERS[cls] = tuple(f.name for f in dataclasses.fields(cls)
+                                         if not (isinstance(f.type, str) and f.type in _SCALARS))
+    return names
 
 
 _NAMES: dict[type, tuple[str, ...]] = {}

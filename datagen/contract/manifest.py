@@ -55,14 +55,19 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     return data
 
 
-def manifest_from_dict(data: Any, origin: str = "manifest") -> Manifest:
-    """Validate a decoded manifest against the declared schema and rules; build a :class:`Manifest`."""
+def check_manifest_data(data: Any, origin: str = "manifest") -> None:
+    """Validate a decoded manifest against the declared schema and rules (no typed entries built)."""
     if isinstance(data, dict) and "format_version" in data and data["format_version"] != FORMAT_VERSION:
         version = show(data["format_version"])
         raise ManifestError(f"{origin}: format_version {version} is not supported (expected {FORMAT_VERSION}); "
                             "was it written by another datagen version?")
     schema_check(data, origin)
     check_rules(data, origin)
+
+
+def manifest_from_dict(data: Any, origin: str = "manifest") -> Manifest:
+    """Validate a decoded manifest against the declared schema and rules; build a :class:`Manifest`."""
+    check_manifest_data(data, origin)
     typed = {
         "sources": [_entry(SourceEntry, s) for s in data["sources"]],
         "shards": [_entry(ShardEntry, s) for s in data["shards"]],
@@ -74,15 +79,19 @@ def manifest_from_dict(data: Any, origin: str = "manifest") -> Manifest:
                        if f.name in data and f.name not in typed}, **typed)
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[type, tuple[tuple[str, ...], frozenset]] = {}
 
 
 def _entry(cls: type, obj: dict) -> Any:
-    """One typed entry from its (already validated) JSON object."""
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return cls(**{name: obj[name] for name in names if name in obj})
+    """One typed entry from its (already validated) JSON object (extra fields, which the schema
+    ignores, are left out)."""
+    known = _FIELDS.get(cls)
+    if known is None:
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        known = _FIELDS[cls] = (names, frozenset(names))
+    if obj.keys() <= known[1]:
+        return cls(**obj)
+    return cls(**{name: obj[name] for name in known[0] if name in obj})
 
 
 def read_manifest_with_hash(directory: str | os.PathLike, version: int | None = None) -> tuple[Manifest, str]:
@@ -173,7 +182,7 @@ def manifest_text(manifest: Manifest) -> str:
 def render_manifest(manifest: Manifest) -> str:
     """Validate ``manifest`` and return the exact text :func:`write_manifest` writes."""
     text = manifest_text(manifest)
-    manifest_from_dict(json.loads(text), origin="manifest being written")
+    check_manifest_data(json.loads(text), origin="manifest being written")
     return text
 
 

@@ -44,6 +44,12 @@ def _value_fits(kind: str, value: Any) -> bool:
     return isinstance(value, str)
 
 
+# exact types a group value of each kind certainly fits (None fits every kind); anything else (a
+# subclass, a float word) goes through _value_fits
+_EXACT = {"int": frozenset({int, type(None)}), "float": frozenset({int, float, type(None)}),
+          "bool": frozenset({bool, type(None)}), "str": frozenset({str, type(None)}), "null": frozenset({type(None)})}
+
+
 def check_rules(data: dict, origin: str) -> None:
     """Raise a ManifestError unless the (schema-valid) decoded manifest is consistent."""
 
@@ -85,18 +91,23 @@ def check_rules(data: dict, origin: str) -> None:
                  f"is {show(data['time_column'])}")
     seen: set[str] = set()
     dirs: set[str] = set()
+    name_set = set(names)  # names are unique (checked above), as are a dict's keys
+    exact = [(name, kind, _EXACT[kind]) for name, kind in groups]
     for i, s in enumerate(shards):
-        if s["path"] in seen:
+        path, group = s["path"], s["group"]
+        if path in seen:
             fail(f"{_at(i, s)}: shard path is listed twice")
-        seen.add(s["path"])
-        if sorted(s["group"]) != sorted(names) or len(s["group"]) != len(names):
-            fail(f"{_at(i, s)}: group keys {show(sorted(s['group'])[:20])} do not match group_columns {names}")
-        for name, kind in groups:
-            if not _value_fits(kind, s["group"][name]):
-                fail(f"{_at(i, s)}: group value {name}={show(s['group'][name])} does not fit its column type "
+        seen.add(path)
+        if group.keys() != name_set:
+            fail(f"{_at(i, s)}: group keys {show(sorted(group)[:20])} do not match group_columns {names}")
+        for name, kind, ok in exact:
+            value = group[name]
+            if type(value) not in ok and not _value_fits(kind, value):
+                fail(f"{_at(i, s)}: group value {name}={show(value)} does not fit its column type "
                      f"{types.get(name) or kind}")
-        _check_group_dir(s, names, lambda: _at(i, s), fail)
-        dirs.add(posixpath.dirname(s["path"]))
+        actual = path.rpartition("/")[0]  # posixpath.dirname of a schema-valid path (no empty segment)
+        _check_group_dir(s, names, lambda: _at(i, s), fail, actual)
+        dirs.add(actual)
         if sum(s["row_groups"]) != s["rows"]:
             fail(f"{_at(i, s)}: row_groups add up to {sum(s['row_groups']):,} rows, but rows is {s['rows']:,}")
         counts = s.get("label_counts")
@@ -160,19 +171,20 @@ def _at(i: int, shard: dict) -> str:
     return f"shards[{i}] ({show(shard['path'])})"
 
 
-def _check_group_dir(shard: dict, names: list[str], where, fail) -> None:
+def _check_group_dir(shard: dict, names: list[str], where, fail, actual: str | None = None) -> None:
     """A shard lives in the hive directory of its own group values (no row is misfiled by the manifest):
     the directory ``group_dir`` gives (long values shortened with their hash, hive.py), or the plain one
     of a split made before long values were shortened. ``where()`` names the shard (built on failure)."""
     from .hive import group_dir, plain_dir
 
     values = tuple(shard["group"][n] for n in names)
-    if _fast_dir(names, values) == posixpath.dirname(shard["path"]):
+    if actual is None:
+        actual = posixpath.dirname(shard["path"])
+    if _fast_dir(names, values) == actual:
         return
     try:
         expected = group_dir(names, values)
     except DatagenError as exc:
         fail(f"{where()}: its group values cannot form a directory: {exc}")
-    actual = posixpath.dirname(shard["path"])
     if actual != expected and actual != plain_dir(names, values):
         fail(f"{where()}: shard lies in directory {show(actual)}, but its group values give {show(expected)}")

@@ -13,6 +13,7 @@ before versions existed) is version 1 and has no records.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -44,8 +45,6 @@ def make_record(parent: Manifest | None, parent_sha256: str | None, new: Manifes
     """The record that turns ``parent`` (None for a first split) into ``new``. With ``replace_all``
     every parent shard and source is removed (an overwrite); otherwise ``new`` must keep the parent's
     sources as its first ones, and its shards must be the kept parent shards, in order, then new ones."""
-    data = new.to_dict()
-    head = {k: v for k, v in data.items() if k not in _LISTS}
     old_shards = [] if parent is None else parent.shards
     old_sources = [] if parent is None else parent.sources
     if replace_all:
@@ -55,14 +54,17 @@ def make_record(parent: Manifest | None, parent_sha256: str | None, new: Manifes
         removed = [s.path for s in old_shards if s.path not in new_paths]
         kept_sources = len(old_sources)
     kept = len(old_shards) - len(removed)
+    # only the added entries are written: flatten those, not all 100k kept ones
+    data = dataclasses.replace(new, sources=new.sources[kept_sources:], shards=new.shards[kept:]).to_dict()
+    head = {k: v for k, v in data.items() if k not in _LISTS}
     text_sha = None if parent is None else _with_sha(parent)[1]
     return {
         "record": RECORD_TAG, "version": new.number,
         "parent": None if parent is None else parent.number, "parent_manifest_sha256": parent_sha256,
         "parent_text_sha256": text_sha,
         "created_at": new.created_at, "command": command, "settings": settings, "head": head,
-        "sources_reset": bool(replace_all and parent is not None), "sources_added": data["sources"][kept_sources:],
-        "shards_removed": removed, "shards_added": data["shards"][kept:],
+        "sources_reset": bool(replace_all and parent is not None), "sources_added": data["sources"],
+        "shards_removed": removed, "shards_added": data["shards"],
     }
 
 

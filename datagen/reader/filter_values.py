@@ -52,9 +52,16 @@ def normalise(group: dict, types: dict[str, str]) -> dict:
     return out
 
 
+_KIND_OF_TYPE = {type(None): "null", bool: "bool", int: "number", float: "number", str: "string"}
+
+
 def group_kinds(group_names: list[str], groups: Iterable[dict]) -> dict[str, set[str]]:
+    """The kinds (number, string, bool) each group column holds across ``groups``."""
     kinds: dict[str, set[str]] = {n: set() for n in group_names}
+    fast = _KIND_OF_TYPE.get
     for g in groups:
         for n in group_names:
-            kinds[n].add(kind(g.get(n)))
+            v = g.get(n)
+            k = fast(type(v))  # exact types by a lookup; a subclass by kind()
+            kinds[n].add(k if k is not None else kind(v))
     return {n: k - {"null", "other"} for n, k in kinds.items()}
