@@ -145,3 +145,16 @@ def test_build_parse_round_trip(bodies, draw):
     except ManifestError:
         return
     assert got != tails  # a flipped data byte inside a body changes a tail (sha256 guards the reader)
+
+
+def test_local_append_to_a_copied_bucket_dataset_drops_the_pack(bucket_ds, tmp_path, run_split):
+    url, bucket = bucket_ds
+    local = tmp_path / "copy"
+    _fs().get(f"{bucket}/ds/", str(local), recursive=True)
+    assert read_manifest(local).footer_pack is not None
+    more = tmp_path / "more"
+    write_sample(more, files=1, rows_per_file=200, seed=9, features=3, row_group_size=100)
+    r = run_split(more, "--out", local, "--append")
+    assert r.exit_code == 0, r.output
+    m = read_manifest(local)
+    assert m.footer_pack is None and m.number == 2  # the pack named the old shard list only
