@@ -97,8 +97,9 @@ def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
     if prev is None and (out / MANIFEST_NAME).exists():
         prev = read_manifest(out)
     version = prev.number + 1 if prev is not None else 1
+    # a local commit writes no footer pack: one carried over from a copied bucket dataset would be stale
     manifest = dataclasses.replace(build(list(keep) + shards), version=version,
-                                   version_record=versions.record_name(version))
+                                   version_record=versions.record_name(version), footer_pack=None)
     # the same dataset again (e.g. the rerun of an overwrite that committed, or one repairing a damaged
     # shard): the shards are put in place, but no version is made and the manifest stays as it is
     unchanged = prev is not None and _same_content(prev, manifest)

@@ -24,6 +24,7 @@ import os
 import socket
 
 from datagen.contract.errors import DatagenError, ManifestError, OutputError
+from datagen.contract.footerpack import PACK_DIR
 from datagen.contract.format import MANIFEST_NAME, Manifest
 from datagen.contract.remote import RemoteDataset
 from datagen.contract.storage import join, storage_error
@@ -133,7 +134,7 @@ class RemoteOut:
                     raise OutputError(str(exc).replace("dataset", "--out", 1)) from None
                 raise OutputError(f"--out {self.url!r} holds a manifest.json that is not a valid datagen manifest "
                                   f"({exc}); refusing to touch it, choose another prefix") from None
-        foreign = [rel for rel in self.listing() if rel.split("/")[0] not in (LOCK_NAME, STAGING)
+        foreign = [rel for rel in self.listing() if rel.split("/")[0] not in (LOCK_NAME, STAGING, PACK_DIR)
                    and not journal.shard_like(rel)]
         if foreign:
             shown = ", ".join(sorted(foreign)[:3]) + (", ..." if len(foreign) > 3 else "")
@@ -149,6 +150,24 @@ class RemoteOut:
                 return f"shard {s.path!r} is {'missing' if s.path not in have else 'of another size'}"
         return None
 
+    def put_footer_pack(self, manifest: Manifest) -> Manifest:
+        """PUT the footer pack of ``manifest``'s shards (footerpack.py; tails read with ranged GETs,
+        64 at a time) and return the manifest naming it. Runs before the commit: an interrupted split
+        leaves at most an unnamed pack object."""
+        import dataclasses
+        from concurrent.futures import ThreadPoolExecutor
+
+        from datagen.contract.footerpack import build
+
+        with ThreadPoolExecutor(max_workers=min(64, len(manifest.shards)), thread_name_prefix="datagen-pack") as pool:
+            tails = [raw[4:] for raw in pool.map(self.dataset.footer_bytes, manifest.shards)]
+        raw, pack = build(tails, [s.sha256 for s in manifest.shards])
+        try:
+            self.fs.pipe_file(self.key(pack.path), raw)
+        except Exception as exc:
+            raise self._err(exc) from None
+        return dataclasses.replace(manifest, footer_pack=pack)
+
     # -- commit ------------------------------------------------------------------------------------
     def commit(self, text: str, old: Manifest | None, manifest: Manifest) -> None:
         """The single commit (one PUT of manifest.json), then the old manifest's obsolete shards go.
@@ -160,6 +179,8 @@ class RemoteOut:
         if old is not None:
             keep = {s.path for s in manifest.shards}
             obsolete = [self.key(s.path) for s in old.shards if s.path not in keep and journal.shard_like(s.path)]
+            if old.footer_pack is not None and old.footer_pack != manifest.footer_pack:
+                obsolete.append(self.key(old.footer_pack.path))
             if obsolete:
                 try:
                     self.fs.rm(obsolete)

@@ -86,6 +86,7 @@ class RemoteTarget:
         missing = self.out.missing_shards(manifest)  # one listing: every upload landed, with its size
         if missing:
             raise OutputError(f"--out {self.url!r}: {missing} after upload; nothing was committed, retry")
+        manifest = self.out.put_footer_pack(manifest)  # before the commit: the manifest names it
         self.out.commit(render_manifest(manifest), self.old, manifest)
         return manifest
 

@@ -62,7 +62,7 @@ def test_local_to_s3_matches_local_split_and_reruns_up_to_date(src, local_split,
         import hashlib
         assert hashlib.sha256(_fs().cat_file(f"{s3_bucket}/ds/{path}")).hexdigest() == sha
     keys = {k.split("/ds/", 1)[1] for k in _fs().find(f"{s3_bucket}/ds")}
-    assert keys == {"manifest.json"} | {p for p, _, _ in _shards(m)}  # no lock, no staging left
+    assert keys == {"manifest.json", m["footer_pack"]["path"]} | {p for p, _, _ in _shards(m)}  # no lock/staging left
     again = run_split(src, "--out", url, "--time-column", "event_time", "--group-by", "month", "--row-group-size",
                       1024, "--label", "label")
     assert again.exit_code == 0 and "up to date" in again.output
@@ -99,7 +99,8 @@ def test_overwrite_commits_then_removes_old_shards(src, s3_bucket):
                           **{**OPTS, "group_by": ["day"]}))
     second = {p for p, _, _ in _shards(_remote_manifest(s3_bucket))}
     keys = {k.split("/ds/", 1)[1] for k in _fs().find(f"{s3_bucket}/ds")}
-    assert keys == {"manifest.json"} | second and not first & keys
+    pack = _remote_manifest(s3_bucket)["footer_pack"]["path"]
+    assert keys == {"manifest.json", pack} | second and not first & keys  # the old pack went with the old shards
 
 
 def _fault_split(env_extra, src, url, cwd):
@@ -121,7 +122,7 @@ def test_sigkill_during_s3_split_then_rerun(src, local_split, s3_bucket, tmp_pat
     m = _remote_manifest(s3_bucket)
     assert _shards(m) == _shards(local_split)
     keys = {k.split("/ds/", 1)[1] for k in _fs().find(f"{s3_bucket}/ds")}
-    assert keys == {"manifest.json"} | {p for p, _, _ in _shards(m)}
+    assert keys == {"manifest.json", m["footer_pack"]["path"]} | {p for p, _, _ in _shards(m)}
 
 
 def test_cluster_without_shared_disk(src, local_split, s3_bucket, tmp_path):

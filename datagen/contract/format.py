@@ -159,6 +159,15 @@ def _field_names(cls: type) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class FooterPack:
+    """One object holding every shard's Parquet footer tail, in manifest shard order (footerpack.py):
+    opening a dataset in object storage then costs one GET instead of one per shard."""
+    path: str
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Manifest:
     format_version: int
     tool_version: str
@@ -179,6 +188,7 @@ class Manifest:
     # which read as version 1 without records
     version: int | None = None
     version_record: str | None = None
+    footer_pack: FooterPack | None = None   # None: no pack (older or local datasets); footers read per shard
 
     def to_dict(self) -> dict[str, Any]:
         # as dataclasses.asdict, a few times faster on 100k shards: entries hold scalars, flat lists and
@@ -192,7 +202,7 @@ class Manifest:
         for source in data["sources"]:  # only sources fingerprinted otherwise than by sha256 say so
             if source.get("fingerprint") is None:
                 source.pop("fingerprint", None)
-        for key in ("version", "version_record"):
+        for key in ("version", "version_record", "footer_pack"):
             if data[key] is None:
                 del data[key]
         return data

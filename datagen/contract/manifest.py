@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ManifestError
-from .format import (FORMAT_VERSION, MANIFEST_NAME, ColumnEntry,
+from .format import (FORMAT_VERSION, MANIFEST_NAME, ColumnEntry, FooterPack,
                      GroupColumn, Manifest, ShardEntry, SourceEntry, Totals)
 from .manifest_rules import check_rules
 from .manifest_schema import check as schema_check
@@ -75,6 +75,8 @@ def manifest_from_dict(data: Any, origin: str = "manifest") -> Manifest:
         "group_columns": [_entry(GroupColumn, c) for c in data["group_columns"]],
         "totals": _entry(Totals, data["totals"]),
     }
+    if "footer_pack" in data:
+        typed["footer_pack"] = _entry(FooterPack, data["footer_pack"])
     return Manifest(**{f.name: data[f.name] for f in dataclasses.fields(Manifest)
                        if f.name in data and f.name not in typed}, **typed)
 

@@ -113,6 +113,9 @@ def check_rules(data: dict, origin: str) -> None:
         counts = s.get("label_counts")
         if counts is not None and sum(counts.values()) != s["rows"]:
             fail(f"{_at(i, s)}: label_counts add up to {sum(counts.values()):,}, but rows is {s['rows']:,}")
+    pack = data.get("footer_pack")
+    if pack is not None and (not pack["path"].startswith("_footers/") or pack["path"] in seen):
+        fail(f"footer_pack.path {show(pack['path'])} must lie under _footers/ inside the dataset and name no shard")
     expect = {
         "shards": len(shards),
         "bytes": sum(s["bytes"] for s in shards),

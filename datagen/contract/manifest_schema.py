@@ -117,6 +117,7 @@ class Shards(Spec):
                     raise _inside(bad, i)
 
 
+FOOTER_PACK = Obj(required=(("path", ShardPath()), ("bytes", Int(1)), ("sha256", Text(hex64=True))))
 TOTALS = Obj(required=tuple((k, COUNT) for k in ("rows_read", "rows_written", "rows_dropped", "shards", "groups",
                                                   "bytes")), optional=(("missing_times", COUNT),))
 LINEAGE = Obj(required=(("source_id", Text()), ("source_row", Text())))
@@ -126,7 +127,7 @@ MANIFEST = Obj(required=(
     ("group_columns", ListOf(COLUMN)), ("time_column", Nullable(Text())), ("label_column", Nullable(Text())),
     ("shards", Shards()), ("totals", TOTALS),
 ), optional=(("codecs", DictOf(Text())), ("lineage_columns", LINEAGE), ("version", Int(1)),
-             ("version_record", Text())))
+             ("version_record", Text()), ("footer_pack", FOOTER_PACK)))
 
 
 def check(data: Any, origin: str) -> None:

@@ -73,6 +73,33 @@ class RemoteDataset:
             raise storage_error(exc, self.shard_url(shard), "shard", ShardError) from None
         return b"PAR1" + tail[-(length + 8):]
 
+    def footer_pack(self, manifest: Manifest) -> list[bytes]:
+        """Every shard's footer tail from the pack the manifest names (ranged GETs of CHUNK bytes: one
+        for any pack below 8 MiB), checked against the manifest's size and sha256 before use."""
+        from .footerpack import parse
+
+        pack = manifest.footer_pack
+        url, path = join(self.url, pack.path), join(self.root, pack.path)
+        blocks, size = [], 0
+        try:
+            while size < pack.bytes:
+                block = self.fs.cat_file(path, start=size, end=min(size + CHUNK, pack.bytes))
+                if not block:
+                    break
+                blocks.append(block)
+                size += len(block)
+        except FileNotFoundError:
+            raise ManifestError(f"footer pack {url!r} is missing; run 'datagen verify', or re-run the split") from None
+        except Exception as exc:
+            raise storage_error(exc, url, "footer pack", ManifestError) from None
+        raw = b"".join(blocks)
+        if size != pack.bytes or hashlib.sha256(raw).hexdigest() != pack.sha256:
+            what = f"{size:,} bytes, manifest says {pack.bytes:,}" if size != pack.bytes else \
+                f"sha256 {hashlib.sha256(raw).hexdigest()[:12]}..., manifest says {pack.sha256[:12]}..."
+            raise ManifestError(f"footer pack {url!r} changed: it has {what} (corrupted or rewritten; "
+                                "re-run the split)")
+        return parse(raw, manifest, url)
+
     def download(self, shard: ShardEntry, dest: str) -> None:
         """Write the shard to the local file ``dest`` (which the caller renames into place), checking
         size and sha256 against the manifest; a mismatch is a one-line ShardError naming the shard."""

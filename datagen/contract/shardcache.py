@@ -137,6 +137,16 @@ class ShardCache:
             os.replace(tmp, path)
             return self._open_cached(shard, path)
 
+    def fill_from_pack(self, manifest: Manifest, shards: list[ShardEntry]) -> None:
+        """When the manifest names a footer pack and a footer of ``shards`` is not cached: fetch the
+        pack (one GET for most datasets), check it, and cache every footer it holds."""
+        if manifest.footer_pack is None or all(os.path.exists(self._footer_path(s)) for s in shards):
+            return
+        for shard, tail in zip(manifest.shards, self.remote.footer_pack(manifest)):
+            path = self._footer_path(shard)
+            if not os.path.exists(path):
+                self._write_footer(path, b"PAR1" + tail)
+
     def prefetch_footers(self, shards: list[ShardEntry]) -> None:
         """Fetch the footers not cached yet, FOOTER_THREADS ranged GETs at a time (opening a dataset:
         a warm cache costs no request here, a cold one one small GET per shard, in parallel)."""
@@ -153,12 +163,15 @@ class ShardCache:
 
     def _fetch_footer(self, shard: ShardEntry) -> bytes:
         raw = self.remote.footer_bytes(shard)
-        path = self._footer_path(shard)
+        self._write_footer(self._footer_path(shard), raw)
+        return raw
+
+    @staticmethod
+    def _write_footer(path: str, raw: bytes) -> None:
         tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}"
         with open(tmp, "wb") as fh:
             fh.write(raw)
         os.replace(tmp, path)
-        return raw
 
     def footer(self, shard: ShardEntry):
         """The shard's checked-for-nothing-yet footer (``FileMetaData``): from the cached copy, the

@@ -48,11 +48,40 @@ def verify_dataset(directory: str | os.PathLike, manifest: Manifest | None = Non
         manifest = manifest or remote.read_manifest_with_hash()[0]
         with tempfile.TemporaryDirectory(prefix="datagen-verify-") as tmp:
             room = max(s.bytes for s in manifest.shards) * (THREADS + 1)
-            return _verify(remote.url, manifest, CachedShardChecker(ShardCache(remote, tmp, room), manifest),
-                           full_hash)
+            report = _verify(remote.url, manifest, CachedShardChecker(ShardCache(remote, tmp, room), manifest),
+                             full_hash)
+        report.problems += pack_problems(remote, manifest)
+        return report
     directory = Path(directory)
     manifest = manifest or read_manifest(directory)
     return _verify(str(directory), manifest, ShardChecker(directory, manifest), full_hash)
+
+
+def pack_problems(remote, manifest: Manifest) -> list[str]:
+    """The footer pack the manifest names against every shard's real footer: one line per shard whose
+    entry differs (or one line for a pack that is missing, changed or not this manifest's)."""
+    if manifest.footer_pack is None:
+        return []
+    from datagen.contract.errors import DatagenError
+
+    try:
+        tails = remote.footer_pack(manifest)
+    except DatagenError as exc:
+        return [str(exc)]
+
+    def problem(item) -> str | None:
+        shard, tail = item
+        try:
+            real = remote.footer_bytes(shard)[4:]
+        except DatagenError:
+            return None  # the shard's own check reports it
+        if real != tail:
+            return (f"{shard.path}: its entry in the footer pack {manifest.footer_pack.path!r} differs from the "
+                    "shard's footer; re-run the split to rewrite the pack")
+        return None
+
+    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="datagen-verify-pack") as pool:
+        return [p for p in pool.map(problem, zip(manifest.shards, tails)) if p is not None]
 
 
 def _verify(directory: str, manifest: Manifest, checker: ShardChecker, full_hash: bool) -> VerifyReport:

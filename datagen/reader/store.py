@@ -67,5 +67,7 @@ class DatasetStore:
                               f"window needs ({shard.path!r}, {largest:,} bytes); raise cache_size to at least "
                               f"{largest:,}")
         cache = ShardCache(self.remote, self.storage.cache_dir, self.storage.cache_size)
-        cache.prefetch_footers([manifest.shards[i] for i in selected])  # parallel; none when cached
+        wanted = [manifest.shards[i] for i in selected]
+        cache.fill_from_pack(manifest, wanted)  # one GET when the manifest names a footer pack
+        cache.prefetch_footers(wanted)  # parallel; none when cached
         return CachedShardChecker(cache, manifest)
