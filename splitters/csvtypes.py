@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 from datagen.contract.errors import SourceError
 
 from .csvexact import float_big_ints, int_extremes
+from .csvhex import hex_columns
 from .csvscan import CHUNK_BYTES, WHOLE, BlockStream, CsvLayout, RecordScanner, ascii_safe, scan_layout, splittable
 from .sources import CSV_BOOLS, SourceFile, check_names, csv_options, open_binary, read_error
 from .unify import csv_join
@@ -165,8 +166,9 @@ def infer_block(block: CsvBlock, encoding: str | None, text: str | None = None) 
             if names is None:
                 names = tuple(table.column_names)
                 types = [[] for _ in names]
+            hexed = hex_columns(table, reopen, csv_options(1 << 20, raw_encoding), raw)
             for i, f in enumerate(table.schema):
-                types[i].append(f.type)
+                types[i].append(pa.string() if f.name in hexed else f.type)
             rows += table.num_rows
             for name, value in int_extremes(table).items():
                 if abs(value) > abs(extremes.get(name, 0)):
