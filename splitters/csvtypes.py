@@ -24,6 +24,7 @@ from datagen.contract.errors import SourceError
 
 from .csvexact import float_big_ints, int_extremes
 from .csvhex import hex_columns
+from .csvrows import BadRecord, find_bad_record
 from .csvstamps import merge_stamps, piece_stamps, stamp_type
 from .csvscan import CHUNK_BYTES, WHOLE, BlockStream, CsvLayout, RecordScanner, ascii_safe, scan_layout, splittable
 from .sources import CSV_BOOLS, SourceFile, check_names, csv_options, open_binary, read_error
@@ -49,6 +50,7 @@ class BlockInfo:
     int_extremes: dict = field(default_factory=dict)    # see csvexact.py
     float_big_ints: dict = field(default_factory=dict)
     stamps: dict = field(default_factory=dict)          # see csvstamps.py
+    bad: tuple | None = None        # (data row within the block, what is wrong): see csvrows.py
 
 
 def csv_blocks(src: SourceFile, blocksize: int, encoding: str | None) -> list[CsvBlock]:
@@ -100,10 +102,16 @@ def _pieces(fh):
             return
 
 
-def _read(fh, encoding: str | None, text: str | None) -> pa.Table:
+def _read(fh, encoding: str | None, text: str | None, raw: bytes | None = None) -> pa.Table:
     read, parse = csv_options(1 << 20, encoding)
-    return pacsv.read_csv(fh, read_options=read, parse_options=parse, convert_options=pacsv.ConvertOptions(
-        column_types={text: pa.string()} if text else {}, **CSV_BOOLS))
+    try:
+        return pacsv.read_csv(fh, read_options=read, parse_options=parse, convert_options=pacsv.ConvertOptions(
+            column_types={text: pa.string()} if text else {}, **CSV_BOOLS))
+    except pa.ArrowInvalid as exc:            # which record has the wrong field count (Arrow cannot say)
+        bad = find_bad_record(raw) if raw is not None and ascii_safe(encoding) and "columns, got" in str(exc) else None
+        if bad is None:
+            raise
+        raise BadRecord(*bad) from None
 
 
 def _tables(block: CsvBlock, encoding: str | None, text: str | None):
@@ -115,7 +123,7 @@ def _tables(block: CsvBlock, encoding: str | None, text: str | None):
             for start, end in zip(bounds, bounds[1:]):
                 fh.seek(start)
                 piece = block.header + fh.read(end - start)
-                yield _read(io.BytesIO(piece), encoding, text), (lambda p=piece: io.BytesIO(p)), piece, encoding
+                yield _read(io.BytesIO(piece), encoding, text, piece), (lambda p=piece: io.BytesIO(p)), piece, encoding
         return
     if not ascii_safe(encoding):              # bytes cannot be scanned: Arrow decodes and parses
         yield from _restated(block, encoding, text)
@@ -124,7 +132,7 @@ def _tables(block: CsvBlock, encoding: str | None, text: str | None):
         for piece in _pieces(fh):
             if piece is None:                 # unclean quoting: Arrow reads the whole block in one go
                 break
-            yield _read(io.BytesIO(piece), encoding, text), (lambda p=piece: io.BytesIO(p)), piece, encoding
+            yield _read(io.BytesIO(piece), encoding, text, piece), (lambda p=piece: io.BytesIO(p)), piece, encoding
         else:
             return
     yield None, None, None, None
@@ -181,6 +189,8 @@ def infer_block(block: CsvBlock, encoding: str | None, text: str | None = None) 
                     extremes[name] = value
             for name, value in float_big_ints(table, reopen, options, raw).items():
                 big.setdefault(name, value)
+    except BadRecord as exc:                  # the plan names the file's data row (csvplan.check_records)
+        return BlockInfo(names or (), (), rows, bad=(rows + exc.row, exc.detail))
     except SourceError:
         raise
     except Exception as exc:

@@ -162,9 +162,12 @@ def parquet_file(url: str) -> pq.ParquetFile:
 
 
 def csv_options(block_size: int, encoding: str | None) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions]:
-    """How every CSV read parses: RFC 4180, quoted fields may hold line ends (costs ~10%)."""
+    """How every CSV read parses: RFC 4180, quoted fields may hold line ends (costs ~10%); a line of
+    only spaces and tabs is skipped like an empty one (csvrows.py)."""
+    from .csvrows import skip_blank
+
     return (pacsv.ReadOptions(block_size=block_size, encoding=encoding or "utf8"),
-            pacsv.ParseOptions(newlines_in_values=True))
+            pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip_blank))
 
 
 # booleans are words only: with Arrow's default "1"/"0" a column's type would depend on how its
