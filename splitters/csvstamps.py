@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from .missing_times import NA_TEXT
+
 NS_LO, NS_HI = -(2 ** 63) + 1, 2 ** 63 - 1
 _PER_NS = {"s": 10 ** 9, "ms": 10 ** 6, "us": 10 ** 3, "ns": 1}
 _LOOKS_LIKE_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -72,7 +74,8 @@ def piece_stamps(table: pa.Table, reopen, options) -> tuple[dict[str, pa.DataTyp
 def _as_stamps(name: str, reopen, options):
     read, parse = options
     for tz in (None, "UTC"):
-        convert = pacsv.ConvertOptions(include_columns=[name], column_types={name: pa.timestamp("us", tz)})
+        convert = pacsv.ConvertOptions(include_columns=[name], column_types={name: pa.timestamp("us", tz)},
+                                       null_values=["", *NA_TEXT])
         try:
             with reopen() as fh:
                 return pacsv.read_csv(fh, read_options=read, parse_options=parse,
