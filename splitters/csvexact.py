@@ -1,7 +1,7 @@
 """No silent rounding of CSV integers: a column whose type is float64 (because it also holds
-non-integers) may not hold an integer beyond 2**53, which float64 cannot hold exactly (pandas
-would round it). The first pass records, per block, the largest integer of each int64 column
-and the first integer literal beyond 2**53 that Arrow read as a float (a float64 block); once
+non-integers, or an integer beyond int64's range) may not hold an integer beyond 2**53, which
+float64 cannot hold exactly (pandas would round it). The first pass records, per block, the
+largest integer of each int64 column and the first integer literal beyond 2**53 that Arrow read as a float (a float64 block); once
 the column's type is known the split is refused, before anything is staged, naming the file,
 the column and the value, whichever block held it (so the answer never depends on --blocksize)."""
 
@@ -15,6 +15,7 @@ import pyarrow.csv as pacsv
 from datagen.contract.errors import SourceError
 
 EXACT = 2 ** 53
+INT64_LO, INT64_HI = -(2 ** 63), 2 ** 63 - 1
 _NOT_AFTER = np.frombuffer(b".", np.uint8)
 _NOT_BEFORE = np.frombuffer(b".eE", np.uint8)
 
@@ -77,7 +78,9 @@ def check_exact(schema: pa.Schema, blocks, time_column: str) -> None:
                 continue
             if isinstance(value, int) and abs(value) <= EXACT:
                 continue
+            why = ("it is beyond int64's range (-2**63 .. 2**63-1)" if not INT64_LO <= int(value) <= INT64_HI
+                   else "it also holds non-integers")
             raise SourceError(
-                f"input {block.url!r}: column {name!r} holds the integer {value}, which does not fit double "
-                f"({field.type}) exactly, the column's type because it also holds non-integers; round or drop "
-                "that value, or make the column text (a non-numeric value anywhere in it) to keep it exactly")
+                f"input {block.url!r}: column {name!r} holds the integer {value}, which does not fit double exactly "
+                f"(double holds integers exactly only up to 2**53); the column is {field.type} because {why}; round "
+                "or drop that value, or make the column text (a non-numeric value anywhere in it) to keep it exactly")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from datagen.contract.errors import SourceError
+
 from .csvtypes import BlockInfo, CsvBlock, csv_blocks, file_schema, infer_block, joined_types, read_types
 from .sources import SourceFile
 
@@ -25,6 +27,7 @@ def scan_csv_input(engine, sources: list[SourceFile], blocksize: int, encoding: 
     blocks = [b for bl in per_file for b in bl]
     # the time column is text unless epoch numbers (its type is not needed then: no timestamp parsing)
     infos = engine.map(infer_block, blocks, encoding, None if time_unit else time_column, desc="csv types")
+    check_records(blocks, infos)
     joined = joined_types(infos)
     by_source: dict[int, list[tuple[CsvBlock, BlockInfo]]] = {s.id: [] for s in csv_sources}
     for block, info in zip(blocks, infos):
@@ -32,6 +35,18 @@ def scan_csv_input(engine, sources: list[SourceFile], blocksize: int, encoding: 
     schemas = {s.id: file_schema(s, [i for _, i in by_source[s.id]], joined, time_column, time_unit, encoding)
                for s in csv_sources}
     return schemas, by_source
+
+
+def check_records(blocks: list[CsvBlock], infos: list[BlockInfo]) -> None:
+    """Refuse the first record with the wrong field count, naming its file and data row (the rows
+    of the file's blocks before it added: the same whatever --blocksize)."""
+    before: dict[int, int] = {}
+    for block, info in zip(blocks, infos):
+        if info.bad is not None:
+            row, detail = info.bad
+            raise SourceError(f"input {block.url!r}: data row {before.get(block.source_id, 0) + row} (0-based, as "
+                              f"_source_row): {detail}; fix or remove that record")
+        before[block.source_id] = before.get(block.source_id, 0) + info.rows
 
 
 def _blocks_of(item: tuple[SourceFile, int], encoding: str | None) -> list[CsvBlock]:

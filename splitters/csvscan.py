@@ -7,8 +7,9 @@ it since the last record start; an escaped quote (``""``) counts twice, so it ne
 state. The scan is vectorised (numpy) over chunks of a few MiB. It also checks that every quote
 sits where RFC 4180 allows one (an opening quote after a comma, a line end or another quote; a
 closing one before those or the end of the file); a file where a quote stands inside an unquoted
-field (``5'10"``) or is never closed is not split ("unclean"): it is one block, read in order by
-Arrow's own parser. Compressed files and text encodings whose bytes are not ASCII for ``"``,
+field (``5'10"``) is not split ("unclean"): it is one block, read in order by Arrow's own parser.
+A quote still open at the end of an otherwise clean file is refused (``UnclosedQuote``), naming
+the data row it opens in (Arrow would take the rest of the file, line ends included, as its value). Compressed files and text encodings whose bytes are not ASCII for ``"``,
 ``,``, CR and LF (UTF-16, ...) are one block too."""
 
 from __future__ import annotations
@@ -45,6 +46,16 @@ def ascii_safe(encoding: str | None) -> bool:
         return False
 
 
+class UnclosedQuote(ValueError):
+    """A clean file ends inside a quoted field that opens in data row ``row`` (-1: the header)."""
+
+    def __init__(self, row: int):
+        where = "the header" if row < 0 else f"data row {row} (0-based, as _source_row)"
+        super().__init__(f"a quoted field in {where} is never closed: the file ends inside it; add the closing "
+                         "quote (or remove the opening one)")
+        self.row = row
+
+
 class RecordScanner:
     """Feed bytes from a record start; ``feed`` returns the absolute offsets just after each record
     end found (in order). ``clean`` turns False at the first misplaced quote."""
@@ -55,6 +66,7 @@ class RecordScanner:
         self._odd = False         # inside a quoted field
         self._prev = LF           # the byte before the carry (a record start at the beginning)
         self.clean = True
+        self.records = 0          # record ends found so far (the header's included)
 
     def feed(self, data: bytes, final: bool = False) -> np.ndarray:
         buf = self._carry + data
@@ -90,7 +102,10 @@ class RecordScanner:
             ends = np.empty(0, np.int64)        # the whole chunk lies inside one quoted field
         else:
             ends = eols + 1 + self.offset
+        self.records += len(ends)
         if final and self._odd:
+            if self.clean:
+                raise UnclosedQuote(self.records - 1)
             self.clean = False                  # a quoted field never closed
         self._prev = int(a[n - 1])
         self._carry = buf[n:]

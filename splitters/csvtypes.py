@@ -23,6 +23,9 @@ import pyarrow.csv as pacsv
 from datagen.contract.errors import SourceError
 
 from .csvexact import float_big_ints, int_extremes
+from .csvhex import hex_columns
+from .csvrows import BadRecord, find_bad_record
+from .csvstamps import merge_stamps, piece_stamps, stamp_type
 from .csvscan import CHUNK_BYTES, WHOLE, BlockStream, CsvLayout, RecordScanner, ascii_safe, scan_layout, splittable
 from .sources import CSV_BOOLS, SourceFile, check_names, csv_options, open_binary, read_error
 from .unify import csv_join
@@ -46,6 +49,8 @@ class BlockInfo:
     rows: int
     int_extremes: dict = field(default_factory=dict)    # see csvexact.py
     float_big_ints: dict = field(default_factory=dict)
+    stamps: dict = field(default_factory=dict)          # see csvstamps.py
+    bad: tuple | None = None        # (data row within the block, what is wrong): see csvrows.py
 
 
 def csv_blocks(src: SourceFile, blocksize: int, encoding: str | None) -> list[CsvBlock]:
@@ -97,10 +102,16 @@ def _pieces(fh):
             return
 
 
-def _read(fh, encoding: str | None, text: str | None) -> pa.Table:
+def _read(fh, encoding: str | None, text: str | None, raw: bytes | None = None) -> pa.Table:
     read, parse = csv_options(1 << 20, encoding)
-    return pacsv.read_csv(fh, read_options=read, parse_options=parse, convert_options=pacsv.ConvertOptions(
-        column_types={text: pa.string()} if text else {}, **CSV_BOOLS))
+    try:
+        return pacsv.read_csv(fh, read_options=read, parse_options=parse, convert_options=pacsv.ConvertOptions(
+            column_types={text: pa.string()} if text else {}, **CSV_BOOLS))
+    except pa.ArrowInvalid as exc:            # which record has the wrong field count (Arrow cannot say)
+        bad = find_bad_record(raw) if raw is not None and ascii_safe(encoding) and "columns, got" in str(exc) else None
+        if bad is None:
+            raise
+        raise BadRecord(*bad) from None
 
 
 def _tables(block: CsvBlock, encoding: str | None, text: str | None):
@@ -112,7 +123,7 @@ def _tables(block: CsvBlock, encoding: str | None, text: str | None):
             for start, end in zip(bounds, bounds[1:]):
                 fh.seek(start)
                 piece = block.header + fh.read(end - start)
-                yield _read(io.BytesIO(piece), encoding, text), (lambda p=piece: io.BytesIO(p)), piece, encoding
+                yield _read(io.BytesIO(piece), encoding, text, piece), (lambda p=piece: io.BytesIO(p)), piece, encoding
         return
     if not ascii_safe(encoding):              # bytes cannot be scanned: Arrow decodes and parses
         yield from _restated(block, encoding, text)
@@ -121,7 +132,7 @@ def _tables(block: CsvBlock, encoding: str | None, text: str | None):
         for piece in _pieces(fh):
             if piece is None:                 # unclean quoting: Arrow reads the whole block in one go
                 break
-            yield _read(io.BytesIO(piece), encoding, text), (lambda p=piece: io.BytesIO(p)), piece, encoding
+            yield _read(io.BytesIO(piece), encoding, text, piece), (lambda p=piece: io.BytesIO(p)), piece, encoding
         else:
             return
     yield None, None, None, None
@@ -157,27 +168,35 @@ def infer_block(block: CsvBlock, encoding: str | None, text: str | None = None) 
     rows = 0
     extremes: dict[str, int] = {}
     big: dict[str, str] = {}
+    stamps: dict = {}
     try:
         for table, reopen, raw, raw_encoding in _tables(block, encoding, text):
             if table is None:                 # start again from the whole block
-                names, types, rows, extremes, big = None, [], 0, {}, {}
+                names, types, rows, extremes, big, stamps = None, [], 0, {}, {}, {}
                 continue
             if names is None:
                 names = tuple(table.column_names)
                 types = [[] for _ in names]
+            options = csv_options(1 << 20, raw_encoding)
+            hexed = hex_columns(table, reopen, options, raw)
+            retyped, facts = piece_stamps(table, reopen, options)
+            merge_stamps(stamps, facts)
             for i, f in enumerate(table.schema):
-                types[i].append(f.type)
+                types[i].append(pa.string() if f.name in hexed else retyped.get(f.name, f.type))
             rows += table.num_rows
             for name, value in int_extremes(table).items():
                 if abs(value) > abs(extremes.get(name, 0)):
                     extremes[name] = value
-            for name, value in float_big_ints(table, reopen, csv_options(1 << 20, raw_encoding), raw).items():
+            for name, value in float_big_ints(table, reopen, options, raw).items():
                 big.setdefault(name, value)
+    except BadRecord as exc:                  # the plan names the file's data row (csvplan.check_records)
+        return BlockInfo(names or (), (), rows, bad=(rows + exc.row, exc.detail))
     except SourceError:
         raise
     except Exception as exc:
         raise read_error(block.url, exc) from None
-    return BlockInfo(names or (), tuple(csv_join(t) for t in types), rows, extremes, big)
+    return BlockInfo(names or (), tuple(stamp_type(csv_join(t), stamps.get(n)) for n, t in zip(names or (), types)),
+                     rows, extremes, big, stamps)
 
 
 def file_schema(src: SourceFile, infos: list[BlockInfo], joined: dict[str, pa.DataType], time_column: str,
@@ -200,10 +219,12 @@ def file_schema(src: SourceFile, infos: list[BlockInfo], joined: dict[str, pa.Da
 def joined_types(infos: list[BlockInfo]) -> dict[str, pa.DataType]:
     """Column -> the join of its types over every block given (of all CSV files)."""
     seen: dict[str, list[pa.DataType]] = {}
+    stamps: dict = {}
     for info in infos:
+        merge_stamps(stamps, info.stamps)
         for n, t in zip(info.names, info.types):
             seen.setdefault(n, []).append(t)
-    return {n: csv_join(ts) for n, ts in seen.items()}
+    return {n: stamp_type(csv_join(ts), stamps.get(n)) for n, ts in seen.items()}
 
 
 def read_types(info: BlockInfo, schema: pa.Schema) -> tuple[tuple[str, pa.DataType], ...]:

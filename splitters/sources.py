@@ -162,14 +162,22 @@ def parquet_file(url: str) -> pq.ParquetFile:
 
 
 def csv_options(block_size: int, encoding: str | None) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions]:
-    """How every CSV read parses: RFC 4180, quoted fields may hold line ends (costs ~10%)."""
+    """How every CSV read parses: RFC 4180, quoted fields may hold line ends (costs ~10%); a line of
+    only spaces and tabs is skipped like an empty one (csvrows.py)."""
+    from .csvrows import skip_blank
+
     return (pacsv.ReadOptions(block_size=block_size, encoding=encoding or "utf8"),
-            pacsv.ParseOptions(newlines_in_values=True))
+            pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip_blank))
 
 
 # booleans are words only: with Arrow's default "1"/"0" a column's type would depend on how its
-# values fall into blocks ({0, true} is bool, {0} int64 + {true} bool is text), see csvtypes.py
-CSV_BOOLS = {"true_values": ["true", "True", "TRUE"], "false_values": ["false", "False", "FALSE"]}
+# values fall into blocks ({0, true} is bool, {0} int64 + {true} bool is text), see csvtypes.py;
+# a missing value (in a number, bool or time column; text keeps its characters) is spelt as pandas'
+# read_csv spells it by default, the list missing_times.py uses for times ("None" included)
+from .missing_times import NA_TEXT  # noqa: E402
+
+CSV_BOOLS = {"true_values": ["true", "True", "TRUE"], "false_values": ["false", "False", "FALSE"],
+             "null_values": ["", *NA_TEXT]}
 
 
 def csv_reader(fh, url: str, column_types: dict[str, pa.DataType] | None, block_size: int,

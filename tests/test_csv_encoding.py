@@ -33,3 +33,11 @@ def test_unknown_encoding_is_a_usage_error(tmp_path, run_split):
     src.write_text(ROWS)
     fails(run_split(src, "--out", tmp_path / "o", "--time-column", "t", "--encoding", "klingon"), 2,
           "unknown text encoding 'klingon'")
+
+
+def test_codec_that_is_not_a_text_encoding_is_a_usage_error(tmp_path, run_split):
+    src = tmp_path / "a.csv"
+    src.write_text(ROWS)
+    for name in ("rot13", "base64"):
+        fails(run_split(src, "--out", tmp_path / "o", "--time-column", "t", "--group-by", "g", "--encoding", name),
+              2, f"{name!r} is not a text encoding")

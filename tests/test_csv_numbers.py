@@ -2,6 +2,8 @@
 
 import pyarrow.parquet as pq
 
+from cli_checks import fails
+
 from datagen.contract.manifest import read_manifest
 
 
@@ -46,3 +48,11 @@ def test_csv_epoch_ns_times_are_not_rounded_by_a_float_file(tmp_path, run_split)
                                 t.column("t").cast("int64").to_pylist()):
             got[(m.sources[sid].path.rsplit("/", 1)[-1], row)] = ts
     assert got[("a.csv", 0)] == 1700000000123456789 and got[("a.csv", 1)] == 1700000000123456791
+
+
+def test_integer_beyond_int64_says_so_not_that_the_column_holds_non_integers(tmp_path, run_split):
+    src = tmp_path / "big.csv"
+    src.write_text("t,g,x\n2024-01-01T00:00:00Z,0,18446744073709551615\n2024-01-02T00:00:00Z,1,5\n")
+    err = fails(run_split(src, "--out", tmp_path / "out", "--time-column", "t", "--group-by", "g"), 1,
+                "big.csv", "'x'", "18446744073709551615", "beyond int64's range", "only up to 2**53")
+    assert "non-integers" not in err

@@ -193,8 +193,11 @@ def text_encoding(value: Any, key: str) -> str | None:
         return None
     value = string(value, key)
     try:
-        codecs.lookup(value)
+        info = codecs.lookup(value)
     except LookupError:
         raise ConfigError(f"{key}: unknown text encoding {value!r} (expected e.g. 'utf-8', 'latin-1', "
                           "'cp1252')") from None
+    if not getattr(info, "_is_text_encoding", True):   # rot13, base64, zlib, ...: not bytes <-> text
+        raise ConfigError(f"{key}: {value!r} is not a text encoding (expected e.g. 'utf-8', 'latin-1', "
+                          "'cp1252')")
     return value
