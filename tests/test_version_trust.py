@@ -62,18 +62,21 @@ def test_edited_record_is_marked_damaged_and_refused(three, run_datagen, n, chan
     edit(three, n, change)
     lines = log_lines(run_datagen, three, 1)
     assert "record damaged" in lines[n - 1], lines
-    r = run_datagen("show", three, "--version", 1)
-    assert r.exit_code == 1 and "cannot be trusted" in r.stderr and "\n" not in r.stderr.strip()
-    with pytest.raises(ManifestError, match="cannot be trusted"):
-        read_manifest_with_hash(three, 2)
+    if n < 3:   # the current version is manifest.json itself; an older one is refused from its record on
+        r = run_datagen("show", three, "--version", n)
+        assert r.exit_code == 1 and "cannot be trusted" in r.stderr and "\n" not in r.stderr.strip()
+        with pytest.raises(ManifestError, match="cannot be trusted"):
+            read_manifest_with_hash(three, 2)
+    if n > 1:   # an earlier version still checks out (its successor's parent hash is intact)
+        assert read_manifest_with_hash(three, 1)[0].number == 1
 
 
 def test_deleted_record_is_reported_missing_and_the_others_listed(three, run_datagen):
     (three / "_versions" / "00000002.json").unlink()
     lines = log_lines(run_datagen, three, 1)
     assert "record missing" in lines[1] and "split" in lines[0] and "append" in lines[2]
-    with pytest.raises(ManifestError, match="version 2: record missing"):
-        read_manifest_with_hash(three, 1)
+    with pytest.raises(ManifestError, match="version 2 .*record missing"):
+        read_manifest_with_hash(three, 2)
 
 
 def test_vacuumed_version_is_marked_and_refused(three, run_datagen, tmp_path):

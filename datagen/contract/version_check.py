@@ -102,13 +102,14 @@ def _mark_vacuumed(directory: Path, checks: list[VersionCheck], current: set[str
 
 
 def check_one(directory: str | os.PathLike, version: int) -> None:
-    """Refuse reading ``version`` when a record up to the current one does not check out, or when
-    its shards were deleted by vacuum."""
+    """Refuse reading ``version`` (older than the current one) when a version up to it does not check
+    out (its record, replayed, must match the parent hash its successor holds), or when its shards
+    were deleted by vacuum. Damage in a later record is ``datagen log``'s to report."""
     checks = check_versions(directory)
-    bad = next((c for c in checks if c.problem), None)
+    bad = next((c for c in checks[:version] if c.problem), None)
     if bad is not None:
-        raise ManifestError(f"version {version} of {str(directory)!r} cannot be trusted: version {bad.version}: "
-                            f"{bad.problem}; restore {V.VERSIONS_DIR}/ from a backup (see datagen log {directory})")
+        raise ManifestError(f"version {version} of {str(directory)!r} cannot be trusted: version {bad.version} "
+                            f"({V.record_name(bad.version)}): {bad.problem}; restore {V.VERSIONS_DIR}/ from a backup (see datagen log {directory})")
     if checks[version - 1].vacuumed:
         raise ManifestError(f"version {version} of {str(directory)!r} was vacuumed (its shards were deleted by "
                             f"datagen vacuum); read a kept version (see datagen log {directory})")
