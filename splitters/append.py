@@ -27,6 +27,7 @@ from datagen.contract.format import ColumnEntry, Manifest, ShardEntry, SourceEnt
 from datagen.contract.hashing import sha256_file
 
 from . import outdir
+from .append_conform import conform_schema
 from .append_rules import AppendCasts, append_casts, append_config
 from .config import SplitConfig
 from .conservation import check_conservation
@@ -76,6 +77,9 @@ def run_append(options: dict) -> SplitSummary:
                     return summary
                 schema, csv_units = input_schema(cfg, engine, new)
                 casts = append_casts(old, cfg, schema, str(out))
+                schema, time_cast = conform_schema(old, cfg.time_column, cfg.time_unit, schema, new, str(out))
+                if time_cast is not None:
+                    casts.casts.append(time_cast)
                 target.begin()
                 summary = _append(cfg, engine, old, new, fingerprints, schema, csv_units, casts, out, t0)
             summary.action = "\n".join(skipped)
@@ -131,9 +135,11 @@ def _append(cfg: SplitConfig, engine: Engine, old: Manifest, sources: list[Sourc
     shard_root = Path(wctx.shard_root)
     written_schema = [ColumnEntry.of(f.name, f.type)
                       for f in pq.read_schema(shard_root.joinpath(*staged[0].path.split("/")))]
-    if written_schema != old.schema:
-        raise SchemaError(f"--append: the new shards' columns {[(c.name, c.type) for c in written_schema]} differ "
-                          f"from the dataset's in {str(out)!r}; split into a new --out")
+    if written_schema != old.schema:  # conform_schema makes them equal; a last guard before the commit
+        have = {c.name: c.type for c in written_schema}
+        c = next((c for c in old.schema if have.get(c.name) != c.type), old.schema[0])
+        raise SchemaError(f"--append: column {c.name!r} would be written as {have.get(c.name, 'missing')} but is "
+                          f"{c.type} in the dataset in {str(out)!r}; convert the input or split into a new --out")
     entries = [SourceEntry(s.id + offset, s.url, s.format, s.bytes, s.mtime, s.etag, fingerprints[s.id],
                            counts[s.id][0], counts[s.id][2]) for s in sources]
 

@@ -93,6 +93,8 @@ def main(inputs, config_file, no_progress, memory_limit, **flags):
     summary = run_split(cfg)
     if summary.action in ("replaced", "restarted after an interrupted split"):
         click.echo(f"{summary.action}: {summary.out}")
+    elif summary.action.startswith("up to date"):
+        click.echo(summary.action)
     click.echo(summary.line())
     for note in summary.notes:
         click.echo(f"note: {note}", err=True)

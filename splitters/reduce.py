@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from datagen.contract.errors import ConservationError
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEntry
 
+from .append_conform import stored_type
 from .missing_times import time_range
 from .stage_write import staged_source
 
@@ -71,7 +72,7 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
     marks: dict[int, np.ndarray] = {}
     counts: dict[int, int] = {}
     shards: list[tuple[int, ShardEntry]] = []
-    casts = {name: pa.type_for_alias(t) for name, t in ctx.casts}
+    casts = {name: stored_type(t) for name, t in ctx.casts}
     try:
         for job in jobs:
             pieces = []

@@ -59,6 +59,7 @@ class SplitSummary:
     unlisted_bytes: int = 0  # after an overwrite: shard bytes only older versions list (datagen vacuum frees them)
     listed: frozenset = frozenset()  # the shard paths the written version lists
     phases: dict = dataclasses.field(default_factory=dict)  # seconds per phase (schema, stage+hash, write, publish, cleanup)
+    version: int | None = None  # the version the run left current (the previous one when nothing changed)
 
     def line(self) -> str:
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
@@ -141,6 +142,10 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
                     summary.unlisted_bytes = sum(s.bytes for s in old.shards if s.path not in summary.listed)
             summary.action = ("replaced" if old is not None else
                               "restarted after an interrupted split" if target.recovered else "created")
+            if old is not None and summary.version == old.number:  # publish committed nothing: say so
+                summary.status, summary.unlisted_bytes = "up to date", 0
+                summary.action = (f"up to date: the overwrite would change nothing (version {old.number} already "
+                                  "holds these shards); no new version committed")
             ended = time.perf_counter()
         summary.phases["cleanup"] = time.perf_counter() - ended   # the staging tree removed on leaving
         return summary
@@ -216,4 +221,5 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     lap("publish")
     return SplitSummary(str(out), "written", manifest.totals.rows_written, len(manifest.shards),
                         manifest.totals.bytes, time.perf_counter() - t0, notes=shortened_note(jobs),
-                        listed=frozenset(s.path for s in manifest.shards), phases=phases)
+                        listed=frozenset(s.path for s in manifest.shards), phases=phases,
+                        version=manifest.number)

@@ -86,17 +86,17 @@ def read_batches(unit: WorkUnit, ctx: StageContext):
     with open_block(unit.block) as fh:
         reader = csv_reader(fh, unit.url, dict(unit.read_types), block_size=min(16 << 20, max(1 << 20, ctx.batch_rows * 64)),
                             encoding=ctx.encoding)
-        if reader.schema.names != names:
+        if sorted(reader.schema.names) != sorted(names):   # the order may differ (an append reads in the dataset's)
             raise SchemaError(f"input {unit.url!r}: header {reader.schema.names} differs from {names}")
         pending, rows = [], 0
         for batch in reader:
             pending.append(batch)
             rows += batch.num_rows
             if rows >= ctx.batch_rows:
-                yield conform(pa.Table.from_batches(pending), ctx.schema, ctx.time_column)
+                yield conform(pa.Table.from_batches(pending).select(names), ctx.schema, ctx.time_column)
                 pending, rows = [], 0
         if pending:
-            yield conform(pa.Table.from_batches(pending), ctx.schema, ctx.time_column)
+            yield conform(pa.Table.from_batches(pending).select(names), ctx.schema, ctx.time_column)
 
 
 def stage_unit(unit: WorkUnit, ctx: StageContext) -> StageResult:

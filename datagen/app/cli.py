@@ -153,11 +153,18 @@ def _cache_dir(given):
 @click.argument("directory")
 @report_errors
 def log(directory):
-    """One line per version of DIRECTORY: number, time, command, rows and shards added and removed."""
+    """One line per version of DIRECTORY: number, time, command, rows and shards added and removed
+    (and a note on a version whose record does not check out, or whose files were vacuumed)."""
+    from datagen.contract.errors import ManifestError
+
     from .vacuum import log_lines
 
-    for line in log_lines(directory):
+    lines, ok = log_lines(directory)
+    for line in lines:
         click.echo(line)
+    if not ok:
+        raise ManifestError(f"some version records of {directory!r} are missing or do not check out (marked above); "
+                            "restore _versions/ from a backup")
 
 
 @main.command()

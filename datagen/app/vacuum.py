@@ -17,15 +17,36 @@ from pathlib import Path
 from datagen.contract.errors import UsageError
 from datagen.contract.manifest import read_manifest_with_hash
 from datagen.contract.outlock import OutLock
+from datagen.contract.version_check import check_versions
 from datagen.contract.versions import history, shard_sets
 
 
-def log_lines(directory: str) -> list[str]:
-    lines = []
-    for h in history(directory):
-        lines.append(f"{h['version']:>6}  {h['created_at']}  {h['command']:<9}  +{h['rows_added']:,} rows "
-                     f"-{h['rows_removed']:,} rows  +{h['shards_added']:,} shards  -{h['shards_removed']:,} shards")
-    return lines
+def log_lines(directory: str) -> tuple[list[str], bool]:
+    """(one line per version, whether every record checked out): see version_check.py."""
+    checks = check_versions(directory)
+    if checks[0].record is None and not checks[0].problem:   # a dataset from before versions: no records
+        return [_line(history(directory)[0])], True
+    lines, rows = [], {}
+    for c in checks:
+        if c.record is None:
+            lines.append(f"{c.version:>6}  {c.problem}")
+            continue
+        rec = c.record
+        removed = [rows.pop(p, 0) for p in rec["shards_removed"]]
+        for s in rec["shards_added"]:
+            rows[s.get("path")] = s.get("rows", 0)
+        line = _line({"version": c.version, "created_at": rec["created_at"], "command": rec["command"],
+                      "rows_added": sum(s.get("rows", 0) for s in rec["shards_added"]), "rows_removed": sum(removed),
+                      "shards_added": len(rec["shards_added"]), "shards_removed": len(rec["shards_removed"])})
+        notes = [c.problem] if c.problem else []
+        notes += ["files vacuumed"] if c.vacuumed else []
+        lines.append(line + "".join(f"  [{n}]" for n in notes))
+    return lines, not any(c.problem for c in checks)
+
+
+def _line(h: dict) -> str:
+    return (f"{h['version']:>6}  {h['created_at']}  {h['command']:<9}  +{h['rows_added']:,} rows "
+            f"-{h['rows_removed']:,} rows  +{h['shards_added']:,} shards  -{h['shards_removed']:,} shards")
 
 
 @dataclass

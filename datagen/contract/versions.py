@@ -144,6 +144,9 @@ def read_version(directory: str | os.PathLike, version: int) -> tuple[Manifest, 
                             f"1..{current.number} (see datagen log {directory})")
     if version == current.number:
         return current, sha
+    from .version_check import check_one
+
+    check_one(directory, version)   # every record up to the current one checks out, and the files are there
     manifest, old_sha = replay(directory, version)
     successor = read_record(Path(directory), version + 1)
     if successor.get("parent_text_sha256") == old_sha:  # its bytes may have had another layout: their hash

@@ -71,9 +71,32 @@ def read_state(state) -> dict:
     return state
 
 
+def _check_own(state: dict, mine: dict) -> None:
+    """The state agrees with itself (its config hashes to its config_sha256; its top-level copies equal
+    its config's); else one line naming the field. (_check_batches: its batches per epoch are the generator's.)"""
+    config = state.get("config")
+    if not isinstance(config, dict) or state.get("config_sha256") != config_sha256(config):
+        raise ConfigError("state['config_sha256'] is not the hash of state['config'] (the state was edited); "
+                          "restore from a state gen.state()/gen.checkpoint wrote")
+    pairs = [("seed", "seed"), ("replica", "replica"), ("num_replicas", "num_replicas"),
+             ("manifest_sha256", "manifest_sha256")]
+    for top, key in pairs:
+        if key in config and state.get(top) != config[key]:
+            raise ConfigError(f"state[{top!r}]={state.get(top)!r} but its config has {key}={config[key]!r} (the state "
+                              "was edited); restore from a state gen.state()/gen.checkpoint wrote")
+
+
+def _check_batches(state: dict, mine: dict) -> None:
+    if state.get("batches_per_epoch") != mine["batches_per_epoch"]:
+        raise ConfigError(f"state['batches_per_epoch']={state.get('batches_per_epoch')!r} but this generator has "
+                          f"{mine['batches_per_epoch']} batches per epoch with the state's config (the state was "
+                          "edited); restore from a state gen.state()/gen.checkpoint wrote")
+
+
 def check_state(gen, state: dict) -> tuple[int, int]:
     """(epoch, step) of ``state`` if it belongs to ``gen``; else one line naming the first difference."""
     mine = make_state(gen, 0, 0)
+    _check_own(state, mine)
     versioned = None not in (state.get("manifest_version"), mine["manifest_version"])
     if versioned and state["manifest_version"] != mine["manifest_version"]:
         raise ConfigError(f"state is from dataset version {state['manifest_version']}, this generator reads version "
@@ -93,6 +116,7 @@ def check_state(gen, state: dict) -> tuple[int, int]:
                                   f"{key}={mine['config'].get(key)!r}; restore with the same options")
         raise ConfigError("state: its config_sha256 does not match this generator's config; "
                           "restore with the options the run used")
+    _check_batches(state, mine)
     epoch, step = state["epoch"], state["step"]
     if step > mine["batches_per_epoch"]:
         raise ConfigError(f"state['step']={step} exceeds the {mine['batches_per_epoch']} batches of an epoch")

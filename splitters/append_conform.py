@@ -1,0 +1,90 @@
+"""``--append``: conform the new inputs' unified schema to the dataset's, before anything is staged.
+
+- Column order never matters: the columns are read in the dataset's order (the shard columns,
+  then the plain group columns), so the new shards have the dataset's column order.
+- The time column is stored as the dataset stores it where that is exact: a timestamp of another
+  zone (the instant is kept; a zone-less time is read as UTC, as a split reads it) or of a coarser
+  unit, or a date, is cast to the stored type; a finer unit (ns into us) is checked value by value
+  (the time column of each Parquet input is read) and refused when a time has digits the stored
+  unit cannot hold. Text or numbers (CSV) are parsed as a split parses them and the parsed time is
+  cast to the stored type when only the zone differs or the stored unit is finer.
+Every refusal names the column and both types, and happens before staging.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datagen.contract.errors import SchemaError
+from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest
+
+from .sources import SourceFile
+from .timescale import resolution
+
+_TS = re.compile(r"timestamp\[(s|ms|us|ns)(?:, tz=(.+))?\]$")
+_ORDER = {"s": 0, "ms": 1, "us": 2, "ns": 3}
+
+
+def stored_type(name: str) -> pa.DataType | None:
+    """The Arrow type of a manifest type name (timestamps with a zone included), or None."""
+    m = _TS.match(name)
+    if m:
+        return pa.timestamp(m.group(1), m.group(2))
+    try:
+        return pa.type_for_alias(name)
+    except (ValueError, KeyError):
+        return None
+
+
+def _refuse(column: str, new: pa.DataType, stored: str, out: str, why: str = "") -> SchemaError:
+    return SchemaError(f"--append: column {column!r} is {new} in the input but {stored} in the dataset in {out!r}"
+                       f"{why}; convert the input to {stored} or split into a new --out")
+
+
+def _check_finer(column: str, new: pa.DataType, stored: str, target: pa.DataType, sources: list[SourceFile],
+                 out: str) -> None:
+    """Every time of every Parquet input fits ``target``'s unit exactly (the time column only is read)."""
+    for src in sources:
+        if src.format != "parquet":
+            continue
+        col = pq.read_table(src.url, columns=[column]).column(0)
+        if not pa.types.is_timestamp(col.type) or _ORDER[col.type.unit] <= _ORDER[target.unit]:
+            continue
+        ticks = col.combine_chunks().view(pa.int64()).to_numpy(zero_copy_only=False)
+        valid = ~np.asarray(col.is_null().to_numpy(zero_copy_only=False), bool)
+        local = 10 ** (3 * (_ORDER[col.type.unit] - _ORDER[target.unit]))
+        bad = np.flatnonzero(valid & (ticks % local != 0))
+        if len(bad):
+            raise _refuse(column, new, stored, out, f", and row {int(bad[0])} of {src.url!r} holds a time finer than "
+                                                    f"{target.unit} ({col[int(bad[0])]})")
+
+
+def conform_schema(old: Manifest, time_column: str | None, time_unit: str | None, schema: pa.Schema,
+                   sources: list[SourceFile], out: str) -> tuple[pa.Schema, tuple[str, str] | None]:
+    """(``schema`` in the dataset's column order with the time column as stored where the stage
+    step can cast it, the (column, type) cast of a parsed text time at write time or None)."""
+    shard_cols = [c.name for c in old.schema if c.name not in (SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN)]
+    order = [n for n in shard_cols if n in schema.names] + [n for n in schema.names if n not in shard_cols]
+    schema = pa.schema([schema.field(n) for n in order], metadata=schema.metadata)
+    if time_column is None or time_column not in schema.names or time_column not in shard_cols:
+        return schema, None
+    stored = next(c.type for c in old.schema if c.name == time_column)
+    new = schema.field(time_column).type
+    if str(new) == stored:
+        return schema, None
+    target = stored_type(stored)
+    if target is None or not pa.types.is_timestamp(target):
+        raise _refuse(time_column, new, stored, out)
+    if pa.types.is_timestamp(new) or pa.types.is_date(new):
+        if pa.types.is_timestamp(new) and _ORDER[new.unit] > _ORDER[target.unit]:
+            _check_finer(time_column, new, stored, target, sources, out)
+        i = schema.get_field_index(time_column)
+        return schema.set(i, pa.field(time_column, target)), None
+    parsed = pa.timestamp(resolution(new, time_unit), "UTC")   # what the stage step writes for text/numbers
+    if _ORDER[parsed.unit] > _ORDER[target.unit]:
+        raise _refuse(time_column, parsed, stored, out, f" (parsed from {new})")
+    return schema, (time_column, stored)
