@@ -123,10 +123,10 @@ def run_remote_split(cfg, t0: float, split_fn):
     try:
         old = out.inspect()
         if old is not None and not cfg.overwrite:
-            from .uptodate import config_or_source_change
+            from .uptodate import config_or_source_change, remote_content_change
 
             reason = config_or_source_change(old, cfg.semantic(), [s.stamp for s in sources]) \
-                or out.missing_shards(old)
+                or out.missing_shards(old) or remote_content_change(out.url, old, cfg.storage_options)
             if reason is None:
                 return SplitSummary(out.url, "up to date", old.totals.rows_written, len(old.shards),
                                     old.totals.bytes, time.perf_counter() - t0)
