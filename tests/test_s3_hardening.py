@@ -41,3 +41,23 @@ def test_up_to_date_verifies_shard_bytes(small_src, s3_bucket, run_split):
     _fs().pipe_file(key, bytes(data))
     r = run_split(small_src, "--out", url, *ARGS)
     fails(r, 1, "does not verify", shard, "--overwrite")
+
+
+@pytest.mark.parametrize("option, needles", [
+    ("foo=bar", ["foo", "takes no option"]),
+    ("anon=maybe", ["anon", "true or false"]),
+    ("use_ssl=1", ["use_ssl", "true or false"]),
+])
+def test_bad_storage_options_are_usage_errors(small_src, s3_bucket, run_split, run_datagen, option, needles):
+    url = f"s3://{s3_bucket}/bad"
+    r = run_split(small_src, "--out", url, *ARGS, "--storage-option", option)
+    fails(r, 2, *needles)
+    assert not _fs().find(f"{s3_bucket}/bad")  # nothing written, no lock left
+    r = run_datagen("show", url, "--storage-option", option)
+    fails(r, 2, *needles)
+
+
+def test_good_storage_options_still_work(small_src, s3_bucket, run_split):
+    m = _split(run_split, small_src, f"s3://{s3_bucket}/ok", "--storage-option", "anon=false",
+               "--storage-option", "use_listings_cache=false")
+    assert m["shards"]
