@@ -61,3 +61,18 @@ def test_good_storage_options_still_work(small_src, s3_bucket, run_split):
     m = _split(run_split, small_src, f"s3://{s3_bucket}/ok", "--storage-option", "anon=false",
                "--storage-option", "use_listings_cache=false")
     assert m["shards"]
+
+
+def test_local_only_commands_refuse_object_store(small_src, s3_bucket, run_split, run_datagen):
+    url = f"s3://{s3_bucket}/ds"
+    before = _split(run_split, small_src, url)
+    fails(run_split(small_src, "--out", url, "--append"), 2, "--append is not supported for object-store", url)
+    fails(run_datagen("log", url), 2, "datagen log is not supported for object-store", url)
+    fails(run_datagen("vacuum", url, "--keep", 1), 2, "datagen vacuum is not supported for object-store", url)
+    fails(run_datagen("compact", url), 2, "datagen compact is not supported for object-store", url)
+    from splitters.compact import run_compact
+    from datagen.contract.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="not supported for object-store"):
+        run_compact(url)
+    assert json.loads(_fs().cat_file(f"{s3_bucket}/ds/manifest.json")) == before

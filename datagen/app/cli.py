@@ -10,7 +10,7 @@ import click
 from datagen.contract.cli_edge import Group, report_errors
 from datagen.contract.errors import ConfigError
 from datagen.contract.manifest import read_manifest, read_manifest_with_hash
-from datagen.contract.storage import is_remote, parse_storage_options
+from datagen.contract.storage import is_remote, parse_storage_options, refuse_object_store
 
 STORAGE_OPTION = click.option("--storage-option", "storage_option", multiple=True, metavar="KEY=VALUE",
                               help="For a dataset URL (s3://...): passed to fsspec (repeatable).")
@@ -156,6 +156,7 @@ def log(directory):
     """One line per version of DIRECTORY: number, time, command, rows and shards added and removed."""
     from .vacuum import log_lines
 
+    refuse_object_store(directory, "datagen log")
     for line in log_lines(directory):
         click.echo(line)
 
@@ -169,6 +170,7 @@ def vacuum(directory, keep, dry_run):
     """Delete shard files that only versions older than the newest KEEP list."""
     from .vacuum import vacuum as run_vacuum
 
+    refuse_object_store(directory, "datagen vacuum")
     run_vacuum(directory, keep, dry_run, click.echo)
 
 
@@ -182,6 +184,7 @@ def compact(directory):
 
     from datagen.contract.errors import UsageError
 
+    refuse_object_store(directory, "datagen compact")
     # compaction is a commit, which the splitter owns (lock, journal, publish); datagen never imports it
     if importlib.util.find_spec("splitters") is None:
         raise UsageError("datagen compact needs the splitters package (installed with split-datasets)")

@@ -100,6 +100,13 @@ def storage_error(exc: BaseException, url: str, what: str = "dataset", cls: type
     return cls(f"{what} {url!r}: storage error: {name}: {text}")
 
 
+def refuse_object_store(location: Any, what: str) -> None:
+    """A one-line usage error when ``location`` is a URL and ``what`` only works on a local dataset."""
+    if is_remote(location):
+        raise ConfigError(f"{what} is not supported for object-store datasets yet ({str(location)!r}); "
+                          "use a local dataset directory")
+
+
 def apply_storage_options(urls, options: dict) -> None:
     """Make ``options`` the fsspec defaults of every remote protocol among ``urls`` in this process
     (so code that opens a URL without options, e.g. a Dask task, uses them too)."""
