@@ -76,3 +76,20 @@ def test_local_only_commands_refuse_object_store(small_src, s3_bucket, run_split
     with pytest.raises(ConfigError, match="not supported for object-store"):
         run_compact(url)
     assert json.loads(_fs().cat_file(f"{s3_bucket}/ds/manifest.json")) == before
+
+
+def test_version_messages_on_object_store(small_src, s3_bucket, run_split, run_datagen, tmp_path):
+    from datagen import DataGenerator
+    from datagen.contract.errors import ConfigError
+
+    url = f"s3://{s3_bucket}/ds"
+    _split(run_split, small_src, url)
+    with pytest.raises(ConfigError, match=r"version 2 does not exist: .* holds version 1 \(reading other versions"):
+        DataGenerator(url, ["f0"], cache_dir=tmp_path, version=2)
+    from datagen.contract.remote import check_remote_version
+
+    with pytest.raises(ConfigError, match=r"holds version 3, and reading an older version"):
+        check_remote_version(url, 2, 3, "version=", "leave version=None")  # a bucket at version 3
+    err = fails(run_datagen("show", url, "--version", 3), 2, "version 3 does not exist", "holds version 1")
+    assert "older" not in err
+    assert run_datagen("show", url, "--version", 1).exit_code == 0

@@ -18,12 +18,10 @@ STORAGE_OPTION = click.option("--storage-option", "storage_option", multiple=Tru
 
 def _manifest(directory: str, pairs, version: int | None = None) -> object:
     if is_remote(directory):
-        from datagen.contract.remote import RemoteDataset
+        from datagen.contract.remote import RemoteDataset, check_remote_version
 
         manifest = RemoteDataset(directory, parse_storage_options(pairs)).read_manifest_with_hash()[0]
-        if version is not None and version != manifest.number:
-            raise ConfigError(f"--version {version}: {directory!r} holds version {manifest.number}, and reading an "
-                              "older version of an object-store dataset is not supported yet; leave out --version")
+        check_remote_version(directory, version, manifest.number, "--version ", "leave out --version")
         return manifest
     return read_manifest_with_hash(directory, version)[0] if version is not None else read_manifest(directory)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from .errors import ManifestError, ShardError
+from .errors import ConfigError, ManifestError, ShardError
 from .format import MANIFEST_NAME, Manifest, ShardEntry
 from .manifest import decode_manifest, manifest_from_dict
 from .storage import join, remote_fs, storage_error
@@ -107,6 +107,18 @@ class RemoteDataset:
             raise ShardError(f"shard {shard.path!r} changed: the object at {url!r} has sha256 "
                              f"{digest.hexdigest()[:12]}..., manifest says {shard.sha256[:12]}... "
                              "(corrupted or rewritten; re-run the split)")
+
+
+def check_remote_version(url: str, wanted: int | None, current: int, name: str, leave_out: str) -> None:
+    """An object-store dataset serves only its current version: a one-line ConfigError for any other
+    (``name`` is how the caller spells the option, e.g. ``--version`` or ``version=``)."""
+    if wanted is None or wanted == current:
+        return
+    if wanted > current:
+        raise ConfigError(f"{name}{wanted}: version {wanted} does not exist: {url!r} holds version {current} "
+                          "(reading other versions of an object-store dataset is not supported yet)")
+    raise ConfigError(f"{name}{wanted}: {url!r} holds version {current}, and reading an older version of an "
+                      f"object-store dataset is not supported yet; {leave_out}")
 
 
 def dataset_name(directory) -> str:
