@@ -93,3 +93,22 @@ def test_version_messages_on_object_store(small_src, s3_bucket, run_split, run_d
     err = fails(run_datagen("show", url, "--version", 3), 2, "version 3 does not exist", "holds version 1")
     assert "older" not in err
     assert run_datagen("show", url, "--version", 1).exit_code == 0
+
+
+@pytest.mark.parametrize("quick", [False, True])
+@pytest.mark.parametrize("tail", [64 << 10, 1024])  # 1024: the footer's ranged GET starts past the cut
+def test_verify_reports_a_truncated_shard_by_size(small_src, s3_bucket, run_split, run_datagen, quick, tail,
+                                                  monkeypatch):
+    import datagen.contract.remote as remote
+
+    monkeypatch.setattr(remote, "FOOTER_TAIL", tail)
+    monkeypatch.setattr(remote, "CHUNK", 1024)
+    url = f"s3://{s3_bucket}/ds"
+    m = _split(run_split, small_src, url)
+    shard = max(m["shards"], key=lambda s: s["bytes"])
+    key = f"{s3_bucket}/ds/{shard['path']}"
+    _fs().pipe_file(key, _fs().cat_file(key)[:100])
+    r = run_datagen("verify", url, *(["--quick"] if quick else []))
+    assert r.exit_code == 1, r.output
+    assert f"100 bytes, manifest says {shard['bytes']:,}" in r.output, r.output
+    assert "not satisfiable" not in r.output
