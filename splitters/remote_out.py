@@ -76,7 +76,9 @@ class RemoteOut:
         return True
 
     def acquire(self) -> None:
-        me = {"lock": "datagen split lock", "host": socket.gethostname(), "pid": os.getpid()}
+        me = {"lock": "datagen split lock", "host": socket.gethostname(), "pid": os.getpid(),
+              "token": os.urandom(8).hex()}  # release deletes the lock only while it still holds this token
+        self._token = me["token"]
         try:
             for _ in range(2):
                 if self._put_new(LOCK_NAME, json.dumps(me).encode()):
@@ -102,12 +104,34 @@ class RemoteOut:
                           f"{join(self.url, LOCK_NAME)!r} and retry")
 
     def release(self) -> None:
+        """Delete the lock this run created; never another writer's (a lock taken over meanwhile)."""
         if self.locked:
-            try:
-                self.fs.rm_file(self.key(LOCK_NAME))
-            except Exception:
-                pass
             self.locked = False
+            try:
+                held = json.loads(self.fs.cat_file(self.key(LOCK_NAME)))
+                if isinstance(held, dict) and held.get("token") == self._token:
+                    self.fs.rm_file(self.key(LOCK_NAME))
+            except Exception:
+                pass  # gone already, or unreadable: not provably ours, left alone
+
+    def forget_uploads(self, before: set[str]) -> None:
+        """After a failed split: delete the shard objects that appeared during this run (``before`` is
+        the listing taken under the lock) and that the committed manifest does not list. Nothing is
+        deleted unless the committed manifest (if any) can be read."""
+        try:
+            try:
+                listed = {s.path for s in self.dataset.read_manifest_with_hash()[0].shards}
+            except ManifestError as exc:
+                if "not a finished dataset" not in str(exc):
+                    return
+                listed = set()
+            self.fs.invalidate_cache(self.root)
+            stray = [self.key(rel) for rel in self.listing()
+                     if journal.shard_like(rel) and rel not in before and rel not in listed]
+            if stray:
+                self.fs.rm(stray)
+        except Exception:
+            pass  # best effort: unlisted objects are never read; the next split may overwrite them
 
     # -- what --out holds --------------------------------------------------------------------------
     def listing(self) -> dict[str, int]:

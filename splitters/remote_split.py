@@ -120,7 +120,9 @@ def run_remote_split(cfg, t0: float, split_fn):
     out.acquire()
     temp = None
     staging = None
+    before = None
     try:
+        before = set(out.listing())  # under the lock: what a failure must not delete
         old = out.inspect()
         if old is not None and not cfg.overwrite:
             from .uptodate import config_or_source_change, remote_content_change
@@ -153,10 +155,12 @@ def run_remote_split(cfg, t0: float, split_fn):
         summary.out = out.url
         summary.action = "replaced" if old is not None else "created"
         return summary
-    except DatagenError:
+    except BaseException as exc:  # an error, Ctrl-C, SIGTERM: this run's unlisted uploads go
+        if before is not None:
+            out.forget_uploads(before)
+        if isinstance(exc, OSError) and not isinstance(exc, DatagenError):
+            raise storage_error(exc, out.url, "--out") from None
         raise
-    except OSError as exc:
-        raise storage_error(exc, out.url, "--out") from None
     finally:
         if staging is not None and is_remote(staging):
             out.remove_staging(remote_fs(staging, cfg.storage_options)[1])

@@ -112,3 +112,52 @@ def test_verify_reports_a_truncated_shard_by_size(small_src, s3_bucket, run_spli
     assert r.exit_code == 1, r.output
     assert f"100 bytes, manifest says {shard['bytes']:,}" in r.output, r.output
     assert "not satisfiable" not in r.output
+
+
+def _keys(bucket, prefix="ds"):
+    return {k.split(f"/{prefix}/", 1)[1] for k in _fs().find(f"{bucket}/{prefix}")}
+
+
+@pytest.mark.parametrize("failure", [OSError("injected network failure"), KeyboardInterrupt()])
+def test_failed_split_releases_lock_and_deletes_its_unlisted_uploads(small_src, s3_bucket, run_split,
+                                                                      monkeypatch, failure):
+    import splitters.remote_out as remote_out
+
+    url = f"s3://{s3_bucket}/ds"
+    old = _split(run_split, small_src, url)
+    real_commit = remote_out.RemoteOut.commit
+
+    def failing_commit(self, *args, **kwargs):  # every new shard is uploaded by now
+        assert _keys(s3_bucket) - {s["path"] for s in old["shards"]} - {"manifest.json", ".datagen.lock"}
+        raise failure
+
+    monkeypatch.setattr(remote_out.RemoteOut, "commit", failing_commit)
+    day = ("--time-column", "event_time", "--group-by", "day")
+    r = run_split(small_src, "--out", url, *day, "--overwrite")
+    if isinstance(failure, KeyboardInterrupt):
+        assert r.exit_code == 130, r.output  # Ctrl-C: clean-up ran, exit 128 + SIGINT
+    else:
+        fails(r, 1, "injected network failure")
+    # the committed dataset is intact; no lock; none of the failed run's objects
+    assert _keys(s3_bucket) == {"manifest.json"} | {s["path"] for s in old["shards"]}
+    monkeypatch.setattr(remote_out.RemoteOut, "commit", real_commit)
+    r = run_split(small_src, "--out", url, *day, "--overwrite")
+    assert r.exit_code == 0, r.output
+    new = json.loads(_fs().cat_file(f"{s3_bucket}/ds/manifest.json"))
+    assert _keys(s3_bucket) == {"manifest.json"} | {s["path"] for s in new["shards"]}
+
+
+def test_release_leaves_another_writers_lock(small_src, s3_bucket, run_split, monkeypatch):
+    import splitters.remote_out as remote_out
+
+    url = f"s3://{s3_bucket}/ds"
+    other = json.dumps({"lock": "datagen split lock", "host": "elsewhere", "pid": 1, "token": "theirs"})
+
+    def stolen_commit(self, *args, **kwargs):  # the lock was removed by hand and another writer took it
+        _fs().pipe_file(f"{s3_bucket}/ds/.datagen.lock", other.encode())
+        raise OSError("injected failure")
+
+    monkeypatch.setattr(remote_out.RemoteOut, "commit", stolen_commit)
+    fails(run_split(small_src, "--out", url, *ARGS), 1, "injected failure")
+    assert _keys(s3_bucket) == {".datagen.lock"}  # their lock stays; our uploads are gone
+    assert json.loads(_fs().cat_file(f"{s3_bucket}/ds/.datagen.lock"))["token"] == "theirs"
