@@ -155,16 +155,26 @@ def run_remote_split(cfg, t0: float, split_fn):
         summary.out = out.url
         summary.action = "replaced" if old is not None else "created"
         return summary
-    except BaseException as exc:  # an error, Ctrl-C, SIGTERM: this run's unlisted uploads go
+    except BaseException as exc:  # an error, Ctrl-C, SIGTERM: this run's unlisted uploads go, then the lock
         if before is not None:
             out.forget_uploads(before)
-        if isinstance(exc, OSError) and not isinstance(exc, DatagenError):
-            raise storage_error(exc, out.url, "--out") from None
+        _drop_staging(out, staging, cfg.storage_options)
+        staging = None
+        left = out.release()
+        error = storage_error(exc, out.url, "--out") if isinstance(exc, OSError) else exc
+        if left and isinstance(error, DatagenError):
+            raise type(error)(f"{error}; {left}") from None
+        if error is not exc:
+            raise error from None
         raise
     finally:
-        if staging is not None and is_remote(staging):
-            out.remove_staging(remote_fs(staging, cfg.storage_options)[1])
+        _drop_staging(out, staging, cfg.storage_options)
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
         out.release()
+
+
+def _drop_staging(out: RemoteOut, staging, storage_options: dict) -> None:
+    if staging is not None and is_remote(staging):
+        out.remove_staging(remote_fs(staging, storage_options)[1])
 

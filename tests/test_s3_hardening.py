@@ -21,6 +21,19 @@ def small_src(tmp_path_factory):
     return d
 
 
+@pytest.fixture(autouse=True)
+def _fsspec_defaults():
+    """--storage-option values become this process's fsspec defaults (split.py): restore them after each test."""
+    import copy
+
+    import fsspec.config
+
+    saved = copy.deepcopy(fsspec.config.conf)
+    yield
+    fsspec.config.conf.clear()
+    fsspec.config.conf.update(saved)
+
+
 def _fs():
     return s3fs.S3FileSystem(skip_instance_cache=True)
 
@@ -161,3 +174,11 @@ def test_release_leaves_another_writers_lock(small_src, s3_bucket, run_split, mo
     fails(run_split(small_src, "--out", url, *ARGS), 1, "injected failure")
     assert _keys(s3_bucket) == {".datagen.lock"}  # their lock stays; our uploads are gone
     assert json.loads(_fs().cat_file(f"{s3_bucket}/ds/.datagen.lock"))["token"] == "theirs"
+
+
+def test_write_only_credentials_leave_no_lock(small_src, s3_bucket, run_split):
+    """anon=true on this server may PUT but not GET or DELETE: the split stops right after taking the
+    lock (which it cannot read back), before any upload, and says the lock is left and how to remove it."""
+    r = run_split(small_src, "--out", f"s3://{s3_bucket}/x12", *ARGS, "--storage-option", "anon=true")
+    err = fails(r, 1, "access denied", ".datagen.lock", "could not be deleted")
+    assert _keys(s3_bucket, "x12") == {".datagen.lock"}, err  # nothing uploaded; the lock is named
