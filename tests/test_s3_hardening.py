@@ -182,3 +182,13 @@ def test_write_only_credentials_leave_no_lock(small_src, s3_bucket, run_split):
     r = run_split(small_src, "--out", f"s3://{s3_bucket}/x12", *ARGS, "--storage-option", "anon=true")
     err = fails(r, 1, "access denied", ".datagen.lock", "could not be deleted")
     assert _keys(s3_bucket, "x12") == {".datagen.lock"}, err  # nothing uploaded; the lock is named
+
+
+def test_session_options_pass_the_check():
+    """profile= goes through s3fs to the botocore session: not refused as unknown."""
+    from datagen.contract.storage_options import check_storage_options_for
+    from datagen.contract.errors import ConfigError
+
+    check_storage_options_for("s3://b/p", {"profile": "x", "anon": False, "client_kwargs": {"region_name": "r"}})
+    with pytest.raises(ConfigError, match="takes no option 'region_name'"):
+        check_storage_options_for("s3://b/p", {"region_name": "r"})

@@ -12,7 +12,8 @@ import inspect
 from .errors import ConfigError
 
 COMMON = {"skip_instance_cache", "use_listings_cache", "listings_expiry_time", "max_paths"}  # fsspec itself
-STRICT = {"s3", "s3a"}  # backends whose whole set of options is their __init__ parameters
+STRICT = {"s3", "s3a"}  # backends whose options are their __init__ parameters plus the session's
+SESSION = {"s3": "aiobotocore.session.AioSession", "s3a": "aiobotocore.session.AioSession"}  # gets **kwargs
 
 
 def _parameters(cls) -> dict:
@@ -40,6 +41,15 @@ def check_storage_options_for(url: str, options: dict | None) -> None:
     except (ImportError, ValueError):
         return  # remote_fs names the missing package / unknown protocol
     params = _parameters(cls)
+    if protocol in SESSION:  # s3fs hands unknown keywords to the botocore session (e.g. profile=NAME)
+        import importlib
+
+        module, _, name = SESSION[protocol].rpartition(".")
+        try:
+            for key, default in _parameters(getattr(importlib.import_module(module), name)).items():
+                params.setdefault(key, default)
+        except (ImportError, AttributeError):
+            return
     for key, value in options.items():
         if protocol in STRICT and key not in params and key not in COMMON:
             known = ", ".join(sorted(k for k in params if k not in ("asynchronous", "loop", "session")))
