@@ -48,6 +48,9 @@ from .writeplan import measured_ranges, write_context
 def run_append(options: dict) -> SplitSummary:
     """Append ``options["inputs"]`` to the dataset in ``options["out"]``; ``options`` holds only what
     the user gave (the rest comes from the manifest)."""
+    from datagen.contract.storage import refuse_object_store
+
+    refuse_object_store(options["out"], "--append")
     t0 = time.perf_counter()
     out = Path(os.path.realpath(options["out"]))
     sources = discover(options["inputs"])

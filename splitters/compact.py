@@ -94,6 +94,9 @@ def _merge(out: Path, run: list[ShardEntry], part: int, m: Manifest, root: Path)
 def run_compact(directory: str) -> tuple[Manifest | None, int, int]:
     """Compact ``directory``; (the new manifest or None when there was nothing to merge, parts merged,
     shards written)."""
+    from datagen.contract.storage import refuse_object_store
+
+    refuse_object_store(directory, "datagen compact")
     out = Path(os.path.realpath(directory))
     if not (out / "manifest.json").exists():
         raise OutputError(f"{directory!r} holds no dataset (no manifest.json) to compact")

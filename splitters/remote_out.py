@@ -77,11 +77,14 @@ class RemoteOut:
         return True
 
     def acquire(self) -> None:
-        me = {"lock": "datagen split lock", "host": socket.gethostname(), "pid": os.getpid()}
+        me = {"lock": "datagen split lock", "host": socket.gethostname(), "pid": os.getpid(),
+              "token": os.urandom(8).hex()}  # release deletes the lock only while it still holds this token
+        self._token = me["token"]
         try:
             for _ in range(2):
                 if self._put_new(LOCK_NAME, json.dumps(me).encode()):
                     self.locked = True
+                    self._read_back()
                     return
                 try:
                     held = json.loads(self.fs.cat_file(self.key(LOCK_NAME)))
@@ -102,13 +105,54 @@ class RemoteOut:
         raise OutputError(f"another split is writing --out {self.url!r} ({who}); if none is running, delete "
                           f"{join(self.url, LOCK_NAME)!r} and retry")
 
-    def release(self) -> None:
-        if self.locked:
+    def _read_back(self) -> None:
+        """The lock just created must be readable (and so releasable): credentials that may PUT but
+        not GET (or DELETE) would otherwise leave it behind after the first failure."""
+        try:
+            self.fs.cat_file(self.key(LOCK_NAME))
+        except Exception as exc:
+            problem = self.release()
+            error = storage_error(exc, join(self.url, LOCK_NAME), "the lock")
+            raise OutputError(f"{error}{'; ' + problem if problem else ''}") from None
+
+    def release(self) -> str | None:
+        """Delete the lock this run created; never another writer's (a lock taken over meanwhile).
+        None when done (or nothing to do), else one phrase saying the lock was left and how to remove it."""
+        if not self.locked:
+            return None
+        self.locked = False
+        where = join(self.url, LOCK_NAME)
+        try:
+            held = json.loads(self.fs.cat_file(self.key(LOCK_NAME)))
+            if not (isinstance(held, dict) and held.get("token") == self._token):
+                return None  # another writer's lock now: left alone
+            self.fs.rm_file(self.key(LOCK_NAME))
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            return (f"the lock {where!r} could not be deleted ({type(exc).__name__}: {detail}); delete it "
+                    "once no split is running")
+        return None
+
+    def forget_uploads(self, before: set[str]) -> None:
+        """After a failed split: delete the shard objects that appeared during this run (``before`` is
+        the listing taken under the lock) and that the committed manifest does not list. Nothing is
+        deleted unless the committed manifest (if any) can be read."""
+        try:
             try:
-                self.fs.rm_file(self.key(LOCK_NAME))
-            except Exception:
-                pass
-            self.locked = False
+                listed = {s.path for s in self.dataset.read_manifest_with_hash()[0].shards}
+            except ManifestError as exc:
+                if "not a finished dataset" not in str(exc):
+                    return
+                listed = set()
+            self.fs.invalidate_cache(self.root)
+            stray = [self.key(rel) for rel in self.listing()
+                     if journal.shard_like(rel) and rel not in before and rel not in listed]
+            if stray:
+                self.fs.rm(stray)
+        except Exception:
+            pass  # best effort: unlisted objects are never read; the next split may overwrite them
 
     # -- what --out holds --------------------------------------------------------------------------
     def listing(self) -> dict[str, int]:

@@ -121,13 +121,15 @@ def run_remote_split(cfg, t0: float, split_fn):
     out.acquire()
     temp = None
     staging = None
+    before = None
     try:
+        before = set(out.listing())  # under the lock: what a failure must not delete
         old = out.inspect()
         if old is not None and not cfg.overwrite:
-            from .uptodate import config_or_source_change
+            from .uptodate import config_or_source_change, remote_content_change
 
             reason = config_or_source_change(old, cfg.semantic(), [s.stamp for s in sources]) \
-                or out.missing_shards(old)
+                or out.missing_shards(old) or remote_content_change(out.url, old, cfg.storage_options)
             if reason is None:
                 return SplitSummary(out.url, "up to date", old.totals.rows_written, len(old.shards),
                                     old.totals.bytes, time.perf_counter() - t0)
@@ -154,14 +156,26 @@ def run_remote_split(cfg, t0: float, split_fn):
         summary.out = out.url
         summary.action = "replaced" if old is not None else "created"
         return summary
-    except DatagenError:
+    except BaseException as exc:  # an error, Ctrl-C, SIGTERM: this run's unlisted uploads go, then the lock
+        if before is not None:
+            out.forget_uploads(before)
+        _drop_staging(out, staging, cfg.storage_options)
+        staging = None
+        left = out.release()
+        error = storage_error(exc, out.url, "--out") if isinstance(exc, OSError) else exc
+        if left and isinstance(error, DatagenError):
+            raise type(error)(f"{error}; {left}") from None
+        if error is not exc:
+            raise error from None
         raise
-    except OSError as exc:
-        raise storage_error(exc, out.url, "--out") from None
     finally:
-        if staging is not None and is_remote(staging):
-            out.remove_staging(remote_fs(staging, cfg.storage_options)[1])
+        _drop_staging(out, staging, cfg.storage_options)
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
         out.release()
+
+
+def _drop_staging(out: RemoteOut, staging, storage_options: dict) -> None:
+    if staging is not None and is_remote(staging):
+        out.remove_staging(remote_fs(staging, storage_options)[1])
 

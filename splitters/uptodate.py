@@ -68,3 +68,13 @@ def _content_change(out: Path, manifest: Manifest) -> str | None:
         if digest != src.sha256:
             return f"from changed sources ({src.path!r} has another sha256)"
     return None
+
+
+def remote_content_change(url: str, manifest: Manifest, storage_options: dict | None) -> str | None:
+    """Check 3 for an object-store dataset: every shard verifies as ``datagen verify URL`` checks it
+    (size, footer, sha256 and lineage values; each shard downloaded once into a temporary cache)."""
+    report = verify_dataset(url, manifest, full_hash=True, storage_options=storage_options)
+    if not report.ok:
+        more = f" and {len(report.problems) - 1} more" if len(report.problems) > 1 else ""
+        return f"that does not verify ({report.problems[0]}{more})"
+    return None

@@ -10,7 +10,7 @@ import click
 from datagen.contract.cli_edge import Group, report_errors
 from datagen.contract.errors import ConfigError
 from datagen.contract.manifest import read_manifest, read_manifest_with_hash
-from datagen.contract.storage import is_remote, parse_storage_options
+from datagen.contract.storage import is_remote, parse_storage_options, refuse_object_store
 
 STORAGE_OPTION = click.option("--storage-option", "storage_option", multiple=True, metavar="KEY=VALUE",
                               help="For a dataset URL (s3://...): passed to fsspec (repeatable).")
@@ -18,12 +18,10 @@ STORAGE_OPTION = click.option("--storage-option", "storage_option", multiple=Tru
 
 def _manifest(directory: str, pairs, version: int | None = None) -> object:
     if is_remote(directory):
-        from datagen.contract.remote import RemoteDataset
+        from datagen.contract.remote import RemoteDataset, check_remote_version
 
         manifest = RemoteDataset(directory, parse_storage_options(pairs)).read_manifest_with_hash()[0]
-        if version is not None and version != manifest.number:
-            raise ConfigError(f"--version {version}: {directory!r} holds version {manifest.number}, and reading an "
-                              "older version of an object-store dataset is not supported yet; leave out --version")
+        check_remote_version(directory, version, manifest.number, "--version ", "leave out --version")
         return manifest
     return read_manifest_with_hash(directory, version)[0] if version is not None else read_manifest(directory)
 
@@ -159,6 +157,7 @@ def log(directory):
 
     from .vacuum import log_lines
 
+    refuse_object_store(directory, "datagen log")
     lines, ok = log_lines(directory)
     for line in lines:
         click.echo(line)
@@ -176,6 +175,7 @@ def vacuum(directory, keep, dry_run):
     """Delete shard files that only versions older than the newest KEEP list."""
     from .vacuum import vacuum as run_vacuum
 
+    refuse_object_store(directory, "datagen vacuum")
     run_vacuum(directory, keep, dry_run, click.echo)
 
 
@@ -189,6 +189,7 @@ def compact(directory):
 
     from datagen.contract.errors import UsageError
 
+    refuse_object_store(directory, "datagen compact")
     # compaction is a commit, which the splitter owns (lock, journal, publish); datagen never imports it
     if importlib.util.find_spec("splitters") is None:
         raise UsageError("datagen compact needs the splitters package (installed with split-datasets)")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from .errors import ManifestError, ShardError
+from .errors import ConfigError, ManifestError, ShardError
 from .format import MANIFEST_NAME, Manifest, ShardEntry
 from .manifest import decode_manifest, manifest_from_dict
 from .storage import join, remote_fs, storage_error
@@ -57,6 +57,8 @@ class RemoteDataset:
         size = shard.bytes
         try:
             tail = self.fs.cat_file(path, start=max(0, size - FOOTER_TAIL), end=size)
+            if len(tail) < size - max(0, size - FOOTER_TAIL):  # the object ends before the manifest's size
+                self._size_mismatch(shard)
             if len(tail) < 8 or tail[-4:] != b"PAR1":
                 raise ShardError(f"shard {shard.path!r} at {self.shard_url(shard)!r} is not a Parquet file "
                                  "(no footer magic)")
@@ -70,6 +72,7 @@ class RemoteDataset:
         except FileNotFoundError:
             raise ShardError(f"shard {shard.path!r} is missing: no object at {self.shard_url(shard)!r}") from None
         except Exception as exc:
+            self._size_mismatch(shard)
             raise storage_error(exc, self.shard_url(shard), "shard", ShardError) from None
         return b"PAR1" + tail[-(length + 8):]
 
@@ -100,6 +103,19 @@ class RemoteDataset:
                                 "re-run the split)")
         return parse(raw, manifest, url)
 
+    def _size_mismatch(self, shard: ShardEntry) -> None:
+        """After a failed ranged GET (e.g. "range not satisfiable" on a truncated object): one HEAD, and
+        a ShardError naming both sizes when the object's size is not the manifest's."""
+        try:
+            path = join(self.root, shard.path)
+            self.fs.invalidate_cache(path)  # a listing cached earlier in this process may hold the old size
+            size = int(self.fs.info(path)["size"])
+        except Exception:
+            return  # the original error is reported
+        if size != shard.bytes:
+            raise ShardError(f"shard {shard.path!r} changed: the object at {self.shard_url(shard)!r} has "
+                             f"{size:,} bytes, manifest says {shard.bytes:,}") from None
+
     def download(self, shard: ShardEntry, dest: str) -> None:
         """Write the shard to the local file ``dest`` (which the caller renames into place), checking
         size and sha256 against the manifest; a mismatch is a one-line ShardError naming the shard."""
@@ -123,8 +139,10 @@ class RemoteDataset:
             if exc.filename == dest or (exc.errno is not None and exc.errno in (28, 122)):
                 raise ShardError(f"cannot write the cached copy of shard {shard.path!r} to {dest!r}: "
                                  f"{exc.strerror or exc}") from None
+            self._size_mismatch(shard)
             raise storage_error(exc, url, "shard", ShardError) from None
         except Exception as exc:
+            self._size_mismatch(shard)
             raise storage_error(exc, url, "shard", ShardError) from None
         if size != shard.bytes:
             raise ShardError(f"shard {shard.path!r} changed: the object at {url!r} has "
@@ -134,6 +152,18 @@ class RemoteDataset:
             raise ShardError(f"shard {shard.path!r} changed: the object at {url!r} has sha256 "
                              f"{digest.hexdigest()[:12]}..., manifest says {shard.sha256[:12]}... "
                              "(corrupted or rewritten; re-run the split)")
+
+
+def check_remote_version(url: str, wanted: int | None, current: int, name: str, leave_out: str) -> None:
+    """An object-store dataset serves only its current version: a one-line ConfigError for any other
+    (``name`` is how the caller spells the option, e.g. ``--version`` or ``version=``)."""
+    if wanted is None or wanted == current:
+        return
+    if wanted > current:
+        raise ConfigError(f"{name}{wanted}: version {wanted} does not exist: {url!r} holds version {current} "
+                          "(reading other versions of an object-store dataset is not supported yet)")
+    raise ConfigError(f"{name}{wanted}: {url!r} holds version {current}, and reading an older version of an "
+                      f"object-store dataset is not supported yet; {leave_out}")
 
 
 def dataset_name(directory) -> str:

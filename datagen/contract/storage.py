@@ -55,7 +55,10 @@ def remote_fs(url: str, storage_options: dict | None = None):
     """(fsspec filesystem, path inside it) for a remote ``url``; one line when its package is missing."""
     import fsspec
 
+    from .storage_options import check_storage_options_for
+
     protocol = url.split("://", 1)[0].lower()
+    check_storage_options_for(url, storage_options)
     try:
         return fsspec.core.url_to_fs(url, **(storage_options or {}))
     except ImportError:
@@ -97,11 +100,23 @@ def storage_error(exc: BaseException, url: str, what: str = "dataset", cls: type
     return cls(f"{what} {url!r}: storage error: {name}: {text}")
 
 
+def refuse_object_store(location: Any, what: str) -> None:
+    """A one-line usage error when ``location`` is a URL and ``what`` only works on a local dataset."""
+    if is_remote(location):
+        raise ConfigError(f"{what} is not supported for object-store datasets yet ({str(location)!r}); "
+                          "use a local dataset directory")
+
+
 def apply_storage_options(urls, options: dict) -> None:
     """Make ``options`` the fsspec defaults of every remote protocol among ``urls`` in this process
     (so code that opens a URL without options, e.g. a Dask task, uses them too)."""
     import fsspec.config
 
+    from .storage_options import check_storage_options_for
+
+    for url in urls:  # all checked before any is applied: a bad value never becomes a default
+        if is_remote(url):
+            check_storage_options_for(str(url), options)
     for url in urls:
         if is_remote(url):
             protocol = str(url).split("://", 1)[0].lower()

@@ -33,16 +33,13 @@ class DatasetStore:
         self.storage = storage or Storage()
         self.remote = None
         if is_remote(directory):
-            from datagen.contract.remote import RemoteDataset
+            from datagen.contract.remote import RemoteDataset, check_remote_version
 
             self.remote = RemoteDataset(str(directory), self.storage.storage_options)
             self.directory = self.remote.url
             self.manifest, self.manifest_sha256 = self.remote.read_manifest_with_hash()
-            current = self.manifest.version or 1
-            if version is not None and version != current:
-                raise ConfigError(f"version={version}: {self.directory!r} holds version {current}, and reading an "
-                                  "older version of an object-store dataset is not supported yet; leave "
-                                  "version=None for the current one")
+            check_remote_version(self.directory, version, self.manifest.number, "version=",
+                                 "leave version=None for the current one")
         else:
             self.directory = Path(directory)
             self.manifest, self.manifest_sha256 = read_manifest_with_hash(self.directory, version)
