@@ -8,7 +8,6 @@ import sys
 import click
 
 from datagen.contract.cli_edge import Group, report_errors
-from datagen.contract.errors import ConfigError
 from datagen.contract.manifest import read_manifest, read_manifest_with_hash
 from datagen.contract.storage import is_remote, parse_storage_options, refuse_object_store
 
