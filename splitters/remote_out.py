@@ -136,19 +136,22 @@ class RemoteOut:
         return None
 
     def forget_uploads(self, before: set[str]) -> None:
-        """After a failed split: delete the shard objects that appeared during this run (``before`` is
+        """After a failed split: delete the shard objects (and footer pack) that appeared during this run (``before`` is
         the listing taken under the lock) and that the committed manifest does not list. Nothing is
         deleted unless the committed manifest (if any) can be read."""
         try:
             try:
-                listed = {s.path for s in self.dataset.read_manifest_with_hash()[0].shards}
+                committed = self.dataset.read_manifest_with_hash()[0]
+                listed = {s.path for s in committed.shards}
+                if committed.footer_pack is not None:
+                    listed.add(committed.footer_pack.path)
             except ManifestError as exc:
                 if "not a finished dataset" not in str(exc):
                     return
                 listed = set()
             self.fs.invalidate_cache(self.root)
-            stray = [self.key(rel) for rel in self.listing()
-                     if journal.shard_like(rel) and rel not in before and rel not in listed]
+            ours = lambda rel: journal.shard_like(rel) or (rel.startswith(PACK_DIR + "/") and rel.endswith(".bin"))
+            stray = [self.key(rel) for rel in self.listing() if ours(rel) and rel not in before and rel not in listed]
             if stray:
                 self.fs.rm(stray)
         except Exception:

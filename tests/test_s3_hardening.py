@@ -151,13 +151,13 @@ def test_failed_split_releases_lock_and_deletes_its_unlisted_uploads(small_src, 
         assert r.exit_code == 130, r.output  # Ctrl-C: clean-up ran, exit 128 + SIGINT
     else:
         fails(r, 1, "injected network failure")
-    # the committed dataset is intact; no lock; none of the failed run's objects
-    assert _keys(s3_bucket) == {"manifest.json"} | {s["path"] for s in old["shards"]}
+    # the committed dataset is intact (its shards and footer pack); no lock; none of the failed run's objects
+    assert _keys(s3_bucket) == {"manifest.json", old["footer_pack"]["path"]} | {s["path"] for s in old["shards"]}
     monkeypatch.setattr(remote_out.RemoteOut, "commit", real_commit)
     r = run_split(small_src, "--out", url, *day, "--overwrite")
     assert r.exit_code == 0, r.output
     new = json.loads(_fs().cat_file(f"{s3_bucket}/ds/manifest.json"))
-    assert _keys(s3_bucket) == {"manifest.json"} | {s["path"] for s in new["shards"]}
+    assert _keys(s3_bucket) == {"manifest.json", new["footer_pack"]["path"]} | {s["path"] for s in new["shards"]}
 
 
 def test_release_leaves_another_writers_lock(small_src, s3_bucket, run_split, monkeypatch):
