@@ -78,7 +78,16 @@ def test_cache_smaller_than_dataset(local_ds, s3_bucket, tmp_path):
                         cache_dir=cache, cache_size=limit)
 
     def on_disk():
-        return sum(p.stat().st_size for sub in ("shards", "tmp") for p in (cache / sub).iterdir())
+        # under the cache's own lock: the background prefetch may evict a copy and reserve room for the next
+        # download between two listings, and a snapshot mixing both moments would count a state that never was
+        import fcntl
+
+        fd = os.open(cache / ".lock", os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return sum(p.stat().st_size for sub in ("shards", "tmp") for p in (cache / sub).iterdir())
+        finally:
+            os.close(fd)
 
     for epoch in (0, 1):
         seen = []
