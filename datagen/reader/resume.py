@@ -5,8 +5,8 @@
 (manifest version when the manifest has one, else its sha256), seed and batch-determining options
 (the generator config); the first difference is named in one line.
 
-``StateCheckpoint`` (``gen.checkpoint(path, save_freq=N)``) writes the state atomically (temporary
-file, fsync, rename) at exactly the moments Keras 3.15's ``BackupAndRestore(save_freq=N)`` saves
+``StateCheckpoint`` (``gen.checkpoint(path, save_freq=N)``) writes the state atomically (``atomic_write_text``:
+temporary file, fsync, rename) at exactly the moments Keras 3.15's ``BackupAndRestore(save_freq=N)`` saves
 weights: every N trained batches counted from the start of fit across epochs (not at epoch ends),
 or at each epoch end with ``save_freq="epoch"``. Put it AFTER ``BackupAndRestore`` in ``callbacks``:
 at each save point the weights are written first, so a kill between the two writes leaves the state
@@ -18,12 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from typing import Any
 
 import keras
 
 from datagen.contract.errors import ConfigError, OutputError
+from datagen.contract.manifest import atomic_write_text
 
 STATE_FORMAT = "datagen-state/1"
 # Keras 3.15 warns this when an epoch's data ends before len() steps: a resumed epoch does so on purpose
@@ -126,21 +126,11 @@ def check_state(gen, state: dict) -> tuple[int, int]:
 
 
 def write_state(path: str, state: dict) -> None:
-    """Atomically: a reader (or a kill) sees the old file or the new one, never half of one."""
-    folder = os.path.dirname(os.path.abspath(path))
+    """Atomically and durably (the manifest's write rule): a reader (or a kill) sees the old file or the
+    new one, never half of one."""
     try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".datagen-state-", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(state, f, indent=1)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        atomic_write_text(path, json.dumps(state, indent=1), durable=True)
     except OSError as exc:
         raise OutputError(f"cannot write the generator state to {path!r}: {exc.strerror or exc}") from None
 
