@@ -51,3 +51,15 @@ def test_state_file_follows_the_manifest_write_rule(dataset, tmp_path):
     with pytest.raises(OutputError, match="cannot write the generator state") as exc:
         write_state(str(tmp_path / "file" / "state.json"), gen.state())
     assert "\n" not in str(exc.value)
+
+
+def test_checkpoint_is_the_fit_callback_plus_the_state_writes(dataset, tmp_path):
+    """gen.checkpoint extends gen.callback's class: the epoch/step bookkeeping lives once."""
+    from datagen.reader.fitcallback import EpochCallback
+
+    gen = DataGenerator(dataset, FEATURES, label="label", batch_size=400, seed=3)
+    assert type(gen.callback) is EpochCallback
+    checkpoint = gen.checkpoint(tmp_path / "state.json", save_freq=2)
+    assert isinstance(checkpoint, EpochCallback) and checkpoint.generator is gen
+    for hook in ("on_train_begin", "on_epoch_begin", "on_train_end"):
+        assert hook not in type(checkpoint).__dict__   # inherited, not repeated

@@ -20,10 +20,10 @@ import json
 import os
 from typing import Any
 
-import keras
-
 from datagen.contract.errors import ConfigError, OutputError
 from datagen.contract.manifest import atomic_write_text
+
+from .fitcallback import EpochCallback
 
 STATE_FORMAT = "datagen-state/1"
 # Keras 3.15 warns this when an epoch's data ends before len() steps: a resumed epoch does so on purpose
@@ -141,28 +141,21 @@ def check_save_freq(save_freq) -> int | str:
     raise ConfigError(f"save_freq: expected 'epoch' or a positive integer (as BackupAndRestore), got {save_freq!r}")
 
 
-class StateCheckpoint(keras.callbacks.Callback):
+class StateCheckpoint(EpochCallback):
     """Writes ``gen.state()`` to ``path`` whenever ``BackupAndRestore(save_freq)`` saves; also does
-    what ``gen.callback`` does (passing both is harmless)."""
+    what ``gen.callback`` does (it extends it; passing both is harmless)."""
 
     def __init__(self, generator, path, save_freq="epoch"):
-        super().__init__()
+        super().__init__(generator)
         if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
             raise ConfigError(f"checkpoint path: expected a file path, got {path!r}")
-        self.generator = generator
         self.path = os.fspath(path)
         self.save_freq = check_save_freq(save_freq)
         self._since_save = 0     # mirrors BackupAndRestore._batches_seen_since_last_saving
         self._last_batch = 0     # mirrors BackupAndRestore._last_batch_seen
 
-    def on_train_begin(self, logs=None):
-        self.generator._train_begin_from_fit(self.model)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.generator._begin_epoch_from_fit(epoch)
-
     def on_train_batch_end(self, batch, logs=None):
-        self.generator._batch_end_from_fit(batch)
+        super().on_train_batch_end(batch, logs)
         if self.save_freq == "epoch":
             return
         self._since_save += batch + 1 if batch <= self._last_batch else batch - self._last_batch
@@ -172,10 +165,7 @@ class StateCheckpoint(keras.callbacks.Callback):
             write_state(self.path, self.generator.state())
 
     def on_epoch_end(self, epoch, logs=None):
-        self.generator._end_epoch_from_fit(epoch)
+        super().on_epoch_end(epoch, logs)
         self._last_batch = 0
         if self.save_freq == "epoch":
             write_state(self.path, self.generator.state())
-
-    def on_train_end(self, logs=None):
-        self.generator._end_epoch_from_fit(None)
