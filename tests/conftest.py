@@ -5,8 +5,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from hypothesis import settings
@@ -47,16 +45,6 @@ def run_datagen():
         return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
     return run
-
-
-def write_parquet(path, table, row_group_size=None):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, row_group_size=row_group_size)
-    return path
-
-
-def table(**cols):
-    return pa.table(cols)
 
 
 from gen_fixtures import dataset, sources  # noqa: E402,F401  (generator test fixtures)

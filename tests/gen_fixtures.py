@@ -1,6 +1,9 @@
-"""A small split dataset shared by the generator tests (made once per session)."""
+"""Data the tests share: small time-stamped Parquet tables (``stamps``, ``write_parquet``) and the small split
+dataset of the generator tests (made once per session)."""
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -8,6 +11,18 @@ from datagen.app.sample import write_sample
 
 FEATURES = [f"f{i}" for i in range(4)]
 ROWS = 12_000
+
+
+def stamps(n: int, step_s: int = 3_600, start: int = 0) -> pa.Array:
+    """``n`` UTC nanosecond timestamps ``step_s`` seconds apart, the first ``start`` steps after the epoch."""
+    return pa.array((np.arange(n) + start) * step_s * 10**9, type=pa.timestamp("ns", "UTC"))
+
+
+def write_parquet(path, columns, **write_options):
+    """Write ``columns`` (a table or a dict of columns) to ``path``, making its folder; returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(columns if isinstance(columns, pa.Table) else pa.table(columns), path, **write_options)
+    return path
 
 
 @pytest.fixture(scope="session")

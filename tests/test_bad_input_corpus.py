@@ -27,6 +27,8 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from gen_fixtures import stamps
+
 ROOT = Path(__file__).resolve().parent.parent
 SPLIT = "split-datasets"
 DATAGEN = "datagen"
@@ -220,12 +222,8 @@ CASES = [
 ]
 
 
-def _ts(n):
-    return pa.array(np.arange(n) * 3_600 * 10**9, type=pa.timestamp("ns", "UTC"))
-
-
 def _build_corpus(d: Path) -> None:
-    good = pa.table({"t": _ts(48), "v": np.arange(48)})
+    good = pa.table({"t": stamps(48), "v": np.arange(48)})
     pq.write_table(good, d / "good.parquet")
     text = pa.table({"t": [f"2024-01-0{1 + i % 3}T00:00:00Z" for i in range(40)], "v": np.arange(40)})
     pacsv.write_csv(text, d / "good.csv")
@@ -260,7 +258,7 @@ def _build_corpus(d: Path) -> None:
     }.items():
         (d / sub).mkdir()
         for name, cols in tables.items():
-            pq.write_table(pa.table({"t": _ts(4), **cols}), d / sub / f"{name}.parquet")
+            pq.write_table(pa.table({"t": stamps(4), **cols}), d / sub / f"{name}.parquet")
     (d / "garbage").mkdir()
     (d / "garbage" / "manifest.json").write_text("{not json")
     configs = {
@@ -291,8 +289,8 @@ def _build_corpus(d: Path) -> None:
     (d / "future.csv").write_text("t,v\n2300-01-01T00:00:00Z,1\n2301-01-01T00:00:00Z,2\n")
     (d / "beyond.csv").write_text("t,v\n9999-12-31T23:00:00-05:00,1\n2024-01-01T00:00:00Z,2\n")
     (d / "epochs.csv").write_text("t,v\n1700000000,1\n1700003600,2\n")
-    pq.write_table(pa.table({"t": _ts(2), "tags": [["a"], ["b"]], "pt": [{"x": 1}, {"x": 2}]}), d / "nested.parquet")
-    pq.write_table(pa.table({"t": _ts(1), **{f"c{i}": ["v" * 150] for i in range(40)}}), d / "longvals.parquet")
+    pq.write_table(pa.table({"t": stamps(2), "tags": [["a"], ["b"]], "pt": [{"x": 1}, {"x": 2}]}), d / "nested.parquet")
+    pq.write_table(pa.table({"t": stamps(1), **{f"c{i}": ["v" * 150] for i in range(40)}}), d / "longvals.parquet")
     (d / "indir").mkdir()
     pq.write_table(good, d / "indir" / "a.parquet")
     os.symlink("indir", d / "link-to-indir")

@@ -5,11 +5,11 @@ usage error), never a traceback or an "internal error", and a failed split leave
 
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
+
+from gen_fixtures import stamps, write_parquet
 
 OPTIONS = ["--memory-limit", "--scheduler", "--timezone", "--group-by", "--label", "--time-unit", "--row-group-size",
            "--max-rows-per-shard", "--min-compression-saving", "--workers", "--on-bad-time", "--compression"]
@@ -24,8 +24,7 @@ values = st.one_of(
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
     d = tmp_path_factory.mktemp("fuzz")
-    pq.write_table(pa.table({"t": pa.array(np.arange(30) * 3_600 * 10**9, pa.timestamp("ns", "UTC")),
-                             "v": np.arange(30), "y": np.arange(30) % 2}), d / "in.parquet")
+    write_parquet(d / "in.parquet", {"t": stamps(30), "v": np.arange(30), "y": np.arange(30) % 2})
     return d
 
 

@@ -6,8 +6,6 @@ and never a silent reinterpretation (``overwrite: "false"`` must not overwrite).
 import math
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 import yaml
 from hypothesis import given, settings, strategies as st
@@ -17,6 +15,7 @@ from datagen.contract.configfile import parse_size
 from datagen.contract.errors import ConfigError
 from datagen.reader.options import GeneratorOptions, options_from_config
 from splitters.config import SplitConfig, load_config_file
+from gen_fixtures import stamps, write_parquet
 
 BASE = {"inputs": ["in.parquet"], "out": "out", "time_column": "t"}
 
@@ -165,8 +164,7 @@ def test_generator_config_values_are_type_checked(key, value):
 
 def test_generator_config_file_label_list_is_a_one_line_error(tmp_path, run_datagen):
     """YAML `label: [x]` in a training config gave a traceback."""
-    pq.write_table(pa.table({"t": pa.array(np.arange(10) * 3600 * 10**9, pa.timestamp("ns", "UTC")),
-                             "a": np.arange(10.0), "y": np.arange(10)}), tmp_path / "in.parquet")
+    write_parquet(tmp_path / "in.parquet", {"t": stamps(10), "a": np.arange(10.0), "y": np.arange(10)})
     (tmp_path / "train.yaml").write_text("generator:\n  features: [a]\n  label: [y]\n")
     r = run_datagen("provenance", tmp_path / "ds", "--batch", "0", "--config", tmp_path / "train.yaml")
     assert r.exit_code == 2 and r.stderr.startswith("error: label: expected a column name") and "Traceback" not in r.output
