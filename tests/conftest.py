@@ -47,6 +47,16 @@ def run_datagen():
     return run
 
 
+@pytest.fixture(scope="module")
+def cluster():
+    """A dask.distributed LocalCluster of two single-threaded worker processes on 127.0.0.1 (one per module)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as c:
+        yield c
+
+
 from gen_fixtures import dataset, sources  # noqa: E402,F401  (generator test fixtures)
 
 

@@ -144,15 +144,6 @@ def test_manifest_rules_for_a_dataset_without_time(tmp_path, run_split):
         manifest_from_dict(bad)
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as c:
-        yield c
-
-
 def test_no_time_shards_identical_across_schedulers_and_reruns(tmp_path, run_split, cluster):
     _sources(tmp_path / "in", n=3000, seed=7)
     csv_dir = tmp_path / "in"

@@ -1,23 +1,12 @@
 """Same inputs + same config => byte-identical shards, whichever scheduler ran
 it (local threads, or a dask.distributed cluster of worker processes)."""
 
-import pytest
-
 from datagen.contract.manifest import read_manifest
 
 
 def _digests(out):
     m = read_manifest(out)
     return [(s.path, s.sha256, s.rows) for s in m.shards]
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as c:
-        yield c
 
 
 def test_local_and_distributed_give_identical_shards(sample_parquet, run_split, tmp_path, cluster):
