@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from cli_checks import error_line
 from gen_fixtures import stamps
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -361,13 +362,8 @@ def _snapshot(root: Path) -> dict:
 
 
 def _check(code: int, stdout: str, stderr: str, case: Case) -> None:
-    assert "Traceback" not in stdout and "Traceback" not in stderr, (case.id, stderr)
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), (case.id, code, stderr, stdout)
-    assert code == case.code, (case.id, code, lines[0])
-    for needle in case.needles:
-        assert needle in lines[0], (case.id, needle, lines[0])
-    assert "internal error" not in lines[0], (case.id, lines[0])
+    line = error_line(code, stdout, stderr, case.code, *case.needles)
+    assert "internal error" not in line, (case.id, line)
 
 
 def _main(prog: str):

@@ -1,6 +1,7 @@
 """Same inputs + same config => byte-identical shards, whichever scheduler ran
 it (local threads, or a dask.distributed cluster of worker processes)."""
 
+from cli_checks import fails
 from datagen.contract.manifest import read_manifest
 
 
@@ -31,5 +32,5 @@ def test_unreachable_scheduler_is_a_clear_error(sample_parquet, run_split, tmp_p
     with dask.config.set({"datagen.connect-timeout": "1s"}):
         r = run_split(sample_parquet, "--out", tmp_path / "o", "--time-column", "event_time",
                       "--scheduler", "tcp://127.0.0.1:9")
-    assert r.exit_code == 1 and "tcp://127.0.0.1:9" in r.stderr and "Traceback" not in r.output
+    fails(r, 1, "tcp://127.0.0.1:9")
     assert not (tmp_path / "o").exists()
