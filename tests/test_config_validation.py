@@ -103,10 +103,21 @@ def test_bad_values_are_refused_naming_the_option(key, value, needle):
 
 def test_good_values_are_kept():
     cfg = SplitConfig(**{**BASE, "overwrite": True, "compact": False, "group_by": "month, day", "label": "y",
-                         "memory_limit": "1.5GB", "scheduler": "tcp://[::1]:8786", "workers": 3,
-                         "min_compression_saving": 0})
+                         "memory_limit": "1.5GB", "workers": 3, "min_compression_saving": 0})
     assert cfg.overwrite is True and cfg.compact is False and cfg.group_by == ["month", "day"]
     assert cfg.memory_limit == 1_500_000_000 and cfg.workers == 3 and cfg.min_compression_saving == 0.0
+    assert SplitConfig(**{**BASE, "scheduler": "tcp://[::1]:8786"}).scheduler == "tcp://[::1]:8786"
+
+
+def test_workers_with_a_cluster_is_refused_not_ignored(tmp_path, run_split):
+    """The engine runs on a cluster's own threads: --workers with --scheduler tcp://... did nothing."""
+    with pytest.raises(ConfigError, match="workers: only for the local scheduler"):
+        SplitConfig(**{**BASE, "scheduler": "tcp://127.0.0.1:8786", "workers": 3})
+    write_parquet(tmp_path / "in.parquet", {"t": stamps(10), "v": np.arange(10)})
+    r = run_split(tmp_path / "in.parquet", "--out", tmp_path / "o", "--time-column", "t", "--workers", "2",
+                  "--scheduler", "tcp://127.0.0.1:9")
+    fails(r, 2, "workers: only for the local scheduler", "tcp://127.0.0.1:9")
+    assert not (tmp_path / "o").exists()
 
 
 def test_config_file_keys(tmp_path):
