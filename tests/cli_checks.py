@@ -1,5 +1,25 @@
-"""Shared assertions for CLI tests: a command failed with one ``error:`` line and the given exit code,
-whether it ran in-process (click's ``Result``: ``fails``) or as a real process (``error_line``)."""
+"""Running the two command lines in-process (``split_cli``, ``datagen_cli``: what the ``run_split`` and
+``run_datagen`` fixtures give), and the shared assertion that a command failed with one ``error:`` line and
+the given exit code, whether it ran in-process (click's ``Result``: ``fails``) or as a process (``error_line``)."""
+
+
+def split_cli(*args):
+    """``split-datasets ARGS --no-progress`` through click's CliRunner; returns its Result (an exception
+    the command lets escape propagates)."""
+    from click.testing import CliRunner
+
+    from splitters.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args] + ["--no-progress"], catch_exceptions=False)
+
+
+def datagen_cli(*args):
+    """``datagen ARGS`` through click's CliRunner; returns its Result (exceptions propagate)."""
+    from click.testing import CliRunner
+
+    from datagen.app.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 def error_line(code, stdout, stderr, want, *needles):

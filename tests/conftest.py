@@ -6,7 +6,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import settings
 
 # CI (CI=true) runs the property tests on a fixed set of examples, so a run is reproducible; elsewhere
@@ -15,6 +14,7 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
     settings.load_profile("ci")
 
+from cli_checks import datagen_cli, split_cli
 from datagen.app.sample import write_sample
 
 
@@ -28,23 +28,14 @@ def sample_parquet(tmp_path_factory):
 
 @pytest.fixture
 def run_split():
-    """Invoke split-datasets in-process; returns the click Result."""
-    from splitters.cli import main
-
-    def run(*args):
-        return CliRunner().invoke(main, [str(a) for a in args] + ["--no-progress"], catch_exceptions=False)
-
-    return run
+    """Invoke split-datasets in-process (cli_checks.split_cli); returns the click Result."""
+    return split_cli
 
 
 @pytest.fixture
 def run_datagen():
-    from datagen.app.cli import main
-
-    def run(*args):
-        return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-    return run
+    """Invoke datagen in-process (cli_checks.datagen_cli); returns the click Result."""
+    return datagen_cli
 
 
 @pytest.fixture(scope="module")

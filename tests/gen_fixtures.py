@@ -28,15 +28,13 @@ def write_parquet(path, columns, **write_options):
 @pytest.fixture(scope="session")
 def dataset(tmp_path_factory):
     """12,000 rows in 3 Parquet files, split by month into 12 shards with 1,024-row row groups."""
-    from click.testing import CliRunner
-
-    from splitters.cli import main
+    from cli_checks import split_cli
 
     src = tmp_path_factory.mktemp("gen-src")
     write_sample(src, files=3, rows_per_file=ROWS // 3, seed=5, features=4, row_group_size=1_000)
     out = tmp_path_factory.mktemp("gen-ds") / "by-month"
-    r = CliRunner().invoke(main, [str(src), "--out", str(out), "--time-column", "event_time", "--group-by", "month",
-                                  "--label", "label", "--row-group-size", "1024", "--no-progress"])
+    r = split_cli(src, "--out", out, "--time-column", "event_time", "--group-by", "month", "--label", "label",
+                  "--row-group-size", "1024")
     assert r.exit_code == 0, r.output
     return out
 

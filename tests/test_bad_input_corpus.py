@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from cli_checks import error_line
+from cli_checks import error_line, split_cli
 from gen_fixtures import stamps
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -331,12 +331,9 @@ def _damaged_copies(d: Path) -> None:
 def corpus(tmp_path_factory):
     d = tmp_path_factory.mktemp("corpus")
     _build_corpus(d)
-    from splitters.cli import main
-
     os.chdir(d)
     try:
-        r = CliRunner().invoke(main, ["good.parquet", "--out", "ds", "--time-column", "t", "--group-by", "day",
-                                      "--no-progress"])
+        r = split_cli("good.parquet", "--out", "ds", "--time-column", "t", "--group-by", "day")
     finally:
         os.chdir(ROOT)
     assert r.exit_code == 0, r.output
