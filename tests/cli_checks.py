@@ -1,6 +1,6 @@
 """Running the two command lines in-process (``split_cli``, ``datagen_cli``: what the ``run_split`` and
 ``run_datagen`` fixtures give), and the shared assertion that a command failed with one ``error:`` line and
-the given exit code, whether it ran in-process (click's ``Result``: ``fails``) or as a process (``error_line``)."""
+the given exit code, whether it ran in-process (click's ``Result``: ``fails``) or as a process (``cli_process``, ``error_line``)."""
 
 
 def split_cli(*args):
@@ -20,6 +20,21 @@ def datagen_cli(*args):
     from datagen.app.cli import main
 
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def cli_process(module, *args, cwd=None, env=None, timeout=300):
+    """``python -m MODULE ARGS`` as a real process (so a traceback would reach the terminal) with this
+    checkout first on the path, TensorFlow quiet, DATAGEN_DEBUG unset and ``env`` added; its CompletedProcess."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    full = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "TF_CPP_MIN_LOG_LEVEL": "3",
+            **(env or {})}
+    full.pop("DATAGEN_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd, env=full, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def error_line(code, stdout, stderr, want, *needles):

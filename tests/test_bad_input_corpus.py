@@ -15,8 +15,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from cli_checks import error_line, split_cli
+from cli_checks import cli_process, error_line, split_cli
 from gen_fixtures import stamps
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -390,11 +388,8 @@ SUBPROCESS_CASES = [c for c in CASES if c.subprocess]
 @pytest.mark.parametrize("case", SUBPROCESS_CASES, ids=[c.id for c in SUBPROCESS_CASES])
 def test_bad_input_as_a_real_process(case, corpus):
     module = "splitters.cli" if case.prog == SPLIT else "datagen.app.cli"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "DASK_DATAGEN__CONNECT_TIMEOUT": "1s"}
-    env.pop("DATAGEN_DEBUG", None)
     before = _snapshot(corpus)
-    proc = subprocess.run([sys.executable, "-m", module, *case.args], cwd=corpus, env=env, capture_output=True,
-                          text=True, timeout=300)
+    proc = cli_process(module, *case.args, cwd=corpus, env={"DASK_DATAGEN__CONNECT_TIMEOUT": "1s"})
     _check(proc.returncode, proc.stdout, proc.stderr, case)
     assert _snapshot(corpus) == before, f"{case.id}: the working directory changed"
 
