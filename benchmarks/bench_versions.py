@@ -7,29 +7,19 @@ alternated run by run, each run in a fresh process, medians and every run printe
 
 Uses the split benchmark's table (generated on first use). Not a test: nothing asserts a timing.
 """
-import argparse, json, os, statistics, subprocess, sys, time, shutil
+import argparse, statistics, sys, shutil
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ROOT, ensure_table  # noqa: E402
+from common import DATA, ROOT, ensure_table, run_measured, settle  # noqa: E402
 
-PY = sys.executable
 OUT = DATA / "versions"
 TREES: dict[str, str] = {}
 
 def run(tree, code):
-    wrapper = ("import json, sys, time, os\nos.environ.setdefault('TF_CPP_MIN_LOG_LEVEL','3')\nt0 = time.perf_counter()\n" + code +
-               "\nwall = time.perf_counter() - t0\n"
-               "rss = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')) / 1024\n"
-               "print(json.dumps({'wall': wall, 'rss_mb': rss, **RESULT}))\n")
-    p = subprocess.run([PY, "-c", wrapper], capture_output=True, text=True, cwd=TREES[tree],
-                       env={**os.environ, "PYTHONPATH": TREES[tree]})
-    if p.returncode:
-        raise SystemExit(p.stderr[-3000:])
-    return json.loads(p.stdout.strip().splitlines()[-1])
-
-def settle():
-    os.sync(); time.sleep(1)
+    """``code`` run by ``run_measured`` against checkout ``tree`` (its own code first on the path)."""
+    return run_measured("import os\nos.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')\n" + code,
+                        env={"PYTHONPATH": TREES[tree]}, cwd=TREES[tree])
 
 SPLIT = """
 from splitters.config import SplitConfig

@@ -29,8 +29,9 @@ def ensure_table(files: int = 20, rows_per_file: int = 1_000_000, name: str | No
     return d
 
 
-def run_measured(code: str, env: dict | None = None) -> dict:
-    """Run Python ``code`` in a fresh interpreter; it must print one JSON line last.
+def run_measured(code: str, env: dict | None = None, cwd: Path | str = ROOT) -> dict:
+    """Run Python ``code`` in a fresh interpreter (in ``cwd``, ``env`` added to the environment); ``code`` must
+    set ``RESULT`` (a dict), which is printed as the last JSON line with the measures.
     Adds wall seconds, CPU seconds (user + system, of the process and its children) and the peak RSS (MB) of that process: VmHWM from /proc, which starts
     afresh at exec (getrusage's ru_maxrss would inherit the parent's peak across fork+exec)."""
     wrapper = (
@@ -44,7 +45,7 @@ def run_measured(code: str, env: dict | None = None) -> dict:
         "          for f in ('ru_utime', 'ru_stime'))\n"
         "print(json.dumps({'wall': wall, 'rss_mb': rss, 'cpu': cpu, **RESULT}))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, **(env or {})})
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark step failed:\n{proc.stderr[-3000:]}")

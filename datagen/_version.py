@@ -1,1 +1,3 @@
+"""The package version, which the contract writes into every manifest it makes."""
+
 __version__ = "0.1.0"

@@ -165,6 +165,9 @@ class RunSettings:
         self.memory_limit = parse_bytes(self.memory_limit)
         self.scheduler = v.dask_scheduler(self.scheduler, "scheduler")
         self.workers = v.integer(self.workers, "workers", minimum=1, maximum=MAX_WORKERS, allow_none=True)
+        if self.workers is not None and self.scheduler != "local":  # the cluster's threads are the workers
+            raise ConfigError(f"workers: only for the local scheduler; the cluster at {self.scheduler!r} runs on its own "
+                              "workers' threads: leave out --workers (size the cluster with dask worker --nthreads)")
         self.overwrite = v.boolean(self.overwrite, "overwrite")
         self.append = v.boolean(self.append, "append")
         if self.append and self.overwrite:

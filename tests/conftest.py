@@ -5,10 +5,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
 from hypothesis import settings
 
 # CI (CI=true) runs the property tests on a fixed set of examples, so a run is reproducible; elsewhere
@@ -17,6 +14,7 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
     settings.load_profile("ci")
 
+from cli_checks import datagen_cli, split_cli
 from datagen.app.sample import write_sample
 
 
@@ -30,33 +28,24 @@ def sample_parquet(tmp_path_factory):
 
 @pytest.fixture
 def run_split():
-    """Invoke split-datasets in-process; returns the click Result."""
-    from splitters.cli import main
-
-    def run(*args):
-        return CliRunner().invoke(main, [str(a) for a in args] + ["--no-progress"], catch_exceptions=False)
-
-    return run
+    """Invoke split-datasets in-process (cli_checks.split_cli); returns the click Result."""
+    return split_cli
 
 
 @pytest.fixture
 def run_datagen():
-    from datagen.app.cli import main
-
-    def run(*args):
-        return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-    return run
+    """Invoke datagen in-process (cli_checks.datagen_cli); returns the click Result."""
+    return datagen_cli
 
 
-def write_parquet(path, table, row_group_size=None):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, row_group_size=row_group_size)
-    return path
+@pytest.fixture(scope="module")
+def cluster():
+    """A dask.distributed LocalCluster of two single-threaded worker processes on 127.0.0.1 (one per module)."""
+    from distributed import LocalCluster
 
-
-def table(**cols):
-    return pa.table(cols)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as c:
+        yield c
 
 
 from gen_fixtures import dataset, sources  # noqa: E402,F401  (generator test fixtures)

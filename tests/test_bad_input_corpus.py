@@ -15,8 +15,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +24,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+
+from cli_checks import cli_process, error_line, split_cli
+from gen_fixtures import stamps
 
 ROOT = Path(__file__).resolve().parent.parent
 SPLIT = "split-datasets"
@@ -220,12 +221,8 @@ CASES = [
 ]
 
 
-def _ts(n):
-    return pa.array(np.arange(n) * 3_600 * 10**9, type=pa.timestamp("ns", "UTC"))
-
-
 def _build_corpus(d: Path) -> None:
-    good = pa.table({"t": _ts(48), "v": np.arange(48)})
+    good = pa.table({"t": stamps(48), "v": np.arange(48)})
     pq.write_table(good, d / "good.parquet")
     text = pa.table({"t": [f"2024-01-0{1 + i % 3}T00:00:00Z" for i in range(40)], "v": np.arange(40)})
     pacsv.write_csv(text, d / "good.csv")
@@ -260,7 +257,7 @@ def _build_corpus(d: Path) -> None:
     }.items():
         (d / sub).mkdir()
         for name, cols in tables.items():
-            pq.write_table(pa.table({"t": _ts(4), **cols}), d / sub / f"{name}.parquet")
+            pq.write_table(pa.table({"t": stamps(4), **cols}), d / sub / f"{name}.parquet")
     (d / "garbage").mkdir()
     (d / "garbage" / "manifest.json").write_text("{not json")
     configs = {
@@ -291,8 +288,8 @@ def _build_corpus(d: Path) -> None:
     (d / "future.csv").write_text("t,v\n2300-01-01T00:00:00Z,1\n2301-01-01T00:00:00Z,2\n")
     (d / "beyond.csv").write_text("t,v\n9999-12-31T23:00:00-05:00,1\n2024-01-01T00:00:00Z,2\n")
     (d / "epochs.csv").write_text("t,v\n1700000000,1\n1700003600,2\n")
-    pq.write_table(pa.table({"t": _ts(2), "tags": [["a"], ["b"]], "pt": [{"x": 1}, {"x": 2}]}), d / "nested.parquet")
-    pq.write_table(pa.table({"t": _ts(1), **{f"c{i}": ["v" * 150] for i in range(40)}}), d / "longvals.parquet")
+    pq.write_table(pa.table({"t": stamps(2), "tags": [["a"], ["b"]], "pt": [{"x": 1}, {"x": 2}]}), d / "nested.parquet")
+    pq.write_table(pa.table({"t": stamps(1), **{f"c{i}": ["v" * 150] for i in range(40)}}), d / "longvals.parquet")
     (d / "indir").mkdir()
     pq.write_table(good, d / "indir" / "a.parquet")
     os.symlink("indir", d / "link-to-indir")
@@ -332,12 +329,9 @@ def _damaged_copies(d: Path) -> None:
 def corpus(tmp_path_factory):
     d = tmp_path_factory.mktemp("corpus")
     _build_corpus(d)
-    from splitters.cli import main
-
     os.chdir(d)
     try:
-        r = CliRunner().invoke(main, ["good.parquet", "--out", "ds", "--time-column", "t", "--group-by", "day",
-                                      "--no-progress"])
+        r = split_cli("good.parquet", "--out", "ds", "--time-column", "t", "--group-by", "day")
     finally:
         os.chdir(ROOT)
     assert r.exit_code == 0, r.output
@@ -363,13 +357,8 @@ def _snapshot(root: Path) -> dict:
 
 
 def _check(code: int, stdout: str, stderr: str, case: Case) -> None:
-    assert "Traceback" not in stdout and "Traceback" not in stderr, (case.id, stderr)
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), (case.id, code, stderr, stdout)
-    assert code == case.code, (case.id, code, lines[0])
-    for needle in case.needles:
-        assert needle in lines[0], (case.id, needle, lines[0])
-    assert "internal error" not in lines[0], (case.id, lines[0])
+    line = error_line(code, stdout, stderr, case.code, *case.needles)
+    assert "internal error" not in line, (case.id, line)
 
 
 def _main(prog: str):
@@ -399,11 +388,8 @@ SUBPROCESS_CASES = [c for c in CASES if c.subprocess]
 @pytest.mark.parametrize("case", SUBPROCESS_CASES, ids=[c.id for c in SUBPROCESS_CASES])
 def test_bad_input_as_a_real_process(case, corpus):
     module = "splitters.cli" if case.prog == SPLIT else "datagen.app.cli"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "DASK_DATAGEN__CONNECT_TIMEOUT": "1s"}
-    env.pop("DATAGEN_DEBUG", None)
     before = _snapshot(corpus)
-    proc = subprocess.run([sys.executable, "-m", module, *case.args], cwd=corpus, env=env, capture_output=True,
-                          text=True, timeout=300)
+    proc = cli_process(module, *case.args, cwd=corpus, env={"DASK_DATAGEN__CONNECT_TIMEOUT": "1s"})
     _check(proc.returncode, proc.stdout, proc.stderr, case)
     assert _snapshot(corpus) == before, f"{case.id}: the working directory changed"
 

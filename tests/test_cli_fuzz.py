@@ -5,11 +5,12 @@ usage error), never a traceback or an "internal error", and a failed split leave
 
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
+
+from cli_checks import split_cli
+from gen_fixtures import stamps, write_parquet
 
 OPTIONS = ["--memory-limit", "--scheduler", "--timezone", "--group-by", "--label", "--time-unit", "--row-group-size",
            "--max-rows-per-shard", "--min-compression-saving", "--workers", "--on-bad-time", "--compression"]
@@ -24,8 +25,7 @@ values = st.one_of(
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
     d = tmp_path_factory.mktemp("fuzz")
-    pq.write_table(pa.table({"t": pa.array(np.arange(30) * 3_600 * 10**9, pa.timestamp("ns", "UTC")),
-                             "v": np.arange(30), "y": np.arange(30) % 2}), d / "in.parquet")
+    write_parquet(d / "in.parquet", {"t": stamps(30), "v": np.arange(30), "y": np.arange(30) % 2})
     return d
 
 
@@ -66,12 +66,10 @@ GEN_OPTIONS = ["--epoch", "--features", "--label", "--batch-size", "--seed", "--
 @given(st.lists(st.tuples(st.sampled_from(GEN_OPTIONS), values), min_size=1, max_size=3))
 def test_provenance_options_never_give_a_traceback(source, tmp_path_factory, pairs):
     from datagen.app.cli import main as datagen_main
-    from splitters.cli import main as split_main
 
     ds = source / "ds"
     if not ds.exists():
-        r = CliRunner().invoke(split_main, [str(source / "in.parquet"), "--out", str(ds), "--time-column", "t",
-                                            "--no-progress"])
+        r = split_cli(source / "in.parquet", "--out", ds, "--time-column", "t")
         assert r.exit_code == 0, r.stderr
     args = ["provenance", str(ds), "--batch", "0", "--features", "v"]
     for option, value in pairs:

@@ -160,12 +160,11 @@ def test_any_blocksize_reads_what_pandas_reads(tmp_path_factory, run_split, rows
     assert shard_hashes(tmp / "small") == shard_hashes(tmp / "whole")
 
 
-def test_blocks_run_on_every_worker_of_a_cluster(tmp_path, run_split):
-    from distributed import Client, LocalCluster, get_task_stream
+def test_blocks_run_on_every_worker_of_a_cluster(tmp_path, run_split, cluster):
+    from distributed import Client, get_task_stream
 
     src = _free_text_csv(tmp_path / "a.csv", rows=400)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with Client(cluster) as client:
         with get_task_stream(client) as ts:
             got, _ = split_rows(run_split, src, tmp_path / "out", "--blocksize", "512",
                                 "--scheduler", cluster.scheduler_address)

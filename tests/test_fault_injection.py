@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from datagen.contract.verify import verify_dataset
+from gen_fixtures import stamps
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = Path(__file__).resolve().parent / "fault_split.py"
@@ -37,7 +38,7 @@ ARGS = ["--time-column", "t", "--group-by", "year,month", "--workers", "2", "--n
 
 def _write_inputs(d: Path) -> tuple[Path, Path]:
     n = 3000
-    t = pa.array(np.arange(n) * 7 * 3600 * 10**9, type=pa.timestamp("ns", "UTC"))
+    t = stamps(n, 7 * 3_600)
     pq.write_table(pa.table({"t": t, "v": np.arange(n), "k": np.arange(n) % 3}), d / "a.parquet", row_group_size=1000)
     # b adds rows to some months only: on overwrite, the other months' shards are byte-identical
     tb = pa.array((np.arange(200) * 24 + 5) * 3600 * 10**9, type=pa.timestamp("ns", "UTC"))

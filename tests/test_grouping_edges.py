@@ -19,10 +19,7 @@ from datagen.dataset import arrow_dataset
 from datagen.contract.manifest import read_manifest
 from splitters.groupkeys import group_rows
 from cli_checks import fails as _fails
-
-
-def _ts(n):
-    return pa.array(np.arange(n) * 10**9, type=pa.timestamp("ns", "UTC"))
+from gen_fixtures import stamps
 
 
 def _ok(result):
@@ -42,7 +39,7 @@ def _rows_by_group(out):
 def test_fifteen_plain_group_columns_each_row_its_own_group(tmp_path, run_split):
     """The packed int64 key overflowed past 2**63 and filed 14 of 20 rows under other paths."""
     n, k = 20, 15
-    pq.write_table(pa.table({"ts": _ts(n), **{f"g{i}": np.arange(n) for i in range(k)}}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"ts": stamps(n, step_s=1), **{f"g{i}": np.arange(n) for i in range(k)}}), tmp_path / "a.parquet")
     _ok(run_split(tmp_path / "a.parquet", "--out", tmp_path / "out", "--time-column", "ts",
                   "--group-by", ",".join(f"g{i}" for i in range(k))))
     m = read_manifest(tmp_path / "out")
@@ -76,7 +73,7 @@ def test_float_group_rule_nan_null_and_signed_zero(tmp_path, run_split):
     """NaN and null are distinct groups; -0.0 and 0.0 are one group stored as 0.0; the
     manifest stays strict JSON ("NaN", "Infinity")."""
     f = [-0.0, 0.0, float("nan"), None, 1.5, float("nan"), float("inf"), None]
-    pq.write_table(pa.table({"ts": _ts(len(f)), "f": pa.array(f, pa.float64()), "v": np.arange(len(f))}),
+    pq.write_table(pa.table({"ts": stamps(len(f), step_s=1), "f": pa.array(f, pa.float64()), "v": np.arange(len(f))}),
                    tmp_path / "f.parquet")
     _ok(run_split(tmp_path / "f.parquet", "--out", tmp_path / "out", "--time-column", "ts", "--group-by", "f"))
     m, got = _rows_by_group(tmp_path / "out")
@@ -91,7 +88,7 @@ def test_float_group_rule_nan_null_and_signed_zero(tmp_path, run_split):
 
 def test_nan_group_value_is_usable_by_generator_show_and_provenance(tmp_path, run_split, run_datagen):
     f = [float("nan"), 1.0, None, float("nan")]
-    pq.write_table(pa.table({"ts": _ts(4), "f": pa.array(f), "x": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]}),
+    pq.write_table(pa.table({"ts": stamps(4, step_s=1), "f": pa.array(f), "x": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]}),
                    tmp_path / "n.parquet")
     out = tmp_path / "out"
     _ok(run_split(tmp_path / "n.parquet", "--out", out, "--time-column", "ts", "--group-by", "f", "--label", "y"))
@@ -109,7 +106,7 @@ def test_nan_group_value_is_usable_by_generator_show_and_provenance(tmp_path, ru
 
 def test_string_that_spells_the_null_directory_stays_a_string(tmp_path, run_split):
     tags = ["__HIVE_DEFAULT_PARTITION__", None, "x"]
-    pq.write_table(pa.table({"ts": _ts(3), "tag": tags, "i": [0, 1, 2]}), tmp_path / "h.parquet")
+    pq.write_table(pa.table({"ts": stamps(3, step_s=1), "tag": tags, "i": [0, 1, 2]}), tmp_path / "h.parquet")
     _ok(run_split(tmp_path / "h.parquet", "--out", tmp_path / "out", "--time-column", "ts", "--group-by", "tag"))
     m, got = _rows_by_group(tmp_path / "out")
     assert got == {'{"tag": "__HIVE_DEFAULT_PARTITION__"}': [0], '{"tag": null}': [1], '{"tag": "x"}': [2]}
@@ -127,7 +124,7 @@ def test_string_that_spells_the_null_directory_stays_a_string(tmp_path, run_spli
 
 
 def test_compact_keeps_float64_values_that_float32_cannot_hold(tmp_path, run_split):
-    pq.write_table(pa.table({"ts": _ts(3), "big": [1e300, 1.0, -2.0], "small": [1.5, float("nan"), float("-inf")],
+    pq.write_table(pa.table({"ts": stamps(3, step_s=1), "big": [1e300, 1.0, -2.0], "small": [1.5, float("nan"), float("-inf")],
                              "odd": [float("nan"), float("inf"), None], "i": [1, 2, 300]}), tmp_path / "c.parquet")
     _ok(run_split(tmp_path / "c.parquet", "--out", tmp_path / "out", "--time-column", "ts", "--group-by", "year",
                   "--compact"))
@@ -156,7 +153,7 @@ def test_compact_with_float_epoch_time_column(tmp_path, run_split):
     ("d", pa.array([1, 2], pa.duration("s")), "duration[s]"),
 ])
 def test_group_by_a_column_that_cannot_name_a_directory(tmp_path, run_split, column, values, kind):
-    pq.write_table(pa.table({"ts": _ts(2), column: values}), tmp_path / "x.parquet")
+    pq.write_table(pa.table({"ts": stamps(2, step_s=1), column: values}), tmp_path / "x.parquet")
     r = run_split(tmp_path / "x.parquet", "--out", tmp_path / "out", "--time-column", "ts", "--group-by", column)
     _fails(r, 2, f"group column {column!r}", kind)
     assert not (tmp_path / "out").exists()
@@ -164,14 +161,14 @@ def test_group_by_a_column_that_cannot_name_a_directory(tmp_path, run_split, col
 
 @pytest.mark.parametrize("name", ["__time_ns", "__time_ns_"])
 def test_input_column_named_like_the_staged_time_column(tmp_path, run_split, name):
-    pq.write_table(pa.table({"ts": _ts(5), name: np.arange(5) * 7, "__time_ns__": ["a"] * 5}), tmp_path / "i.parquet")
+    pq.write_table(pa.table({"ts": stamps(5, step_s=1), name: np.arange(5) * 7, "__time_ns__": ["a"] * 5}), tmp_path / "i.parquet")
     _ok(run_split(tmp_path / "i.parquet", "--out", tmp_path / "out", "--time-column", "ts", "--group-by", "hour"))
     t = arrow_dataset(tmp_path / "out").to_table().sort_by("_source_row")
     assert t.column(name).to_pylist() == [0, 7, 14, 21, 28] and t.column("__time_ns__").to_pylist() == ["a"] * 5
 
 
 def test_group_path_longer_than_path_max_is_refused_before_writing(tmp_path, run_split):
-    pq.write_table(pa.table({"ts": _ts(2), **{f"c{i}": ["x" * 150, "y"] for i in range(40)}}), tmp_path / "p.parquet")
+    pq.write_table(pa.table({"ts": stamps(2, step_s=1), **{f"c{i}": ["x" * 150, "y"] for i in range(40)}}), tmp_path / "p.parquet")
     out = tmp_path / "out"
     r = run_split(tmp_path / "p.parquet", "--out", out, "--time-column", "ts",
                   "--group-by", ",".join(f"c{i}" for i in range(40)))
@@ -183,7 +180,7 @@ def test_group_column_name_longer_than_a_directory_name_is_refused(tmp_path, run
     """A long *value* is shortened with its hash (test_long_group_values.py); a column name that leaves
     no room for one is refused before anything is written."""
     name = "é" * 40   # 240 escaped bytes
-    pq.write_table(pa.table({"ts": _ts(2), name: ["x", "y"]}), tmp_path / "p.parquet")
+    pq.write_table(pa.table({"ts": stamps(2, step_s=1), name: ["x", "y"]}), tmp_path / "p.parquet")
     r = run_split(tmp_path / "p.parquet", "--out", tmp_path / "out", "--time-column", "ts", "--group-by", name)
     _fails(r, 1, "group column name", "too long for a directory name", "rename the column")
     assert not (tmp_path / "out").exists()
@@ -192,7 +189,7 @@ def test_group_column_name_longer_than_a_directory_name_is_refused(tmp_path, run
 def test_group_values_equal_across_files_with_different_dictionaries(tmp_path, run_split):
     for i, (dictionary, idx) in enumerate([(["a", "b"], [0, 1, None]), (["b", "a", "a"], [0, 2, None])]):
         arr = pa.DictionaryArray.from_arrays(pa.array(idx, pa.int32()), pa.array(dictionary))
-        pq.write_table(pa.table({"ts": _ts(3), "k": arr}), tmp_path / f"s{i}.parquet")
+        pq.write_table(pa.table({"ts": stamps(3, step_s=1), "k": arr}), tmp_path / f"s{i}.parquet")
     _ok(run_split(tmp_path / "*.parquet", "--out", tmp_path / "out", "--time-column", "ts", "--group-by", "k"))
     m = read_manifest(tmp_path / "out")
     assert sorted((str(s.group["k"]), s.rows) for s in m.shards) == [("None", 2), ("a", 2), ("b", 2)]
@@ -204,7 +201,7 @@ def test_group_values_equal_across_files_with_different_dictionaries(tmp_path, r
     pa.array([0, 2**31 - 1, 5], pa.int32()).view(pa.date32()),
 ])
 def test_group_column_date_beyond_year_9999_is_refused(tmp_path, run_split, arr):
-    pq.write_table(pa.table({"ts": _ts(3), "g": arr}), tmp_path / "g.parquet")
+    pq.write_table(pa.table({"ts": stamps(3, step_s=1), "g": arr}), tmp_path / "g.parquet")
     r = run_split(tmp_path / "g.parquet", "--out", tmp_path / "out", "--time-column", "ts", "--group-by", "g")
     _fails(r, 1, "group column 'g'", "g.parquet", "years 1..9999")
     assert not (tmp_path / "out").exists()

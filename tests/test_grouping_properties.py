@@ -93,7 +93,7 @@ def test_split_groups_every_row_like_pandas(data):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         rng = np.random.default_rng(len(files))
-        expected, uid_of = {}, {}
+        expected = {}
         for f, (cols, days) in enumerate(files):
             ts = [dt.datetime(2023, 12, 31, tzinfo=UTC) + dt.timedelta(hours=h + f) for h in days]
             table = {"ts": pa.array(ts, pa.timestamp("ns", "UTC")), "uid": pa.array([f * 1000 + r for r in range(len(days))])}

@@ -6,19 +6,15 @@ import json
 import os
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from datagen.contract.errors import SourceError
 from splitters.sources import discover
+from gen_fixtures import stamps, write_parquet
 
 
 def _write(path, n=24):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table({"t": pa.array(np.arange(n) * 3_600 * 10**9, pa.timestamp("ns", "UTC")),
-                             "v": np.arange(n)}), path)
-    return path
+    return write_parquet(path, {"t": stamps(n), "v": np.arange(n)})
 
 
 @pytest.fixture

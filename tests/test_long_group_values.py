@@ -18,6 +18,7 @@ from hypothesis import given, settings, strategies as st
 
 from datagen import DataGenerator
 from datagen.contract.errors import ManifestError
+from gen_fixtures import stamps, write_parquet
 from datagen.contract.hive import MAX_SEGMENT_BYTES, encode_segment, group_dir
 from datagen.contract.longvalues import MAX_DIR_BYTES
 from datagen.contract.manifest import read_manifest
@@ -31,10 +32,8 @@ def _hash(value: str) -> str:
 
 def _split(tmp_path, run_split, values, name="c", extra=()):
     n = len(values)
-    src = tmp_path / "src" / "p.parquet"
-    src.parent.mkdir(exist_ok=True)
-    pq.write_table(pa.table({"t": pa.array(np.arange(n) * 10**9, pa.timestamp("ns", "UTC")), name: values,
-                             "x": np.arange(n, dtype=np.float32)}), src)
+    src = write_parquet(tmp_path / "src" / "p.parquet",
+                        {"t": stamps(n, step_s=1), name: values, "x": np.arange(n, dtype=np.float32)})
     out = tmp_path / "out"
     r = run_split(src, "--out", out, "--time-column", "t", "--group-by", name, *extra)
     return r, out
@@ -130,7 +129,7 @@ def test_many_long_columns_fit_the_path_limit(tmp_path, run_split, run_datagen):
     until it fits MAX_DIR_BYTES, so the shard path fits PATH_MAX."""
     cols = {f"c{i:02d}": [chr(97 + i % 26) * 190, chr(97 + i % 26) * 189] for i in range(20)}
     src = tmp_path / "w.parquet"
-    pq.write_table(pa.table({"t": pa.array([0, 10**9], pa.timestamp("ns", "UTC")), **cols, "x": [1.0, 2.0]}), src)
+    pq.write_table(pa.table({"t": stamps(2, step_s=1), **cols, "x": [1.0, 2.0]}), src)
     r = run_split(src, "--out", tmp_path / "o", "--time-column", "t", "--group-by", ",".join(cols))
     assert r.exit_code == 0, r.stderr
     m = read_manifest(tmp_path / "o")

@@ -5,7 +5,6 @@ sort after the timed rows of their shard (then by source file and row); ``totals
 counts them. ``drop`` drops them (counted like bad times), ``error`` names the first file and row."""
 
 import datetime as dt
-import hashlib
 import json
 
 import numpy as np

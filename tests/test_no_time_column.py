@@ -3,7 +3,6 @@ parts must then be columns, shards hold their rows in (source file, source row) 
 manifest has ``time_column: null`` and no time ranges, and the generator, provenance, show and
 verify work as on any dataset. Options about the time given without one are usage errors."""
 
-import hashlib
 import json
 
 import numpy as np
@@ -16,6 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cli_checks import fails
+from csv_cases import shard_hashes
 from datagen import DataGenerator
 from datagen.contract.errors import ManifestError
 from datagen.contract.manifest import manifest_from_dict, read_manifest
@@ -36,9 +36,8 @@ def _sources(d, n=600, seed=0):
 
 
 def _digests(out):
-    m = read_manifest(out)
-    return {s.path: s.sha256 for s in m.shards}, {s.path: hashlib.sha256((out / s.path).read_bytes()).hexdigest()
-                                                  for s in m.shards}
+    """(the shards' sha256 as the manifest lists them, as their bytes hash)"""
+    return {s.path: s.sha256 for s in read_manifest(out).shards}, shard_hashes(out)
 
 
 def test_split_without_time_column_groups_by_columns_in_source_order(tmp_path, run_split, run_datagen):
@@ -142,15 +141,6 @@ def test_manifest_rules_for_a_dataset_without_time(tmp_path, run_split):
     bad["group_columns"][0]["derived_from"] = "t"
     with pytest.raises(ManifestError, match="derived_from"):
         manifest_from_dict(bad)
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as c:
-        yield c
 
 
 def test_no_time_shards_identical_across_schedulers_and_reruns(tmp_path, run_split, cluster):

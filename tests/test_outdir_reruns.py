@@ -4,11 +4,10 @@ lock file that is not a regular file is never touched."""
 
 import os
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from datagen.contract.manifest import read_manifest
+from gen_fixtures import stamps, write_parquet
 
 ARGS = ("--time-column", "t", "--group-by", "day")
 
@@ -16,10 +15,8 @@ ARGS = ("--time-column", "t", "--group-by", "day")
 @pytest.fixture
 def src(tmp_path):
     d = tmp_path / "src"
-    d.mkdir()
-    t = pa.array([i * 3_600 * 10**9 for i in range(100)], pa.timestamp("ns", "UTC"))
-    pq.write_table(pa.table({"t": t, "v": [float(i) for i in range(100)]}), d / "a.parquet",
-                   compression="none", use_dictionary=False)
+    write_parquet(d / "a.parquet", {"t": stamps(100), "v": [float(i) for i in range(100)]},
+                  compression="none", use_dictionary=False)
     return d
 
 

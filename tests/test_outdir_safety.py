@@ -18,6 +18,7 @@ from datagen.contract.manifest import atomic_write_text, read_manifest
 from datagen.contract.verify import verify_dataset
 from splitters.lock import LOCK_NAME, OutLock
 from cli_checks import fails as _fails
+from gen_fixtures import stamps, write_parquet
 
 ARGS = ["--time-column", "t", "--group-by", "year,month"]
 
@@ -41,16 +42,12 @@ def _tree(root):
 
 
 def _table(n, start=0, step_hours=7):
-    t = pa.array((np.arange(n) + start) * step_hours * 3600 * 10**9, type=pa.timestamp("ns", "UTC"))
-    return pa.table({"t": t, "v": np.arange(n, dtype=np.int64) + start})
+    return pa.table({"t": stamps(n, step_hours * 3_600, start), "v": np.arange(n, dtype=np.int64) + start})
 
 
 @pytest.fixture
 def src(tmp_path):
-    path = tmp_path / "in" / "a.parquet"
-    path.parent.mkdir()
-    pq.write_table(_table(2000), path)
-    return path
+    return write_parquet(tmp_path / "in" / "a.parquet", _table(2000))
 
 
 @pytest.fixture
@@ -363,7 +360,7 @@ def _big_input(tmp_path):
     n = 200_000
     rng = np.random.default_rng(0)
     path = tmp_path / "big.parquet"
-    t = pa.array((np.arange(n) * 600) * 10**9, type=pa.timestamp("ns", "UTC"))
+    t = stamps(n, 600)
     pq.write_table(pa.table({"t": t, "x": rng.random(n), "y": rng.random(n)}), path)
     return path
 

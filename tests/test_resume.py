@@ -190,10 +190,7 @@ def test_cli_provenance_of_a_step_from_a_checkpoint_state(dataset, tmp_path):
     recorded (replica included) and the uninterrupted epoch's numbering; a changed dataset is refused."""
     import shutil
 
-    from click.testing import CliRunner
-
-    from cli_checks import fails
-    from datagen.app.cli import main
+    from cli_checks import datagen_cli, fails
 
     gen = DataGenerator(dataset, FEATURES, num_replicas=2, replica=1, **OPTS)
     gen.restore(dict(gen.state(), epoch=1, step=4))
@@ -201,21 +198,20 @@ def test_cli_provenance_of_a_step_from_a_checkpoint_state(dataset, tmp_path):
     from datagen.reader.resume import write_state
 
     write_state(str(path), gen.state())
-    r = CliRunner().invoke(main, ["provenance", str(dataset), "--state", str(path), "--epoch", "1", "--step", "4",
-                                  "--format", "json"])
+    r = datagen_cli("provenance", dataset, "--state", path, "--epoch", "1", "--step", "4", "--format", "json")
     assert r.exit_code == 0, r.output
     rows = json.loads(r.output)
     want = gen.provenance(4, 1).reset_index()
     assert [(x["source"], x["source_row"]) for x in rows] == list(zip(want["source"], want["source_row"]))
     assert gen.view.plan_batch(4) != 4  # replica 1's batch 4 is not the single-replica batch 4
-    r = CliRunner().invoke(main, ["provenance", str(dataset), "--state", str(path), "--step", "4", "--batch", "5"])
+    r = datagen_cli("provenance", dataset, "--state", path, "--step", "4", "--batch", "5")
     fails(r, 2, "--batch 5", "--step 4")
-    r = CliRunner().invoke(main, ["provenance", str(dataset), "--state", str(path), "--step", str(gen.view.per_replica)])
+    r = datagen_cli("provenance", dataset, "--state", path, "--step", gen.view.per_replica)
     fails(r, 2, "out of range")
     copy = tmp_path / "copy"
     shutil.copytree(dataset, copy)
     (copy / "manifest.json").write_text(json.dumps(json.loads((copy / "manifest.json").read_text()), indent=3))
-    r = CliRunner().invoke(main, ["provenance", str(copy), "--state", str(path), "--step", "4"])
+    r = datagen_cli("provenance", copy, "--state", path, "--step", "4")
     fails(r, 1, "manifest_sha256")
 
 

@@ -295,16 +295,10 @@ def test_same_size_damage_is_caught_or_harmless(damaged_copy, data):
 
 @pytest.mark.parametrize("damage", [_corrupt_footer, _fifo, _symlinked_dir_outside], ids=["footer", "fifo", "symlink"])
 def test_bad_shard_subprocess_prints_no_traceback_and_does_not_hang(copy, damage):
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    import datagen
+    from cli_checks import cli_process
 
     damage(copy)
-    env = {**os.environ, "PYTHONPATH": str(Path(datagen.__file__).parents[1])}
-    for args in (["verify", str(copy)], ["provenance", str(copy), "--features", "f0", "--batch", "0"]):
-        r = subprocess.run([sys.executable, "-m", "datagen.app.cli", *args], capture_output=True, text=True, env=env,
-                           timeout=120)
+    for args in (["verify", copy], ["provenance", copy, "--features", "f0", "--batch", "0"]):
+        r = cli_process("datagen.app.cli", *args, timeout=120)
         assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
         assert read_manifest(copy).shards[0].path in r.stderr

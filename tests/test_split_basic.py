@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from datagen.dataset import arrow_dataset
 from datagen.contract.manifest import read_manifest
+from gen_fixtures import stamps
 
 
 def _source_rows(url, fmt):
@@ -144,7 +145,7 @@ def test_max_rows_per_shard_cuts_numbered_parts(sample_parquet, run_split, tmp_p
 
 def test_compact_downcasts_losslessly(tmp_path, run_split):
     n = 1_000
-    t = pa.table({"t": pa.array(np.arange(n) * 3_600_000_000_000, type=pa.timestamp("ns", "UTC")),
+    t = pa.table({"t": stamps(n),
                   "small": pa.array(np.arange(n) % 100, type=pa.int64()),
                   "big": pa.array(np.arange(n) * 10**12, type=pa.int64()),
                   "x": pa.array(np.linspace(0, 1, n))})
@@ -172,7 +173,7 @@ def test_config_file_and_flags_win(sample_parquet, run_split, tmp_path):
 def test_codec_chosen_per_column_by_measurement(tmp_path, run_split):
     rng = np.random.default_rng(0)
     n = 20_000
-    t = pa.table({"t": pa.array(np.arange(n) * 10**9, type=pa.timestamp("ns", "UTC")),
+    t = pa.table({"t": stamps(n, step_s=1),
                   "noise": pa.array(rng.random(n)),                      # incompressible
                   "steps": pa.array(np.repeat(np.arange(20), n // 20).astype("float64"))})  # very compressible
     pq.write_table(t, tmp_path / "a.parquet")

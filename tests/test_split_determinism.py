@@ -1,23 +1,13 @@
 """Same inputs + same config => byte-identical shards, whichever scheduler ran
 it (local threads, or a dask.distributed cluster of worker processes)."""
 
-import pytest
-
+from cli_checks import fails
 from datagen.contract.manifest import read_manifest
 
 
 def _digests(out):
     m = read_manifest(out)
     return [(s.path, s.sha256, s.rows) for s in m.shards]
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as c:
-        yield c
 
 
 def test_local_and_distributed_give_identical_shards(sample_parquet, run_split, tmp_path, cluster):
@@ -42,5 +32,5 @@ def test_unreachable_scheduler_is_a_clear_error(sample_parquet, run_split, tmp_p
     with dask.config.set({"datagen.connect-timeout": "1s"}):
         r = run_split(sample_parquet, "--out", tmp_path / "o", "--time-column", "event_time",
                       "--scheduler", "tcp://127.0.0.1:9")
-    assert r.exit_code == 1 and "tcp://127.0.0.1:9" in r.stderr and "Traceback" not in r.output
+    fails(r, 1, "tcp://127.0.0.1:9")
     assert not (tmp_path / "o").exists()

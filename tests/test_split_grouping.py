@@ -12,6 +12,7 @@ import pytest
 
 from datagen.dataset import arrow_dataset
 from datagen.contract.manifest import read_manifest
+from gen_fixtures import stamps
 
 
 def _split(run_split, src, out, *extra):
@@ -77,7 +78,7 @@ def test_hostile_group_values_stay_inside_out_and_do_not_collide(tmp_path, run_s
     hostile = ["../x", "a/b", "k=v", "with space", "ünïcødé", "", "..", ".", "a\\b", "%2F", "a%2Fb",
                "__HIVE_DEFAULT_PARTITION__", None, "C:", "\x00nul", "-rf"]
     n = len(hostile)
-    t = pa.table({"ts": pa.array(np.arange(n) * 10**9, type=pa.timestamp("ns", "UTC")), "tag": hostile,
+    t = pa.table({"ts": stamps(n, step_s=1), "tag": hostile,
                   "i": np.arange(n)})
     pq.write_table(t, tmp_path / "h.parquet")
     out = tmp_path / "sub" / "out"

@@ -17,13 +17,10 @@ def _env():
 
 
 def test_every_config_is_valid_and_usable(tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
+    from cli_checks import datagen_cli, split_cli
     from datagen import DataGenerator
-    from datagen.app.cli import main as datagen_main
     from datagen.reader.options import load_config_file as load_gen, options_from_config
     from datagen.app.sample import write_sample
-    from splitters.cli import main as split_main
     from splitters.config import SplitConfig, load_config_file as load_split
 
     files = sorted((ROOT / "configs").glob("*.y*ml"))
@@ -38,12 +35,12 @@ def test_every_config_is_valid_and_usable(tmp_path, monkeypatch):
     # and they work as shipped, from a project directory holding events/
     monkeypatch.chdir(tmp_path)
     write_sample(tmp_path / "events", files=2, rows_per_file=5_000, seed=1)
-    r = CliRunner().invoke(split_main, ["--config", str(ROOT / "configs/split-example.yaml"), "--no-progress"])
+    r = split_cli("--config", ROOT / "configs/split-example.yaml")
     assert r.exit_code == 0, r.output + r.stderr
     gen = DataGenerator.from_config(str(ROOT / "configs/train-example.yaml"))
     assert len(gen) > 0 and gen[0][0].shape[1] == 16
-    r = CliRunner().invoke(datagen_main, ["provenance", "data/events-by-day", "--batch", "1", "--epoch", "1",
-                                          "--config", str(ROOT / "configs/train-example.yaml"), "--format", "json"])
+    r = datagen_cli("provenance", "data/events-by-day", "--batch", "1", "--epoch", "1",
+                    "--config", ROOT / "configs/train-example.yaml", "--format", "json")
     assert r.exit_code == 0, r.stderr
     assert r.output.count('"source_row"') == 1024
 

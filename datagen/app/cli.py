@@ -90,60 +90,9 @@ def verify(directory, quick, storage_option):
 @report_errors
 def provenance(directory, batch, step, epoch, config_file, state_file, fmt, storage_option, cache_dir, **flags):
     """Which source rows made batch BATCH (or step STEP) of epoch EPOCH of a generator over DIRECTORY."""
-    from datagen.reader.batches import BatchSource
-    from datagen.contract.errors import ConfigError
-    from datagen.reader.epochview import EpochView
-    from datagen.reader.options import load_config_file, options_from_config
+    from .trace import trace_batch
 
-    if batch is not None and step is not None and batch != step:
-        raise ConfigError(f"--batch {batch} and --step {step} name different batches; give one of them")
-    batch = step if batch is None else batch
-    if batch is None:
-        raise ConfigError("give --batch N or --step N (0-based batch of the epoch)")
-    if config_file and state_file:
-        raise ConfigError("give --config or --state, not both (a state file holds the generator config)")
-    if state_file:
-        from datagen.reader.resume import read_state
-
-        config = dict(read_state(state_file).get("config") or {})
-        # hook for versioned manifests: the version the run trained on comes with the state's config
-    else:
-        config = load_config_file(config_file) if config_file else {}
-    config["directory"] = directory
-    if flags.get("features"):
-        flags["features"] = [c.strip() for c in flags["features"].split(",") if c.strip()]
-    if "features" not in config and not flags.get("features"):
-        raise ConfigError("give --config FILE (a saved gen.config) or at least --features")
-    options = options_from_config(config, **flags)
-    import warnings
-
-    with warnings.catch_warnings():  # training-time advice (e.g. float32 rounding) is noise when only tracing
-        warnings.simplefilter("ignore", UserWarning)
-        from datagen.reader.store import Storage
-
-        source = BatchSource(options, storage=Storage(parse_storage_options(storage_option), _cache_dir(cache_dir)))
-    view = EpochView(len(source), options.num_replicas, options.replica, options.replica_tail)
-    if not 0 <= batch < view.per_replica:
-        raise ConfigError(f"--batch/--step {batch} is out of range: this generator has {view.per_replica} batches")
-    if epoch < 0:
-        raise ConfigError(f"--epoch must be >= 0, got {epoch}")
-    table = source.provenance(view.plan_batch(batch), epoch)
-    if fmt == "csv":
-        click.echo(table.to_csv(), nl=False)
-    elif fmt == "json":
-        click.echo(table.reset_index().to_json(orient="records", indent=1))
-    else:
-        import pandas as pd
-
-        with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 60):
-            click.echo(f"batch {batch} of epoch {epoch}: {len(table)} examples")
-            click.echo(table.to_string())
-
-
-def _cache_dir(given):
-    from datagen.reader.options import RuntimeOptions
-
-    return RuntimeOptions(cache_dir=given).cache_dir
+    trace_batch(directory, batch, step, epoch, config_file, state_file, fmt, storage_option, cache_dir, flags)
 
 
 @main.command()

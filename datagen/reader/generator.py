@@ -39,34 +39,12 @@ from datagen.contract.errors import ConfigError
 from .options import (OPTIONS_DOC, RUNTIME_KEYS, GeneratorOptions, RuntimeOptions, generator_signature,
                       load_config_file, options_from_config)
 from .epochview import EpochView
+from .fitcallback import EpochCallback
 from .plan import check_batch_index, check_epoch
 from .resume import KERAS_SHORT_EPOCH, StateCheckpoint, check_state, make_state, read_state
 from .store import Storage
 
 GENERATOR_SIGNATURE = generator_signature()
-
-
-class EpochCallback(keras.callbacks.Callback):
-    """Tells its generator which epoch model.fit is starting."""
-
-    def __init__(self, generator: "DataGenerator"):
-        super().__init__()
-        self.generator = generator
-
-    def on_train_begin(self, logs=None):
-        self.generator._train_begin_from_fit(self.model)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.generator._begin_epoch_from_fit(epoch)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.generator._batch_end_from_fit(batch)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.generator._end_epoch_from_fit(epoch)
-
-    def on_train_end(self, logs=None):
-        self.generator._end_epoch_from_fit(None)
 
 
 class DataGenerator(keras.utils.PyDataset):

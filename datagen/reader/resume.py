@@ -5,8 +5,8 @@
 (manifest version when the manifest has one, else its sha256), seed and batch-determining options
 (the generator config); the first difference is named in one line.
 
-``StateCheckpoint`` (``gen.checkpoint(path, save_freq=N)``) writes the state atomically (temporary
-file, fsync, rename) at exactly the moments Keras 3.15's ``BackupAndRestore(save_freq=N)`` saves
+``StateCheckpoint`` (``gen.checkpoint(path, save_freq=N)``) writes the state atomically (``atomic_write_text``:
+temporary file, fsync, rename) at exactly the moments Keras 3.15's ``BackupAndRestore(save_freq=N)`` saves
 weights: every N trained batches counted from the start of fit across epochs (not at epoch ends),
 or at each epoch end with ``save_freq="epoch"``. Put it AFTER ``BackupAndRestore`` in ``callbacks``:
 at each save point the weights are written first, so a kill between the two writes leaves the state
@@ -18,12 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from typing import Any
 
-import keras
-
 from datagen.contract.errors import ConfigError, OutputError
+from datagen.contract.manifest import atomic_write_text
+
+from .fitcallback import EpochCallback
 
 STATE_FORMAT = "datagen-state/1"
 # Keras 3.15 warns this when an epoch's data ends before len() steps: a resumed epoch does so on purpose
@@ -126,21 +126,11 @@ def check_state(gen, state: dict) -> tuple[int, int]:
 
 
 def write_state(path: str, state: dict) -> None:
-    """Atomically: a reader (or a kill) sees the old file or the new one, never half of one."""
-    folder = os.path.dirname(os.path.abspath(path))
+    """Atomically and durably (the manifest's write rule): a reader (or a kill) sees the old file or the
+    new one, never half of one."""
     try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".datagen-state-", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(state, f, indent=1)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        atomic_write_text(path, json.dumps(state, indent=1), durable=True)
     except OSError as exc:
         raise OutputError(f"cannot write the generator state to {path!r}: {exc.strerror or exc}") from None
 
@@ -151,28 +141,21 @@ def check_save_freq(save_freq) -> int | str:
     raise ConfigError(f"save_freq: expected 'epoch' or a positive integer (as BackupAndRestore), got {save_freq!r}")
 
 
-class StateCheckpoint(keras.callbacks.Callback):
+class StateCheckpoint(EpochCallback):
     """Writes ``gen.state()`` to ``path`` whenever ``BackupAndRestore(save_freq)`` saves; also does
-    what ``gen.callback`` does (passing both is harmless)."""
+    what ``gen.callback`` does (it extends it; passing both is harmless)."""
 
     def __init__(self, generator, path, save_freq="epoch"):
-        super().__init__()
+        super().__init__(generator)
         if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
             raise ConfigError(f"checkpoint path: expected a file path, got {path!r}")
-        self.generator = generator
         self.path = os.fspath(path)
         self.save_freq = check_save_freq(save_freq)
         self._since_save = 0     # mirrors BackupAndRestore._batches_seen_since_last_saving
         self._last_batch = 0     # mirrors BackupAndRestore._last_batch_seen
 
-    def on_train_begin(self, logs=None):
-        self.generator._train_begin_from_fit(self.model)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.generator._begin_epoch_from_fit(epoch)
-
     def on_train_batch_end(self, batch, logs=None):
-        self.generator._batch_end_from_fit(batch)
+        super().on_train_batch_end(batch, logs)
         if self.save_freq == "epoch":
             return
         self._since_save += batch + 1 if batch <= self._last_batch else batch - self._last_batch
@@ -182,10 +165,7 @@ class StateCheckpoint(keras.callbacks.Callback):
             write_state(self.path, self.generator.state())
 
     def on_epoch_end(self, epoch, logs=None):
-        self.generator._end_epoch_from_fit(epoch)
+        super().on_epoch_end(epoch, logs)
         self._last_batch = 0
         if self.save_freq == "epoch":
             write_state(self.path, self.generator.state())
-
-    def on_train_end(self, logs=None):
-        self.generator._end_epoch_from_fit(None)
