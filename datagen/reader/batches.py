@@ -113,6 +113,8 @@ class BatchSource:
         are those of the batches, concatenated): one gather per window instead of one per batch.
         Without a transform (``as_tf_dataset`` refuses one)."""
         self._own_process()
+        stats = self.stats
+        t0 = start(stats)
         merged: list = []
         try:
             for index in range(first, stop):
@@ -125,7 +127,11 @@ class BatchSource:
             self.windows.prefetch(epoch, merged[-1][0])
         except DatagenError as exc:
             raise with_context(exc, f"batches {first}..{stop - 1} of epoch {epoch}") from None
-        return batch_tuple(gather(parts), self.options)
+        t = lap(stats, "wait", t0)
+        out = batch_tuple(gather(parts), self.options)
+        lap(stats, "gather", t)
+        lap(stats, "batch", t0)
+        return out
 
     def phase_stats(self) -> PhaseStats:
         """Turn on the per-phase timers (phases.py) of this generator and return them (benchmarks)."""

@@ -1,26 +1,9 @@
 """``DataGenerator``: a ``keras.utils.PyDataset`` over a split dataset, with provenance.
 
-Which epoch is it? ``__getitem__(i)`` depends on the epoch when shuffling, and
-must agree with model.fit's own epoch numbers. Two mechanisms, both race-free:
-
-* ``callbacks=[gen.callback]`` (recommended, exact): the callback's
-  ``on_epoch_begin(epoch)`` runs before Keras starts fetching that epoch's
-  batches, so fit's own number (``initial_epoch`` included) is used.
-* without it, the generator counts: Keras calls ``on_epoch_end`` once when fit
-  starts and after every epoch, always after its workers have stopped, so the
-  generator advances there to "number of epochs begun so far". For a single
-  ``fit`` from epoch 0 this equals fit's numbering.
-
-Mid-epoch resume (resume.py, epochview.py): the callback also counts the batches
-training finished (``on_train_batch_end``), which ``state()`` reports. After
-``restore(state)`` at step k of epoch e, ``len(gen)`` is N-k and ``gen[i]`` is batch
-k+i of the epoch. Keras 3.15 fixes the number of steps of EVERY epoch of one fit from
-``num_batches`` read once when fit starts (EpochIterator.reset), and reads it again
-when each epoch's iterator starts (PyDatasetAdapter). So ``num_batches`` says N until
-fit begins the resumed epoch, then N-k: the resumed epoch ends after its N-k
-remaining batches (Keras's "ran out of data" warning for that epoch is silenced) and
-later epochs of the same fit get all N steps. A shorter value at fit start would
-cut every later epoch of that fit to N-k steps.
+Batches come from ``BatchSource`` (batches.py), this replica's share of each epoch from
+``EpochView`` (epochview.py); which epoch model.fit is in, and the resumed epoch's shorter length,
+are followed by the ``FitSync`` mixin (fitsync.py, which explains both mechanisms); ``state()`` and
+``restore()`` write and check the resume state (resume.py); ``as_tf_dataset()`` is in tfdata.py.
 """
 
 from __future__ import annotations
@@ -28,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-import warnings
 from typing import Any
 
 import keras
@@ -39,15 +21,15 @@ from datagen.contract.errors import ConfigError
 from .options import (OPTIONS_DOC, RUNTIME_KEYS, GeneratorOptions, RuntimeOptions, generator_signature,
                       load_config_file, options_from_config)
 from .epochview import EpochView
-from .fitcallback import EpochCallback
+from .fitsync import FitSync
 from .plan import check_batch_index, check_epoch
-from .resume import KERAS_SHORT_EPOCH, StateCheckpoint, check_state, make_state, read_state
+from .resume import StateCheckpoint, check_state, make_state, read_state
 from .store import Storage
 
 GENERATOR_SIGNATURE = generator_signature()
 
 
-class DataGenerator(keras.utils.PyDataset):
+class DataGenerator(FitSync, keras.utils.PyDataset):
     __doc__ = ("Labelled batches from the shards of ``directory`` for ``model.fit``.\n\n"
                "    ``DataGenerator(directory, features, **options)``: the options are the fields of\n"
                "    ``GeneratorOptions`` (what determines the batches) and ``RuntimeOptions`` (how they are\n"
@@ -119,74 +101,6 @@ class DataGenerator(keras.utils.PyDataset):
             raise IndexError(f"batch index {i} out of range: this generator has {n} batches "
                              f"(valid indices 0..{n - 1}, or -{n}..-1 from the end)")
         return self.source.batch(self.view.plan_batch(self._offset() + i), self.epoch)
-
-    def on_epoch_begin(self):
-        with self._epoch_lock:
-            self._epochs_begun += 1
-            if self._resume is not None and not self._resume_entered and self._hook_ends:
-                raise ConfigError(f"gen.restore() resumes epoch {self._resume[0]} at step {self._resume[1]}: pass "
-                                  "callbacks=[gen.callback] (or gen.checkpoint(...)) to model.fit")
-
-    def on_epoch_end(self):
-        with self._epoch_lock:
-            self._hook_ends += 1
-            if not self._synced_by_fit:
-                self.epoch = self._epochs_begun
-
-    # -- epochs -----------------------------------------------------------------------------------
-    @property
-    def callback(self) -> keras.callbacks.Callback:
-        """Pass to ``model.fit(callbacks=[...])`` so batches follow fit's own epoch numbers."""
-        if self._callback is None:
-            self._callback = EpochCallback(self)
-        return self._callback
-
-    def _begin_epoch_from_fit(self, epoch: int) -> None:
-        with self._epoch_lock:
-            self._synced_by_fit = True
-            epoch = int(epoch)
-            if self._resume is not None:
-                start, step = self._resume
-                if epoch == start:
-                    self._resume_entered = True
-                    if step and self._quiet is None:
-                        warnings.filterwarnings("ignore", message=KERAS_SHORT_EPOCH)
-                        self._quiet = warnings.filters[0]
-                elif not self._resume_entered:
-                    raise ConfigError(f"gen.restore() resumes epoch {start} at step {step}, but model.fit starts "
-                                      f"epoch {epoch}; pass initial_epoch={start} to fit")
-                else:
-                    self._resume, self._resume_entered = None, False
-            self.epoch = epoch
-            self._step = self._offset()
-
-    def _batch_end_from_fit(self, batch: int) -> None:
-        with self._epoch_lock:
-            self._step = self._offset() + int(batch) + 1
-
-    def _end_epoch_from_fit(self, epoch: int) -> None:
-        with self._epoch_lock:
-            if self._quiet is not None:
-                if self._quiet in warnings.filters:
-                    warnings.filters.remove(self._quiet)
-                    warnings._filters_mutated()
-                self._quiet = None
-
-    def _train_begin_from_fit(self, model) -> None:
-        """Agree with BackupAndRestore (Keras 3.15), which restores the epoch into ``model._initial_epoch``
-        before fit reads it. Saved at an epoch's last batch, its epoch is that epoch (its own counter moves at
-        on_epoch_end) while the state already says the next one: the state, written after the weights, wins."""
-        if self._resume is None:
-            return
-        start, step = self._resume
-        restored = getattr(model, "_initial_epoch", None)
-        if restored and restored != start:
-            if restored == start - 1 and step == 0:
-                model._initial_epoch = start
-            else:
-                raise ConfigError(f"BackupAndRestore restored epoch {restored} but gen.restore() is at epoch {start} "
-                                  f"step {step}: the weights and the generator state were not saved together (use "
-                                  "the same save_freq, gen.checkpoint after BackupAndRestore in callbacks)")
 
     # -- resume -------------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ once (no clock is read). ``BatchSource.phase_stats()`` turns it on for one gener
 * ``gather``: a batch's rows taken from the window(s) in epoch order (the batch's own copy);
 * ``assemble``: the Keras tuple (one-hot labels) and the user's transform;
 * ``wait``: the caller waiting for a window (decoded in the foreground or by the prefetch thread);
-* ``batch``: the whole ``batch()`` call, as the caller sees it.
+* ``batch``: the whole ``batch()`` call (or ``batch_run()``, for ``as_tf_dataset``), as the caller sees it.
 """
 
 from __future__ import annotations

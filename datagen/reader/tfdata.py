@@ -8,6 +8,10 @@ C++). The batch indices of a pass are the generator's (``gen.view``: this replic
 epoch plan; consecutive indices form the runs); the last partial batch is a run of its own. Batches are element-for-element ``gen[i]``:
 same rows, order, dtypes and shapes.
 
+Backends: the dataset is TensorFlow's, so TensorFlow must be installed; Keras's JAX and torch backends
+also accept a ``tf.data.Dataset`` in ``fit`` (converted batch by batch to numpy). Without TensorFlow
+this raises a ConfigError; ``fit(gen)`` needs no TensorFlow.
+
 Epochs: each pass over the dataset (``model.fit`` starts one per epoch) reads the epoch when it starts:
 fit's own number when ``callbacks=[gen.callback]`` is passed (recommended), otherwise
 ``first_epoch`` + the number of passes begun before it.
@@ -36,7 +40,11 @@ def _runs(indices: list[int], size: int, last_partial: int | None) -> list[tuple
 
 
 def as_tf_dataset(gen, first_epoch: int = 0):
-    import tensorflow as tf
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise ConfigError("as_tf_dataset needs TensorFlow, which is not installed: install tensorflow (any Keras "
+                          "backend can then fit on the dataset), or pass the generator itself to model.fit") from None
 
     from .plan import check_epoch
 
