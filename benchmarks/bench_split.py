@@ -1,6 +1,12 @@
 """Split benchmark: split-datasets vs dask partition_on vs DuckDB COPY ... PARTITION_BY.
 
     python benchmarks/bench_split.py [--files 20] [--rows-per-file 1000000] [--repeats 5]
+    python benchmarks/bench_split.py --rows 100M --data /work/benchdata/NAME --repeats 1   # long
+
+``--rows 100M`` (or 20M, 5M, ...) is ``--files`` files of that many rows in all (the 100M table
+is ~8 GB of Parquet, generated once, several minutes; one split of it takes minutes: run it once
+or twice). ``--data DIR`` keeps the table and the outputs under DIR (default benchmarks/data/):
+give each person or job its own, so that concurrent runs never share an output directory.
 
 Generates (or reuses) the synthetic table under benchmarks/data/, then runs the three
 contenders alternately, each in a fresh process, and prints, over the repeats, the median
@@ -47,18 +53,32 @@ RESULT = {{}}
 }
 
 
+def _rows(text: str) -> int:
+    """``20M`` -> 20_000_000, ``1.5k`` -> 1_500, ``300`` -> 300."""
+    scale = {"k": 10**3, "m": 10**6, "g": 10**9}.get(text[-1:].lower(), 1)
+    try:
+        return int(float(text[:-1] if scale > 1 else text) * scale)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--rows {text!r}: expected a count such as 20M or 100M") from None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=20)
     ap.add_argument("--rows-per-file", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--rows", type=_rows, default=None,
+                    help="rows in all, e.g. 20M or 100M (sets --rows-per-file to ROWS / --files)")
+    ap.add_argument("--data", type=Path, default=DATA, help="where the table and the outputs go")
     ap.add_argument("--only", nargs="*", default=list(CONTENDERS))
     args = ap.parse_args()
-    src = ensure_table(args.files, args.rows_per_file)
+    if args.rows is not None:
+        args.rows_per_file = -(-args.rows // args.files)
+    src = ensure_table(args.files, args.rows_per_file, root=args.data)
     results: dict[str, list[dict]] = {k: [] for k in args.only}
     for rep in range(args.repeats):
         for name in args.only:
-            out = DATA / "out" / name.replace(" ", "_")
+            out = args.data / "out" / name.replace(" ", "_")
             shutil.rmtree(out, ignore_errors=True)
             settle()
             r = run_measured(CONTENDERS[name].format(src=src, out=out))

@@ -15,11 +15,13 @@ DATA = HERE / "data"
 ROOT = HERE.parent
 
 
-def ensure_table(files: int = 20, rows_per_file: int = 1_000_000, name: str | None = None) -> Path:
-    """Generate (or reuse) the benchmark table: ``files`` Parquet files of ``rows_per_file`` rows."""
+def ensure_table(files: int = 20, rows_per_file: int = 1_000_000, name: str | None = None,
+                 root: Path | None = None) -> Path:
+    """Generate (or reuse) the benchmark table: ``files`` Parquet files of ``rows_per_file`` rows
+    (under ``root``, default benchmarks/data/)."""
     from datagen.app.sample import write_sample
 
-    d = DATA / (name or f"table-{files}x{rows_per_file}")
+    d = (root or DATA) / (name or f"table-{files}x{rows_per_file}")
     done = d / ".complete"
     if not done.exists():
         t0 = time.perf_counter()

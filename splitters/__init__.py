@@ -1,6 +1,10 @@
 """splitters: split larger-than-memory tables into grouped Parquet shards with Dask."""
 
-from .config import SplitConfig
+from .allocator import keep_freed_memory
+
+keep_freed_memory()   # before pyarrow loads: see allocator.py
+
+from .config import SplitConfig  # noqa: E402
 
 __all__ = ["SplitConfig", "run_split"]
 

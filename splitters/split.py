@@ -40,6 +40,7 @@ from .publish import publish
 from .reduce import reduce_groups
 from .sources import SourceFile, discover, read_schema
 from .stage import StageContext, StageResult, stage_unit
+from .stage_hashed import hashed_units
 from .timescale import RANGE_TEXT, resolution
 from .unify import unified_schema
 from .uptodate import stale_reason
@@ -107,7 +108,7 @@ def input_schema(cfg: SplitConfig, engine: Engine, sources: list[SourceFile],
 
 def _stage_or_fingerprint(item: tuple, ctx: StageContext):
     kind, what = item
-    return stage_unit(what, ctx) if kind == "stage" else sha256_file(what)
+    return sha256_file(what) if kind == "sha256" else stage_unit(what, ctx, hash_source=kind == "stage+sha256")
 
 
 def run_split(cfg: SplitConfig) -> SplitSummary:
@@ -176,11 +177,16 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
                        cfg.encoding, cfg.on_missing_time)
     # fingerprinting the sources runs in the same pass, filling the gaps between stage tasks
     known = {} if remote is None else remote.known_fingerprints(sources)  # object stores: ETags, no re-read
-    work = [("stage", u) for u in units] + [("sha256", s.url) for s in sources if s.id not in known]
+    # a local Parquet source staged by one unit is read once for both (stage_hashed.py)
+    whole = hashed_units(sources, units, schema, batch_rows) if remote is None else set()
+    once = {u.source_id for u in units if u.index in whole}
+    work = [("stage+sha256" if u.index in whole else "stage", u) for u in units] + \
+        [("sha256", s.url) for s in sources if s.id not in known and s.id not in once]
     done = engine.map(_stage_or_fingerprint if remote is None else remote.task(_stage_or_fingerprint), work, ctx,
                       desc="stage")
     lap("stage+hash")
-    stage = [r for (kind, _), r in zip(work, done) if kind == "stage"]
+    stage = [r for (kind, _), r in zip(work, done) if kind != "sha256"]
+    known.update({r.source_id: r.sha256 for r in stage if r.sha256 is not None})
     hashed = iter(r for (kind, _), r in zip(work, done) if kind == "sha256")
     fingerprints = [known[s.id] if s.id in known else next(hashed) for s in sources]
     if cfg.on_bad_time == "error" and any(r.bad_count for r in stage):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from datagen.contract.errors import SchemaError
 
@@ -24,6 +25,7 @@ from .oserrors import output_error
 from .sources import READ_ERRORS, conform, csv_reader, parquet_file, read_error
 from .stage_groups import group_keys
 from .stage_times import timed_rows
+from .stage_hashed import read_and_hash
 from .stage_write import StagedFile, staged_table, track_ranges, write_staged
 
 
@@ -70,14 +72,16 @@ class StageResult:
     bad_samples: list[tuple[int, str]] = field(default_factory=list)
     files: list[StagedFile] = field(default_factory=list)
     value_ranges: dict[str, tuple] = field(default_factory=dict)   # see stage_write.track_ranges
+    sha256: str | None = None       # the source's fingerprint, when this unit read the whole file (stage_hashed.py)
 
 
-def read_batches(unit: WorkUnit, ctx: StageContext):
-    """Yield Arrow tables of at most about ``ctx.batch_rows`` rows, in source order."""
+def read_batches(unit: WorkUnit, ctx: StageContext, data: pa.Buffer | None = None):
+    """Yield Arrow tables of at most about ``ctx.batch_rows`` rows, in source order; ``data``:
+    the whole Parquet file, already in memory (stage_hashed.py)."""
     names = ctx.schema.names
     if unit.format == "parquet":
         # a unit is at most batch_rows rows (planned from the row-group sizes): read it in one go
-        with parquet_file(unit.url) as pf:
+        with (parquet_file(unit.url) if data is None else pq.ParquetFile(pa.BufferReader(data))) as pf:
             yield conform(pf.read_row_groups(list(unit.row_groups), columns=names).select(names), ctx.schema,
                           ctx.time_column)
         return
@@ -99,13 +103,18 @@ def read_batches(unit: WorkUnit, ctx: StageContext):
             yield conform(pa.Table.from_batches(pending).select(names), ctx.schema, ctx.time_column)
 
 
-def stage_unit(unit: WorkUnit, ctx: StageContext) -> StageResult:
-    """Run the stage step for one unit; see the module docstring."""
+def stage_unit(unit: WorkUnit, ctx: StageContext, hash_source: bool = False) -> StageResult:
+    """Run the stage step for one unit; see the module docstring. ``hash_source`` (a unit that
+    is a whole local Parquet file): the file is read once, fingerprinted (``result.sha256``) and
+    decoded from those same bytes, rather than read a second time to fingerprint it."""
     result = StageResult(unit=unit.index, source_id=unit.source_id)
     first = unit.first_row
     dropped: list[np.ndarray] = []
     try:
-        for k, table in enumerate(read_batches(unit, ctx)):
+        data = None
+        if hash_source:
+            data, result.sha256 = read_and_hash(unit.url)
+        for k, table in enumerate(read_batches(unit, ctx, data)):
             rows = np.arange(first, first + table.num_rows, dtype=np.int64)
             first += table.num_rows
             result.rows_read += table.num_rows

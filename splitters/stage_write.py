@@ -60,7 +60,8 @@ def staged_table(table: pa.Table, ns: np.ndarray | None, rows: np.ndarray, sourc
         table = table.drop_columns(plain)
     table = encode_text(table)
     if not (len(order) and bool((order[1:] > order[:-1]).all())):   # not already in group order
-        table, rows = table.take(pa.array(order)), rows[order]
+        # ``order`` is a permutation of the rows: no bounds check (it doubles a chunked gather's cost)
+        table, rows = pc.take(table, pa.array(order), boundscheck=False), rows[order]
         ns = None if ns is None else ns[order]
     # the lineage columns are appended after the gather: a constant column needs none, and numpy
     # gathers the two integer columns directly

@@ -1,0 +1,35 @@
+"""Reading a source once for both of its uses: a local Parquet source that the plan stages as
+one unit is read into memory whole, fingerprinted (sha256, in the same task) and decoded from
+those bytes. Otherwise the split reads every source twice: once to stage it, once, in a task
+of its own, to fingerprint it. The fingerprint is the same sha256 of the same file bytes."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pyarrow as pa
+
+
+def read_and_hash(path: str) -> tuple[pa.Buffer, str]:
+    """(the bytes of local file ``path``, their sha256); hashlib releases the GIL while it hashes."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return pa.py_buffer(data), hashlib.sha256(data).hexdigest()
+
+
+def hashed_units(sources: list, units: list, schema: pa.Schema, batch_rows: int) -> set[int]:
+    """The indices of the units that read their source whole (see the module docstring): a local
+    Parquet source planned as a single unit whose file is no bigger than the decoded batch the
+    memory plan already allows for (``batch_rows`` staged rows)."""
+    from .plan import staged_row_bytes   # plan.py imports the stage step
+
+    per_source: dict[int, list] = {}
+    for u in units:
+        per_source.setdefault(u.source_id, []).append(u)
+    budget = batch_rows * staged_row_bytes(schema)
+    chosen = set()
+    for src in sources:
+        mine = per_source.get(src.id, [])
+        if src.format == "parquet" and "://" not in src.url and len(mine) == 1 and src.bytes <= budget:
+            chosen.add(mine[0].index)
+    return chosen
