@@ -1,0 +1,133 @@
+"""The column-wise shard checks (contract/manifest_fast.py) agree with the per-entry reference.
+
+``shards_certainly_valid`` may only vouch for a shard list the per-entry schema and rules accept,
+and whatever it answers, ``check_manifest_data`` gives the same verdict and the same first error
+as the per-entry reference (the column-wise pass switched off). Checked on hypothesis-generated
+manifests: random mutations anywhere, and targeted edits of shard fields and group values.
+A corrupted many-shard manifest (duplicate path, bad row count, escaping path, misfiled shard)
+is still refused in one line naming the shard.
+"""
+import copy
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from datagen.contract import manifest as M
+from datagen.contract.errors import ManifestError
+from datagen.contract.manifest_fast import shards_certainly_valid
+from test_manifest_validation import mutated
+
+
+def _verdict(data, column_wise: bool, monkeypatch) -> str | None:
+    with monkeypatch.context() as m:
+        if not column_wise:
+            m.setattr(M, "shards_certainly_valid", lambda data: None)
+        try:
+            M.check_manifest_data(data, "m")
+        except ManifestError as exc:
+            return str(exc)
+    return None
+
+
+def many(base: dict, n: int) -> dict:
+    """``base`` (a real split's manifest) grown to ``n`` shards spread over its group directories (int group
+    values cycled), as bench_manifest.py grows it: every field a real split writes, totals made to agree."""
+    data = copy.deepcopy(base)
+    first = data["shards"][0]
+    names = [c["name"] for c in data["group_columns"]]
+    shards = []
+    for i in range(n):
+        group = dict(first["group"])
+        group.update({k: v for k, v in zip(names, (1 + i % 12, 1 + i // 12)) if isinstance(first["group"][k], int)})
+        rel = "/".join(f"{k}={group[k]:02d}" if isinstance(group[k], int) else f"{k}={group[k]}" for k in names)
+        name = first["path"].rpartition("/")[2].replace("part-00000", f"part-{i:05d}")
+        shards.append({**first, "group": group, "part": i, "path": f"{rel}/{name}"})
+    data["shards"] = shards
+    rows = first["rows"] * n
+    data["sources"] = data["sources"][:1]
+    data["sources"][0].update(rows_read=rows, rows_dropped=0)
+    data["totals"].update(rows_read=rows, rows_written=rows, rows_dropped=0, shards=n,
+                          groups=len({s["path"].rpartition("/")[0] for s in shards}),
+                          bytes=first["bytes"] * n)
+    data["totals"].pop("missing_times", None)
+    return data
+
+
+@pytest.fixture(scope="module")
+def base_manifest(dataset):
+    return json.loads((dataset / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def grown(base_manifest):
+    data = many(base_manifest, 300)
+    M.check_manifest_data(data, "grown")
+    assert shards_certainly_valid(data) is not None  # the common case takes the column-wise path
+    return data
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_random_mutations_get_the_reference_verdict(base_manifest, data, monkeypatch):
+    value = data.draw(mutated(base_manifest))
+    assert _verdict(value, True, monkeypatch) == _verdict(value, False, monkeypatch)
+
+
+FIELD_VALUES = st.sampled_from([None, True, False, 0, -1, 1, 7, 2**63, 2**64, 1.5, float("nan"), "", "x", "é",
+                                "\x00", "a\nb", "a" * 300, [], {}, [0], [1, 2], [True], [2**63], "A" * 64, "f" * 64,
+                                "0" * 63, {"0": 1}, {"0": -1}, {"é": 3}, "../x", "/abs", "a//b", "./a", "a/./b",
+                                "month=01/../x.parquet", "c:x/y", "a\\b", "x" * 256 + "/y", "-1", "NaN"])
+SHARD_KEYS = st.sampled_from(["path", "group", "part", "rows", "bytes", "sha256", "row_groups", "time_min",
+                              "time_max", "label_counts", "extra"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.integers(0, 299), SHARD_KEYS, FIELD_VALUES | st.just("<drop>")), min_size=1,
+                      max_size=3),
+       group_edits=st.lists(st.tuples(st.integers(0, 299), st.sampled_from(["month", "day", "other"]), FIELD_VALUES),
+                            max_size=2),
+       copies=st.lists(st.tuples(st.integers(0, 299), st.integers(0, 299), SHARD_KEYS), max_size=2))
+def test_shard_edits_get_the_reference_verdict(grown, edits, group_edits, copies, monkeypatch):
+    data = copy.deepcopy(grown)
+    shards = data["shards"]
+    for i, key, value in edits:
+        if value == "<drop>":
+            shards[i].pop(key, None)
+        else:
+            shards[i][key] = copy.deepcopy(value)
+    for i, key, value in group_edits:
+        if isinstance(shards[i].get("group"), dict):
+            shards[i]["group"][key] = value
+    for i, j, key in copies:  # another shard's value: duplicates, misfiled groups, totals off
+        if key in shards[j]:
+            shards[i][key] = copy.deepcopy(shards[j][key])
+    verdict = _verdict(data, True, monkeypatch)
+    assert verdict == _verdict(data, False, monkeypatch)
+    if shards_certainly_valid(data) is not None:  # it vouched: the per-entry rules pass for the shards
+        assert verdict is None or "shards[" not in verdict
+
+
+@pytest.mark.parametrize("damage, expected", [
+    (lambda s: s[250].update(path=s[3]["path"]), "shards[250]"),
+    (lambda s: s[120].update(rows=s[120]["rows"] + 1), "shards[120]"),
+    (lambda s: s[299].update(path="../../etc/" + s[299]["path"]), "shards[299].path"),
+    (lambda s: s[77]["group"].update(month=13 if s[77]["group"]["month"] != 13 else 1), "shards[77]"),
+    (lambda s: s[5].update(sha256="0" * 63), "shards[5].sha256"),
+])
+def test_corrupt_many_shard_manifest_is_refused_in_one_line(grown, tmp_path, damage, expected):
+    data = copy.deepcopy(grown)
+    damage(data["shards"])
+    (tmp_path / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ManifestError) as err:
+        M.read_manifest(tmp_path)
+    assert expected in str(err.value) and "\n" not in str(err.value)
+
+
+def test_fast_typed_entries_equal_the_per_field_ones(grown):
+    from datagen.contract.format import ShardEntry
+
+    fast = M._shard_entries(grown["shards"])
+    assert fast == [ShardEntry(**s) for s in grown["shards"]]
+    assert M.manifest_text(M.manifest_from_dict(grown)) == M.manifest_text(M.manifest_from_dict(copy.deepcopy(grown)))
