@@ -15,6 +15,7 @@ from ``getrusage``; in-process: ``time.process_time``), which the other load dis
 Not a test: nothing asserts a timing; the target is < 2 s each.
 """
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -104,9 +105,11 @@ def build(base: Path, shards: int) -> Path:
     from datagen.contract.manifest import manifest_from_dict, render_manifest
     from datagen.contract.versions import make_record, record_text
     manifest = manifest_from_dict(m)
-    (out / "manifest.json").write_text(render_manifest(manifest))
-    (out / "_versions" / "00000001.json").write_text(
-        record_text(make_record(None, None, manifest, "split", manifest.config, True)))
+    text = render_manifest(manifest)
+    (out / "manifest.json").write_text(text)
+    (out / "_versions" / "00000001.json").write_text(record_text(make_record(
+        None, None, manifest, "split", manifest.config, True,
+        manifest_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())))
     return out
 
 

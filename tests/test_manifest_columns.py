@@ -131,3 +131,62 @@ def test_fast_typed_entries_equal_the_per_field_ones(grown):
     fast = M._shard_entries(grown["shards"])
     assert fast == [ShardEntry(**s) for s in grown["shards"]]
     assert M.manifest_text(M.manifest_from_dict(grown)) == M.manifest_text(M.manifest_from_dict(copy.deepcopy(grown)))
+
+
+def _commit_and_tamper(tmp_path, run_split, change):
+    import pandas as pd
+
+    src = tmp_path / "a.parquet"
+    pd.DataFrame({"t": pd.date_range("2024-01-01", periods=48, freq="h", tz="UTC"), "x": range(48),
+                  "y": [0, 1] * 24}).to_parquet(src)
+    out = tmp_path / "ds"
+    assert run_split(src, "--out", out, "--time-column", "t", "--group-by", "day", "--label", "y").exit_code == 0
+    record = json.loads((out / "_versions" / "00000001.json").read_text())
+    raw = (out / "manifest.json").read_bytes()
+    import hashlib
+
+    assert list(record)[:3] == ["record", "version", "manifest_sha256"]
+    assert record["manifest_sha256"] == hashlib.sha256(raw).hexdigest()  # the commit vouches for its bytes
+    data = json.loads(raw)
+    change(data)
+    (out / "manifest.json").write_text(M.manifest_text(M.typed_manifest(data)))  # the written layout, edited
+    return out, tmp_path / "b.parquet"
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda d: d["shards"][1].update(path=d["shards"][0]["path"]), "listed twice"),
+    (lambda d: d["shards"][0].update(rows=d["shards"][0]["rows"] + 1), "rows"),
+    (lambda d: d["shards"][0].update(path="../" + d["shards"][0]["path"]), "escape"),
+])
+def test_a_tampered_manifest_is_refused_on_open_and_by_an_append(tmp_path, run_split, change, expected):
+    """The record's manifest_sha256 no longer matches, so the manifest is checked in full: refused when
+    opened, and an append to it is refused before anything is written."""
+    import pandas as pd
+
+    out, new = _commit_and_tamper(tmp_path, run_split, change)
+    with pytest.raises(ManifestError) as err:
+        M.read_manifest(out)
+    assert expected in str(err.value) and "\n" not in str(err.value)
+    pd.DataFrame({"t": pd.date_range("2024-01-05", periods=5, freq="h", tz="UTC"), "x": range(5),
+                  "y": [0, 1, 0, 1, 0]}).to_parquet(new)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    r = run_split(new, "--out", out, "--append")
+    assert r.exit_code != 0 and expected in r.output and "Traceback" not in r.output
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+def test_an_append_checks_its_added_shards_against_the_parent(grown):
+    """render_manifest with ``parent``: an added shard whose path the parent lists is refused, naming
+    its index in the whole list; totals must count the parent's shards too."""
+    import dataclasses
+
+    parent = M.manifest_from_dict(grown)
+    added = dataclasses.replace(parent.shards[7], group=dict(parent.shards[7].group))
+    child = dataclasses.replace(parent, shards=parent.shards + [added],
+                                totals=dataclasses.replace(parent.totals, shards=parent.totals.shards + 1))
+    with pytest.raises(ManifestError, match=r"shards\[300\] .*listed twice"):
+        M.render_manifest(child, parent=parent)
+    fresh = dataclasses.replace(added, path=added.path.replace("part-00007", "part-00900"))
+    child = dataclasses.replace(child, shards=parent.shards + [fresh])
+    with pytest.raises(ManifestError, match="totals"):  # rows and bytes not counted in totals
+        M.render_manifest(child, parent=parent)
