@@ -15,7 +15,6 @@ from ``getrusage``; in-process: ``time.process_time``), which the other load dis
 Not a test: nothing asserts a timing; the target is < 2 s each.
 """
 import argparse
-import hashlib
 import json
 import os
 import resource
@@ -102,6 +101,7 @@ def build(base: Path, shards: int) -> Path:
                  ("shards", shards), ("groups", shards), ("bytes", first["bytes"] * shards)):
         m["totals"][k] = v
     # the grown dataset is version 1 (its record is the whole state, as a first split writes it)
+    from datagen.contract.commitmark import content_sha256
     from datagen.contract.manifest import manifest_from_dict, render_manifest
     from datagen.contract.versions import make_record, record_text
     manifest = manifest_from_dict(m)
@@ -109,7 +109,7 @@ def build(base: Path, shards: int) -> Path:
     (out / "manifest.json").write_text(text)
     (out / "_versions" / "00000001.json").write_text(record_text(make_record(
         None, None, manifest, "split", manifest.config, True,
-        manifest_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())))
+        manifest_sha256=content_sha256(text.encode("utf-8")))))
     return out
 
 

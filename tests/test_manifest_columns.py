@@ -143,10 +143,16 @@ def _commit_and_tamper(tmp_path, run_split, change):
     assert run_split(src, "--out", out, "--time-column", "t", "--group-by", "day", "--label", "y").exit_code == 0
     record = json.loads((out / "_versions" / "00000001.json").read_text())
     raw = (out / "manifest.json").read_bytes()
-    import hashlib
+    from datagen.contract.commitmark import content_sha256
 
-    assert list(record)[:3] == ["record", "version", "manifest_sha256"]
-    assert record["manifest_sha256"] == hashlib.sha256(raw).hexdigest()  # the commit vouches for its bytes
+    assert list(record)[:3] == ["record", "version", "manifest_content_sha256"]
+    assert record["manifest_content_sha256"] == content_sha256(raw)  # the commit vouches for its bytes
+    assert M.read_manifest(out).shards  # and they open
+    edited = raw.replace(b'"created_at": "', b'"created_at": "not a time ', 1)
+    assert content_sha256(edited) == content_sha256(raw)
+    (out / "manifest.json").write_bytes(edited)
+    with pytest.raises(ManifestError, match="created_at"):  # outside what the mark vouches for: still checked
+        M.read_manifest(out)
     data = json.loads(raw)
     change(data)
     (out / "manifest.json").write_text(M.manifest_text(M.typed_manifest(data)))  # the written layout, edited

@@ -159,7 +159,8 @@ def read_manifest_with_hash(directory: str | os.PathLike, version: int | None = 
         raise ManifestError(f"cannot read {str(path)!r}: {detail}") from None
     data = decode_manifest(raw, repr(str(path)))
     sha = hashlib.sha256(raw).hexdigest()
-    if vouched(directory, data, sha):  # the very bytes its commit validated and wrote (commitmark.py)
+    if vouched(directory, data, raw):  # the bytes its commit validated and wrote (commitmark.py)
+        schema_check(data, str(path), shards_checked=True)  # created_at and every other field but the shards
         try:
             return typed_manifest(data), sha
         except Exception:  # not the shape this version builds directly: checked in full below

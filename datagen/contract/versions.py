@@ -47,8 +47,8 @@ def make_record(parent: Manifest | None, parent_sha256: str | None, new: Manifes
     every parent shard and source is removed (an overwrite); otherwise ``new`` must keep the parent's
     sources as its first ones, and its shards must be the kept parent shards, in order, then new ones.
     ``parent_text_sha256``: the sha256 of the parent's text as this version writes it, when the caller
-    rendered it already (otherwise it is rendered here). ``manifest_sha256``: the sha256 of the validated
-    ``manifest.json`` text the commit writes, recorded as the third field (see commitmark.py)."""
+    rendered it already (otherwise it is rendered here). ``manifest_sha256``: commitmark.content_sha256 of
+    the validated ``manifest.json`` text the commit writes, recorded as the third field."""
     old_shards = [] if parent is None else parent.shards
     old_sources = [] if parent is None else parent.sources
     if replace_all:
@@ -62,7 +62,7 @@ def make_record(parent: Manifest | None, parent_sha256: str | None, new: Manifes
     data = dataclasses.replace(new, sources=new.sources[kept_sources:], shards=new.shards[kept:]).to_dict()
     head = {k: v for k, v in data.items() if k not in _LISTS}
     text_sha = None if parent is None else parent_text_sha256 or _with_sha(parent)[1]
-    mark = {} if manifest_sha256 is None else {"manifest_sha256": manifest_sha256}
+    mark = {} if manifest_sha256 is None else {"manifest_content_sha256": manifest_sha256}
     return {
         "record": RECORD_TAG, "version": new.number, **mark,
         "parent": None if parent is None else parent.number, "parent_manifest_sha256": parent_sha256,
