@@ -196,3 +196,13 @@ def test_an_append_checks_its_added_shards_against_the_parent(grown):
     child = dataclasses.replace(child, shards=parent.shards + [fresh])
     with pytest.raises(ManifestError, match="totals"):  # rows and bytes not counted in totals
         M.render_manifest(child, parent=parent)
+
+
+def test_a_lone_surrogate_in_a_manifest_being_written_is_a_manifest_error(grown):
+    import dataclasses
+
+    m = M.manifest_from_dict(grown)
+    bad = dataclasses.replace(m, shards=m.shards[:-1] + [dataclasses.replace(m.shards[-1], time_min="\ud800")])
+    for parent in (None, dataclasses.replace(m, shards=m.shards[:-1])):  # checked whole, or only what is added
+        with pytest.raises(ManifestError, match="UTF-8"):
+            M.render_manifest(bad, parent=parent)

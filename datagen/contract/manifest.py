@@ -220,10 +220,10 @@ def render_manifest(manifest: Manifest, parent: Manifest | None = None, lines: l
     if k and len(manifest.shards) > k and parent.group_columns == manifest.group_columns and \
             parent.time_column == manifest.time_column and all(map(operator.is_, manifest.shards[:k], parent.shards)):
         added = manifest_text(dataclasses.replace(manifest, shards=manifest.shards[k:]))
-        check_manifest_data(decode_manifest(added.encode("utf-8"), origin), origin,
+        check_manifest_data(decode_manifest(added.encode("utf-8", "surrogatepass"), origin), origin,
                             prefix=(k, ShardFacts.of_entries(parent.shards)))
     else:
-        check_manifest_data(decode_manifest(text.encode("utf-8"), origin), origin=origin)
+        check_manifest_data(decode_manifest(text.encode("utf-8", "surrogatepass"), origin), origin=origin)
     return text
 
 
