@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import os
-import posixpath
 import time
 from pathlib import Path
 
@@ -99,7 +98,7 @@ def _part_start(old: Manifest, dirs: set[str]) -> tuple[tuple[str, int], ...]:
     travels with every write task)."""
     nxt: dict[str, int] = {}
     for s in old.shards:
-        d = posixpath.dirname(s.path)
+        d = s.path.rpartition("/")[0]  # posixpath.dirname of a manifest's shard path, without its per-call work
         if d not in dirs:
             continue
         nxt[d] = max(nxt.get(d, 0), s.part + 1)
@@ -155,7 +154,7 @@ def _append(cfg: SplitConfig, engine: Engine, old: Manifest, sources: list[Sourc
             totals=Totals(rows_read=sum(s.rows_read for s in all_sources),
                           rows_written=sum(s.rows for s in shards),
                           rows_dropped=sum(s.rows_dropped for s in all_sources), shards=len(shards),
-                          groups=len({posixpath.dirname(s.path) for s in shards}), bytes=sum(s.bytes for s in shards),
+                          groups=len({s.path.rpartition("/")[0] for s in shards}), bytes=sum(s.bytes for s in shards),
                           missing_times=None if cfg.time_column is None else
                           (old.totals.missing_times or 0) + sum(r.missing_count for r in stage)))
 

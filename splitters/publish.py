@@ -30,8 +30,10 @@ from typing import Callable
 from datagen.contract.errors import OutputError
 from datagen.contract.format import MANIFEST_NAME, Manifest, ShardEntry
 from datagen.contract import versions
+from datagen.contract.commitmark import content_sha256
 from datagen.contract.hashing import sha256_file
-from datagen.contract.manifest import atomic_write_text, read_manifest, render_manifest
+from datagen.contract.manifest import (atomic_write_text, manifest_text, read_manifest, render_manifest,
+                                       shard_lines)
 
 from . import journal
 
@@ -85,6 +87,24 @@ def _same_content(a: Manifest, b: Manifest) -> bool:
     return dataclasses.replace(a, **{k: None for k in skip}) == dataclasses.replace(b, **{k: None for k in skip})
 
 
+def _render(manifest: Manifest, prev: Manifest | None) -> tuple[str, str | None]:
+    """(the validated text of ``manifest``, the sha256 of ``prev``'s text as this version writes it).
+    When ``manifest`` keeps ``prev``'s shards as its first ones (an append), their lines are rendered
+    once for both texts, and only the added shards are checked again (render_manifest's ``parent``)."""
+    if prev is None:
+        return render_manifest(manifest), None
+    k = len(prev.shards)
+    kept = manifest.shards[:k]
+    if len(kept) == k and all(a is b for a, b in zip(kept, prev.shards)):
+        lines = shard_lines(prev.shards)
+        parent_text = manifest_text(prev, lines)
+        text = render_manifest(manifest, parent=prev, lines=lines + shard_lines(manifest.shards[k:]))
+    else:
+        parent_text = manifest_text(prev)
+        text = render_manifest(manifest)
+    return text, hashlib.sha256(parent_text.encode("utf-8")).hexdigest()
+
+
 def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
             build: Callable[[list[ShardEntry]], Manifest], command: str = "split", settings: dict | None = None,
             replace_all: bool = True, keep: list[ShardEntry] = (), prev: Manifest | None = None) -> Manifest:
@@ -107,7 +127,7 @@ def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
     if unchanged:
         text, commit_sha = None, hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
     else:
-        text = render_manifest(manifest)
+        text, parent_text_sha = _render(manifest, prev)
         commit_sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
         if prev is not None and prev.version is None:  # a dataset from before versions: its state is record 1
             records.append((versions.record_name(1),
@@ -116,7 +136,8 @@ def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
         # hash of its text as replayed now (the same, unless it was written in an older layout)
         parent_sha = None if prev is None else hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
         records.append((manifest.version_record, versions.make_record(prev, parent_sha, manifest, command,
-                                                                       settings or manifest.config, replace_all)))
+                                                                       settings or manifest.config, replace_all,
+                                                                       parent_text_sha, content_sha256(text.encode("utf-8")))))
     old = {s.path: s.sha256 for s in prev.shards} if prev is not None else {}
     for s in shards:  # a shard an older version listed with this very content is already in place
         if s.path not in old and _existing_same(out.joinpath(*s.path.split("/")), s.sha256):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import operator
 import os
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,13 @@ from typing import Any
 from .errors import ManifestError
 from .format import (FORMAT_VERSION, MANIFEST_NAME, ColumnEntry, FooterPack,
                      GroupColumn, Manifest, ShardEntry, SourceEntry, Totals)
+from .commitmark import vouched
+from .gcpause import gc_paused
+from .manifest_fast import ShardFacts, shards_certainly_valid
 from .manifest_rules import check_rules
 from .manifest_schema import check as schema_check
 from .manifest_schema import show
+from .render import manifest_text, shard_lines  # noqa: F401  (the writer's text, re-exported)
 
 def manifest_path(directory: str | os.PathLike) -> Path:
     return Path(directory) / MANIFEST_NAME
@@ -34,7 +39,8 @@ def decode_manifest(raw: bytes, origin: str) -> Any:
     except UnicodeDecodeError as exc:
         raise ManifestError(f"{origin} is not valid UTF-8 (bad byte at offset {exc.start})") from None
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        with gc_paused():
+            return json.loads(text, object_pairs_hook=_unique_keys)
     except ManifestError as exc:
         raise ManifestError(f"{origin} is not a manifest: {exc}") from None
     except RecursionError:
@@ -55,22 +61,36 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     return data
 
 
-def check_manifest_data(data: Any, origin: str = "manifest") -> None:
-    """Validate a decoded manifest against the declared schema and rules (no typed entries built)."""
+def check_manifest_data(data: Any, origin: str = "manifest", prefix: tuple[int, ShardFacts] | None = None) -> None:
+    """Validate a decoded manifest against the declared schema and rules (no typed entries built).
+    ``prefix``: see :func:`manifest_rules.check_rules` (``data["shards"]`` then holds only the shards after it)."""
     if isinstance(data, dict) and "format_version" in data and data["format_version"] != FORMAT_VERSION:
         version = show(data["format_version"])
         raise ManifestError(f"{origin}: format_version {version} is not supported (expected {FORMAT_VERSION}); "
                             "was it written by another datagen version?")
-    schema_check(data, origin)
-    check_rules(data, origin)
+    with gc_paused():
+        facts = shards_certainly_valid(data)   # column-wise; None sends the shards to the per-entry checks
+        schema_check(data, origin, shards_checked=facts is not None)
+        check_rules(data, origin, facts, prefix)
 
 
 def manifest_from_dict(data: Any, origin: str = "manifest") -> Manifest:
     """Validate a decoded manifest against the declared schema and rules; build a :class:`Manifest`."""
     check_manifest_data(data, origin)
+    return typed_manifest(data)
+
+
+def typed_manifest(data: dict) -> Manifest:
+    """The :class:`Manifest` of decoded data that passed :func:`check_manifest_data` (or is byte for byte
+    a manifest that did: a replayed version matching its recorded hash); not checked here."""
+    with gc_paused():
+        return _typed(data)
+
+
+def _typed(data: dict) -> Manifest:
     typed = {
         "sources": [_entry(SourceEntry, s) for s in data["sources"]],
-        "shards": [_entry(ShardEntry, s) for s in data["shards"]],
+        "shards": _shard_entries(data["shards"]),
         "schema": [_entry(ColumnEntry, c) for c in data["schema"]],
         "group_columns": [_entry(GroupColumn, c) for c in data["group_columns"]],
         "totals": _entry(Totals, data["totals"]),
@@ -82,6 +102,21 @@ def manifest_from_dict(data: Any, origin: str = "manifest") -> Manifest:
 
 
 _FIELDS: dict[type, tuple[tuple[str, ...], frozenset]] = {}
+_SHARD_FIELDS = tuple(f.name for f in dataclasses.fields(ShardEntry))
+
+
+def _shard_entries(shards: list[dict]) -> list[ShardEntry]:
+    """Typed shard entries; when every entry holds exactly the fields in declaration order (as datagen
+    writes them), its attributes are set from a copy of its (validated) dict without ``__init__``'s
+    per-argument work: the same objects, three times faster on 100k shards."""
+    if {*map(tuple, shards)} != {_SHARD_FIELDS}:
+        return [_entry(ShardEntry, s) for s in shards]
+    new, out = object.__new__, []
+    for s in shards:
+        entry = new(ShardEntry)
+        entry.__dict__.update(s)
+        out.append(entry)
+    return out
 
 
 def _entry(cls: type, obj: dict) -> Any:
@@ -123,7 +158,14 @@ def read_manifest_with_hash(directory: str | os.PathLike, version: int | None = 
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ManifestError(f"cannot read {str(path)!r}: {detail}") from None
     data = decode_manifest(raw, repr(str(path)))
-    return manifest_from_dict(data, origin=str(path)), hashlib.sha256(raw).hexdigest()
+    sha = hashlib.sha256(raw).hexdigest()
+    if vouched(directory, data, raw):  # the bytes its commit validated and wrote (commitmark.py)
+        schema_check(data, str(path), shards_checked=True)  # created_at and every other field but the shards
+        try:
+            return typed_manifest(data), sha
+        except Exception:  # not the shape this version builds directly: checked in full below
+            pass
+    return manifest_from_dict(data, origin=str(path)), sha
 
 
 def read_manifest(directory: str | os.PathLike) -> Manifest:
@@ -166,25 +208,22 @@ def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = False,
         raise
 
 
-def manifest_text(manifest: Manifest) -> str:
-    """The exact text of ``manifest`` as written (no validation: see :func:`render_manifest`): one
-    top-level field per line, one source or shard per line. (``json.dumps(indent=...)`` runs Python's
-    pure-Python encoder, about ten times slower than the C one this uses: seconds on 100k shards.)"""
-    data = manifest.to_dict()
-    lines = []
-    for key, value in data.items():
-        if key in ("sources", "shards") and value:
-            entries = ",\n".join("    " + json.dumps(e, ensure_ascii=False) for e in value)
-            lines.append(f"  {json.dumps(key)}: [\n{entries}\n  ]")
-        else:
-            lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
-    return "{\n" + ",\n".join(lines) + "\n}\n"
-
-
-def render_manifest(manifest: Manifest) -> str:
-    """Validate ``manifest`` and return the exact text :func:`write_manifest` writes."""
-    text = manifest_text(manifest)
-    check_manifest_data(json.loads(text), origin="manifest being written")
+def render_manifest(manifest: Manifest, parent: Manifest | None = None, lines: list[str] | None = None) -> str:
+    """Validate ``manifest`` and return the exact text :func:`write_manifest` writes. ``parent``: a manifest
+    read and validated by this process (under the dataset's lock) whose shards are, as the very same
+    objects, the first ones of ``manifest`` with the same group and time columns: then only the shards
+    after them are decoded back and checked, plus what ties them to the parent's (unique paths,
+    totals). ``lines``: :func:`shard_lines` of ``manifest.shards`` when the caller has them."""
+    text = manifest_text(manifest, lines)
+    origin = "manifest being written"
+    k = len(parent.shards) if parent is not None else 0
+    if k and len(manifest.shards) > k and parent.group_columns == manifest.group_columns and \
+            parent.time_column == manifest.time_column and all(map(operator.is_, manifest.shards[:k], parent.shards)):
+        added = manifest_text(dataclasses.replace(manifest, shards=manifest.shards[k:]))
+        check_manifest_data(decode_manifest(added.encode("utf-8", "surrogatepass"), origin), origin,
+                            prefix=(k, ShardFacts.of_entries(parent.shards)))
+    else:
+        check_manifest_data(decode_manifest(text.encode("utf-8", "surrogatepass"), origin), origin=origin)
     return text
 
 

@@ -11,6 +11,7 @@ import posixpath
 from typing import Any
 
 from .errors import DatagenError, ManifestError
+from .manifest_fast import ShardFacts
 from .manifest_schema import show
 
 
@@ -50,8 +51,13 @@ _EXACT = {"int": frozenset({int, type(None)}), "float": frozenset({int, float, t
           "bool": frozenset({bool, type(None)}), "str": frozenset({str, type(None)}), "null": frozenset({type(None)})}
 
 
-def check_rules(data: dict, origin: str) -> None:
-    """Raise a ManifestError unless the (schema-valid) decoded manifest is consistent."""
+def check_rules(data: dict, origin: str, facts: ShardFacts | None = None,
+                prefix: tuple[int, ShardFacts] | None = None) -> None:
+    """Raise a ManifestError unless the (schema-valid) decoded manifest is consistent. ``facts``: the shard
+    list already passed the per-shard rules column-wise (manifest_fast.py); only their totals are used.
+    ``prefix``: (k, facts) of k shards that come before ``data["shards"]`` and were validated already (a
+    commit that adds shards to a manifest read and validated under its lock): ``data["shards"]`` are
+    shards[k:], checked here, then against the others (paths unique, totals of all)."""
 
     def fail(message: str) -> None:
         raise ManifestError(f"{origin}: {message}")
@@ -82,18 +88,48 @@ def check_rules(data: dict, origin: str) -> None:
     names = [n for n, _ in groups]
     if data["time_column"] is not None and data["time_column"] not in types:
         fail(f"time_column {show(data['time_column'])} is not a column of the schema")
-    _check_untimed(data, fail)
+    start = prefix[0] if prefix else 0
+    _check_untimed(data, fail, start)
     if data["label_column"] is not None and data["label_column"] not in types and data["label_column"] not in names:
         fail(f"label_column {show(data['label_column'])} is neither a column of the schema nor a group column")
     for c in data["group_columns"]:
         if c.get("derived_from") not in (None, data["time_column"]):
             fail(f"group column {show(c['name'])} is derived_from {show(c['derived_from'])}, but the time column "
                  f"is {show(data['time_column'])}")
+    if facts is None:  # the per-entry reference (a list the column-wise check was not sure of)
+        facts = _check_shards(shards, groups, names, types, fail, start)
+    if prefix:
+        twice = next((i for i, s in enumerate(shards) if s["path"] in prefix[1].paths), None)
+        if twice is not None:
+            fail(f"{_at(start + twice, shards[twice])}: shard path is listed twice")
+        facts = prefix[1] + facts
+    pack = data.get("footer_pack")
+    if pack is not None and (not pack["path"].startswith("_footers/") or pack["path"] in facts.paths):
+        fail(f"footer_pack.path {show(pack['path'])} must lie under _footers/ inside the dataset and name no shard")
+    expect = {
+        "shards": start + len(shards),
+        "bytes": facts.bytes,
+        "rows_written": facts.rows,
+        "rows_read": sum(s["rows_read"] for s in sources),
+        "rows_dropped": sum(s["rows_dropped"] for s in sources),
+        "groups": facts.groups,
+    }
+    for key, value in expect.items():
+        if totals[key] != value:
+            fail(f"totals.{key} is {totals[key]:,}, but the shards and sources add up to {value:,}")
+    if totals["rows_read"] != totals["rows_written"] + totals["rows_dropped"]:
+        fail(f"totals: rows_read {totals['rows_read']:,} is not rows_written {totals['rows_written']:,} "
+             f"+ rows_dropped {totals['rows_dropped']:,}")
+
+
+def _check_shards(shards: list[dict], groups: list[tuple[str, str]], names: list[str], types: dict[str, str],
+                  fail, start: int = 0) -> ShardFacts:
+    """The per-shard rules, entry by entry (the reference the column-wise check stands for)."""
     seen: set[str] = set()
     dirs: set[str] = set()
     name_set = set(names)  # names are unique (checked above), as are a dict's keys
     exact = [(name, kind, _EXACT[kind]) for name, kind in groups]
-    for i, s in enumerate(shards):
+    for i, s in enumerate(shards, start):
         path, group = s["path"], s["group"]
         if path in seen:
             fail(f"{_at(i, s)}: shard path is listed twice")
@@ -113,33 +149,17 @@ def check_rules(data: dict, origin: str) -> None:
         counts = s.get("label_counts")
         if counts is not None and sum(counts.values()) != s["rows"]:
             fail(f"{_at(i, s)}: label_counts add up to {sum(counts.values()):,}, but rows is {s['rows']:,}")
-    pack = data.get("footer_pack")
-    if pack is not None and (not pack["path"].startswith("_footers/") or pack["path"] in seen):
-        fail(f"footer_pack.path {show(pack['path'])} must lie under _footers/ inside the dataset and name no shard")
-    expect = {
-        "shards": len(shards),
-        "bytes": sum(s["bytes"] for s in shards),
-        "rows_written": sum(s["rows"] for s in shards),
-        "rows_read": sum(s["rows_read"] for s in sources),
-        "rows_dropped": sum(s["rows_dropped"] for s in sources),
-        "groups": len(dirs),
-    }
-    for key, value in expect.items():
-        if totals[key] != value:
-            fail(f"totals.{key} is {totals[key]:,}, but the shards and sources add up to {value:,}")
-    if totals["rows_read"] != totals["rows_written"] + totals["rows_dropped"]:
-        fail(f"totals: rows_read {totals['rows_read']:,} is not rows_written {totals['rows_written']:,} "
-             f"+ rows_dropped {totals['rows_dropped']:,}")
+    return ShardFacts(frozenset(seen), sum(s["rows"] for s in shards), sum(s["bytes"] for s in shards), frozenset(dirs))
 
 
-def _check_untimed(data: dict, fail) -> None:
+def _check_untimed(data: dict, fail, start: int = 0) -> None:
     """Without a time column no shard has a time range and no time is counted as missing;
     with one, missing times are at most the rows read."""
     missing = data["totals"].get("missing_times")
     if data["time_column"] is None:
         if missing is not None:
             fail(f"totals.missing_times is {show(missing)}, but there is no time_column")
-        timed = next((i for i, s in enumerate(data["shards"]) if s["time_min"] is not None or s["time_max"] is not None),
+        timed = next((i for i, s in enumerate(data["shards"], start) if s["time_min"] is not None or s["time_max"] is not None),
                      None)
         if timed is not None:
             fail(f"shards[{timed}] has a time range, but there is no time_column")

@@ -13,13 +13,16 @@ version does not list are looked at, once each).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ManifestError
-from .manifest import manifest_from_dict, read_manifest_with_hash
+from .format import Manifest
+from .manifest import manifest_from_dict, read_manifest_with_hash, typed_manifest
+from .render import data_text
 from . import versions as V
 
 
@@ -30,6 +33,7 @@ class VersionCheck:
     problem: str | None = None       # "record missing" | "record damaged: ..." | "unverified: ..."
     paths: set[str] = field(default_factory=set)   # the shard paths it lists (when replayed)
     vacuumed: bool = False
+    replayed: tuple[Manifest, str] | None = None   # (manifest, sha256 of its text): the last version checked
 
 
 def _command_problem(rec: dict[str, Any]) -> str | None:
@@ -44,15 +48,20 @@ def _command_problem(rec: dict[str, Any]) -> str | None:
     return None if fits else f"command {cmd!r} does not fit what the record did"
 
 
-def check_versions(directory: str | os.PathLike) -> list[VersionCheck]:
-    """One VersionCheck per version 1..current, oldest first (see the module docstring)."""
+def check_versions(directory: str | os.PathLike, upto: int | None = None,
+                   current: tuple[Manifest, str] | None = None) -> list[VersionCheck]:
+    """One VersionCheck per version 1..current, oldest first (see the module docstring). With ``upto``,
+    only versions 1..upto are replayed and checked (and record upto+1 read for the hash it holds):
+    the checks after it are absent, and the last one carries its replayed manifest. ``current``: the
+    manifest.json the caller read already, with the sha256 of its bytes."""
     directory = Path(directory)
-    current, _ = read_manifest_with_hash(directory)
+    current, current_sha = current or read_manifest_with_hash(directory)
     if current.version is None:
         return [VersionCheck(1, None, None, {s.path for s in current.shards})]
     n_cur = current.number
+    last = n_cur if upto is None else min(upto, n_cur)
     checks = []
-    for n in range(1, n_cur + 1):
+    for n in range(1, min(last + 1, n_cur) + 1):
         if not (directory / V.record_name(n)).exists():
             checks.append(VersionCheck(n, None, "record missing"))
             continue
@@ -65,7 +74,7 @@ def check_versions(directory: str | os.PathLike) -> list[VersionCheck]:
         if checks[-1].problem:
             checks[-1].problem = f"record damaged: {checks[-1].problem}"
     state, broken = None, None
-    for c in checks:
+    for c in checks[:last]:
         if broken is not None:
             c.problem = c.problem or f"unverified: record {broken} is missing or damaged"
             continue
@@ -74,11 +83,25 @@ def check_versions(directory: str | os.PathLike) -> list[VersionCheck]:
             continue
         state = V.apply(state, c.record)
         c.paths = {s.get("path") for s in state["shards"]}
+        if c.version == n_cur:
+            expected = {current_sha}
+        else:
+            nxt = checks[c.version].record
+            expected = {nxt.get("parent_text_sha256"), nxt.get("parent_manifest_sha256")} - {None} if nxt else set()
+        text_sha = _text_sha(state)
+        if text_sha in expected:
+            # byte for byte the manifest.json that was committed (checked when it was written, and whenever
+            # it was opened): taken as it is, not checked again
+            if c.version == last:
+                c.replayed = _trusted(state, f"version {c.version}, replayed"), text_sha
+            continue
         try:
             manifest, sha = V._with_sha(manifest_from_dict(state, origin=f"version {c.version}, replayed"))
         except ManifestError as exc:
             c.problem, broken = f"record damaged: {exc}", c.version
             continue
+        if c.version == last:
+            c.replayed = manifest, sha
         if c.version == n_cur:
             if manifest != current:
                 c.problem = "record damaged: replayed, it differs from manifest.json (a record was changed by hand)"
@@ -88,24 +111,42 @@ def check_versions(directory: str | os.PathLike) -> list[VersionCheck]:
             c.problem = (f"record damaged: replayed, it does not match the parent hash record {c.version + 1} "
                          "holds (one of them was changed by hand)")
             broken = c.version
-    _mark_vacuumed(directory, checks, {s.path for s in current.shards})
-    return checks
+    _mark_vacuumed(directory, checks[:min(last, n_cur - 1)], {s.path for s in current.shards})
+    return checks[:last]
+
+
+def _text_sha(state: dict[str, Any]) -> str | None:
+    try:
+        return hashlib.sha256(data_text(state).encode("utf-8")).hexdigest()
+    except (TypeError, ValueError, UnicodeEncodeError):  # not plain JSON data: not the written form
+        return None
+
+
+def _trusted(state: dict[str, Any], origin: str) -> Manifest:
+    """The typed manifest of a replayed state whose text matched a recorded hash (checked in full
+    after all, should its entries not have the shape this version builds directly)."""
+    try:
+        return typed_manifest(state)
+    except Exception:
+        return manifest_from_dict(state, origin=origin)
 
 
 def _mark_vacuumed(directory: Path, checks: list[VersionCheck], current: set[str]) -> None:
     gone: dict[str, bool] = {}
-    for c in checks[:-1]:
+    for c in checks:
         for p in c.paths - current:
             if p not in gone:
                 gone[p] = not isinstance(p, str) or not directory.joinpath(*p.split("/")).is_file()
         c.vacuumed = any(gone.get(p, False) for p in c.paths - current)
 
 
-def check_one(directory: str | os.PathLike, version: int) -> None:
+def check_one(directory: str | os.PathLike, version: int,
+              current: tuple[Manifest, str] | None = None) -> tuple[Manifest, str]:
     """Refuse reading ``version`` (older than the current one) when a version up to it does not check
     out (its record, replayed, must match the parent hash its successor holds), or when its shards
-    were deleted by vacuum. Damage in a later record is ``datagen log``'s to report."""
-    checks = check_versions(directory)
+    were deleted by vacuum. Damage in a later record is ``datagen log``'s to report. Returns the
+    replayed manifest of ``version`` and the sha256 of its text."""
+    checks = check_versions(directory, upto=version, current=current)
     bad = next((c for c in checks[:version] if c.problem), None)
     if bad is not None:
         raise ManifestError(f"version {version} of {str(directory)!r} cannot be trusted: version {bad.version} "
@@ -113,3 +154,4 @@ def check_one(directory: str | os.PathLike, version: int) -> None:
     if checks[version - 1].vacuumed:
         raise ManifestError(f"version {version} of {str(directory)!r} was vacuumed (its shards were deleted by "
                             f"datagen vacuum); read a kept version (see datagen log {directory})")
+    return checks[version - 1].replayed

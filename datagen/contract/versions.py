@@ -41,10 +41,14 @@ def parent_sha256(manifest: Manifest) -> str:
 
 
 def make_record(parent: Manifest | None, parent_sha256: str | None, new: Manifest, command: str,
-                settings: dict[str, Any], replace_all: bool) -> dict[str, Any]:
+                settings: dict[str, Any], replace_all: bool, parent_text_sha256: str | None = None,
+                manifest_sha256: str | None = None) -> dict[str, Any]:
     """The record that turns ``parent`` (None for a first split) into ``new``. With ``replace_all``
     every parent shard and source is removed (an overwrite); otherwise ``new`` must keep the parent's
-    sources as its first ones, and its shards must be the kept parent shards, in order, then new ones."""
+    sources as its first ones, and its shards must be the kept parent shards, in order, then new ones.
+    ``parent_text_sha256``: the sha256 of the parent's text as this version writes it, when the caller
+    rendered it already (otherwise it is rendered here). ``manifest_sha256``: commitmark.content_sha256 of
+    the validated ``manifest.json`` text the commit writes, recorded as the third field."""
     old_shards = [] if parent is None else parent.shards
     old_sources = [] if parent is None else parent.sources
     if replace_all:
@@ -57,9 +61,10 @@ def make_record(parent: Manifest | None, parent_sha256: str | None, new: Manifes
     # only the added entries are written: flatten those, not all 100k kept ones
     data = dataclasses.replace(new, sources=new.sources[kept_sources:], shards=new.shards[kept:]).to_dict()
     head = {k: v for k, v in data.items() if k not in _LISTS}
-    text_sha = None if parent is None else _with_sha(parent)[1]
+    text_sha = None if parent is None else parent_text_sha256 or _with_sha(parent)[1]
+    mark = {} if manifest_sha256 is None else {"manifest_content_sha256": manifest_sha256}
     return {
-        "record": RECORD_TAG, "version": new.number,
+        "record": RECORD_TAG, "version": new.number, **mark,
         "parent": None if parent is None else parent.number, "parent_manifest_sha256": parent_sha256,
         "parent_text_sha256": text_sha,
         "created_at": new.created_at, "command": command, "settings": settings, "head": head,
@@ -146,8 +151,8 @@ def read_version(directory: str | os.PathLike, version: int) -> tuple[Manifest, 
         return current, sha
     from .version_check import check_one
 
-    check_one(directory, version)   # every record up to the current one checks out, and the files are there
-    manifest, old_sha = replay(directory, version)
+    # every record up to it checks out, and its files are there; its replayed manifest, checked once
+    manifest, old_sha = check_one(directory, version, (current, sha))
     successor = read_record(Path(directory), version + 1)
     if successor.get("parent_text_sha256") == old_sha:  # its bytes may have had another layout: their hash
         old_sha = successor.get("parent_manifest_sha256") or old_sha
