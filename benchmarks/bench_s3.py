@@ -59,7 +59,9 @@ RESULT = {{'samples': gen.num_rows, 'seconds': time.perf_counter() - t0}}
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--open-shards", type=int, default=0, metavar="N",
+                    help="instead: time opening an N-shard dataset (bench_s3_open.py)")
     args = ap.parse_args()
 
     import logging
@@ -77,6 +79,10 @@ def main() -> None:
            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
     os.environ.update(env)
     try:
+        if args.open_shards:
+            import bench_s3_open
+
+            return bench_s3_open.run(args.open_shards, args.repeats, env)
         import boto3
         import s3fs
 
