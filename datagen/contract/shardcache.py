@@ -80,18 +80,23 @@ class ShardCache:
         return total
 
     def _open_cached(self, shard: ShardEntry, path: str):
-        """Under the lock: the cached copy, opened, after its size check; None when absent."""
+        """Under the lock: the cached copy, opened as a native Arrow file (reads do not go through a
+        Python file object, as a local shard's do not), after its size check; None when absent."""
+        import pyarrow as pa
+
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
         except FileNotFoundError:
             return None
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size != shard.bytes:
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size != shard.bytes:
+                os.unlink(path)  # a damaged copy is only a copy: fetch it again
+                return None
+            os.utime(path)  # last use, for LRU
+            return pa.OSFile(path, "rb")  # under the lock: the file just checked (only this class changes it)
+        finally:
             os.close(fd)
-            os.unlink(path)  # a damaged copy is only a copy: fetch it again
-            return None
-        os.utime(path)  # last use, for LRU
-        return os.fdopen(fd, "rb")
 
     def _make_room(self, need: int) -> bool:
         """Under the lock: evict LRU copies until ``need`` more bytes fit; False if downloads in
