@@ -103,7 +103,7 @@ def run(shards: int, repeats: int, env: dict) -> None:
     print(f"uploaded {shards:,} shards to moto in {time.perf_counter() - t0:.0f} s")
     counter = _Count()
     log = logging.getLogger("werkzeug")
-    log.addHandler(counter)
+    log.handlers, log.propagate = [counter], False  # counted, not printed
     log.setLevel(logging.INFO)
     cache = str(DATA / f"s3-open-{shards}" / "cache")
     url = "s3://open/ds"
