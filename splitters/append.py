@@ -143,7 +143,7 @@ def _append(cfg: SplitConfig, engine: Engine, old: Manifest, sources: list[Sourc
         raise SchemaError(f"--append: column {c.name!r} would be written as {have.get(c.name, 'missing')} but is "
                           f"{c.type} in the dataset in {str(out)!r}; convert the input or split into a new --out")
     entries = [SourceEntry(s.id + offset, s.url, s.format, s.bytes, s.mtime, s.etag, fingerprints[s.id],
-                           counts[s.id][0], counts[s.id][2]) for s in sources]
+                           counts[s.id][0], counts[s.id][2], version_id=s.version) for s in sources]
 
     def build(shards: list[ShardEntry]) -> Manifest:
         all_sources = old.sources + entries

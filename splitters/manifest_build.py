@@ -35,7 +35,7 @@ def build_manifest(cfg: OutputSettings, sources: list[SourceFile], fingerprints:
         created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         config=cfg.semantic(),
         sources=[SourceEntry(s.id, s.url, s.format, s.bytes, s.mtime, s.etag, fingerprints[s.id],
-                             counts[s.id][0], counts[s.id][2]) for s in sources],
+                             counts[s.id][0], counts[s.id][2], version_id=s.version) for s in sources],
         schema=[ColumnEntry.of(f.name, f.type) for f in shard_schema],
         group_columns=group_columns(cfg, schema),
         time_column=cfg.time_column,

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datagen.contract.errors import DatagenError, OutputError
 from datagen.contract.format import ShardEntry
 from datagen.contract.manifest import render_manifest
-from datagen.contract.storage import apply_storage_options, is_remote, join, remote_fs, storage_error
+from datagen.contract.storage import apply_storage_options, is_remote, join, options_for, remote_fs, storage_error
 
 from .publish import content_name
 from .remote_out import STAGING, RemoteOut
@@ -35,7 +35,7 @@ from .remote_out import STAGING, RemoteOut
 def upload_shard(root_url: str, rel: str, data) -> None:
     """PUT one shard's bytes under its content name below ``root_url`` (one request)."""
     name = content_name(rel, hashlib.sha256(memoryview(data)).hexdigest())
-    fs, root = remote_fs(root_url)
+    fs, root = remote_fs(root_url, options_for(root_url))
     try:
         fs.pipe_file(join(root, name), bytes(memoryview(data)))
     except Exception as exc:
@@ -43,8 +43,7 @@ def upload_shard(root_url: str, rel: str, data) -> None:
 
 
 def _with_options(fn, urls, options, *args):
-    if options:
-        apply_storage_options(urls, options)
+    apply_storage_options(urls, options)  # in a worker process too: the options of these URLs only
     return fn(*args)
 
 
@@ -67,8 +66,8 @@ class RemoteTarget:
         return functools.partial(_with_options, fn, self.urls, self.storage_options)
 
     def known_fingerprints(self, sources) -> dict[int, str]:
-        return {s.id: etag_fingerprint(s.etag) for s in sources if is_remote(getattr(s, "url", None) or s.path)
-                and s.etag}
+        return {s.id: etag_fingerprint(s.etag, getattr(s, "version", None) or getattr(s, "version_id", None))
+                for s in sources if is_remote(getattr(s, "url", None) or s.path) and s.etag}
 
     def shard_schema(self, first: ShardEntry):
         import pyarrow as pa
@@ -81,8 +80,9 @@ class RemoteTarget:
         shards = [dataclasses.replace(s, path=content_name(s.path, s.sha256)) for s in staged]
         manifest = build(shards)
         etags = self.known_fingerprints(manifest.sources)
-        manifest = dataclasses.replace(manifest, sources=[dataclasses.replace(s, fingerprint="etag") if s.id in etags
-                                                          else s for s in manifest.sources])
+        manifest = dataclasses.replace(manifest, sources=[
+            dataclasses.replace(s, fingerprint="etag+version" if s.version_id else "etag") if s.id in etags else s
+            for s in manifest.sources])
         missing = self.out.missing_shards(manifest)  # one listing: every upload landed, with its size
         if missing:
             raise OutputError(f"--out {self.url!r}: {missing} after upload; nothing was committed, retry")
@@ -135,7 +135,7 @@ def run_remote_split(cfg, t0: float, split_fn):
                                     old.totals.bytes, time.perf_counter() - t0)
             raise OutputError(f"--out {out.url!r} already holds a dataset {reason}; pass --overwrite to replace it")
         with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
-            urls = [*cfg.inputs, cfg.out]
+            urls = [*cfg.inputs, cfg.out, *([cfg.staging] if cfg.staging and is_remote(cfg.staging) else [])]
             wrap = functools.partial(_with_options, read_schema, urls, cfg.storage_options)
             schema, units = input_schema(cfg, engine, sources, wrap)
             if cfg.staging:

@@ -17,6 +17,8 @@ from fsspec.implementations.local import LocalFileSystem
 
 from datagen.contract.errors import DatagenError, OutputError, SchemaError, SourceError
 from datagen.contract.format import SourceStamp
+from datagen.contract.storage import open_url, url_fs
+from .source_versions import version_id
 
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zst")
@@ -31,6 +33,7 @@ class SourceFile:
     bytes: int
     mtime: str | None
     etag: str | None
+    version: str | None = None   # the object's VersionId in a versioned bucket (source_versions.py)
 
     @property
     def name(self) -> str:
@@ -38,7 +41,7 @@ class SourceFile:
 
     @property
     def stamp(self) -> SourceStamp:
-        return SourceStamp(self.url, self.bytes, self.mtime, self.etag)
+        return SourceStamp(self.url, self.bytes, self.mtime, self.etag, self.version)
 
 
 def source_format(path: str) -> str | None:
@@ -91,7 +94,7 @@ def _identity(fs: fsspec.AbstractFileSystem, path: str, url: str) -> object:
 
 def _expand(given: str) -> tuple[fsspec.AbstractFileSystem, list[str]]:
     try:
-        fs, path = fsspec.core.url_to_fs(given)
+        fs, path = url_fs(given)
     except (ValueError, ImportError) as exc:
         raise SourceError(f"input {given!r}: cannot open this location ({exc})") from None
     if GLOB_CHARS & set(path):
@@ -133,7 +136,7 @@ def discover(inputs: list[str]) -> list[SourceFile]:
                 continue
             seen.add(key)
             found.setdefault(_url(fs, m), (fs, m, fmt))
-    sources = []
+    sources, versioned = [], {}
     for i, url in enumerate(sorted(found)):
         fs, path, fmt = found[url]
         try:
@@ -146,19 +149,19 @@ def discover(inputs: list[str]) -> list[SourceFile]:
         if size == 0:
             raise SourceError(f"input {url!r} is empty (0 bytes)")
         mtime, etag = _stamp(info)
-        sources.append(SourceFile(i, url, fmt, size, mtime, etag))
+        sources.append(SourceFile(i, url, fmt, size, mtime, etag, version_id(fs, path, info, versioned)))
     return sources
 
 
 def open_binary(url: str):
     """A readable binary file object; compressed CSV is decompressed by suffix."""
-    return fsspec.open(url, "rb", compression="infer").open()
+    return open_url(url, compression="infer")
 
 
 def parquet_file(url: str) -> pq.ParquetFile:
     if "://" not in url:
         return pq.ParquetFile(url)
-    return pq.ParquetFile(fsspec.open(url, "rb").open())
+    return pq.ParquetFile(open_url(url))
 
 
 def csv_options(block_size: int, encoding: str | None) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions]:

@@ -114,10 +114,9 @@ def _stage_or_fingerprint(item: tuple, ctx: StageContext):
 def run_split(cfg: SplitConfig) -> SplitSummary:
     """Run one split as configured; raises a DatagenError on bad input."""
     t0 = time.perf_counter()
-    if cfg.storage_options:
-        from datagen.contract.storage import apply_storage_options
+    from datagen.contract.storage import apply_storage_options
 
-        apply_storage_options([*cfg.inputs, cfg.out], cfg.storage_options)
+    apply_storage_options([*cfg.inputs, cfg.out], cfg.storage_options)  # for these URLs only ({}: none)
     if is_remote(cfg.out):
         from .remote_split import run_remote_split
 

@@ -109,9 +109,9 @@ def staged_sink(path: str):
     """A writable file for a staged file: local (``pa.OSFile``), or an object (staging in a bucket)."""
     if "://" not in path:
         return pa.OSFile(path, "wb")
-    import fsspec
+    from datagen.contract.storage import open_url
 
-    return fsspec.open(path, "wb").open()
+    return open_url(path, "wb")
 
 
 def staged_source(path: str, mapped: bool = False):
@@ -119,7 +119,7 @@ def staged_source(path: str, mapped: bool = False):
     local file is memory-mapped, so its record batches are read without a copy."""
     if "://" not in path:
         return pa.memory_map(path, "r") if mapped else pa.OSFile(path, "rb")
-    import fsspec
+    from datagen.contract.storage import url_fs
 
-    fs, inner = fsspec.core.url_to_fs(path)
+    fs, inner = url_fs(path)
     return fs.open(inner, "rb", block_size=1 << 20, cache_type="bytes")

@@ -3,7 +3,7 @@
 Yes only when all of these hold, cheapest first:
 
 1. the manifest's config equals this run's (the options that shape the output);
-2. the same source files, with the same size, mtime and etag;
+2. the same source files, with the same size, mtime, etag and (versioned buckets) VersionId;
 3. the output verifies as ``datagen verify`` does: every listed shard is there
    with its recorded size, footer, sha256 and lineage values (a shard changed in
    place with the same size is caught; this re-reads the shards once);
@@ -52,7 +52,8 @@ def config_or_source_change(manifest: Manifest, semantic_config: dict, stamps: l
         return "from changed sources (other input files)"
     for old, new in zip(stored, stamps):
         if old != new:
-            return f"from changed sources ({new.path!r} has another size or time)"
+            what = "another version (VersionId)" if old[:4] == new[:4] else "another size or time"
+            return f"from changed sources ({new.path!r} has {what})"
     return None
 
 

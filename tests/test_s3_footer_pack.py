@@ -158,3 +158,30 @@ def test_local_append_to_a_copied_bucket_dataset_drops_the_pack(bucket_ds, tmp_p
     assert r.exit_code == 0, r.output
     m = read_manifest(local)
     assert m.footer_pack is None and m.number == 2  # the pack named the old shard list only
+
+
+def test_pack_is_cached_as_one_file_and_a_damaged_copy_is_fetched_again(bucket_ds, tmp_path, monkeypatch):
+    """The pack is read in ranged GETs of CHUNK bytes (several here), kept as one file in the cache (not
+    one file per shard), checked against the manifest on every open: a damaged cached copy costs one
+    more GET, never wrong footers or an error."""
+    import datagen.contract.remote as remote
+
+    monkeypatch.setattr(remote, "CHUNK", 4096)
+    url, bucket = bucket_ds
+    pack = json.loads(_fs().cat_file(f"{bucket}/ds/manifest.json"))["footer_pack"]
+    assert pack["bytes"] > 3 * 4096
+    opts = dict(label="label", batch_size=128, shuffle=True, seed=2, cache_dir=tmp_path / "c")
+    cold = _count_requests(bucket, lambda: DataGenerator(url, FEATURES, **opts))
+    assert sum("_footers/" in r for r in cold) == -(-pack["bytes"] // 4096)  # one ranged GET per chunk
+    cached = list((tmp_path / "c" / "footers").iterdir())
+    assert [p.name for p in cached] == [f"{pack['sha256']}.pack"] and cached[0].stat().st_size == pack["bytes"]
+    first = DataGenerator(url, FEATURES, **opts)
+    raw = bytearray(cached[0].read_bytes())
+    raw[len(raw) // 2] ^= 0x01  # same size, other bytes
+    cached[0].write_bytes(bytes(raw))
+    again = []
+    refetch = _count_requests(bucket, lambda: again.append(DataGenerator(url, FEATURES, **opts)))
+    assert sum("_footers/" in r for r in refetch) == -(-pack["bytes"] // 4096)
+    assert len(again[0]) == len(first)
+    for a, b in zip(_epoch(first, 0), _epoch(again[0], 0)):
+        np.testing.assert_array_equal(a, b)

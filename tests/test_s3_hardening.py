@@ -23,7 +23,8 @@ def small_src(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _fsspec_defaults():
-    """--storage-option values become this process's fsspec defaults (split.py): restore them after each test."""
+    """fsspec's process-wide defaults are restored after each test (--storage-option values no longer
+    touch them: test_s3_storage_options.py)."""
     import copy
 
     import fsspec.config

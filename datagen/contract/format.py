@@ -31,11 +31,13 @@ def derived_type_name(part: str) -> str:
 
 
 class SourceStamp(NamedTuple):
-    """What says a source file is unchanged without reading it: path, size, mtime and etag."""
+    """What says a source file is unchanged without reading it: path, size, mtime, etag and (in a
+    versioned bucket) the object's VersionId."""
     path: str
     bytes: int
     mtime: str | None
     etag: str | None
+    version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,12 @@ class SourceEntry:
     sha256: str
     rows_read: int
     rows_dropped: int
-    fingerprint: str | None = None  # "etag": sha256 is that of "etag:<ETag>[:version:<VersionId>]" (not re-read)
+    fingerprint: str | None = None  # "etag"/"etag+version": sha256 is that of "etag:<ETag>[:version:<VersionId>]"
+    version_id: str | None = None   # the object's VersionId, when its bucket has versioning enabled
 
     @property
     def stamp(self) -> SourceStamp:
-        return SourceStamp(self.path, self.bytes, self.mtime, self.etag)
+        return SourceStamp(self.path, self.bytes, self.mtime, self.etag, self.version_id)
 
 
 @dataclass(frozen=True)
@@ -200,8 +203,9 @@ class Manifest:
         if data["totals"]["missing_times"] is None:  # only a split with a time column counts them
             del data["totals"]["missing_times"]
         for source in data["sources"]:  # only sources fingerprinted otherwise than by sha256 say so
-            if source.get("fingerprint") is None:
-                source.pop("fingerprint", None)
+            for key in ("fingerprint", "version_id"):
+                if source.get(key) is None:
+                    source.pop(key, None)
         for key in ("version", "version_record", "footer_pack"):
             if data[key] is None:
                 del data[key]

@@ -11,9 +11,9 @@ def sha256_file(location: str | os.PathLike, chunk: int = 8 << 20) -> str:
     h = hashlib.sha256()
     text = str(location)
     if "://" in text:
-        import fsspec
+        from .storage import open_url
 
-        opener = fsspec.open(text, "rb").open()
+        opener = open_url(text)
     else:
         opener = open(text, "rb")
     with opener as fh:

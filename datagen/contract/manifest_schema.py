@@ -34,7 +34,7 @@ SOURCE = Obj(required=(
     ("id", Int(0, I32)), ("path", Location()), ("format", Text(choices=("csv", "parquet"))), ("bytes", COUNT),
     ("mtime", Nullable(Text())), ("etag", Nullable(Text())), ("sha256", Text(hex64=True)),
     ("rows_read", COUNT), ("rows_dropped", COUNT),
-), optional=(("fingerprint", Text(choices=("sha256", "etag"))),))
+), optional=(("fingerprint", Text(choices=("sha256", "etag", "etag+version"))), ("version_id", Text())))
 SHARD = Obj(required=(
     ("path", ShardPath()), ("group", DictOf(Scalar())), ("part", COUNT), ("rows", Int(1)), ("bytes", Int(1)),
     ("sha256", Text(hex64=True)), ("row_groups", ListOf(Int(1), min_len=1)),

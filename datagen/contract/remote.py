@@ -81,27 +81,37 @@ class RemoteDataset:
         for any pack below 8 MiB), checked against the manifest's size and sha256 before use."""
         from .footerpack import parse
 
+        return parse(self.footer_pack_bytes(manifest), manifest, join(self.url, manifest.footer_pack.path))
+
+    def footer_pack_bytes(self, manifest: Manifest) -> bytes:
+        """The raw pack the manifest names, checked against the manifest's size and sha256."""
         pack = manifest.footer_pack
         url, path = join(self.url, pack.path), join(self.root, pack.path)
-        blocks, size = [], 0
         try:
-            while size < pack.bytes:
-                block = self.fs.cat_file(path, start=size, end=min(size + CHUNK, pack.bytes))
-                if not block:
-                    break
-                blocks.append(block)
-                size += len(block)
+            blocks = list(self._chunks(path, pack.bytes))
         except FileNotFoundError:
             raise ManifestError(f"footer pack {url!r} is missing; run 'datagen verify', or re-run the split") from None
         except Exception as exc:
             raise storage_error(exc, url, "footer pack", ManifestError) from None
         raw = b"".join(blocks)
+        size = len(raw)
         if size != pack.bytes or hashlib.sha256(raw).hexdigest() != pack.sha256:
             what = f"{size:,} bytes, manifest says {pack.bytes:,}" if size != pack.bytes else \
                 f"sha256 {hashlib.sha256(raw).hexdigest()[:12]}..., manifest says {pack.sha256[:12]}..."
             raise ManifestError(f"footer pack {url!r} changed: it has {what} (corrupted or rewritten; "
                                 "re-run the split)")
-        return parse(raw, manifest, url)
+        return raw
+
+    def _chunks(self, path: str, total: int):
+        """Bytes 0..``total`` of the object at ``path`` as ranged GETs of CHUNK bytes (the manifest
+        gives ``total``: no HEAD); ends early when the object does (the caller compares sizes)."""
+        size = 0
+        while size < total:
+            block = self.fs.cat_file(path, start=size, end=min(size + CHUNK, total))
+            if not block:
+                return
+            yield block
+            size += len(block)
 
     def _size_mismatch(self, shard: ShardEntry) -> None:
         """After a failed ranged GET (e.g. "range not satisfiable" on a truncated object): one HEAD, and
@@ -126,10 +136,7 @@ class RemoteDataset:
             mode = "r+b" if os.path.exists(dest) else "wb"
             path = join(self.root, shard.path)
             with open(dest, mode) as out:  # ranged GETs of the manifest's size: no HEAD, no listing
-                while size < shard.bytes:
-                    block = self.fs.cat_file(path, start=size, end=min(size + CHUNK, shard.bytes))
-                    if not block:
-                        break
+                for block in self._chunks(path, shard.bytes):
                     digest.update(block)
                     size += len(block)
                     out.write(block)

@@ -2,7 +2,8 @@
 
 Layout of ``cache_dir``: ``shards/<sha256>.parquet`` (whole shards, keyed by the sha256 the manifest
 gives, never by URL: a rewritten object has another key and is never served stale),
-``footers/<sha256>.footer`` (Parquet footers, a few KB each, outside the size budget), ``tmp/``
+``footers/<sha256>.pack`` (a dataset's footer pack, keyed by its sha256) or ``footers/<sha256>.footer``
+(one shard's footer, for datasets without a pack; a few KB each, outside the size budget), ``tmp/``
 (downloads in progress) and ``.lock``.
 
 * A download goes to ``tmp/``, is checked (size and sha256, remote.py) and renamed into place
@@ -20,6 +21,7 @@ gives, never by URL: a rewritten object has another key and is never served stal
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import stat
 import time
@@ -57,6 +59,10 @@ class ShardCache:
         except OSError as exc:
             raise ConfigError(f"cache_dir {cache_dir!r}: cannot create it ({exc.strerror or exc})") from None
         self.lock_path = os.path.join(self.cache_dir, ".lock")
+        self._tails: dict[str, bytes] = {}  # shard sha256 -> footer tail, from the footer pack
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_tails": {}}  # a worker process never needs the pack (footers come with the shards)
 
     def shard_path(self, shard: ShardEntry) -> str:
         return os.path.join(self.cache_dir, "shards", f"{shard.sha256}.parquet")
@@ -74,18 +80,23 @@ class ShardCache:
         return total
 
     def _open_cached(self, shard: ShardEntry, path: str):
-        """Under the lock: the cached copy, opened, after its size check; None when absent."""
+        """Under the lock: the cached copy, opened as a native Arrow file (reads do not go through a
+        Python file object, as a local shard's do not), after its size check; None when absent."""
+        import pyarrow as pa
+
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
         except FileNotFoundError:
             return None
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size != shard.bytes:
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size != shard.bytes:
+                os.unlink(path)  # a damaged copy is only a copy: fetch it again
+                return None
+            os.utime(path)  # last use, for LRU
+            return pa.OSFile(path, "rb")  # under the lock: the file just checked (only this class changes it)
+        finally:
             os.close(fd)
-            os.unlink(path)  # a damaged copy is only a copy: fetch it again
-            return None
-        os.utime(path)  # last use, for LRU
-        return os.fdopen(fd, "rb")
 
     def _make_room(self, need: int) -> bool:
         """Under the lock: evict LRU copies until ``need`` more bytes fit; False if downloads in
@@ -137,20 +148,33 @@ class ShardCache:
             os.replace(tmp, path)
             return self._open_cached(shard, path)
 
-    def fill_from_pack(self, manifest: Manifest, shards: list[ShardEntry]) -> None:
-        """When the manifest names a footer pack and a footer of ``shards`` is not cached: fetch the
-        pack (one GET for most datasets), check it, and cache every footer it holds."""
-        if manifest.footer_pack is None or all(os.path.exists(self._footer_path(s)) for s in shards):
+    def fill_from_pack(self, manifest: Manifest, shards: list[ShardEntry] = ()) -> None:
+        """When the manifest names a footer pack: load it, from ``footers/<sha256>.pack`` or with one
+        GET (most datasets) that is then kept there, check its size and sha256 against the manifest
+        (each time: hashing ~1 KB per shard is cheaper than one file per shard) and serve every
+        footer of the dataset from memory."""
+        pack = manifest.footer_pack
+        if pack is None:
             return
-        for shard, tail in zip(manifest.shards, self.remote.footer_pack(manifest)):
-            path = self._footer_path(shard)
-            if not os.path.exists(path):
-                self._write_footer(path, b"PAR1" + tail)
+        from .footerpack import parse
+        from .storage import join
+
+        path = os.path.join(self.cache_dir, "footers", f"{pack.sha256}.pack")
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except FileNotFoundError:
+            raw = b""
+        if len(raw) != pack.bytes or hashlib.sha256(raw).hexdigest() != pack.sha256:  # absent or damaged copy
+            raw = self.remote.footer_pack_bytes(manifest)  # checked
+            self._write_footer(path, raw)
+        tails = parse(raw, manifest, join(self.remote.url, pack.path))
+        self._tails = {s.sha256: t for s, t in zip(manifest.shards, tails)}
 
     def prefetch_footers(self, shards: list[ShardEntry]) -> None:
-        """Fetch the footers not cached yet, FOOTER_THREADS ranged GETs at a time (opening a dataset:
-        a warm cache costs no request here, a cold one one small GET per shard, in parallel)."""
-        todo = [s for s in shards if not os.path.exists(self._footer_path(s))]
+        """Fetch the footers not known yet, FOOTER_THREADS ranged GETs at a time (opening a dataset
+        without a footer pack: a warm cache costs no request here, a cold one one small GET per shard)."""
+        todo = [s for s in shards if s.sha256 not in self._tails and not os.path.exists(self._footer_path(s))]
         if not todo:
             return
         from concurrent.futures import ThreadPoolExecutor
@@ -179,11 +203,15 @@ class ShardCache:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        try:
-            with open(self._footer_path(shard), "rb") as fh:
-                raw = fh.read()
-        except FileNotFoundError:
-            raw = self._fetch_footer(shard)
+        tail = self._tails.get(shard.sha256)
+        if tail is not None:
+            raw = b"PAR1" + tail
+        else:
+            try:
+                with open(self._footer_path(shard), "rb") as fh:
+                    raw = fh.read()
+            except FileNotFoundError:
+                raw = self._fetch_footer(shard)
         try:
             return pq.read_metadata(pa.BufferReader(raw))
         except Exception as exc:

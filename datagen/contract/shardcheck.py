@@ -200,8 +200,10 @@ def check_shards(checker: ShardChecker, shards: list[ShardEntry], level: str, th
         return [checker.check(shard, level) for shard in shards]
     from concurrent.futures import ThreadPoolExecutor
 
+    size = -(-len(shards) // (threads * 4))  # runs of shards per task: one future per shard costs more than a check
+    runs = [shards[i:i + size] for i in range(0, len(shards), size)]
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="datagen-check") as pool:
-        return list(pool.map(lambda s: checker.check(s, level), shards))
+        return [found for run in pool.map(lambda run: [checker.check(s, level) for s in run], runs) for found in run]
 
 
 class FooterStash:

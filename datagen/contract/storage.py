@@ -107,17 +107,50 @@ def refuse_object_store(location: Any, what: str) -> None:
                           "use a local dataset directory")
 
 
-def apply_storage_options(urls, options: dict) -> None:
-    """Make ``options`` the fsspec defaults of every remote protocol among ``urls`` in this process
-    (so code that opens a URL without options, e.g. a Dask task, uses them too)."""
-    import fsspec.config
+_SCOPED: dict[tuple[str, bool], dict] = {}  # (URL prefix, cut at a glob?) -> storage options, in this process
 
+
+def _scope(url) -> tuple[str, bool]:
+    text = str(url)
+    cut = min((text.index(c) for c in "*?[" if c in text), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text.rstrip("/"), False)
+
+
+def options_for(url) -> dict:
+    """The storage options given for the dataset or input ``url`` lies in (the longest registered
+    prefix: ``s3://b/in/`` covers ``s3://b/in/x.parquet``, ``s3://b/in/*.csv`` covers ``s3://b/in/a.csv``);
+    ``{}`` for any other URL."""
+    text, best, found = str(url), -1, {}
+    for (prefix, glob), options in _SCOPED.items():
+        inside = text.startswith(prefix) if glob else (text == prefix or text.startswith(prefix + "/"))
+        if inside and len(prefix) > best:
+            best, found = len(prefix), options
+    return dict(found)
+
+
+def url_fs(url: str):
+    """``fsspec.core.url_to_fs(url)`` with the storage options given for ``url`` (options_for)."""
+    import fsspec
+
+    return fsspec.core.url_to_fs(url, **options_for(url))
+
+
+def open_url(url: str, mode: str = "rb", **kwargs):
+    """``fsspec.open(url, mode, **kwargs).open()`` with the storage options given for ``url``."""
+    import fsspec
+
+    return fsspec.open(url, mode, **kwargs, **options_for(url)).open()
+
+
+def apply_storage_options(urls, options: dict) -> None:
+    """Give ``options`` to the fsspec filesystems of the remote ``urls`` (and of what lies under them)
+    in this process: passed to the filesystem's constructor for those URLs only (url_fs, open_url),
+    never made a process-wide default, so two datasets with different options do not mix."""
     from .storage_options import check_storage_options_for
 
-    for url in urls:  # all checked before any is applied: a bad value never becomes a default
+    for url in urls:  # all checked before any is recorded: a bad value is never used
         if is_remote(url):
             check_storage_options_for(str(url), options)
     for url in urls:
         if is_remote(url):
-            protocol = str(url).split("://", 1)[0].lower()
-            fsspec.config.conf.setdefault(protocol, {}).update(options)
+            _SCOPED[_scope(url)] = dict(options)

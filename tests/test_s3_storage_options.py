@@ -1,0 +1,51 @@
+"""``--storage-option`` values belong to the URLs they were given for (moto S3 on 127.0.0.1): they are
+passed to the fsspec filesystem of those URLs (and what lies under them) only, never made fsspec's
+process-wide defaults, so two datasets split with different options in one process do not mix."""
+
+import fsspec.config
+import pytest
+import s3fs
+
+from datagen import DataGenerator
+from datagen.app.sample import write_sample
+from datagen.contract.errors import DatagenError
+from datagen.contract.storage import apply_storage_options, options_for, url_fs
+from splitters.config import SplitConfig
+from splitters.split import run_split
+
+OPTS = dict(time_column="event_time", group_by=["month"], label="label", progress=False, workers=1)
+
+
+@pytest.fixture(scope="module")
+def src(tmp_path_factory):
+    d = tmp_path_factory.mktemp("s3opts-src")
+    write_sample(d, files=1, rows_per_file=600, seed=4, features=2)
+    return d
+
+
+def test_options_apply_under_their_url_only():
+    apply_storage_options(["s3://optb/a", "s3://optb/in/*.csv"], {"default_block_size": 3 << 20})
+    apply_storage_options(["s3://optb/a/deeper"], {"default_block_size": 7 << 20})
+    assert options_for("s3://optb/a/x.parquet") == {"default_block_size": 3 << 20}
+    assert options_for("s3://optb/a/deeper/x.parquet") == {"default_block_size": 7 << 20}  # the longest prefix
+    assert options_for("s3://optb/in/part-1.csv") == {"default_block_size": 3 << 20}  # under the glob's fixed part
+    for other in ("s3://optb/ab/x.parquet", "s3://optb/b", "s3://other/a/x"):
+        assert options_for(other) == {}
+    assert url_fs("s3://optb/a/x.parquet")[0].default_block_size == 3 << 20
+    assert url_fs("s3://optb/b/x.parquet")[0].default_block_size != 3 << 20
+    assert "s3" not in fsspec.config.conf or "default_block_size" not in fsspec.config.conf["s3"]
+
+
+def test_two_datasets_with_different_options_do_not_mix(src, s3_bucket, tmp_path):
+    good, bad = f"s3://{s3_bucket}/good", f"s3://{s3_bucket}/bad"
+    run_split(SplitConfig(inputs=[str(src)], out=good, **OPTS))
+    # a second dataset whose options point at an endpoint nothing listens on (127.0.0.1, port 9)
+    with pytest.raises(DatagenError, match="cannot reach|storage error|Connect"):
+        run_split(SplitConfig(inputs=[str(src)], out=bad, storage_options={
+            "endpoint_url": "http://127.0.0.1:9", "config_kwargs": {"retries": {"max_attempts": 1}}}, **OPTS))
+    assert "endpoint_url" not in fsspec.config.conf.get("s3", {})  # never a process-wide default
+    s3fs.S3FileSystem.clear_instance_cache()
+    again = run_split(SplitConfig(inputs=[str(src)], out=good, **OPTS))  # the first dataset's filesystem is untouched
+    assert again.status == "up to date"
+    gen = DataGenerator(good, ["f0", "f1"], label="label", batch_size=100, cache_dir=tmp_path / "cache")
+    assert gen.num_rows == 600
