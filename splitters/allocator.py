@@ -7,9 +7,9 @@ machine: each reallocation then faults fresh pages in and the kernel zeroes them
 up to a third of the split's system time. ``MIMALLOC_PURGE_DELAY=-1`` keeps freed memory for
 reuse instead (the peak resident memory is unchanged: only freed memory is kept, and reused).
 
-mimalloc reads its options once, when pyarrow is first imported: this only takes effect when
-``splitters`` is imported before pyarrow (as the ``split-datasets`` command does), and never
-overrides a value the environment already sets."""
+mimalloc reads its options once, when pyarrow is first imported: ``splitters/cli.py`` (the
+``split-datasets`` command) calls this before anything loads pyarrow. Importing ``splitters`` as a
+library changes nothing in the caller's process. A value the environment already sets wins."""
 
 from __future__ import annotations
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import sys
+from splitters.allocator import keep_freed_memory
 
-import click
+keep_freed_memory()   # the command tunes Arrow's allocator before pyarrow loads: see allocator.py
 
-from datagen.contract.cli_edge import Command, report_errors
-from datagen.contract import validate as v
-from datagen.contract.errors import ConfigError
+import sys  # noqa: E402
 
-from splitters.config import SplitConfig, load_config_file, parse_bytes
+import click  # noqa: E402
+
+from datagen.contract.cli_edge import Command, report_errors  # noqa: E402
+from datagen.contract import validate as v  # noqa: E402
+from datagen.contract.errors import ConfigError  # noqa: E402
+
+from splitters.config import SplitConfig, load_config_file, parse_bytes  # noqa: E402
 
 OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flags win."
 

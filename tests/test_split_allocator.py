@@ -1,5 +1,6 @@
-"""``import splitters`` asks mimalloc to keep freed memory before pyarrow loads, and never
-overrides a value the environment sets (allocator.py)."""
+"""The ``split-datasets`` command (``splitters.cli``) asks mimalloc to keep freed memory before pyarrow
+loads, never overriding a value the environment sets; importing ``splitters`` as a library changes
+nothing (allocator.py)."""
 
 from __future__ import annotations
 
@@ -21,21 +22,32 @@ class Probe:
             seen.append(os.environ.get("MIMALLOC_PURGE_DELAY"))
         return None
 sys.meta_path.insert(0, Probe())
-import splitters
-from splitters.split import run_split
+import splitters.cli
+import pyarrow  # the command loads it later, when a split runs
 print(seen[0], os.environ.get("MIMALLOC_PURGE_DELAY"))
 """
 
+LIBRARY = """
+import os
+import splitters
+from splitters.split import run_split
+print(os.environ.get("MIMALLOC_PURGE_DELAY"))
+"""
 
-def _probe(**env) -> str:
+
+def _probe(code=PROBE, **env) -> list:
     clean = {k: v for k, v in os.environ.items() if k != PURGE_DELAY}
-    proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                           env={**clean, "PYTHONPATH": str(ROOT), **env}, check=True)
     return proc.stdout.split()
 
 
 def test_set_before_pyarrow_loads():
     assert _probe() == ["-1", "-1"]
+
+
+def test_importing_the_library_changes_nothing():
+    assert _probe(LIBRARY) == ["None"]
 
 
 def test_the_environment_wins():
