@@ -77,3 +77,23 @@ def test_a_replay_matching_its_recorded_hash_is_still_validated(tmp_path, run_sp
     manifest, sha = M.read_manifest_with_hash(out, version=1)
     assert manifest.number == 1 and any("version 1, replayed" in o for o in seen)
     assert sha == json.loads((out / "_versions" / "00000002.json").read_text())["parent_manifest_sha256"]
+
+
+def test_an_append_after_the_version_was_edited_down_keeps_the_committed_record(tmp_path, run_split):
+    import pandas as pd
+
+    out = two_versions(tmp_path, run_split)
+    raw = (out / "manifest.json").read_text()
+    (out / "manifest.json").write_text(raw.replace('"version": 2,', '"version": 1,', 1)
+                                       .replace("_versions/00000002.json", "_versions/00000001.json", 1))
+    assert M.read_manifest(out).number == 1   # a valid manifest, just not the newest record's version
+    record2 = (out / "_versions" / "00000002.json").read_bytes()
+    c = tmp_path / "c.parquet"
+    pd.DataFrame({"t": pd.date_range("2024-03-01", periods=24, freq="h", tz="UTC"), "x": range(24),
+                  "y": [0, 1] * 12}).to_parquet(c)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    r = run_split(c, "--out", out, "--append")
+    assert r.exit_code != 0 and "refused" in r.output and "00000002.json" in r.output, r.output
+    assert "Traceback" not in r.output
+    assert (out / "_versions" / "00000002.json").read_bytes() == record2
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
