@@ -55,3 +55,15 @@ def test_a_sound_dataset_still_verifies(tmp_path, run_split, run_datagen):
     out = two_versions(tmp_path, run_split)
     r = run_datagen("verify", out)
     assert r.exit_code == 0, r.output
+
+
+def test_compact_refuses_parts_that_repeat_a_lineage_row(tmp_path, run_split, run_datagen):
+    out = two_versions(tmp_path, run_split)
+    first = json.loads((out / "manifest.json").read_text())["shards"][0]["path"]
+    _add_copy(out, first.replace("part-00000", "part-00007"))
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    r = run_datagen("compact", out)
+    assert r.exit_code != 0 and "compact refused" in r.output and "again" in r.output, r.output
+    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    assert json.loads((out / "manifest.json").read_text())["version"] == 2
