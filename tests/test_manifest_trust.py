@@ -97,3 +97,26 @@ def test_an_append_after_the_version_was_edited_down_keeps_the_committed_record(
     assert "Traceback" not in r.output
     assert (out / "_versions" / "00000002.json").read_bytes() == record2
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+def test_show_version_current_checks_the_record_against_manifest_json(tmp_path, run_split, run_datagen):
+    """A one-second created_at edit of manifest.json is a valid manifest, but no longer the one the current
+    record replays to: log says manifest.json differs, and show --version 2 refuses it."""
+    out = two_versions(tmp_path, run_split)
+    raw = json.loads((out / "manifest.json").read_text())
+    stamp = raw["created_at"]
+    edited = stamp[:18] + ("1" if stamp[18] != "1" else "2") + stamp[19:]
+    (out / "manifest.json").write_text((out / "manifest.json").read_text().replace(stamp, edited, 1))
+    assert M.read_manifest(out).number == 2
+    r = run_datagen("log", out)
+    assert "manifest.json differs" in r.output and "a record was changed by hand" not in r.output, r.output
+    r = run_datagen("show", "--version", "2", out)
+    assert r.exit_code != 0 and "manifest.json differs" in r.output and "Traceback" not in r.output, r.output
+
+
+def test_a_missing_successor_record_names_the_version_asked_for(tmp_path, run_split):
+    out = two_versions(tmp_path, run_split)
+    (out / "_versions" / "00000002.json").unlink()
+    with pytest.raises(ManifestError) as err:
+        M.read_manifest_with_hash(out, version=1)
+    assert str(err.value).startswith("version 1 of") and "\n" not in str(err.value)

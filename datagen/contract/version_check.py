@@ -103,7 +103,8 @@ def check_versions(directory: str | os.PathLike, upto: int | None = None,
             c.replayed = manifest, sha
         if c.version == n_cur:
             if manifest != current:
-                c.problem = "record damaged: replayed, it differs from manifest.json (a record was changed by hand)"
+                c.problem = ("record damaged: manifest.json differs from this version replayed from its records "
+                             "(manifest.json or the record was edited by hand)")
             continue
         nxt = checks[c.version].record   # the successor's record holds this version's hash
         if nxt is not None and sha not in (nxt.get("parent_text_sha256"), nxt.get("parent_manifest_sha256")):

@@ -148,13 +148,19 @@ def read_version(directory: str | os.PathLike, version: int) -> tuple[Manifest, 
     if type(version) is not int or not 1 <= version <= current.number:
         raise ConfigError(f"version {version!r} of {str(directory)!r} does not exist: its versions are "
                             f"1..{current.number} (see datagen log {directory})")
-    if version == current.number:
-        return current, sha
     from .version_check import check_one
 
-    # every record up to it checks out, and its files are there; its replayed manifest, checked once
-    manifest, old_sha = check_one(directory, version, (current, sha))
-    successor = read_record(Path(directory), version + 1)
+    # every record up to it checks out (the current one against manifest.json, as datagen log checks it),
+    # and its files are there; its replayed manifest, checked once
+    replayed = check_one(directory, version, (current, sha))
+    if version == current.number:
+        return current, sha
+    manifest, old_sha = replayed
+    try:
+        successor = read_record(Path(directory), version + 1)
+    except ManifestError as exc:
+        raise ManifestError(f"version {version} of {str(directory)!r} cannot be checked: the record of version "
+                            f"{version + 1}, which holds its hash, is unreadable ({exc}); see datagen log {directory}") from None
     if successor.get("parent_text_sha256") == old_sha:  # its bytes may have had another layout: their hash
         old_sha = successor.get("parent_manifest_sha256") or old_sha
     if successor.get("parent_manifest_sha256") != old_sha:
