@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from cli_checks import cli_process, error_line
+from cli_checks import cli_process
 from datagen.contract import manifest as M
 from datagen.contract.errors import ManifestError
 from manifest_trust_cases import forge_mark, two_versions
