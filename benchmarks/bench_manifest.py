@@ -101,15 +101,13 @@ def build(base: Path, shards: int) -> Path:
                  ("shards", shards), ("groups", shards), ("bytes", first["bytes"] * shards)):
         m["totals"][k] = v
     # the grown dataset is version 1 (its record is the whole state, as a first split writes it)
-    from datagen.contract.commitmark import content_sha256
     from datagen.contract.manifest import manifest_from_dict, render_manifest
     from datagen.contract.versions import make_record, record_text
     manifest = manifest_from_dict(m)
     text = render_manifest(manifest)
     (out / "manifest.json").write_text(text)
     (out / "_versions" / "00000001.json").write_text(record_text(make_record(
-        None, None, manifest, "split", manifest.config, True,
-        manifest_sha256=content_sha256(text.encode("utf-8")))))
+        None, None, manifest, "split", manifest.config, True)))
     return out
 
 

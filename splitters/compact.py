@@ -29,6 +29,8 @@ import pyarrow.parquet as pq
 from datagen._version import __version__
 from datagen.contract.cli_edge import Command, report_errors
 from datagen.contract.errors import ConservationError, OutputError
+from datagen.contract.lineageseen import LineageSeen
+from datagen.contract.shardcheck import ShardProblem
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, ShardEntry, is_text
 
 from . import outdir
@@ -65,8 +67,29 @@ def _shard_order(table: pa.Table, time_column: str | None):
     return np.lexsort(keys + [ticks]), ticks, res
 
 
-def _merge(out: Path, run: list[ShardEntry], part: int, m: Manifest, root: Path) -> ShardEntry:
+def _lineage_unique(table: pa.Table, run: list[ShardEntry], seen: LineageSeen, m: Manifest) -> None:
+    """The parts being merged name each (source, row) once, within the manifest's sources (and across
+    every run of this compaction): a copied part would otherwise have its rows merged twice."""
+    ids = table.column(SOURCE_ID_COLUMN).to_numpy(zero_copy_only=False).astype(np.int64)
+    rows = table.column(SOURCE_ROW_COLUMN).to_numpy(zero_copy_only=False).astype(np.int64)
+    reads = np.asarray([s.rows_read for s in m.sources], dtype=np.int64)
+    names = ", ".join(repr(s.path) for s in run)
+    if len(ids) and ((ids < 0).any() or (ids >= len(reads)).any() or (rows < 0).any() or (rows >= reads[ids]).any()):
+        raise ConservationError(f"compact refused: the parts {names} name rows the manifest's sources do not "
+                                "hold; check the dataset with datagen verify")
+    try:
+        seen.add(run[0], ids, rows)
+    except ShardProblem as exc:
+        raise ConservationError(f"compact refused: the parts {names} repeat a lineage row ({exc.line}); "
+                                "check the dataset with datagen verify") from None
+
+
+def _merge(out: Path, run: list[ShardEntry], part: int, m: Manifest, root: Path, seen: LineageSeen) -> ShardEntry:
     table = pa.concat_tables([pq.read_table(out / s.path) for s in run])
+    if table.num_rows != sum(s.rows for s in run):
+        raise ConservationError(f"compact refused: the parts {', '.join(repr(s.path) for s in run)} hold "
+                                f"{table.num_rows:,} rows, the manifest says {sum(s.rows for s in run):,}")
+    _lineage_unique(table, run, seen, m)
     order, ticks, res = _shard_order(table, m.time_column)
     table = table.take(pa.array(order))
     rel = f"{posixpath.dirname(run[0].path)}/part-{part:05d}.parquet"
@@ -112,13 +135,16 @@ def run_compact(directory: str) -> tuple[Manifest | None, int, int]:
         target.begin()
         root = out / outdir.STAGING / "shards"
         next_part = {d: max(s.part for s in parts) + 1 for d, parts in by_dir.items()}
-        staged = []
+        staged, seen = [], LineageSeen(old)
         for run in runs:
             d = posixpath.dirname(run[0].path)
-            staged.append(_merge(out, run, next_part[d], old, root))
+            staged.append(_merge(out, run, next_part[d], old, root, seen))
             next_part[d] += 1
         merged = {s.path for r in runs for s in r}
         kept = [s for s in old.shards if s.path not in merged]
+        if sum(s.rows for s in kept + staged) != old.totals.rows_written:
+            raise ConservationError(f"compact refused: {sum(s.rows for s in kept + staged):,} rows out for "
+                                    f"{old.totals.rows_written:,} in")
 
         def build(shards: list[ShardEntry]) -> Manifest:
             return dataclasses.replace(old, shards=shards, tool_version=__version__,

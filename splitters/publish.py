@@ -30,12 +30,12 @@ from typing import Callable
 from datagen.contract.errors import OutputError
 from datagen.contract.format import MANIFEST_NAME, Manifest, ShardEntry
 from datagen.contract import versions
-from datagen.contract.commitmark import content_sha256
 from datagen.contract.hashing import sha256_file
 from datagen.contract.manifest import (atomic_write_text, manifest_text, read_manifest, render_manifest,
                                        shard_lines)
 
 from . import journal
+from .recordguard import check_next_record
 
 NAME_HASH_CHARS = 16
 
@@ -137,7 +137,9 @@ def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
         parent_sha = None if prev is None else hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
         records.append((manifest.version_record, versions.make_record(prev, parent_sha, manifest, command,
                                                                        settings or manifest.config, replace_all,
-                                                                       parent_text_sha, content_sha256(text.encode("utf-8")))))
+                                                                       parent_text_sha)))
+        if prev is not None:
+            check_next_record(out, prev.version, records[-1][1], command)
     old = {s.path: s.sha256 for s in prev.shards} if prev is not None else {}
     for s in shards:  # a shard an older version listed with this very content is already in place
         if s.path not in old and _existing_same(out.joinpath(*s.path.split("/")), s.sha256):

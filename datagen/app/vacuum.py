@@ -2,7 +2,9 @@
 
 Vacuum deletes a shard file only when (1) some version record lists it (a file no version ever
 listed, e.g. a half-written shard of a running append or a user's own file, is never touched),
-(2) none of the ``--keep`` newest versions lists it, and (3) it is a regular file inside DIR.
+(2) none of the ``--keep`` newest versions lists it, and (3) it is a regular file inside DIR (its real
+path, by ``os.path.commonpath``). Vacuum is refused, nothing deleted, when the version chain does not
+check out (``datagen log``'s check) or a record lists a path the contract's path rule refuses.
 It runs under the dataset's lock (the one split-datasets takes), so no append or overwrite
 can be re-listing a file while it is deleted; a generator already reading a version that is not
 kept loses its files (that is what vacuum is for: keep as many versions as runs may read).
@@ -14,9 +16,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from datagen.contract.errors import UsageError
+from datagen.contract.errors import ManifestError, UsageError
 from datagen.contract.manifest import read_manifest_with_hash
 from datagen.contract.outlock import OutLock
+from datagen.contract.pathrules import path_problem
 from datagen.contract.version_check import check_versions
 from datagen.contract.versions import history, shard_sets
 
@@ -58,16 +61,27 @@ class VacuumPlan:
 
 
 def plan_vacuum(directory: Path, keep: int) -> VacuumPlan:
+    """What vacuum would delete; refused (ManifestError, nothing deleted) when the version chain does not
+    check out (what ``datagen log`` reports) or a record lists a path the contract's path rule refuses."""
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
         raise UsageError(f"--keep: expected a number of versions >= 1, got {keep!r}")
+    bad = next((c for c in check_versions(directory) if c.problem), None)
+    if bad is not None:
+        raise ManifestError(f"vacuum refused: version {bad.version} of {str(directory)!r} ({bad.problem}); its "
+                            f"records cannot say which files are shards; see datagen log {directory}")
     per_version, ever, current = shard_sets(directory)
     keep_from = max(1, current - keep + 1)
     needed = set().union(*per_version[keep_from - 1:])
     root = os.path.realpath(directory)
     files, total = [], 0
     for rel in sorted(ever - needed):
+        problem = path_problem(rel)
+        if problem is not None:
+            raise ManifestError(f"vacuum refused: a version record of {str(directory)!r} lists the shard path "
+                                f"{rel[:200]!r}, which {problem}; see datagen log {directory}")
         path = directory.joinpath(*rel.split("/"))
-        if not os.path.realpath(path.parent).startswith(root) or path.is_symlink() or not path.is_file():
+        real = os.path.realpath(path)
+        if os.path.commonpath([root, real]) != root or real == root or path.is_symlink() or not path.is_file():
             continue
         files.append(rel)
         total += path.stat().st_size

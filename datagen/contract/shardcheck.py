@@ -154,10 +154,10 @@ class ShardChecker:
                                                     f"sources do not hold")
         return ids, rows
 
-    def check_lineage_values(self, shard: ShardEntry) -> None:
+    def check_lineage_values(self, shard: ShardEntry, seen=None) -> None:
         """Read the two lineage columns of every row group and check each (source, row) exists: the
         exact form of the footer's statistics check (``datagen verify`` runs it; it decodes 12 bytes
-        a row)."""
+        a row). ``seen``: a :class:`~datagen.contract.lineageseen.LineageSeen` the pairs are added to."""
         import numpy as np
         import pyarrow.parquet as pq
 
@@ -168,8 +168,10 @@ class ShardChecker:
                     t = pf.read_row_group(rg, columns=[self.id_column, self.row_column])
                     if t.column(0).null_count or t.column(1).null_count:
                         raise ShardProblem(shard, "mismatched", f"row group {rg} has null lineage values")
-                    self.lineage(shard, rg, np.asarray(t.column(0), dtype=np.int64),
-                                 np.asarray(t.column(1), dtype=np.int64))
+                    ids, rows = self.lineage(shard, rg, np.asarray(t.column(0), dtype=np.int64),
+                                             np.asarray(t.column(1), dtype=np.int64))
+                    if seen is not None:
+                        seen.add(shard, ids, rows)
         except ShardProblem:
             raise
         except Exception as exc:

@@ -3,7 +3,7 @@
 Every shard goes through the same :class:`~datagen.contract.shardcheck.ShardChecker` the generator
 uses (real path inside DIR, regular file, size, Parquet footer against the manifest's schema,
 rows and row groups, and with ``full_hash`` the sha256 and every lineage value against the
-sources' row counts), so OK means the generator accepts
+sources' row counts, each (source, row) once across all shards, lineageseen.py), so OK means the generator accepts
 the dataset. Every problem is listed, one line per shard.
 """
 
@@ -85,13 +85,16 @@ def pack_problems(remote, manifest: Manifest) -> list[str]:
 
 
 def _verify(directory: str, manifest: Manifest, checker: ShardChecker, full_hash: bool) -> VerifyReport:
+    from datagen.contract.lineageseen import LineageSeen  # numpy: loaded only when checking
+
     level = "sha256" if full_hash else "footer"
+    seen = LineageSeen(manifest) if full_hash else None  # (source, row) pairs unique across the shards
 
     def problem(shard) -> str | None:
         try:
             checker.check(shard, level)
             if full_hash:  # every (source, row) the shard names exists in the manifest's sources
-                checker.check_lineage_values(shard)
+                checker.check_lineage_values(shard, seen)
         except ShardProblem as found:
             return found.line
         return None
@@ -99,4 +102,6 @@ def _verify(directory: str, manifest: Manifest, checker: ShardChecker, full_hash
     report = VerifyReport(str(directory), checked=len(manifest.shards))
     with ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="datagen-verify") as pool:
         report.problems = [p for p in pool.map(problem, manifest.shards) if p is not None]  # manifest order
+    if seen is not None and not report.problems:
+        report.problems = seen.count_problems()
     return report

@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import ManifestError
 from .format import Manifest
-from .manifest import manifest_from_dict, read_manifest_with_hash, typed_manifest
+from .manifest import manifest_from_dict, read_manifest_with_hash
 from .render import data_text
 from . import versions as V
 
@@ -88,23 +88,23 @@ def check_versions(directory: str | os.PathLike, upto: int | None = None,
         else:
             nxt = checks[c.version].record
             expected = {nxt.get("parent_text_sha256"), nxt.get("parent_manifest_sha256")} - {None} if nxt else set()
-        text_sha = _text_sha(state)
-        if text_sha in expected:
-            # byte for byte the manifest.json that was committed (checked when it was written, and whenever
-            # it was opened): taken as it is, not checked again
-            if c.version == last:
-                c.replayed = _trusted(state, f"version {c.version}, replayed"), text_sha
-            continue
-        try:
-            manifest, sha = V._with_sha(manifest_from_dict(state, origin=f"version {c.version}, replayed"))
+        try:  # every replay is validated (column-wise), even one whose text matches a recorded hash
+            manifest = manifest_from_dict(state, origin=f"version {c.version}, replayed")
         except ManifestError as exc:
             c.problem, broken = f"record damaged: {exc}", c.version
             continue
+        text_sha = _text_sha(state)
+        if text_sha in expected:  # byte for byte the manifest.json that was committed
+            if c.version == last:
+                c.replayed = manifest, text_sha
+            continue
+        sha = V._with_sha(manifest)[1]
         if c.version == last:
             c.replayed = manifest, sha
         if c.version == n_cur:
             if manifest != current:
-                c.problem = "record damaged: replayed, it differs from manifest.json (a record was changed by hand)"
+                c.problem = ("record damaged: manifest.json differs from this version replayed from its records "
+                             "(manifest.json or the record was edited by hand)")
             continue
         nxt = checks[c.version].record   # the successor's record holds this version's hash
         if nxt is not None and sha not in (nxt.get("parent_text_sha256"), nxt.get("parent_manifest_sha256")):
@@ -120,15 +120,6 @@ def _text_sha(state: dict[str, Any]) -> str | None:
         return hashlib.sha256(data_text(state).encode("utf-8")).hexdigest()
     except (TypeError, ValueError, UnicodeEncodeError):  # not plain JSON data: not the written form
         return None
-
-
-def _trusted(state: dict[str, Any], origin: str) -> Manifest:
-    """The typed manifest of a replayed state whose text matched a recorded hash (checked in full
-    after all, should its entries not have the shape this version builds directly)."""
-    try:
-        return typed_manifest(state)
-    except Exception:
-        return manifest_from_dict(state, origin=origin)
 
 
 def _mark_vacuumed(directory: Path, checks: list[VersionCheck], current: set[str]) -> None:

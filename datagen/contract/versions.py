@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -41,14 +42,13 @@ def parent_sha256(manifest: Manifest) -> str:
 
 
 def make_record(parent: Manifest | None, parent_sha256: str | None, new: Manifest, command: str,
-                settings: dict[str, Any], replace_all: bool, parent_text_sha256: str | None = None,
-                manifest_sha256: str | None = None) -> dict[str, Any]:
+                settings: dict[str, Any], replace_all: bool, parent_text_sha256: str | None = None) -> dict[str, Any]:
     """The record that turns ``parent`` (None for a first split) into ``new``. With ``replace_all``
     every parent shard and source is removed (an overwrite); otherwise ``new`` must keep the parent's
     sources as its first ones, and its shards must be the kept parent shards, in order, then new ones.
     ``parent_text_sha256``: the sha256 of the parent's text as this version writes it, when the caller
-    rendered it already (otherwise it is rendered here). ``manifest_sha256``: commitmark.content_sha256 of
-    the validated ``manifest.json`` text the commit writes, recorded as the third field."""
+    rendered it already (otherwise it is rendered here). (Records written by an earlier version may
+    carry a ``manifest_content_sha256`` field: it is ignored.)"""
     old_shards = [] if parent is None else parent.shards
     old_sources = [] if parent is None else parent.sources
     if replace_all:
@@ -62,9 +62,8 @@ def make_record(parent: Manifest | None, parent_sha256: str | None, new: Manifes
     data = dataclasses.replace(new, sources=new.sources[kept_sources:], shards=new.shards[kept:]).to_dict()
     head = {k: v for k, v in data.items() if k not in _LISTS}
     text_sha = None if parent is None else parent_text_sha256 or _with_sha(parent)[1]
-    mark = {} if manifest_sha256 is None else {"manifest_content_sha256": manifest_sha256}
     return {
-        "record": RECORD_TAG, "version": new.number, **mark,
+        "record": RECORD_TAG, "version": new.number,
         "parent": None if parent is None else parent.number, "parent_manifest_sha256": parent_sha256,
         "parent_text_sha256": text_sha,
         "created_at": new.created_at, "command": command, "settings": settings, "head": head,
@@ -104,6 +103,8 @@ def read_record(directory: Path, version: int) -> dict[str, Any]:
     validated as part of the manifest it replays into)."""
     path = Path(directory) / record_name(version)
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or device would block or never end
+            raise ManifestError(f"{str(path)!r} is not a regular file; restore {VERSIONS_DIR}/ from a backup")
         raw = path.read_bytes()
     except OSError as exc:
         raise ManifestError(f"version {version} of {str(directory)!r} cannot be read: {str(path)!r}: "
@@ -147,13 +148,19 @@ def read_version(directory: str | os.PathLike, version: int) -> tuple[Manifest, 
     if type(version) is not int or not 1 <= version <= current.number:
         raise ConfigError(f"version {version!r} of {str(directory)!r} does not exist: its versions are "
                             f"1..{current.number} (see datagen log {directory})")
-    if version == current.number:
-        return current, sha
     from .version_check import check_one
 
-    # every record up to it checks out, and its files are there; its replayed manifest, checked once
-    manifest, old_sha = check_one(directory, version, (current, sha))
-    successor = read_record(Path(directory), version + 1)
+    # every record up to it checks out (the current one against manifest.json, as datagen log checks it),
+    # and its files are there; its replayed manifest, checked once
+    replayed = check_one(directory, version, (current, sha))
+    if version == current.number:
+        return current, sha
+    manifest, old_sha = replayed
+    try:
+        successor = read_record(Path(directory), version + 1)
+    except ManifestError as exc:
+        raise ManifestError(f"version {version} of {str(directory)!r} cannot be checked: the record of version "
+                            f"{version + 1}, which holds its hash, is unreadable ({exc}); see datagen log {directory}") from None
     if successor.get("parent_text_sha256") == old_sha:  # its bytes may have had another layout: their hash
         old_sha = successor.get("parent_manifest_sha256") or old_sha
     if successor.get("parent_manifest_sha256") != old_sha:
