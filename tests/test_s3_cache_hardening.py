@@ -1,0 +1,118 @@
+"""A shard cache survives what other processes and hands leave in it: reservations of killed
+processes are reclaimed (no endless wait), a wait that cannot succeed ends with a one-line error, a
+damaged cached copy is fetched again once, odd entries where a footer pack belongs are replaced."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+import s3fs
+
+from datagen import DataGenerator
+from datagen.app.sample import write_sample
+from datagen.contract import shardcache
+from datagen.contract.errors import ConfigError
+from datagen.contract.manifest import read_manifest
+
+FEATURES = ["f0", "f1"]
+
+
+@pytest.fixture(scope="module")
+def local_ds(tmp_path_factory):
+    from splitters.config import SplitConfig
+    from splitters.split import run_split
+
+    src = tmp_path_factory.mktemp("cachehard-src")
+    write_sample(src, files=1, rows_per_file=2_000, seed=7, features=2)
+    out = tmp_path_factory.mktemp("cachehard-out") / "ds"
+    run_split(SplitConfig(inputs=[str(src)], out=str(out), time_column="event_time", group_by=["month"],
+                          label="label", progress=False, workers=1))
+    return out
+
+
+def _upload(local, bucket) -> str:
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    for root, _, files in os.walk(local):
+        for name in files:
+            path = os.path.join(root, name)
+            fs.put_file(path, f"{bucket}/ds/{os.path.relpath(path, local)}")
+    return f"s3://{bucket}/ds"
+
+
+def _all_batches(gen):
+    return [gen[i] for i in range(len(gen))]
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1]) for x, y in zip(a, b))
+
+
+def _bounded(fn, limit=120):
+    """Runs fn in a thread; a hang (the bug) fails the test instead of blocking the suite."""
+    out = {}
+
+    def run():
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - reported to the test
+            out["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(limit)
+    assert not t.is_alive(), "the generator hung waiting for cache room"
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    return child.pid
+
+
+OPTS = dict(label="label", batch_size=300, shuffle=True, seed=2)
+
+
+def test_reservation_of_a_killed_process_is_reclaimed(local_ds, s3_bucket, tmp_path):
+    url = _upload(local_ds, s3_bucket)
+    biggest = max(s.bytes for s in read_manifest(local_ds).shards)
+    cache = tmp_path / "cache"
+    for sub in ("tmp", "shards", "footers"):
+        (cache / sub).mkdir(parents=True)
+    sha = read_manifest(local_ds).shards[0].sha256
+    with open(cache / "tmp" / f"{sha}.{_dead_pid()}.0badf00d", "wb") as fh:
+        fh.truncate(biggest)
+    (cache / "tmp" / "stray-file").write_bytes(b"x" * biggest)
+    remote = _bounded(lambda: _all_batches(DataGenerator(url, FEATURES, **OPTS, cache_dir=cache,
+                                                         cache_size=biggest + 10)))
+    assert _same(remote, _all_batches(DataGenerator(local_ds, FEATURES, **OPTS)))
+    assert os.listdir(cache / "tmp") == []
+
+
+def test_room_held_by_a_live_process_ends_with_one_line(local_ds, s3_bucket, tmp_path, monkeypatch):
+    url = _upload(local_ds, s3_bucket)
+    biggest = max(s.bytes for s in read_manifest(local_ds).shards)
+    cache = tmp_path / "cache"
+    for sub in ("tmp", "shards", "footers"):
+        (cache / sub).mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        sha = read_manifest(local_ds).shards[0].sha256
+        with open(cache / "tmp" / f"{sha}.{holder.pid}.0badf00d", "wb") as fh:
+            fh.truncate(biggest)
+        monkeypatch.setattr(shardcache, "WAIT_LIMIT", 0.5, raising=False)
+        gen = DataGenerator(url, FEATURES, **OPTS, cache_dir=cache, cache_size=biggest + 10)
+        with pytest.raises(ConfigError) as err:
+            _bounded(lambda: _all_batches(gen))
+    finally:
+        holder.kill()
+        holder.wait()
+    msg = str(err.value)
+    assert "\n" not in msg and str(cache) in msg and f"{biggest + 10:,}" in msg and "cache_size" in msg
