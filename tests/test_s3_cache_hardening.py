@@ -2,6 +2,7 @@
 processes are reclaimed (no endless wait), a wait that cannot succeed ends with a one-line error, a
 damaged cached copy is fetched again once, odd entries where a footer pack belongs are replaced."""
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -116,3 +117,19 @@ def test_room_held_by_a_live_process_ends_with_one_line(local_ds, s3_bucket, tmp
         holder.wait()
     msg = str(err.value)
     assert "\n" not in msg and str(cache) in msg and f"{biggest + 10:,}" in msg and "cache_size" in msg
+
+
+def test_a_damaged_cached_copy_is_downloaded_again(local_ds, s3_bucket, tmp_path):
+    url = _upload(local_ds, s3_bucket)
+    cache = tmp_path / "cache"
+    gen_opts = dict(**OPTS, cache_dir=cache, cache_size="50MB")
+    want = _all_batches(DataGenerator(local_ds, FEATURES, **OPTS))
+    assert _same(_all_batches(DataGenerator(url, FEATURES, **gen_opts)), want)
+    copies = sorted((cache / "shards").iterdir())
+    assert copies
+    for copy in copies:  # same size, one byte flipped in the middle of the data pages
+        raw = bytearray(copy.read_bytes())
+        raw[len(raw) // 3] ^= 0xFF
+        copy.write_bytes(bytes(raw))
+    assert _same(_all_batches(DataGenerator(url, FEATURES, **gen_opts)), want)
+    assert any(hashlib.sha256(c.read_bytes()).hexdigest() == c.name.split(".")[0] for c in copies)  # re-fetched

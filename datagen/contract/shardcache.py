@@ -160,6 +160,16 @@ class ShardCache:
             os.replace(tmp, path)
             return self._open_cached(shard, path)
 
+    def drop(self, shard: ShardEntry) -> bool:
+        """Delete the cached copy of ``shard`` (reading it failed: the next ``open`` downloads it
+        again); False when there was none."""
+        with _Locked(self.lock_path):
+            try:
+                os.unlink(self.shard_path(shard))
+            except FileNotFoundError:
+                return False
+        return True
+
     def fill_from_pack(self, manifest: Manifest, shards: list[ShardEntry] = ()) -> None:
         """When the manifest names a footer pack: load it, from ``footers/<sha256>.pack`` or with one
         GET (most datasets) that is then kept there, check its size and sha256 against the manifest
@@ -245,6 +255,10 @@ class CachedShardChecker(ShardChecker):
         except ShardError as exc:
             raise ShardProblem(shard, "changed" if "changed" in str(exc) else "unreadable",
                                str(exc).split(": ", 1)[-1]) from None
+
+    def drop_cached(self, shard: ShardEntry) -> bool:
+        """Reading the cached copy failed: delete it (the next read downloads it again, sha256-checked)."""
+        return self.cache.drop(shard)
 
     def check_hash(self, shard: ShardEntry, real) -> None:
         return None  # the download checked it (a cached copy was checked when it was downloaded)
