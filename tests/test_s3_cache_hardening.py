@@ -23,12 +23,18 @@ FEATURES = ["f0", "f1"]
 
 
 @pytest.fixture(scope="module")
-def local_ds(tmp_path_factory):
+def src_dir(tmp_path_factory):
+    src = tmp_path_factory.mktemp("cachehard-src")
+    write_sample(src, files=1, rows_per_file=2_000, seed=7, features=2)
+    return src
+
+
+@pytest.fixture(scope="module")
+def local_ds(tmp_path_factory, src_dir):
     from splitters.config import SplitConfig
     from splitters.split import run_split
 
-    src = tmp_path_factory.mktemp("cachehard-src")
-    write_sample(src, files=1, rows_per_file=2_000, seed=7, features=2)
+    src = src_dir
     out = tmp_path_factory.mktemp("cachehard-out") / "ds"
     run_split(SplitConfig(inputs=[str(src)], out=str(out), time_column="event_time", group_by=["month"],
                           label="label", progress=False, workers=1))
@@ -133,3 +139,38 @@ def test_a_damaged_cached_copy_is_downloaded_again(local_ds, s3_bucket, tmp_path
         copy.write_bytes(bytes(raw))
     assert _same(_all_batches(DataGenerator(url, FEATURES, **gen_opts)), want)
     assert any(hashlib.sha256(c.read_bytes()).hexdigest() == c.name.split(".")[0] for c in copies)  # re-fetched
+
+
+@pytest.mark.parametrize("odd", ["fifo", "symlink", "directory"])
+def test_odd_entry_where_the_footer_pack_belongs(src_dir, local_ds, s3_bucket, tmp_path, odd):
+    import json
+
+    from datagen.contract.manifest import manifest_from_dict
+    from splitters.config import SplitConfig
+    from splitters.split import run_split
+
+    url = f"s3://{s3_bucket}/packed"
+    run_split(SplitConfig(inputs=[str(src_dir)], out=url, time_column="event_time",
+                          group_by=["month"], label="label", progress=False, workers=1))
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    pack = manifest_from_dict(json.loads(fs.cat_file(f"{s3_bucket}/packed/manifest.json"))).footer_pack
+    assert pack is not None
+    cache = tmp_path / "cache"
+    (cache / "footers").mkdir(parents=True)
+    where = cache / "footers" / f"{pack.sha256}.pack"
+    if odd == "fifo":
+        os.mkfifo(where)
+    elif odd == "symlink":
+        (tmp_path / "elsewhere").write_bytes(b"not a pack")
+        where.symlink_to(tmp_path / "elsewhere")
+    else:
+        where.mkdir()
+    make = lambda: _all_batches(DataGenerator(url, FEATURES, **OPTS, cache_dir=cache, cache_size="50MB"))  # noqa: E731
+    if odd == "directory":
+        with pytest.raises(ConfigError, match="is a directory") as err:
+            _bounded(make)
+        assert str(where) in str(err.value) and "\n" not in str(err.value)
+    else:
+        assert _same(_bounded(make), _all_batches(DataGenerator(local_ds, FEATURES, **OPTS)))
+        assert where.is_file() and not where.is_symlink()
+        assert (tmp_path / "elsewhere").exists() or odd == "fifo"

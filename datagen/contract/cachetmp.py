@@ -1,4 +1,4 @@
-"""The ``tmp/`` room of a shard cache: reservations of downloads in progress, and reclaiming those
+"""The ``tmp/`` room of a shard cache (and reading a small cached file safely): reservations of downloads in progress, and reclaiming those
 nobody will finish.
 
 A reservation is ``tmp/<sha256>.<pid>.<8 hex>``, sized to the shard before its download starts (so
@@ -60,3 +60,29 @@ def reserved(tmp_dir: str) -> tuple[int, tuple]:
             total += st.st_size
             snap.append((name, st.st_size, st.st_mtime_ns))
     return total, tuple(snap)
+
+
+def read_regular(path: str) -> bytes | None:
+    """The bytes of the cached file ``path``, or None when absent. Anything else at that name (a FIFO,
+    a symlink, a device: opened without blocking or following) is removed, so that it is fetched
+    again; a directory there is a one-line ConfigError (this cache never makes one)."""
+    from .errors import ConfigError
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError:  # ELOOP: a symlink
+        fd = None
+    try:
+        mode = os.fstat(fd).st_mode if fd is not None else os.lstat(path).st_mode
+        if stat.S_ISREG(mode) and fd is not None:
+            with open(fd, "rb", closefd=False) as fh:
+                return fh.read()
+        if stat.S_ISDIR(mode):
+            raise ConfigError(f"cache_dir entry {path!r} is a directory, where the cache keeps a file; remove it")
+        os.unlink(path)  # not a file this cache wrote: fetch it again
+        return None
+    finally:
+        if fd is not None:
+            os.close(fd)

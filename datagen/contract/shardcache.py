@@ -26,7 +26,7 @@ import os
 import stat
 import time
 
-from .cachetmp import reclaim, reservation_name, reserved
+from .cachetmp import read_regular, reclaim, reservation_name, reserved
 from .errors import ConfigError, ShardError
 from .format import Manifest, ShardEntry
 from .remote import RemoteDataset
@@ -182,11 +182,7 @@ class ShardCache:
         from .storage import join
 
         path = os.path.join(self.cache_dir, "footers", f"{pack.sha256}.pack")
-        try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-        except FileNotFoundError:
-            raw = b""
+        raw = read_regular(path) or b""
         if len(raw) != pack.bytes or hashlib.sha256(raw).hexdigest() != pack.sha256:  # absent or damaged copy
             raw = self.remote.footer_pack_bytes(manifest)  # checked
             self._write_footer(path, raw)
@@ -229,10 +225,8 @@ class ShardCache:
         if tail is not None:
             raw = b"PAR1" + tail
         else:
-            try:
-                with open(self._footer_path(shard), "rb") as fh:
-                    raw = fh.read()
-            except FileNotFoundError:
+            raw = read_regular(self._footer_path(shard))
+            if raw is None:
                 raw = self._fetch_footer(shard)
         try:
             return pq.read_metadata(pa.BufferReader(raw))
