@@ -57,7 +57,11 @@ def verify(directory, quick, storage_option):
     """Re-hash every shard and check row counts against the manifest (a URL's shards are downloaded)."""
     from datagen.contract.verify import verify_dataset
 
-    report = verify_dataset(directory, full_hash=not quick, storage_options=parse_storage_options(storage_option))
+    from datagen.contract.storage import refuse_unused_options
+
+    options = parse_storage_options(storage_option)
+    refuse_unused_options(options, [directory], "DIRECTORY")
+    report = verify_dataset(directory, full_hash=not quick, storage_options=options)
     for problem in report.problems:
         click.echo(problem, err=True)
     if not report.ok:
