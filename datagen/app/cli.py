@@ -65,7 +65,10 @@ def verify(directory, quick, storage_option):
     for problem in report.problems:
         click.echo(problem, err=True)
     if not report.ok:
-        click.echo(f"FAILED: {len(report.problems)} of {report.checked} shards do not match the manifest", err=True)
+        bad = len(report.problems) - report.pack_problems
+        what = [f"{bad} of {report.checked} shards do not match the manifest"] if bad else []
+        what += ["the footer pack does not match the manifest or the shards"] if report.pack_problems else []
+        click.echo(f"FAILED: {'; '.join(what)}", err=True)
         sys.exit(1)
     click.echo(f"OK: {report.checked} shards match the manifest")
 
