@@ -62,6 +62,7 @@ def run_append(options: dict) -> SplitSummary:
             old = target.inspect()
             cfg = append_config(old, options, str(out))
             with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
+                engine.with_options([*options["inputs"], str(out)], cfg.storage_options)  # object-store inputs
                 digests = engine.map(sha256_file, [s.url for s in sources], desc="sha256")
                 known = {s.sha256: s.id for s in old.sources}
                 new, fingerprints, skipped = [], [], []

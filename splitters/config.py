@@ -160,6 +160,10 @@ class RunSettings:
         if self.staging is not None and not is_remote(self.out):
             raise ConfigError("staging: only for an object-store --out (a local --out stages inside itself)")
         self.storage_options = check_storage_options(self.storage_options)
+        from datagen.contract.storage import refuse_unused_options
+
+        if hasattr(self, "inputs"):  # a whole SplitConfig: its inputs and --out are known
+            refuse_unused_options(self.storage_options, [*self.inputs, self.out], "INPUTS/--out")
         if self.out.startswith("file://"):
             self.out = self.out[len("file://"):]
         self.memory_limit = parse_bytes(self.memory_limit)

@@ -5,6 +5,7 @@ tasks when asked for."""
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
@@ -44,6 +45,14 @@ class _TaskCounter(Callback):
             self._bar.update()
 
 
+def with_options(fn, urls, options, *args):
+    """``fn(*args)`` after applying ``options`` for ``urls`` (in a worker process: that process's fsspec)."""
+    from datagen.contract.storage import apply_storage_options
+
+    apply_storage_options(urls, options)
+    return fn(*args)
+
+
 class Engine:
     """Maps a function over items on the chosen Dask scheduler."""
 
@@ -52,6 +61,7 @@ class Engine:
         self.workers = workers or os.cpu_count() or 1
         self.progress = progress
         self.client = None
+        self.task_options: tuple = ((), {})  # (urls, storage options) applied by each task on a cluster
         if scheduler != "local":
             from distributed import Client
 
@@ -78,8 +88,16 @@ class Engine:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def with_options(self, urls: list, options: dict) -> "Engine":
+        """Every task run on a cluster's workers applies these storage options for these URLs first."""
+        self.task_options = (list(urls), dict(options or {}))
+        return self
+
     def map(self, fn: Callable, items: Sequence, *args: Any, desc: str = "") -> list:
         """``[fn(item, *args) for item in items]``, run by Dask, in order."""
+        urls, options = self.task_options
+        if options and self.client is not None:
+            fn = functools.partial(with_options, fn, urls, options)
         bar = _Bar(len(items), desc, self.progress)
         try:
             if self.client is not None:
@@ -113,5 +131,6 @@ class Engine:
             from distributed import wait
 
             self.client.cancel([f for f in futures if f.status == "pending"])
-            wait([f for f in futures if f.status == "pending"], timeout=60)
+            with self.client.as_current():  # not the default client (set_as_default=False): wait() needs it
+                wait([f for f in futures if f.status == "pending"], timeout=60)
             raise

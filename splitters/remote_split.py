@@ -136,6 +136,7 @@ def run_remote_split(cfg, t0: float, split_fn):
             raise OutputError(f"--out {out.url!r} already holds a dataset {reason}; pass --overwrite to replace it")
         with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
             urls = [*cfg.inputs, cfg.out, *([cfg.staging] if cfg.staging and is_remote(cfg.staging) else [])]
+            engine.with_options(urls, cfg.storage_options)  # every task on a cluster: CSV scan, types, stage, reduce
             wrap = functools.partial(_with_options, read_schema, urls, cfg.storage_options)
             schema, units = input_schema(cfg, engine, sources, wrap)
             if cfg.staging:

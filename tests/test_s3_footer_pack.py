@@ -79,8 +79,10 @@ def test_corrupted_pack_is_one_line_naming_it(bucket_ds, tmp_path, run_datagen):
         DataGenerator(url, FEATURES, label="label", batch_size=64, cache_dir=tmp_path / "c")
     assert pack in str(err.value) and "\n" not in str(err.value)
     assert not list((tmp_path / "c" / "footers").iterdir())  # nothing cached from it
+    assert "re-run the split with --overwrite" in str(err.value)
     r = run_datagen("verify", url)
     assert r.exit_code == 1 and pack in r.output
+    assert "shards do not match" not in r.output and "FAILED: the footer pack" in r.output  # the shards are fine
 
 
 def test_verify_names_the_shard_whose_pack_entry_differs(bucket_ds, run_datagen):

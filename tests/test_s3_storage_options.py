@@ -49,3 +49,21 @@ def test_two_datasets_with_different_options_do_not_mix(src, s3_bucket, tmp_path
     assert again.status == "up to date"
     gen = DataGenerator(good, ["f0", "f1"], label="label", batch_size=100, cache_dir=tmp_path / "cache")
     assert gen.num_rows == 600
+
+
+def test_storage_options_without_an_object_store_url_are_refused(src, tmp_path, run_split, run_datagen):
+    from datagen import DataGenerator
+    from datagen.contract.errors import ConfigError
+
+    out = tmp_path / "local-ds"
+    r = run_split(str(src), "--out", str(out), "--time-column", "event_time", "--group-by", "month",
+                  "--no-progress", "--storage-option", "bogus=1")
+    assert r.exit_code == 2 and "storage options apply to object-store URLs" in r.output
+    assert "INPUTS/--out" in r.output and not out.exists()
+    assert run_split(str(src), "--out", str(out), "--time-column", "event_time", "--group-by", "month",
+                     "--no-progress").exit_code == 0
+    r = run_datagen("verify", str(out), "--storage-option", "anon=false")
+    assert r.exit_code == 2 and "storage options apply to object-store URLs" in r.output
+    with pytest.raises(ConfigError, match="storage_options") as err:
+        DataGenerator(out, ["f0"], storage_options={"anon": False})
+    assert "--storage-option" not in str(err.value) and "\n" not in str(err.value)

@@ -85,3 +85,28 @@ def test_an_input_overwritten_in_a_versioned_bucket_is_a_changed_source(src, s3_
     assert config_or_source_change(recorded, cfg.semantic(), [s.stamp for s in before]) is None
     assert run_split(SplitConfig(inputs=[inputs], out=out, overwrite=True, **OPTS)).status == "written"
     assert run_split(cfg).status == "up to date"
+
+
+@pytest.mark.parametrize("history", ["enabled-then-suspended", "suspended-only"])
+def test_suspended_versioning_gives_the_same_stamp_for_a_glob_and_a_literal(src, s3_bucket, history):
+    """A bucket whose versioning is suspended: objects written while it was enabled keep real VersionIds,
+    objects written after have VersionId "null"; the stamp must not depend on how the input is spelled."""
+    s3 = boto3.client("s3")
+    files = sorted(os.listdir(src))
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    if history == "enabled-then-suspended":
+        s3.put_bucket_versioning(Bucket=s3_bucket, VersioningConfiguration={"Status": "Enabled"})
+        fs.put_file(str(src / files[0]), f"{s3_bucket}/in/{files[0]}")
+    s3.put_bucket_versioning(Bucket=s3_bucket, VersioningConfiguration={"Status": "Suspended"})
+    for f in files[1 if history == "enabled-then-suspended" else 0:]:
+        fs.put_file(str(src / f), f"{s3_bucket}/in/{f}")
+    glob = [f"s3://{s3_bucket}/in/*.parquet"]
+    literal = [f"s3://{s3_bucket}/in/{f}" for f in files]
+    assert [s.stamp for s in discover(glob)] == [s.stamp for s in discover(literal)]
+    if history == "enabled-then-suspended":
+        assert discover(literal)[0].version and discover(glob)[0].version
+    for first, second in ((glob, literal), (literal, glob)):
+        out = f"s3://{s3_bucket}/ds-{first is glob}"
+        assert run_split(SplitConfig(inputs=first, out=out, **OPTS)).status == "written"
+        assert run_split(SplitConfig(inputs=first, out=out, **OPTS)).status == "up to date"
+        assert run_split(SplitConfig(inputs=second, out=out, **OPTS)).status == "up to date"

@@ -57,11 +57,18 @@ def verify(directory, quick, storage_option):
     """Re-hash every shard and check row counts against the manifest (a URL's shards are downloaded)."""
     from datagen.contract.verify import verify_dataset
 
-    report = verify_dataset(directory, full_hash=not quick, storage_options=parse_storage_options(storage_option))
+    from datagen.contract.storage import refuse_unused_options
+
+    options = parse_storage_options(storage_option)
+    refuse_unused_options(options, [directory], "DIRECTORY")
+    report = verify_dataset(directory, full_hash=not quick, storage_options=options)
     for problem in report.problems:
         click.echo(problem, err=True)
     if not report.ok:
-        click.echo(f"FAILED: {len(report.problems)} of {report.checked} shards do not match the manifest", err=True)
+        bad = len(report.problems) - report.pack_problems
+        what = [f"{bad} of {report.checked} shards do not match the manifest"] if bad else []
+        what += ["the footer pack does not match the manifest or the shards"] if report.pack_problems else []
+        click.echo(f"FAILED: {'; '.join(what)}", err=True)
         sys.exit(1)
     click.echo(f"OK: {report.checked} shards match the manifest")
 

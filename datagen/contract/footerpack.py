@@ -48,7 +48,7 @@ def parse(raw: bytes, manifest: Manifest, where: str) -> list[bytes]:
     """The tails of a pack already checked against its size and sha256, one per manifest shard; a
     pack that does not belong to ``manifest`` is a one-line ManifestError naming ``where``."""
     def bad(why: str):
-        return ManifestError(f"footer pack {where!r} {why}; run 'datagen verify', or re-run the split "
+        return ManifestError(f"footer pack {where!r} {why}; run 'datagen verify', or re-run the split with --overwrite "
                              "to rewrite it")
 
     n = len(manifest.shards)

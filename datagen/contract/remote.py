@@ -90,7 +90,7 @@ class RemoteDataset:
         try:
             blocks = list(self._chunks(path, pack.bytes))
         except FileNotFoundError:
-            raise ManifestError(f"footer pack {url!r} is missing; run 'datagen verify', or re-run the split") from None
+            raise ManifestError(f"footer pack {url!r} is missing; run 'datagen verify', or re-run the split with --overwrite") from None
         except Exception as exc:
             raise storage_error(exc, url, "footer pack", ManifestError) from None
         raw = b"".join(blocks)
@@ -99,7 +99,7 @@ class RemoteDataset:
             what = f"{size:,} bytes, manifest says {pack.bytes:,}" if size != pack.bytes else \
                 f"sha256 {hashlib.sha256(raw).hexdigest()[:12]}..., manifest says {pack.sha256[:12]}..."
             raise ManifestError(f"footer pack {url!r} changed: it has {what} (corrupted or rewritten; "
-                                "re-run the split)")
+                                "re-run the split with --overwrite)")
         return raw
 
     def _chunks(self, path: str, total: int):
@@ -158,7 +158,7 @@ class RemoteDataset:
         if digest.hexdigest() != shard.sha256:
             raise ShardError(f"shard {shard.path!r} changed: the object at {url!r} has sha256 "
                              f"{digest.hexdigest()[:12]}..., manifest says {shard.sha256[:12]}... "
-                             "(corrupted or rewritten; re-run the split)")
+                             "(corrupted or rewritten; re-run the split with --overwrite)")
 
 
 def check_remote_version(url: str, wanted: int | None, current: int, name: str, leave_out: str) -> None:

@@ -26,12 +26,14 @@ import os
 import stat
 import time
 
+from .cachetmp import read_regular, reclaim, reservation_name, reserved
 from .errors import ConfigError, ShardError
 from .format import Manifest, ShardEntry
 from .remote import RemoteDataset
 from .shardcheck import ShardChecker, ShardProblem, one_line
 
 WAIT = 0.02  # seconds between attempts while other downloads hold the room
+WAIT_LIMIT = 600.0  # seconds without any change in tmp/ after which a wait for room is an error
 FOOTER_THREADS = 64  # footers fetched in parallel when a dataset is opened (small ranged GETs)
 
 
@@ -69,14 +71,13 @@ class ShardCache:
 
     def used_bytes(self) -> int:
         """Bytes of cached shards plus reserved downloads (what the budget counts)."""
-        total = 0
-        for sub in ("shards", "tmp"):
-            d = os.path.join(self.cache_dir, sub)
-            for name in os.listdir(d):
-                try:
-                    total += os.stat(os.path.join(d, name)).st_size
-                except FileNotFoundError:
-                    continue
+        total = reserved(os.path.join(self.cache_dir, "tmp"))[0]
+        d = os.path.join(self.cache_dir, "shards")
+        for name in os.listdir(d):
+            try:
+                total += os.stat(os.path.join(d, name)).st_size
+            except FileNotFoundError:
+                continue
         return total
 
     def _open_cached(self, shard: ShardEntry, path: str):
@@ -126,16 +127,27 @@ class ShardCache:
             raise ConfigError(f"cache_size {self.cache_size:,} bytes is smaller than shard {shard.path!r} "
                               f"({shard.bytes:,} bytes); raise cache_size")
         path = self.shard_path(shard)
+        tmp_dir = os.path.join(self.cache_dir, "tmp")
+        seen, since = None, time.monotonic()
         while True:
             with _Locked(self.lock_path):
                 fh = self._open_cached(shard, path)
                 if fh is not None:
                     return fh
+                reclaim(tmp_dir)  # reservations of dead processes, stray files
                 if self._make_room(shard.bytes):
-                    tmp = os.path.join(self.cache_dir, "tmp", f"{shard.sha256}.{os.getpid()}.{os.urandom(4).hex()}")
+                    tmp = os.path.join(tmp_dir, reservation_name(shard.sha256))
                     with open(tmp, "wb") as reserve:
                         reserve.truncate(shard.bytes)  # the room is reserved until the rename
                     break
+                held, snap = reserved(tmp_dir)
+            if snap != seen:
+                seen, since = snap, time.monotonic()  # other downloads progress: keep waiting
+            elif time.monotonic() - since > WAIT_LIMIT:
+                raise ConfigError(f"cache_dir {self.cache_dir!r}: cache_size {self.cache_size:,} bytes has no room "
+                                  f"for shard {shard.path!r} ({shard.bytes:,} bytes): downloads of live processes "
+                                  f"hold {held:,} bytes in {tmp_dir!r} and made no progress for {WAIT_LIMIT:g} s; "
+                                  "raise cache_size or use another cache_dir")
             time.sleep(WAIT)
         try:
             self.remote.download(shard, tmp)
@@ -147,6 +159,16 @@ class ShardCache:
         with _Locked(self.lock_path):
             os.replace(tmp, path)
             return self._open_cached(shard, path)
+
+    def drop(self, shard: ShardEntry) -> bool:
+        """Delete the cached copy of ``shard`` (reading it failed: the next ``open`` downloads it
+        again); False when there was none."""
+        with _Locked(self.lock_path):
+            try:
+                os.unlink(self.shard_path(shard))
+            except FileNotFoundError:
+                return False
+        return True
 
     def fill_from_pack(self, manifest: Manifest, shards: list[ShardEntry] = ()) -> None:
         """When the manifest names a footer pack: load it, from ``footers/<sha256>.pack`` or with one
@@ -160,11 +182,7 @@ class ShardCache:
         from .storage import join
 
         path = os.path.join(self.cache_dir, "footers", f"{pack.sha256}.pack")
-        try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-        except FileNotFoundError:
-            raw = b""
+        raw = read_regular(path) or b""
         if len(raw) != pack.bytes or hashlib.sha256(raw).hexdigest() != pack.sha256:  # absent or damaged copy
             raw = self.remote.footer_pack_bytes(manifest)  # checked
             self._write_footer(path, raw)
@@ -207,10 +225,8 @@ class ShardCache:
         if tail is not None:
             raw = b"PAR1" + tail
         else:
-            try:
-                with open(self._footer_path(shard), "rb") as fh:
-                    raw = fh.read()
-            except FileNotFoundError:
+            raw = read_regular(self._footer_path(shard))
+            if raw is None:
                 raw = self._fetch_footer(shard)
         try:
             return pq.read_metadata(pa.BufferReader(raw))
@@ -233,6 +249,10 @@ class CachedShardChecker(ShardChecker):
         except ShardError as exc:
             raise ShardProblem(shard, "changed" if "changed" in str(exc) else "unreadable",
                                str(exc).split(": ", 1)[-1]) from None
+
+    def drop_cached(self, shard: ShardEntry) -> bool:
+        """Reading the cached copy failed: delete it (the next read downloads it again, sha256-checked)."""
+        return self.cache.drop(shard)
 
     def check_hash(self, shard: ShardEntry, real) -> None:
         return None  # the download checked it (a cached copy was checked when it was downloaded)

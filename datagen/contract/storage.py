@@ -100,6 +100,13 @@ def storage_error(exc: BaseException, url: str, what: str = "dataset", cls: type
     return cls(f"{what} {url!r}: storage error: {name}: {text}")
 
 
+def refuse_unused_options(options: dict | None, locations, names: str, option: str = "--storage-option") -> None:
+    """Storage options given where no location is an object-store URL would be a silent no-op: refuse."""
+    if options and not any(is_remote(loc) for loc in locations):
+        raise ConfigError(f"{option} {', '.join(sorted(options))}: storage options apply to object-store URLs "
+                          f"(s3://...); none of {names} is one: leave them out")
+
+
 def refuse_object_store(location: Any, what: str) -> None:
     """A one-line usage error when ``location`` is a URL and ``what`` only works on a local dataset."""
     if is_remote(location):

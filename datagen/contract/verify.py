@@ -27,6 +27,7 @@ class VerifyReport:
     directory: str
     checked: int = 0
     problems: list[str] = field(default_factory=list)
+    pack_problems: int = 0  # how many of ``problems`` are about the footer pack, not a shard
 
     @property
     def ok(self) -> bool:
@@ -50,7 +51,9 @@ def verify_dataset(directory: str | os.PathLike, manifest: Manifest | None = Non
             room = max(s.bytes for s in manifest.shards) * (THREADS + 1)
             report = _verify(remote.url, manifest, CachedShardChecker(ShardCache(remote, tmp, room), manifest),
                              full_hash)
-        report.problems += pack_problems(remote, manifest)
+        found = pack_problems(remote, manifest)
+        report.problems += found
+        report.pack_problems = len(found)
         return report
     directory = Path(directory)
     manifest = manifest or read_manifest(directory)
@@ -77,7 +80,7 @@ def pack_problems(remote, manifest: Manifest) -> list[str]:
             return None  # the shard's own check reports it
         if real != tail:
             return (f"{shard.path}: its entry in the footer pack {manifest.footer_pack.path!r} differs from the "
-                    "shard's footer; re-run the split to rewrite the pack")
+                    "shard's footer; re-run the split with --overwrite to rewrite the pack")
         return None
 
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="datagen-verify-pack") as pool:

@@ -16,7 +16,8 @@ import threading
 import numpy as np
 import pyarrow as pa
 
-from datagen.contract.errors import ColumnError
+from datagen.contract.errors import ColumnError, ShardError
+from datagen.contract.shardcheck import ShardProblem
 from datagen.contract.format import Manifest
 from .forksafe import ProcessLocal
 from .options import GeneratorOptions
@@ -75,6 +76,21 @@ class WindowDecoder(ProcessLocal):
     def _decode_shard(self, shard: int, units: list[Unit]) -> dict[Unit, dict[str, np.ndarray]]:
         """Read and convert the units of one shard (in a reader thread: pyarrow releases the GIL for
         both, so the row-major conversion of one shard overlaps the reading of the next)."""
+        try:
+            return self._read_units(shard, units)
+        except ShardProblem as exc:  # a damaged cached copy: dropped and downloaded again, once
+            if not self.shards.refetch(shard):
+                raise
+            first = exc.detail
+        try:
+            return self._read_units(shard, units)
+        except ShardProblem as exc:
+            if exc.kind != "unreadable":
+                raise
+            raise ShardError(f"{exc}; the cached copy failed ({first}) and so did a fresh download (sha256 matches "
+                             "the manifest: the shard was written damaged; re-run the split with --overwrite)") from None
+
+    def _read_units(self, shard: int, units: list[Unit]) -> dict[Unit, dict[str, np.ndarray]]:
         stats = self.stats
         out = {}
         with self.shards.open(shard) as pf:

@@ -76,6 +76,16 @@ class ShardAccess(ProcessLocal):
                     self._footers.popitem(last=False)
         return pf
 
+    def refetch(self, index: int) -> bool:
+        """Reading shard ``index`` failed: when it was a cached copy of a remote shard, drop that copy
+        (and its parsed footer) so that the next read downloads it again; False for a local shard."""
+        drop = getattr(self.checker, "drop_cached", None)
+        if drop is None:
+            return False
+        with self._lock:
+            self._footers.pop(index, None)
+        return drop(self.manifest.shards[index])
+
     def read_row_group(self, pf: pq.ParquetFile, index: int, row_group: int, columns: list[str],
                        rows: int | None = None) -> pa.Table:
         """One row group of shard ``index`` (open as ``pf``); a file changed under us becomes a

@@ -41,6 +41,10 @@ class DatasetStore:
             check_remote_version(self.directory, version, self.manifest.number, "version=",
                                  "leave version=None for the current one")
         else:
+            from datagen.contract.storage import refuse_unused_options
+
+            refuse_unused_options(self.storage.storage_options, [directory], f"the dataset {str(directory)!r}",
+                                  "storage_options")
             self.directory = Path(directory)
             self.manifest, self.manifest_sha256 = read_manifest_with_hash(self.directory, version)
 
