@@ -54,7 +54,8 @@ def arrow_dataset(directory: str | os.PathLike, storage_options: dict | None = N
         import tempfile
 
         from datagen.contract.remote import RemoteDataset
-        from datagen.contract.shardcache import CachedShardChecker, ShardCache
+        from datagen.contract.cachedcheck import CachedShardChecker
+        from datagen.contract.shardcache import ShardCache
 
         remote = RemoteDataset(str(directory), storage_options)
         manifest = remote.read_manifest_with_hash()[0]

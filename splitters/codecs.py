@@ -13,7 +13,8 @@ import pyarrow as pa
 
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
 
-from .sources import SourceFile, csv_reader, open_binary, parquet_file
+from .csvread import csv_reader
+from .sources import SourceFile, open_binary, parquet_file
 
 SAMPLE_ROWS = 16_384
 

@@ -27,7 +27,8 @@ from .csvhex import hex_columns
 from .csvrows import BadRecord, find_bad_record
 from .csvstamps import merge_stamps, piece_stamps, stamp_type
 from .csvscan import CHUNK_BYTES, WHOLE, BlockStream, CsvLayout, RecordScanner, ascii_safe, scan_layout, splittable
-from .sources import CSV_BOOLS, SourceFile, check_names, csv_options, open_binary, read_error
+from .csvread import CSV_BOOLS, csv_options
+from .sources import SourceFile, check_names, open_binary, read_error
 from .unify import csv_join
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import chain, repeat
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from typing import Any
 
 from .hive import PAD

@@ -52,7 +52,7 @@ def manifest_text(manifest: Manifest, lines: Sequence[str] | None = None) -> str
     out = []
     for key, value in data.items():
         if key == "shards":
-            out.append(f"  {json.dumps(key)}: [\n" + ",\n".join(lines) + "\n  ]" if lines else f'  "shards": []')
+            out.append(f"  {json.dumps(key)}: [\n" + ",\n".join(lines) + "\n  ]" if lines else '  "shards": []')
         elif key == "sources" and value:
             entries = ",\n".join("    " + json.dumps(e, ensure_ascii=False) for e in value)
             out.append(f"  {json.dumps(key)}: [\n{entries}\n  ]")

@@ -1,4 +1,4 @@
-"""A local disk cache of a remote dataset's shards, and the shard checker that reads through it.
+"""A local disk cache of a remote dataset's shards (``cachedcheck.py`` checks shards through it).
 
 Layout of ``cache_dir``: ``shards/<sha256>.parquet`` (whole shards, keyed by the sha256 the manifest
 gives, never by URL: a rewritten object has another key and is never served stale),
@@ -27,10 +27,10 @@ import stat
 import time
 
 from .cachetmp import read_regular, reclaim, reservation_name, reserved
-from .errors import ConfigError, ShardError
+from .errors import ConfigError
 from .format import Manifest, ShardEntry
 from .remote import RemoteDataset
-from .shardcheck import ShardChecker, ShardProblem, one_line
+from .shardcheck import ShardProblem, one_line
 
 WAIT = 0.02  # seconds between attempts while other downloads hold the room
 WAIT_LIMIT = 600.0  # seconds without any change in tmp/ after which a wait for room is an error
@@ -232,38 +232,3 @@ class ShardCache:
             return pq.read_metadata(pa.BufferReader(raw))
         except Exception as exc:
             raise ShardProblem(shard, "unreadable", f"not a readable Parquet footer ({one_line(exc)})") from None
-
-
-class CachedShardChecker(ShardChecker):
-    """The checks of :class:`ShardChecker`, on shards read through a :class:`ShardCache`: ``locate``
-    yields an open, size-checked local copy (sha256 checked on download); the footer level needs only
-    the footer (one ranged GET, cached), so opening a dataset never downloads whole shards."""
-
-    def __init__(self, cache: ShardCache, manifest: Manifest):
-        super().__init__(cache.cache_dir, manifest)
-        self.cache = cache
-
-    def locate_stat(self, shard: ShardEntry):
-        try:
-            return self.cache.open(shard), ("sha256", shard.sha256)
-        except ShardError as exc:
-            raise ShardProblem(shard, "changed" if "changed" in str(exc) else "unreadable",
-                               str(exc).split(": ", 1)[-1]) from None
-
-    def drop_cached(self, shard: ShardEntry) -> bool:
-        """Reading the cached copy failed: delete it (the next read downloads it again, sha256-checked)."""
-        return self.cache.drop(shard)
-
-    def check_hash(self, shard: ShardEntry, real) -> None:
-        return None  # the download checked it (a cached copy was checked when it was downloaded)
-
-    def check(self, shard: ShardEntry, level: str = "footer") -> tuple:
-        if level == "sha256":
-            fh, identity = self.locate_stat(shard)
-            with fh:
-                return self.read_footer(shard, fh), identity
-        if level == "locate":
-            return None, ("sha256", shard.sha256)
-        meta = self.cache.footer(shard)
-        self.check_footer(shard, meta)
-        return meta, ("sha256", shard.sha256)

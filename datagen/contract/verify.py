@@ -43,7 +43,8 @@ def verify_dataset(directory: str | os.PathLike, manifest: Manifest | None = Non
         import tempfile
 
         from datagen.contract.remote import RemoteDataset
-        from datagen.contract.shardcache import CachedShardChecker, ShardCache
+        from datagen.contract.cachedcheck import CachedShardChecker
+        from datagen.contract.shardcache import ShardCache
 
         remote = RemoteDataset(str(directory), storage_options)
         manifest = manifest or remote.read_manifest_with_hash()[0]

@@ -56,7 +56,8 @@ class DatasetStore:
     def checker(self, manifest: Manifest, selected: list[int]) -> ShardChecker:
         if self.remote is None:
             return ShardChecker(self.directory, manifest)
-        from datagen.contract.shardcache import CachedShardChecker, ShardCache
+        from datagen.contract.cachedcheck import CachedShardChecker
+        from datagen.contract.shardcache import ShardCache
 
         if self.storage.cache_dir is None:
             raise ConfigError(f"dataset {self.directory!r} is remote: give cache_dir (a local directory for "
