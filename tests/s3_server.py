@@ -61,3 +61,15 @@ def s3_bucket(s3_server):
     boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=name)
     s3fs.S3FileSystem.clear_instance_cache()
     return name
+
+
+def upload_dataset(local, bucket) -> str:
+    """Copy a dataset directory made on local disk to ``s3://<bucket>/ds`` (object for object); its URL."""
+    import s3fs
+
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    for root, _, files in os.walk(local):
+        for name in files:
+            path = os.path.join(root, name)
+            fs.put_file(path, f"{bucket}/ds/{os.path.relpath(path, local)}")
+    return f"s3://{bucket}/ds"

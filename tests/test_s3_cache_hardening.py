@@ -11,6 +11,8 @@ import threading
 
 import numpy as np
 import pytest
+
+from s3_server import upload_dataset
 import s3fs
 
 from datagen import DataGenerator
@@ -39,15 +41,6 @@ def local_ds(tmp_path_factory, src_dir):
     run_split(SplitConfig(inputs=[str(src)], out=str(out), time_column="event_time", group_by=["month"],
                           label="label", progress=False, workers=1))
     return out
-
-
-def _upload(local, bucket) -> str:
-    fs = s3fs.S3FileSystem(skip_instance_cache=True)
-    for root, _, files in os.walk(local):
-        for name in files:
-            path = os.path.join(root, name)
-            fs.put_file(path, f"{bucket}/ds/{os.path.relpath(path, local)}")
-    return f"s3://{bucket}/ds"
 
 
 def _all_batches(gen):
@@ -88,7 +81,7 @@ OPTS = dict(label="label", batch_size=300, shuffle=True, seed=2)
 
 
 def test_reservation_of_a_killed_process_is_reclaimed(local_ds, s3_bucket, tmp_path):
-    url = _upload(local_ds, s3_bucket)
+    url = upload_dataset(local_ds, s3_bucket)
     biggest = max(s.bytes for s in read_manifest(local_ds).shards)
     cache = tmp_path / "cache"
     for sub in ("tmp", "shards", "footers"):
@@ -104,7 +97,7 @@ def test_reservation_of_a_killed_process_is_reclaimed(local_ds, s3_bucket, tmp_p
 
 
 def test_room_held_by_a_live_process_ends_with_one_line(local_ds, s3_bucket, tmp_path, monkeypatch):
-    url = _upload(local_ds, s3_bucket)
+    url = upload_dataset(local_ds, s3_bucket)
     biggest = max(s.bytes for s in read_manifest(local_ds).shards)
     cache = tmp_path / "cache"
     for sub in ("tmp", "shards", "footers"):
@@ -126,7 +119,7 @@ def test_room_held_by_a_live_process_ends_with_one_line(local_ds, s3_bucket, tmp
 
 
 def test_a_damaged_cached_copy_is_downloaded_again(local_ds, s3_bucket, tmp_path):
-    url = _upload(local_ds, s3_bucket)
+    url = upload_dataset(local_ds, s3_bucket)
     cache = tmp_path / "cache"
     gen_opts = dict(**OPTS, cache_dir=cache, cache_size="50MB")
     want = _all_batches(DataGenerator(local_ds, FEATURES, **OPTS))
@@ -194,7 +187,7 @@ def test_a_shard_written_damaged_says_the_fresh_copy_failed_too(local_ds, s3_buc
     (ds / shard["path"]).write_bytes(bytes(raw))
     shard["sha256"] = hashlib.sha256(raw).hexdigest()
     (ds / "manifest.json").write_text(json.dumps(data))
-    url = _upload(ds, s3_bucket)
+    url = upload_dataset(ds, s3_bucket)
     try:
         gen = DataGenerator(url, FEATURES, **OPTS, cache_dir=tmp_path / "cache", cache_size="50MB")
     except Exception as exc:  # the manifest's own checks refuse the hand-edited sha256: nothing to test here

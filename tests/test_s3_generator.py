@@ -9,6 +9,8 @@ import os
 
 import numpy as np
 import pytest
+
+from s3_server import upload_dataset
 import s3fs
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -34,15 +36,6 @@ def local_ds(tmp_path_factory):
     return out
 
 
-def _upload(local, bucket) -> str:
-    fs = s3fs.S3FileSystem(skip_instance_cache=True)
-    for root, _, files in os.walk(local):
-        for name in files:
-            path = os.path.join(root, name)
-            fs.put_file(path, f"{bucket}/ds/{os.path.relpath(path, local)}")
-    return f"s3://{bucket}/ds"
-
-
 def _epoch(gen, epoch):
     gen.set_epoch(epoch)
     batches = [gen[i] for i in range(len(gen))]
@@ -50,7 +43,7 @@ def _epoch(gen, epoch):
 
 
 def test_batches_len_provenance_equal_local(local_ds, s3_bucket, tmp_path):
-    url = _upload(local_ds, s3_bucket)
+    url = upload_dataset(local_ds, s3_bucket)
     opts = dict(label="label", batch_size=256, shuffle=True, seed=5, memory_budget="1MiB")
     local = DataGenerator(local_ds, FEATURES, **opts)
     remote = DataGenerator(url, FEATURES, **opts, cache_dir=tmp_path / "cache", cache_size="100MB")
@@ -68,7 +61,7 @@ def test_batches_len_provenance_equal_local(local_ds, s3_bucket, tmp_path):
 
 
 def test_cache_smaller_than_dataset(local_ds, s3_bucket, tmp_path):
-    url = _upload(local_ds, s3_bucket)
+    url = upload_dataset(local_ds, s3_bucket)
     m = read_manifest(local_ds)
     total = sum(s.bytes for s in m.shards)
     limit = max(s.bytes for s in m.shards) * 3
@@ -101,13 +94,13 @@ def test_cache_smaller_than_dataset(local_ds, s3_bucket, tmp_path):
 
 
 def test_cache_too_small_fails_at_construction(local_ds, s3_bucket, tmp_path):
-    url = _upload(local_ds, s3_bucket)
+    url = upload_dataset(local_ds, s3_bucket)
     with pytest.raises(ConfigError, match="cache_size .* smaller than the largest shard"):
         DataGenerator(url, FEATURES, label="label", cache_dir=tmp_path / "c", cache_size=1000)
 
 
 def test_corrupted_object_detected_on_download(local_ds, s3_bucket, tmp_path):
-    url = _upload(local_ds, s3_bucket)
+    url = upload_dataset(local_ds, s3_bucket)
     m = read_manifest(local_ds)
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
     key = f"{s3_bucket}/ds/{m.shards[0].path}"
@@ -160,7 +153,7 @@ def _count_requests(bucket, fn):
 
 
 def test_opening_costs_no_listing_and_no_per_shard_head(local_ds, s3_bucket, tmp_path):
-    url = _upload(local_ds, s3_bucket)
+    url = upload_dataset(local_ds, s3_bucket)
     shards = len(read_manifest(local_ds).shards)
     make = lambda: DataGenerator(url, FEATURES, label="label", batch_size=100, cache_dir=tmp_path / "c")  # noqa
     cold = _count_requests(s3_bucket, make)
@@ -173,7 +166,7 @@ def test_opening_costs_no_listing_and_no_per_shard_head(local_ds, s3_bucket, tmp
 
 
 def test_verify_detects_corrupted_object(local_ds, s3_bucket, run_datagen):
-    url = _upload(local_ds, s3_bucket)
+    url = upload_dataset(local_ds, s3_bucket)
     m = read_manifest(local_ds)
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
     key = f"{s3_bucket}/ds/{m.shards[1].path}"
@@ -226,7 +219,7 @@ def test_cache_property_bytes_exact_and_never_over_budget(sizes, data):
 def test_arrow_dataset_from_s3_equals_local(local_ds, s3_bucket):
     from datagen.dataset import arrow_dataset
 
-    url = _upload(local_ds, s3_bucket)
+    url = upload_dataset(local_ds, s3_bucket)
     local = arrow_dataset(local_ds).to_table().sort_by([("_source_id", "ascending"), ("_source_row", "ascending")])
     remote = arrow_dataset(url, storage_options={}).to_table().sort_by([("_source_id", "ascending"),
                                                                          ("_source_row", "ascending")])
