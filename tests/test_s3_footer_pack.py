@@ -19,7 +19,8 @@ from datagen.contract.errors import ManifestError
 from datagen.contract.manifest import manifest_from_dict, read_manifest
 from splitters.config import SplitConfig
 from splitters.split import run_split
-from test_s3_generator import _count_requests, _epoch, _upload
+from s3_server import upload_dataset
+from test_s3_generator import _count_requests, _epoch
 
 FEATURES = ["f0", "f1", "f2"]
 OPTS = dict(time_column="event_time", group_by=["month"], label="label", max_rows_per_shard=20, row_group_size=1024,
@@ -109,7 +110,7 @@ def test_verify_accepts_a_good_pack(bucket_ds, run_datagen):
 
 def test_dataset_without_pack_still_opens(local_ds, s3_bucket, tmp_path):
     assert read_manifest(local_ds).footer_pack is None  # local splits write none
-    url = _upload(local_ds, s3_bucket)
+    url = upload_dataset(local_ds, s3_bucket)
     shards = len(read_manifest(local_ds).shards)
     cold = _count_requests(s3_bucket, lambda: DataGenerator(url, FEATURES, label="label", batch_size=64,
                                                             cache_dir=tmp_path / "c"))
