@@ -2,13 +2,16 @@
 gen.checkpoint at the same save_freq; appends one JSON line per trained batch to LOG (epoch, step as
 gen.state() counts it, and the feature rows the model trained on). With KILL_AT > 0 it stops after
 that many trained batches, writes LOG.ready and waits to be SIGKILLed. With a state file present it
-resumes from it (gen.restore, initial_epoch=state["epoch"]), as the README recipe does.
+resumes from it (gen.restore, initial_epoch=state["epoch"]), as the README recipe does. With the
+environment variable KILL_BETWEEN=K it SIGKILLs itself at the K-th trained batch between the weights'
+save (BackupAndRestore) and the state's (gen.checkpoint), the window a pre-emption can hit.
 
 usage: python resume_fit_child.py DATASET WORKDIR EPOCHS SAVE_FREQ KILL_AT LOG [REPLICAS REPLICA]
 """
 
 import json
 import os
+import signal
 import sys
 import time
 
@@ -56,6 +59,19 @@ class Log(keras.callbacks.Callback):
                 time.sleep(1)
 
 
+class KillBetween(keras.callbacks.Callback):
+    """Between BackupAndRestore and gen.checkpoint in callbacks: SIGKILL at the ``at``-th trained batch."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at, self.trained = at, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.trained += 1
+        if self.trained == self.at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
 def main(directory, workdir, epochs, save_freq, kill_at, log, replicas=1, replica=0):
     gen = DataGenerator(directory, FEATURES, label="label", batch_size=400, shuffle=True, seed=11,
                         memory_budget="1MiB", num_replicas=replicas, replica=replica)
@@ -68,7 +84,8 @@ def main(directory, workdir, epochs, save_freq, kill_at, log, replicas=1, replic
     model(np.zeros((1, len(FEATURES)), "float32"))  # built before BackupAndRestore loads weights
     model.compile("sgd", "binary_crossentropy", run_eagerly=True)
     backup = keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup"), save_freq=save_freq)
-    callbacks = [backup, gen.checkpoint(state_path, save_freq=save_freq), Log(gen, log, kill_at)]
+    between = [KillBetween(int(os.environ["KILL_BETWEEN"]))] if os.environ.get("KILL_BETWEEN") else []
+    callbacks = [backup, *between, gen.checkpoint(state_path, save_freq=save_freq), Log(gen, log, kill_at)]
     model.fit(gen, epochs=epochs, initial_epoch=initial_epoch, shuffle=False, verbose=0, callbacks=callbacks)
 
 

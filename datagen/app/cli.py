@@ -91,6 +91,9 @@ def verify(directory, quick, storage_option):
 @click.option("--drop-remainder/--keep-remainder", default=None)
 @click.option("--memory-budget", help="The generator's memory budget, e.g. 256MB.")
 @click.option("--version", "version", type=int, help="Dataset version the run read (gen.config records it).")
+@click.option("--num-replicas", type=int, help="Replicas of a data-parallel run (with --replica).")
+@click.option("--replica", type=int, help="Which replica trained the batch (0-based).")
+@click.option("--replica-tail", type=click.Choice(["pad", "drop"]), help="The run's replica_tail.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--cache-dir", help="For a dataset URL: local directory caching its shards.")
 @STORAGE_OPTION

@@ -27,10 +27,16 @@ def _config(directory: str, config_file, state_file, flags: dict) -> dict:
     if config_file and state_file:
         raise ConfigError("give --config or --state, not both (a state file holds the generator config)")
     if state_file:
-        from datagen.reader.resume import read_state
+        from datagen.reader.resume import check_own, read_state
 
-        config = dict(read_state(state_file).get("config") or {})
-        # hook for versioned manifests: the version the run trained on comes with the state's config
+        given = sorted(k for k, v in flags.items() if v is not None)
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise ConfigError(f"{flag} cannot be given with --state: the state holds the run's options (and the "
+                              "dataset version it trained on); drop the flag, or use --config to override options")
+        state = read_state(state_file)
+        check_own(state)  # an edited state is refused here as gen.restore refuses it
+        config = dict(state["config"])
     else:
         config = load_config_file(config_file) if config_file else {}
     config["directory"] = directory
@@ -63,7 +69,8 @@ def trace_batch(directory, batch, step, epoch, config_file, state_file, fmt, sto
         source = BatchSource(options, storage=Storage(parse_storage_options(storage_option), _cache_dir(cache_dir)))
     view = EpochView(len(source), options.num_replicas, options.replica, options.replica_tail)
     if not 0 <= batch < view.per_replica:
-        raise ConfigError(f"--batch/--step {batch} is out of range: this generator has {view.per_replica} batches")
+        raise ConfigError(f"--batch/--step {batch} is out of range: this generator has {view.per_replica} batches "
+                          f"per epoch (valid 0..{view.per_replica - 1})")
     if epoch < 0:
         raise ConfigError(f"--epoch must be >= 0, got {epoch}")
     table = source.provenance(view.plan_batch(batch), epoch)

@@ -11,7 +11,8 @@ Shares are contiguous blocks, not interleaved (batch i -> replica i % R): batche
 slices of the epoch's windows (plan.py), so a block of N/R batches touches about W/R + 1 of the W
 decoded windows, while interleaving makes every replica decode every window to use 1/R of it.
 Tail (N not a multiple of R): ``pad`` gives every replica ceil(N/R) batches, the last block wrapping
-round to the epoch's first batches (at most R-1 batches are served twice, no row is left out);
+round to the epoch's first batches (no row is left out; fewer than R batches are served twice when
+N >= R, while R > N repeats whole rounds of the epoch);
 ``drop`` gives every replica floor(N/R) batches and leaves out the last N mod R plan batches.
 """
 

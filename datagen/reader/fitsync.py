@@ -46,7 +46,8 @@ class FitSync:
             self._epochs_begun += 1
             if self._resume is not None and not self._resume_entered and self._hook_ends:
                 raise ConfigError(f"gen.restore() resumes epoch {self._resume[0]} at step {self._resume[1]}: pass "
-                                  "callbacks=[gen.callback] (or gen.checkpoint(...)) to model.fit")
+                                  "callbacks=[gen.callback] (or gen.checkpoint(...)) to model.fit; evaluate or "
+                                  "predict on a generator that was not restored")
 
     def on_epoch_end(self):
         with self._epoch_lock:
@@ -84,8 +85,13 @@ class FitSync:
         with self._epoch_lock:
             self._step = self._offset() + int(batch) + 1
 
-    def _end_epoch_from_fit(self, epoch: int) -> None:
+    def _end_epoch_from_fit(self, epoch: int | None) -> None:
+        """At the end of an epoch (``None``: of fit). The resumed epoch, once its last batch trained, is
+        over: ``len(gen)`` is N again for later fits, ``evaluate`` and ``predict``."""
         with self._epoch_lock:
+            if self._resume is not None and self._resume_entered and epoch is not None \
+                    and int(epoch) == self._resume[0] and self._step >= self.view.per_replica:
+                self._resume, self._resume_entered = None, False
             if self._quiet is not None:
                 if self._quiet in warnings.filters:
                     warnings.filters.remove(self._quiet)
@@ -100,10 +106,16 @@ class FitSync:
             return
         start, step = self._resume
         restored = getattr(model, "_initial_epoch", None)
-        if restored and restored != start:
-            if restored == start - 1 and step == 0:
-                model._initial_epoch = start
-            else:
-                raise ConfigError(f"BackupAndRestore restored epoch {restored} but gen.restore() is at epoch {start} "
-                                  f"step {step}: the weights and the generator state were not saved together (use "
-                                  "the same save_freq, gen.checkpoint after BackupAndRestore in callbacks)")
+        if not restored or restored == start:
+            return
+        if restored == start - 1 and step == 0:
+            model._initial_epoch = start
+        elif restored == start + 1:  # killed between the two writes of one save point: the state wins
+            warnings.warn(f"BackupAndRestore restored epoch {restored}, the generator state epoch {start} step "
+                          f"{step} (the run was killed between the two saves): resuming at the state, so the "
+                          "batches trained since it are trained again", stacklevel=2)
+            model._initial_epoch = start
+        else:
+            raise ConfigError(f"BackupAndRestore restored epoch {restored} but gen.restore() is at epoch {start} "
+                              f"step {step}: the weights and the generator state were not saved together (use the "
+                              "same save_freq, gen.checkpoint after BackupAndRestore in callbacks)")

@@ -23,7 +23,8 @@ from .options import (OPTIONS_DOC, RUNTIME_KEYS, GeneratorOptions, RuntimeOption
 from .epochview import EpochView
 from .fitsync import FitSync
 from .plan import check_batch_index, check_epoch
-from .resume import StateCheckpoint, check_state, make_state, read_state
+from .fitcallback import StateCheckpoint
+from .resume import check_state, make_state, read_state
 from .store import Storage
 
 GENERATOR_SIGNATURE = generator_signature()
@@ -54,6 +55,8 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         self._synced_by_fit = False
         self._epoch_lock = threading.Lock()
         self._callback = None
+        self._epoch_pinned = False  # set_epoch() was called: as_tf_dataset passes use self.epoch
+        self._tf_built = False      # as_tf_dataset() made a dataset, which serves whole epochs
         forksafe.register(self)
 
     __init__.__signature__ = GENERATOR_SIGNATURE
@@ -113,6 +116,10 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         """Continue from ``state`` (a dict from ``state()`` or a file from ``checkpoint``): the next
         ``fit(gen, initial_epoch=state["epoch"], callbacks=[gen.callback])`` serves the remaining batches."""
         epoch, step = check_state(self, read_state(state))
+        if step and self._tf_built:
+            raise ConfigError(f"restore(): this generator already made a tf.data dataset (as_tf_dataset), which "
+                              f"serves whole epochs; resume epoch {epoch} at step {step} with model.fit(gen, ...) "
+                              "on a generator without one")
         with self._epoch_lock:
             self._resume, self._resume_entered, self._hook_ends = (epoch, step), False, 0
             self.epoch, self._step, self._synced_by_fit = epoch, step, True
@@ -127,7 +134,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         with self._epoch_lock:
             if self._resume is not None and epoch != self._resume[0]:
                 self._resume, self._resume_entered = None, False
-            self.epoch, self._step = epoch, self._offset()
+            self.epoch, self._step, self._epoch_pinned = epoch, self._offset(), True
 
     def as_tf_dataset(self, first_epoch: int = 0):
         """The batches of ``self[i]``, element for element, as a ``tf.data.Dataset`` (TensorFlow backend
@@ -135,7 +142,9 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         see reader/tfdata.py."""
         from .tfdata import as_tf_dataset
 
-        return as_tf_dataset(self, first_epoch)
+        dataset = as_tf_dataset(self, first_epoch)
+        self._tf_built = True
+        return dataset
 
     # -- provenance and config --------------------------------------------------------------------
     def provenance(self, batch: int, epoch: int | None = None):

@@ -5,12 +5,9 @@
 (manifest version when the manifest has one, else its sha256), seed and batch-determining options
 (the generator config); the first difference is named in one line.
 
-``StateCheckpoint`` (``gen.checkpoint(path, save_freq=N)``) writes the state atomically (``atomic_write_text``:
-temporary file, fsync, rename) at exactly the moments Keras 3.15's ``BackupAndRestore(save_freq=N)`` saves
-weights: every N trained batches counted from the start of fit across epochs (not at epoch ends),
-or at each epoch end with ``save_freq="epoch"``. Put it AFTER ``BackupAndRestore`` in ``callbacks``:
-at each save point the weights are written first, so a kill between the two writes leaves the state
-one save behind the weights (those batches are trained again), never ahead (batches skipped).
+``write_state`` writes it atomically (``atomic_write_text``: temporary file, fsync, rename); the callback
+that calls it when ``BackupAndRestore`` saves weights (``StateCheckpoint``) is in fitcallback.py, so
+reading and checking a state (``datagen provenance --state``) needs no Keras.
 """
 
 from __future__ import annotations
@@ -23,11 +20,12 @@ from typing import Any
 from datagen.contract.errors import ConfigError, OutputError
 from datagen.contract.manifest import atomic_write_text
 
-from .fitcallback import EpochCallback
-
 STATE_FORMAT = "datagen-state/1"
 # Keras 3.15 warns this when an epoch's data ends before len() steps: a resumed epoch does so on purpose
 NOT_OPTIONS = {"directory", "manifest_sha256", "version"}
+# options that change how batches are checked or delivered, not which rows they hold: a state saved
+# under another value resumes the same batches (still part of config_sha256, which detects edits)
+SAME_BATCHES = {"verify"}
 KERAS_SHORT_EPOCH = "Your input ran out of data; interrupting training"
 
 
@@ -58,9 +56,10 @@ def read_state(state) -> dict:
                 state = json.load(f)
         except OSError as exc:
             raise ConfigError(f"state file {os.fspath(state)!r}: cannot read it ({exc.strerror or exc})") from None
-        except ValueError as exc:
-            raise ConfigError(f"state file {os.fspath(state)!r} is not JSON ({exc}); "
-                              "expected a file written by gen.checkpoint(...)") from None
+        except (ValueError, RecursionError) as exc:
+            raise ConfigError(f"state file {os.fspath(state)!r} is not JSON "
+                              f"({str(exc) or type(exc).__name__}); expected a file written by gen.checkpoint(...)"
+                              ) from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         got = state.get("format") if isinstance(state, dict) else type(state).__name__
         raise ConfigError(f"state: expected gen.state() (format {STATE_FORMAT!r}), got {got!r}")
@@ -71,7 +70,7 @@ def read_state(state) -> dict:
     return state
 
 
-def _check_own(state: dict, mine: dict) -> None:
+def check_own(state: dict) -> None:
     """The state agrees with itself (its config hashes to its config_sha256; its top-level copies equal
     its config's); else one line naming the field. (_check_batches: its batches per epoch are the generator's.)"""
     config = state.get("config")
@@ -93,14 +92,18 @@ def _check_batches(state: dict, mine: dict) -> None:
                           "edited); restore from a state gen.state()/gen.checkpoint wrote")
 
 
+def _batch_options(config: dict) -> str:
+    return config_sha256({k: v for k, v in config.items() if k not in SAME_BATCHES})
+
+
 def check_state(gen, state: dict) -> tuple[int, int]:
     """(epoch, step) of ``state`` if it belongs to ``gen``; else one line naming the first difference."""
     mine = make_state(gen, 0, 0)
-    _check_own(state, mine)
+    check_own(state)
     versioned = None not in (state.get("manifest_version"), mine["manifest_version"])
     if versioned and state["manifest_version"] != mine["manifest_version"]:
-        raise ConfigError(f"state is from dataset version {state['manifest_version']}, this generator reads version "
-                          f"{mine['manifest_version']}; open the version the run trained on")
+        raise ConfigError(f"state is from dataset version {state['manifest_version']!r}, this generator reads version "
+                          f"{mine['manifest_version']!r}; open the version the run trained on")
     if state.get("manifest_sha256") != mine["manifest_sha256"]:  # a version number alone names no dataset
         raise ConfigError(f"state is from another dataset: manifest sha256 {str(state.get('manifest_sha256'))[:12]}... "
                           f"!= {mine['manifest_sha256'][:12]}... of {gen.source.directory}; resume on the dataset "
@@ -108,9 +111,9 @@ def check_state(gen, state: dict) -> tuple[int, int]:
     if state.get("seed") != mine["seed"]:
         raise ConfigError(f"state was saved with seed={state.get('seed')!r}, this generator has seed={mine['seed']!r}; "
                           "restore with the same seed")
-    if state.get("config_sha256") != mine["config_sha256"]:
-        theirs = state.get("config") if isinstance(state.get("config"), dict) else {}
-        for key in sorted((set(theirs) | set(mine["config"])) - NOT_OPTIONS):
+    theirs = state["config"]
+    if _batch_options(theirs) != _batch_options(mine["config"]):
+        for key in sorted((set(theirs) | set(mine["config"])) - NOT_OPTIONS - SAME_BATCHES):
             if theirs.get(key) != mine["config"].get(key):
                 raise ConfigError(f"state was saved with {key}={theirs.get(key)!r}, this generator has "
                                   f"{key}={mine['config'].get(key)!r}; restore with the same options")
@@ -135,37 +138,26 @@ def write_state(path: str, state: dict) -> None:
         raise OutputError(f"cannot write the generator state to {path!r}: {exc.strerror or exc}") from None
 
 
+
+
 def check_save_freq(save_freq) -> int | str:
     if save_freq == "epoch" or (isinstance(save_freq, int) and not isinstance(save_freq, bool) and save_freq >= 1):
         return save_freq
     raise ConfigError(f"save_freq: expected 'epoch' or a positive integer (as BackupAndRestore), got {save_freq!r}")
 
 
-class StateCheckpoint(EpochCallback):
-    """Writes ``gen.state()`` to ``path`` whenever ``BackupAndRestore(save_freq)`` saves; also does
-    what ``gen.callback`` does (it extends it; passing both is harmless)."""
-
-    def __init__(self, generator, path, save_freq="epoch"):
-        super().__init__(generator)
-        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
-            raise ConfigError(f"checkpoint path: expected a file path, got {path!r}")
-        self.path = os.fspath(path)
-        self.save_freq = check_save_freq(save_freq)
-        self._since_save = 0     # mirrors BackupAndRestore._batches_seen_since_last_saving
-        self._last_batch = 0     # mirrors BackupAndRestore._last_batch_seen
-
-    def on_train_batch_end(self, batch, logs=None):
-        super().on_train_batch_end(batch, logs)
-        if self.save_freq == "epoch":
-            return
-        self._since_save += batch + 1 if batch <= self._last_batch else batch - self._last_batch
-        self._last_batch = batch
-        if self._since_save >= self.save_freq:
-            self._since_save = 0
-            write_state(self.path, self.generator.state())
-
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        self._last_batch = 0
-        if self.save_freq == "epoch":
-            write_state(self.path, self.generator.state())
+def check_state_path(path) -> str:
+    """A path ``write_state`` can write, checked when the callback is made rather than at the first save,
+    hours into training: not a directory, and its nearest existing ancestor is a directory."""
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+        raise ConfigError(f"checkpoint path: expected a file path, got {path!r}")
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ConfigError(f"checkpoint path {path!r} is a directory; give a file path such as "
+                          f"{os.path.join(path, 'datagen_state.json')!r}")
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise ConfigError(f"checkpoint path {path!r}: {parent!r} is not a directory")
+    return path

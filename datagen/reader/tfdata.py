@@ -13,8 +13,10 @@ also accept a ``tf.data.Dataset`` in ``fit`` (converted batch by batch to numpy)
 this raises a ConfigError; ``fit(gen)`` needs no TensorFlow.
 
 Epochs: each pass over the dataset (``model.fit`` starts one per epoch) reads the epoch when it starts:
-fit's own number when ``callbacks=[gen.callback]`` is passed (recommended), otherwise
-``first_epoch`` + the number of passes begun before it.
+fit's own number when ``callbacks=[gen.callback]`` is passed (recommended) or the one ``gen.set_epoch``
+set last (custom loops), otherwise ``first_epoch`` + the number of passes begun before it. A generator
+restored mid-epoch refuses to make one (fit(gen) serves the rest of that epoch), and one that made
+one refuses a mid-epoch ``restore``.
 """
 
 from __future__ import annotations
@@ -57,9 +59,10 @@ def as_tf_dataset(gen, first_epoch: int = 0):
     if any(is_text(types[c]) for c in o.feature_columns):
         raise ConfigError("as_tf_dataset: text feature columns are not supported; use the generator itself "
                           "with model.fit")
-    if getattr(gen, "_resume", None) is not None:
-        raise ConfigError("as_tf_dataset: this generator was restored mid-epoch (restore()); resume with "
-                          "model.fit(gen, ...) itself, which serves only the epoch's remaining batches")
+    if gen._resume is not None and gen._resume[1]:
+        raise ConfigError(f"as_tf_dataset: this generator was restored at step {gen._resume[1]} of epoch "
+                          f"{gen._resume[0]}; finish that epoch with model.fit(gen, ...) itself, which serves only "
+                          "its remaining batches (a state saved at an epoch's end can use as_tf_dataset)")
     first_epoch = check_epoch(first_epoch)
     indices = gen.view.plan_batches_of_epoch()
     plan = source.plan
@@ -73,7 +76,7 @@ def as_tf_dataset(gen, first_epoch: int = 0):
         with lock:
             begun = passes[0]
             passes[0] += 1
-        return gen.epoch if getattr(gen, "_synced_by_fit", False) else first_epoch + begun
+        return gen.epoch if gen._synced_by_fit or gen._epoch_pinned else first_epoch + begun
 
     def runs():
         epoch = epoch_now()
