@@ -31,8 +31,7 @@ from datagen.contract.errors import OutputError
 from datagen.contract.format import MANIFEST_NAME, Manifest, ShardEntry
 from datagen.contract import versions
 from datagen.contract.hashing import sha256_file
-from datagen.contract.manifest import (atomic_write_text, manifest_text, read_manifest, render_manifest,
-                                       shard_lines)
+from datagen.contract.manifest import atomic_write_text, manifest_text, read_manifest, render_manifest
 
 from . import journal
 from .recordguard import check_next_record
@@ -82,26 +81,19 @@ def _existing_same(path: Path, sha256: str) -> bool:
 
 
 def _same_content(a: Manifest, b: Manifest) -> bool:
-    """Do two manifests describe the same dataset (all but time, tool version and version number)?"""
-    skip = ("created_at", "tool_version", "version", "version_record")
+    """Do two manifests describe the same dataset (all but time, tool version, version number and format)?"""
+    skip = ("created_at", "tool_version", "version", "version_record", "format_version")
     return dataclasses.replace(a, **{k: None for k in skip}) == dataclasses.replace(b, **{k: None for k in skip})
 
 
 def _render(manifest: Manifest, prev: Manifest | None) -> tuple[str, str | None]:
     """(the validated text of ``manifest``, the sha256 of ``prev``'s text as this version writes it).
-    When ``manifest`` keeps ``prev``'s shards as its first ones (an append), their lines are rendered
-    once for both texts, and only the added shards are checked again (render_manifest's ``parent``)."""
+    When ``manifest`` keeps ``prev``'s shards as its first ones (an append), only the added shards are
+    checked again (render_manifest's ``parent``); both texts render the shard table column by column."""
     if prev is None:
         return render_manifest(manifest), None
-    k = len(prev.shards)
-    kept = manifest.shards[:k]
-    if len(kept) == k and all(a is b for a, b in zip(kept, prev.shards)):
-        lines = shard_lines(prev.shards)
-        parent_text = manifest_text(prev, lines)
-        text = render_manifest(manifest, parent=prev, lines=lines + shard_lines(manifest.shards[k:]))
-    else:
-        parent_text = manifest_text(prev)
-        text = render_manifest(manifest)
+    parent_text = manifest_text(prev)
+    text = render_manifest(manifest, parent=prev)
     return text, hashlib.sha256(parent_text.encode("utf-8")).hexdigest()
 
 

@@ -1,4 +1,5 @@
-"""The exact text of ``manifest.json``: one top-level field per line, one source or shard per line.
+"""The exact text of ``manifest.json``: one top-level field per line, one source per line, the shard table
+one column per line (format 2; format 1: one shard per line).
 
 The layout is the contract's (its sha256 is what generator configs and version records hold), so
 it never changes for the same manifest: ``{``, then ``  "key": value`` lines, the ``sources`` and
@@ -16,6 +17,7 @@ import json
 from json.encoder import JSONEncoder, c_encode_basestring, c_make_encoder
 from typing import Any, Sequence
 
+from . import shardtable
 from .format import Manifest, ShardEntry
 from .gcpause import gc_paused
 
@@ -43,15 +45,37 @@ def shard_lines(shards: Sequence[ShardEntry]) -> list[str]:
         return out
 
 
+def table_text(table: dict[str, Any]) -> str:
+    """A shard table as written: one field per line, each a JSON list (``group``: an object of lists),
+    in the table's own key order (declaration order, as written)."""
+    with gc_paused():
+        out = []
+        for key, value in table.items():
+            if key == "group" and type(value) is dict:
+                value = "{" + ", ".join(f"{_dumps(name)}: {_dumps(col)}" for name, col in value.items()) + "}"
+            else:
+                value = _dumps(value)
+            out.append(f"    {_dumps(key)}: {value}")
+        return "{\n" + ",\n".join(out) + "\n  }"
+
+
 def manifest_text(manifest: Manifest, lines: Sequence[str] | None = None) -> str:
-    """The exact text of ``manifest`` as written (no validation: see ``manifest.render_manifest``).
-    ``lines``: :func:`shard_lines` of ``manifest.shards`` when the caller has them."""
-    if lines is None:
+    """The exact text of ``manifest`` as written (no validation: see ``manifest.render_manifest``): its
+    shards as a table of columns in format 2 (one row per shard if an entry's group keys are not the group
+    columns: not a valid manifest, whose check then names the shard), one line per shard in format 1.
+    ``lines``: :func:`shard_lines` of ``manifest.shards`` (format 1) when the caller has them."""
+    table = None
+    if manifest.format_version >= 2:
+        with gc_paused():
+            table = shardtable.of_entries(manifest.shards, manifest.group_names)
+    if table is None and lines is None:
         lines = shard_lines(manifest.shards)
     data = dataclasses.replace(manifest, shards=[]).to_dict()
     out = []
     for key, value in data.items():
-        if key == "shards":
+        if key == "shards" and table is not None:
+            out.append(f'  "shards": {table_text(table)}')
+        elif key == "shards":
             out.append(f"  {json.dumps(key)}: [\n" + ",\n".join(lines) + "\n  ]" if lines else '  "shards": []')
         elif key == "sources" and value:
             entries = ",\n".join("    " + json.dumps(e, ensure_ascii=False) for e in value)
@@ -68,7 +92,9 @@ def data_text(data: dict[str, Any]) -> str:
     its sha256 with a recorded one, and anything else simply does not match."""
     out = []
     for key, value in data.items():
-        if key in ("sources", "shards") and value and type(value) is list:
+        if key == "shards" and shardtable.is_table(value):
+            out.append(f'  "shards": {table_text(value)}')
+        elif key in ("sources", "shards") and value and type(value) is list:
             with gc_paused():
                 lines = ",\n".join(["    " + (_dumps(e) if key == "shards" else json.dumps(e, ensure_ascii=False))
                                     for e in value])
