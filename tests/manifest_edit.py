@@ -28,17 +28,19 @@ def load(path_or_text) -> dict:
 
 
 def as_written(data: dict) -> dict:
-    """A copy of ``data`` with its shard entries back in the format's table (format 2), when they form one."""
+    """A copy of ``data`` (a manifest, or a version record) with its shard entries back in the format's table
+    (format 2), when they form one."""
     if type(data) is not dict:
         return data
     out = dict(data)
-    if out.get("format_version") == 2 and type(out.get("shards")) is list:
-        columns = out.get("group_columns")
+    key, head = ("shards_added", out.get("head")) if "record" in out else ("shards", out)
+    if type(head) is dict and head.get("format_version") == 2 and type(out.get(key)) is list:
+        columns = head.get("group_columns")
         names = [c["name"] for c in columns if isinstance(c, dict) and isinstance(c.get("name"), str)] \
             if isinstance(columns, list) else []
-        table = shardtable.to_columns(out["shards"], names) or shardtable.to_columns(out["shards"])
+        table = shardtable.to_columns(out[key], names) or shardtable.to_columns(out[key])
         if table is not None:
-            out["shards"] = table
+            out[key] = table
     return out
 
 
