@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import operator
 import os
 from pathlib import Path
 from typing import Callable
@@ -31,7 +32,9 @@ from datagen.contract.errors import OutputError
 from datagen.contract.format import MANIFEST_NAME, Manifest, ShardEntry
 from datagen.contract import versions
 from datagen.contract.hashing import sha256_file
+from datagen.contract import shardtable
 from datagen.contract.manifest import atomic_write_text, manifest_text, read_manifest, render_manifest
+from datagen.contract.render import column_texts, joined_texts
 
 from . import journal
 from .recordguard import check_next_record
@@ -89,11 +92,23 @@ def _same_content(a: Manifest, b: Manifest) -> bool:
 def _render(manifest: Manifest, prev: Manifest | None) -> tuple[str, str | None]:
     """(the validated text of ``manifest``, the sha256 of ``prev``'s text as this version writes it).
     When ``manifest`` keeps ``prev``'s shards as its first ones (an append), only the added shards are
-    checked again (render_manifest's ``parent``); both texts render the shard table column by column."""
+    checked again (render_manifest's ``parent``), and their columns' text is spliced onto the parent's,
+    which is rendered once for both texts."""
     if prev is None:
         return render_manifest(manifest), None
-    parent_text = manifest_text(prev)
-    text = render_manifest(manifest, parent=prev)
+    k, names = len(prev.shards), manifest.group_names
+    kept = manifest.shards[:k]
+    texts = None
+    if prev.format_version >= 2 and manifest.format_version >= 2 and prev.group_names == names and \
+            len(kept) == k and all(map(operator.is_, kept, prev.shards)):
+        old, added = shardtable.of_entries(prev.shards, names), shardtable.of_entries(manifest.shards[k:], names)
+        if old is not None and added is not None:
+            texts = column_texts(old), column_texts(added)
+    if texts is None:
+        parent_text, text = manifest_text(prev), render_manifest(manifest, parent=prev)
+    else:
+        parent_text = manifest_text(prev, texts=texts[0])
+        text = render_manifest(manifest, parent=prev, texts=joined_texts(*texts))
     return text, hashlib.sha256(parent_text.encode("utf-8")).hexdigest()
 
 

@@ -215,13 +215,15 @@ def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = False,
         raise
 
 
-def render_manifest(manifest: Manifest, parent: Manifest | None = None, lines: list[str] | None = None) -> str:
+def render_manifest(manifest: Manifest, parent: Manifest | None = None, lines: list[str] | None = None,
+                    texts: dict | None = None) -> str:
     """Validate ``manifest`` and return the exact text :func:`write_manifest` writes. ``parent``: a manifest
     read and validated by this process (under the dataset's lock) whose shards are, as the very same
     objects, the first ones of ``manifest`` with the same group and time columns: then only the shards
     after them are decoded back and checked, plus what ties them to the parent's (unique paths,
-    totals). ``lines``: :func:`shard_lines` of ``manifest.shards`` when the caller has them."""
-    text = manifest_text(manifest, lines)
+    totals). ``lines``/``texts``: :func:`shard_lines`/:func:`render.column_texts` of ``manifest.shards``
+    when the caller has them."""
+    text = manifest_text(manifest, lines, texts)
     origin = "manifest being written"
     k = len(parent.shards) if parent is not None else 0
     if k and len(manifest.shards) > k and parent.group_columns == manifest.group_columns and \

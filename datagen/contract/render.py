@@ -45,27 +45,41 @@ def shard_lines(shards: Sequence[ShardEntry]) -> list[str]:
         return out
 
 
-def table_text(table: dict[str, Any]) -> str:
-    """A shard table as written: one field per line, each a JSON list (``group``: an object of lists),
-    in the table's own key order (declaration order, as written)."""
+def column_texts(table: dict[str, Any]) -> dict[str, Any]:
+    """Each column of a shard table as JSON text (``group``: a dict of texts, one per group column)."""
     with gc_paused():
-        out = []
-        for key, value in table.items():
-            if key == "group" and type(value) is dict:
-                value = "{" + ", ".join(f"{_dumps(name)}: {_dumps(col)}" for name, col in value.items()) + "}"
-            else:
-                value = _dumps(value)
-            out.append(f"    {_dumps(key)}: {value}")
-        return "{\n" + ",\n".join(out) + "\n  }"
+        return {k: ({n: _dumps(c) for n, c in v.items()} if k == "group" and type(v) is dict else _dumps(v))
+                for k, v in table.items()}
 
 
-def manifest_text(manifest: Manifest, lines: Sequence[str] | None = None) -> str:
+def joined_texts(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """The column texts of two tables (same columns) concatenated: the text of the concatenated table,
+    spliced instead of re-encoded (a list's text is its items' texts joined by ", ")."""
+    def join(a: str, b: str) -> str:
+        return b if a == "[]" else a if b == "[]" else f"{a[:-1]}, {b[1:]}"
+    return {k: ({n: join(t, second[k][n]) for n, t in v.items()} if type(v) is dict else join(v, second[k]))
+            for k, v in first.items()}
+
+
+def table_text(table: dict[str, Any], texts: dict[str, Any] | None = None) -> str:
+    """A shard table as written: one field per line, each a JSON list (``group``: an object of lists),
+    in the table's own key order (declaration order, as written). ``texts``: its :func:`column_texts`."""
+    out = []
+    for key, value in (texts if texts is not None else column_texts(table)).items():
+        if type(value) is dict:
+            value = "{" + ", ".join(f"{_dumps(name)}: {text}" for name, text in value.items()) + "}"
+        out.append(f"    {_dumps(key)}: {value}")
+    return "{\n" + ",\n".join(out) + "\n  }"
+
+
+def manifest_text(manifest: Manifest, lines: Sequence[str] | None = None, texts: dict | None = None) -> str:
     """The exact text of ``manifest`` as written (no validation: see ``manifest.render_manifest``): its
     shards as a table of columns in format 2 (one row per shard if an entry's group keys are not the group
     columns: not a valid manifest, whose check then names the shard), one line per shard in format 1.
-    ``lines``: :func:`shard_lines` of ``manifest.shards`` (format 1) when the caller has them."""
-    table = None
-    if manifest.format_version >= 2:
+    ``lines``: :func:`shard_lines` of ``manifest.shards`` (format 1), ``texts`` the :func:`column_texts` of
+    its table (format 2), when the caller has them."""
+    table = {} if texts is not None else None
+    if manifest.format_version >= 2 and texts is None:
         with gc_paused():
             table = shardtable.of_entries(manifest.shards, manifest.group_names)
     if table is None and lines is None:
@@ -74,7 +88,7 @@ def manifest_text(manifest: Manifest, lines: Sequence[str] | None = None) -> str
     out = []
     for key, value in data.items():
         if key == "shards" and table is not None:
-            out.append(f'  "shards": {table_text(table)}')
+            out.append(f'  "shards": {table_text(table, texts)}')
         elif key == "shards":
             out.append(f"  {json.dumps(key)}: [\n" + ",\n".join(lines) + "\n  ]" if lines else '  "shards": []')
         elif key == "sources" and value:
