@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from datagen.contract.errors import OutputError
-from datagen.contract.format import MANIFEST_NAME, Manifest, ShardEntry
+from datagen.contract.format import FORMAT_VERSION, MANIFEST_NAME, Manifest, ShardEntry
 from datagen.contract import versions
 from datagen.contract.hashing import sha256_file
 from datagen.contract import shardtable
@@ -125,7 +125,8 @@ def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
         prev = read_manifest(out)
     version = prev.number + 1 if prev is not None else 1
     # a local commit writes no footer pack: one carried over from a copied bucket dataset would be stale
-    manifest = dataclasses.replace(build(list(keep) + shards), version=version,
+    # (and every commit writes the current format: an append to a format-1 dataset makes a format-2 version)
+    manifest = dataclasses.replace(build(list(keep) + shards), version=version, format_version=FORMAT_VERSION,
                                    version_record=versions.record_name(version), footer_pack=None)
     # the same dataset again (e.g. the rerun of an overwrite that committed, or one repairing a damaged
     # shard): the shards are put in place, but no version is made and the manifest stays as it is
