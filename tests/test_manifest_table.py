@@ -146,3 +146,18 @@ def test_a_format_1_dataset_reads_appends_and_replays_its_old_version(tmp_path, 
     r = run_datagen("log", out)
     assert r.exit_code == 0 and "[" not in r.output and len(r.output.strip().splitlines()) == 2, r.output
     assert run_datagen("verify", out).exit_code == 0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from([str(i) for i in range(20)]) | st.text(max_size=2),
+                                st.integers(0, 10**12), max_size=20), max_size=30))
+def test_show_adds_label_counts_as_counter_update_per_shard(counts):
+    from collections import Counter
+
+    from datagen.app.show import _label_totals
+
+    expected: Counter = Counter()
+    for c in counts:
+        expected.update(c)
+    got = _label_totals([c for c in counts if c])
+    assert got == expected and sorted(got.items()) == sorted(expected.items())
