@@ -54,22 +54,40 @@ def column_texts(table: dict[str, Any]) -> dict[str, Any]:
 
 def joined_texts(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
     """The column texts of two tables (same columns) concatenated: the text of the concatenated table,
-    spliced instead of re-encoded (a list's text is its items' texts joined by ", ")."""
-    def join(a: str, b: str) -> str:
-        return b if a == "[]" else a if b == "[]" else f"{a[:-1]}, {b[1:]}"
+    spliced instead of re-encoded (a list's text is its items' texts joined by ", "); a spliced column is
+    the pair of texts, joined when the whole text is (one copy of the large first one, not several)."""
+    def join(a: str, b: str) -> Any:
+        return b if a == "[]" else a if b == "[]" else (a, b)
     return {k: ({n: join(t, second[k][n]) for n, t in v.items()} if type(v) is dict else join(v, second[k]))
             for k, v in first.items()}
 
 
-def table_text(table: dict[str, Any], texts: dict[str, Any] | None = None) -> str:
-    """A shard table as written: one field per line, each a JSON list (``group``: an object of lists),
-    in the table's own key order (declaration order, as written). ``texts``: its :func:`column_texts`."""
-    out = []
-    for key, value in (texts if texts is not None else column_texts(table)).items():
+def _column(text: Any) -> list[str]:
+    return [text[0][:-1], ", ", text[1][1:]] if type(text) is tuple else [text]
+
+
+def table_pieces(table: dict[str, Any], texts: dict[str, Any] | None = None) -> list[str]:
+    """A shard table as written, as pieces to join: one field per line, each a JSON list (``group``: an
+    object of lists), in the table's own key order (declaration order, as written). ``texts``: its
+    :func:`column_texts` (or :func:`joined_texts`)."""
+    out = ["{\n"]
+    for i, (key, value) in enumerate((texts if texts is not None else column_texts(table)).items()):
+        out.append(f"{',' + chr(10) if i else ''}    {_dumps(key)}: ")
         if type(value) is dict:
-            value = "{" + ", ".join(f"{_dumps(name)}: {text}" for name, text in value.items()) + "}"
-        out.append(f"    {_dumps(key)}: {value}")
-    return "{\n" + ",\n".join(out) + "\n  }"
+            out.append("{")
+            for j, (name, text) in enumerate(value.items()):
+                out.append(f"{', ' if j else ''}{_dumps(name)}: ")
+                out.extend(_column(text))
+            out.append("}")
+        else:
+            out.extend(_column(value))
+    out.append("\n  }")
+    return out
+
+
+def table_text(table: dict[str, Any], texts: dict[str, Any] | None = None) -> str:
+    """The text of :func:`table_pieces`."""
+    return "".join(table_pieces(table, texts))
 
 
 def manifest_text(manifest: Manifest, lines: Sequence[str] | None = None, texts: dict | None = None) -> str:
@@ -85,10 +103,10 @@ def manifest_text(manifest: Manifest, lines: Sequence[str] | None = None, texts:
     if table is None and lines is None:
         lines = shard_lines(manifest.shards)
     data = dataclasses.replace(manifest, shards=[]).to_dict()
-    out = []
+    out: list = []
     for key, value in data.items():
         if key == "shards" and table is not None:
-            out.append(f'  "shards": {table_text(table, texts)}')
+            out.append(['  "shards": ', *table_pieces(table, texts)])   # joined once, with the rest
         elif key == "shards":
             out.append(f"  {json.dumps(key)}: [\n" + ",\n".join(lines) + "\n  ]" if lines else '  "shards": []')
         elif key == "sources" and value:
@@ -96,7 +114,18 @@ def manifest_text(manifest: Manifest, lines: Sequence[str] | None = None, texts:
             out.append(f"  {json.dumps(key)}: [\n{entries}\n  ]")
         else:
             out.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
-    return "{\n" + ",\n".join(out) + "\n}\n"
+    return _whole(out)
+
+
+def _whole(out: list) -> str:
+    """``{``, the fields (a text, or a list of pieces) joined by ``,`` and line ends, ``}``: one join."""
+    pieces = ["{\n"]
+    for i, item in enumerate(out):
+        if i:
+            pieces.append(",\n")
+        pieces.extend(item) if type(item) is list else pieces.append(item)
+    pieces.append("\n}\n")
+    return "".join(pieces)
 
 
 def data_text(data: dict[str, Any]) -> str:
@@ -107,7 +136,7 @@ def data_text(data: dict[str, Any]) -> str:
     out = []
     for key, value in data.items():
         if key == "shards" and shardtable.is_table(value):
-            out.append(f'  "shards": {table_text(value)}')
+            out.append(['  "shards": ', *table_pieces(value)])
         elif key in ("sources", "shards") and value and type(value) is list:
             with gc_paused():
                 lines = ",\n".join(["    " + (_dumps(e) if key == "shards" else json.dumps(e, ensure_ascii=False))
@@ -115,4 +144,4 @@ def data_text(data: dict[str, Any]) -> str:
             out.append(f"  {json.dumps(key)}: [\n{lines}\n  ]")
         else:
             out.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
-    return "{\n" + ",\n".join(out) + "\n}\n"
+    return _whole(out)
