@@ -161,3 +161,44 @@ def test_show_adds_label_counts_as_counter_update_per_shard(counts):
         expected.update(c)
     got = _label_totals([c for c in counts if c])
     assert got == expected and sorted(got.items()) == sorted(expected.items())
+
+
+def test_gc_frozen_freezes_for_the_block_only_and_leaves_another_freeze_alone():
+    import gc
+
+    from datagen.contract.gcpause import gc_frozen
+
+    assert gc.get_freeze_count() == 0
+    keep = [{"x": i} for i in range(1000)]
+    with gc_frozen():
+        assert gc.get_freeze_count() >= len(keep)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with gc_frozen():
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen   # not ours to unfreeze
+    finally:
+        gc.unfreeze()
+
+
+def test_an_append_commits_with_its_parent_manifest_frozen_and_unfreezes(tmp_path, run_split, monkeypatch):
+    """The parent manifest an append read is not traversed by the collector while the append runs."""
+    import gc
+
+    import splitters.append as A
+
+    seen = []
+    real = A.publish
+
+    def publish(*args, **kwargs):
+        seen.append(gc.get_freeze_count())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(A, "publish", publish)
+    a, b = (day_file(tmp_path / f"{n}.parquet", d0, 2, 100, i) for i, (n, d0) in enumerate((("a", 0), ("b", 10))))
+    out = tmp_path / "ds"
+    assert run_split(a, *ARGS, "--out", out).exit_code == 0
+    assert run_split(b, "--out", out, "--append").exit_code == 0
+    assert len(seen) == 1 and seen[0] > 0 and gc.get_freeze_count() == 0
