@@ -202,3 +202,10 @@ def test_an_append_commits_with_its_parent_manifest_frozen_and_unfreezes(tmp_pat
     assert run_split(a, *ARGS, "--out", out).exit_code == 0
     assert run_split(b, "--out", out, "--append").exit_code == 0
     assert len(seen) == 1 and seen[0] > 0 and gc.get_freeze_count() == 0
+
+
+def test_an_unknown_format_version_names_the_ones_this_datagen_reads(rows_manifest):
+    with pytest.raises(ManifestError, match=r"format_version 3 is not supported \(this datagen reads 1 and 2\)"):
+        M.check_manifest_data({**as_written(rows_manifest), "format_version": 3}, "m")
+    with pytest.raises(ManifestError, match="shards is a table of columns, which only format_version 2 has"):
+        M.check_manifest_data({**as_written(rows_manifest), "format_version": 1}, "m")

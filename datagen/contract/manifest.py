@@ -4,7 +4,9 @@ The splitter writes it last and atomically; the generator, ``datagen show``,
 ``datagen verify`` and provenance read it, all through :func:`read_manifest_with_hash`,
 which checks it against the declared schema (:mod:`datagen.contract.manifest_schema`) and
 its cross-field rules (:mod:`datagen.contract.manifest_rules`). Shard paths are POSIX paths relative
-to the dataset directory; source paths are absolute local paths or fsspec URLs.
+to the dataset directory; source paths are absolute local paths or fsspec URLs. Format 2 (written
+now) holds the shards as a table of columns (:mod:`datagen.contract.shardtable`); format 1 (one
+object per shard) is still read.
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ def check_manifest_data(data: Any, origin: str = "manifest", prefix: tuple[int, 
     checked by the reference, which names the first problem exactly as for format 1."""
     if isinstance(data, dict) and "format_version" in data and data["format_version"] not in READABLE_FORMATS:
         version = show(data["format_version"])
-        raise ManifestError(f"{origin}: format_version {version} is not supported (expected {FORMAT_VERSION}); "
-                            "was it written by another datagen version?")
+        raise ManifestError(f"{origin}: format_version {version} is not supported (this datagen reads "
+                            f"{' and '.join(map(str, READABLE_FORMATS))}); was it written by another datagen version?")
     with gc_paused():
         shards = data.get("shards") if isinstance(data, dict) else None
         if shardtable.is_table(shards):
