@@ -209,30 +209,30 @@ def _group_values(col: list, kind: str) -> bool:
 
 
 def _dirs_match(names: list[str], values: list[list], dirs: list[str], group_at) -> bool:
-    """Each shard's directory is its group's hive directory: formatted column-wise for plain values
+    """Each shard's directory is its group's hive directory: one ``%`` format per shard for plain values
     (non-negative ints, short simple texts); the rest, one by one, by the reference rule."""
-    segments = [_segments(name, col) for name, col in zip(names, values)]
-    if not segments:
+    specs = [_segment(name, col) for name, col in zip(names, values)]
+    if not specs:
         expected = [""] * len(dirs)
-    elif None in segments:
+    elif None in specs:
         expected = [None] * len(dirs)
     else:
-        expected = list(map("/".join, zip(*segments)))
+        expected = list(map("/".join(specs).__mod__, zip(*values)))
     if expected == dirs:
         return True
     return all(e == d or _dir_ok(names, group_at(i), d) for i, (e, d) in enumerate(zip(expected, dirs)))
 
 
-def _segments(name: str, col: list) -> list[str] | None:
-    """``name=value`` for every value, when all are plain (as hive.group_dir writes them); else None."""
+def _segment(name: str, col: list) -> str | None:
+    """The ``%`` format of ``name=value`` (as hive.group_dir writes it) when every value is plain; else None."""
     if not _SIMPLE.issuperset(name):
         return None
     types = {*map(type, col)}
     if types == _INT and min(col) >= 0:
         width = PAD.get(name)
-        return list(map(f"{name}=%0{width}d".__mod__ if width else f"{name}=%d".__mod__, col))
+        return f"{name}=%0{width}d" if width else f"{name}=%d"
     if types == _STR and 0 < min(map(len, col)) and max(map(len, col)) <= 64 and _lines(col, _SIMPLE_TEXTS):
-        return list(map(f"{name}=".__add__, col))
+        return f"{name}=%s"
     return None
 
 
