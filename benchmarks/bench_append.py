@@ -67,8 +67,10 @@ def roll_back(out: Path) -> None:
     if not record.exists():
         return
     v1, _ = read_manifest_with_hash(out, 1)
-    for shard in json.loads(record.read_text())["shards_added"]:
-        (out / shard["path"]).unlink(missing_ok=True)
+    from datagen.contract.shardtable import paths
+
+    for path in paths(json.loads(record.read_text())["shards_added"]):   # a table (format 2) or entries
+        (out / path).unlink(missing_ok=True)
     (out / "manifest.json").write_text(manifest_text(v1))
     record.unlink()
 

@@ -80,9 +80,9 @@ def ensure_dataset(millions: int, data: Path) -> Path:
 
 
 def dataset_rows(ds: Path) -> int:
-    import json
+    from datagen.contract.manifest import read_manifest
 
-    return sum(s["rows"] for s in json.loads((ds / "manifest.json").read_text())["shards"])
+    return read_manifest(ds).totals.rows_written
 
 
 def spread(values: list[float], fmt: str = ",.0f") -> str:

@@ -30,6 +30,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from datagen.contract import shardtable, versions  # noqa: E402
 PY = sys.executable
 HOUR = 3600 * 10**9
 
@@ -70,7 +72,8 @@ def report(name: str, walls: list[float], cpus: list[float], note: str = "") -> 
 def build(base: Path, shards: int) -> Path:
     """A real split of 1 hour, then its manifest grown to ``shards`` entries (hard links of the real shard)."""
     out = base / "ds"
-    if (out / "manifest.json").exists() and len(json.loads((out / "manifest.json").read_text())["shards"]) == shards:
+    if (out / "manifest.json").exists() and \
+            len(shardtable.paths(json.loads((out / "manifest.json").read_text())["shards"])) == shards:
         return out
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
@@ -78,7 +81,7 @@ def build(base: Path, shards: int) -> Path:
     run("-m", "splitters.cli", str(base / "seed.parquet"), "--out", str(out), "--time-column", "t",
         "--group-by", "date,hour", "--label", "y", "--no-progress")
     m = json.loads((out / "manifest.json").read_text())
-    first = m["shards"][0]
+    first = versions.record_rows(m["shards"])[0]  # format 2 holds a table of columns, format 1 rows
     real = out / first["path"]
     entries = []
     for i in range(shards):  # hour i since the epoch: one shard per (date, hour) directory
@@ -95,7 +98,7 @@ def build(base: Path, shards: int) -> Path:
                 shutil.copyfile(real, out / path)
                 real = out / path
         entries.append({**first, "path": path, "group": {"date": date, "hour": hour}})
-    m["shards"] = entries
+    m["shards"] = shardtable.to_columns(entries) if m["format_version"] >= 2 else entries
     m["sources"][0]["rows_read"] = first["rows"] * shards  # one source; lineage ids stay in range
     for k, v in (("rows_read", first["rows"] * shards), ("rows_written", first["rows"] * shards),
                  ("shards", shards), ("groups", shards), ("bytes", first["bytes"] * shards)):
@@ -147,8 +150,8 @@ def main():
         finally:  # back to version 1, so the next run measures the same thing
             record = out / "_versions" / "00000002.json"
             if record.exists():
-                for shard in json.loads(record.read_text())["shards_added"]:
-                    (out / shard["path"]).unlink(missing_ok=True)
+                for path in shardtable.paths(json.loads(record.read_text())["shards_added"]):
+                    (out / path).unlink(missing_ok=True)
                 record.unlink()
             (out / "manifest.json").write_bytes(saved)
     report("append of one day, 24 new shards (whole process)", [w for w, _ in appends], [c for _, c in appends],

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from datagen._version import __version__
 from datagen.contract.errors import OutputError, SchemaError, SourceError
+from datagen.contract.gcpause import gc_frozen, gc_paused
 from datagen.contract.format import ColumnEntry, Manifest, ShardEntry, SourceEntry, Totals
 from datagen.contract.hashing import sha256_file
 
@@ -59,34 +60,36 @@ def run_append(options: dict) -> SplitSummary:
             if not os.path.lexists(out / "manifest.json"):
                 raise OutputError(f"--append: --out {str(out)!r} holds no dataset to append to; split into it "
                                   "without --append first")
-            old = target.inspect()
-            cfg = append_config(old, options, str(out))
-            with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
-                engine.with_options([*options["inputs"], str(out)], cfg.storage_options)  # object-store inputs
-                digests = engine.map(sha256_file, [s.url for s in sources], desc="sha256")
-                known = {s.sha256: s.id for s in old.sources}
-                new, fingerprints, skipped = [], [], []
-                for src, digest in zip(sources, digests):
-                    if digest in known:
-                        skipped.append(f"skipped {src.url}: already in the dataset (same sha256 as source "
-                                       f"{known[digest]})")
-                        continue
-                    known[digest] = len(old.sources) + len(new)
-                    new.append(dataclasses.replace(src, id=len(new)))
-                    fingerprints.append(digest)
-                if not new:
-                    summary = SplitSummary(str(out), "nothing to append", 0, 0, 0, time.perf_counter() - t0)
-                    summary.action = "\n".join(skipped)
-                    return summary
-                schema, csv_units = input_schema(cfg, engine, new)
-                casts = append_casts(old, cfg, schema, str(out))
-                schema, time_cast = conform_schema(old, cfg.time_column, cfg.time_unit, schema, new, str(out))
-                if time_cast is not None:
-                    casts.casts.append(time_cast)
-                target.begin()
-                summary = _append(cfg, engine, old, new, fingerprints, schema, csv_units, casts, out, t0)
-            summary.action = "\n".join(skipped)
-            return summary
+            with gc_paused():   # no collection between the read and the freeze
+                old = target.inspect()
+            with gc_frozen():   # the parent manifest lives until the commit: not traversed again and again
+                cfg = append_config(old, options, str(out))
+                with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
+                    engine.with_options([*options["inputs"], str(out)], cfg.storage_options)  # object-store inputs
+                    digests = engine.map(sha256_file, [s.url for s in sources], desc="sha256")
+                    known = {s.sha256: s.id for s in old.sources}
+                    new, fingerprints, skipped = [], [], []
+                    for src, digest in zip(sources, digests):
+                        if digest in known:
+                            skipped.append(f"skipped {src.url}: already in the dataset (same sha256 as source "
+                                           f"{known[digest]})")
+                            continue
+                        known[digest] = len(old.sources) + len(new)
+                        new.append(dataclasses.replace(src, id=len(new)))
+                        fingerprints.append(digest)
+                    if not new:
+                        summary = SplitSummary(str(out), "nothing to append", 0, 0, 0, time.perf_counter() - t0)
+                        summary.action = "\n".join(skipped)
+                        return summary
+                    schema, csv_units = input_schema(cfg, engine, new)
+                    casts = append_casts(old, cfg, schema, str(out))
+                    schema, time_cast = conform_schema(old, cfg.time_column, cfg.time_unit, schema, new, str(out))
+                    if time_cast is not None:
+                        casts.casts.append(time_cast)
+                    target.begin()
+                    summary = _append(cfg, engine, old, new, fingerprints, schema, csv_units, casts, out, t0)
+                summary.action = "\n".join(skipped)
+                return summary
     except OSError as exc:
         error = output_error(exc, out)
         if error is None:

@@ -23,16 +23,18 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import operator
 import os
 from pathlib import Path
 from typing import Callable
 
 from datagen.contract.errors import OutputError
-from datagen.contract.format import MANIFEST_NAME, Manifest, ShardEntry
+from datagen.contract.format import FORMAT_VERSION, MANIFEST_NAME, Manifest, ShardEntry
 from datagen.contract import versions
 from datagen.contract.hashing import sha256_file
-from datagen.contract.manifest import (atomic_write_text, manifest_text, read_manifest, render_manifest,
-                                       shard_lines)
+from datagen.contract import shardtable
+from datagen.contract.manifest import atomic_write_text, manifest_text, read_manifest, render_manifest
+from datagen.contract.render import column_texts, joined_texts
 
 from . import journal
 from .recordguard import check_next_record
@@ -82,26 +84,31 @@ def _existing_same(path: Path, sha256: str) -> bool:
 
 
 def _same_content(a: Manifest, b: Manifest) -> bool:
-    """Do two manifests describe the same dataset (all but time, tool version and version number)?"""
-    skip = ("created_at", "tool_version", "version", "version_record")
+    """Do two manifests describe the same dataset (all but time, tool version, version number and format)?"""
+    skip = ("created_at", "tool_version", "version", "version_record", "format_version")
     return dataclasses.replace(a, **{k: None for k in skip}) == dataclasses.replace(b, **{k: None for k in skip})
 
 
 def _render(manifest: Manifest, prev: Manifest | None) -> tuple[str, str | None]:
     """(the validated text of ``manifest``, the sha256 of ``prev``'s text as this version writes it).
-    When ``manifest`` keeps ``prev``'s shards as its first ones (an append), their lines are rendered
-    once for both texts, and only the added shards are checked again (render_manifest's ``parent``)."""
+    When ``manifest`` keeps ``prev``'s shards as its first ones (an append), only the added shards are
+    checked again (render_manifest's ``parent``), and their columns' text is spliced onto the parent's,
+    which is rendered once for both texts."""
     if prev is None:
         return render_manifest(manifest), None
-    k = len(prev.shards)
+    k, names = len(prev.shards), manifest.group_names
     kept = manifest.shards[:k]
-    if len(kept) == k and all(a is b for a, b in zip(kept, prev.shards)):
-        lines = shard_lines(prev.shards)
-        parent_text = manifest_text(prev, lines)
-        text = render_manifest(manifest, parent=prev, lines=lines + shard_lines(manifest.shards[k:]))
+    texts = None
+    if prev.format_version >= 2 and manifest.format_version >= 2 and prev.group_names == names and \
+            len(kept) == k and all(map(operator.is_, kept, prev.shards)):
+        old, added = shardtable.of_entries(prev.shards, names), shardtable.of_entries(manifest.shards[k:], names)
+        if old is not None and added is not None:
+            texts = column_texts(old), column_texts(added)
+    if texts is None:
+        parent_text, text = manifest_text(prev), render_manifest(manifest, parent=prev)
     else:
-        parent_text = manifest_text(prev)
-        text = render_manifest(manifest)
+        parent_text = manifest_text(prev, texts=texts[0])
+        text = render_manifest(manifest, parent=prev, texts=joined_texts(*texts))
     return text, hashlib.sha256(parent_text.encode("utf-8")).hexdigest()
 
 
@@ -118,7 +125,8 @@ def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
         prev = read_manifest(out)
     version = prev.number + 1 if prev is not None else 1
     # a local commit writes no footer pack: one carried over from a copied bucket dataset would be stale
-    manifest = dataclasses.replace(build(list(keep) + shards), version=version,
+    # (and every commit writes the current format: an append to a format-1 dataset makes a format-2 version)
+    manifest = dataclasses.replace(build(list(keep) + shards), version=version, format_version=FORMAT_VERSION,
                                    version_record=versions.record_name(version), footer_pack=None)
     # the same dataset again (e.g. the rerun of an overwrite that committed, or one repairing a damaged
     # shard): the shards are put in place, but no version is made and the manifest stays as it is

@@ -27,6 +27,7 @@ from click.testing import CliRunner
 
 from cli_checks import cli_process, error_line, split_cli
 from gen_fixtures import stamps
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 ROOT = Path(__file__).resolve().parent.parent
 SPLIT = "split-datasets"
@@ -308,9 +309,9 @@ def _damaged_copies(d: Path) -> None:
 
     def copy(name: str, edit) -> None:
         shutil.copytree(d / "ds", d / name)
-        data = json.loads((d / name / "manifest.json").read_text())
+        data = load((d / name / "manifest.json"))
         text = edit(data)
-        (d / name / "manifest.json").write_text(text if isinstance(text, str) else json.dumps(data))
+        (d / name / "manifest.json").write_text(text if isinstance(text, str) else dump(data))
 
     copy("m-bytes-huge", lambda m: m["shards"][0].update(bytes=10**400))
     copy("m-row-groups-str", lambda m: m["shards"][0].update(row_groups="x"))
@@ -319,7 +320,7 @@ def _damaged_copies(d: Path) -> None:
     copy("m-path-long", lambda m: m["shards"][0].update(path="day=01/" + "a" * 300 + ".parquet"))
     copy("m-deep-json", lambda m: "[" * 100_000 + "]" * 100_000)
     shutil.copytree(d / "ds", d / "corrupt-shard")
-    shard = json.loads((d / "corrupt-shard" / "manifest.json").read_text())["shards"][0]["path"]
+    shard = load((d / "corrupt-shard" / "manifest.json"))["shards"][0]["path"]
     target = d / "corrupt-shard" / shard
     size = target.stat().st_size
     target.write_bytes(target.read_bytes()[: size - 8] + b"XXXXXXXX")  # same size, footer magic gone

@@ -30,6 +30,7 @@ import pytest
 
 from datagen.contract.verify import verify_dataset
 from gen_fixtures import stamps
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = Path(__file__).resolve().parent / "fault_split.py"
@@ -63,7 +64,7 @@ def _snapshot(out: Path) -> dict:
         if path.is_dir():
             snap[rel] = "dir"
         elif rel == "manifest.json":
-            data = json.loads(path.read_text())
+            data = load(path)
             data.pop("created_at")
             snap[rel] = data
         elif rel.startswith("_versions/0"):  # version records carry the commit's time too (and the parent
@@ -115,7 +116,7 @@ def _check_after_kill(out: Path, old: dict | None, new: dict) -> None:
     if not (out / "manifest.json").exists():
         assert old is None, "the previous dataset was lost"
         return
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = load((out / "manifest.json"))
     manifest.pop("created_at")
     expected = old if old is not None and manifest == old["manifest.json"] else new
     assert manifest == expected["manifest.json"], "manifest.json is neither the old nor the new one"

@@ -22,6 +22,7 @@ from datagen.contract.hashing import sha256_file
 from datagen.contract.manifest import read_manifest
 from datagen.reader.outputs import float_matrix, label_array, lineage_int64
 from gen_fixtures import ROWS
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 N = 40
 BIG = 3_000_000_000
@@ -157,7 +158,7 @@ def test_provenance_of_rows_beyond_2_to_the_24(hostile, tmp_path):
 
     copy = tmp_path / "copy"
     shutil.copytree(hostile, copy)
-    data = json.loads((copy / "manifest.json").read_text())
+    data = load((copy / "manifest.json"))
     offset = 2**33 + 1
     for shard in data["shards"]:
         path = copy / shard["path"]
@@ -173,7 +174,7 @@ def test_provenance_of_rows_beyond_2_to_the_24(hostile, tmp_path):
     totals["rows_read"] += offset * len(data["sources"])
     totals["rows_dropped"] += offset * len(data["sources"])
     totals["bytes"] = sum(shard["bytes"] for shard in data["shards"])
-    (copy / "manifest.json").write_text(json.dumps(data))
+    (copy / "manifest.json").write_text(dump(data))
     gen = DataGenerator(copy, ["_source_row"], batch_size=64, dtype="float64")
     rows = sorted(gen.provenance(0)["source_row"].tolist())
     assert rows == [offset + k for k in range(N)]

@@ -18,6 +18,7 @@ from datagen.contract.errors import ColumnError, ConfigError, ShardError
 from datagen.contract.hashing import sha256_file
 from datagen.contract.manifest import read_manifest
 from datagen.reader.decode import text_values
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 
 def _split(src_dir, out, *extra):
@@ -87,12 +88,12 @@ def _rewrite_with_checksums(directory):
             w.write_table(pf.read_row_group(rg))
     pf.close()
     os.replace(path + ".tmp", path)
-    data = json.loads((directory / "manifest.json").read_text())
+    data = load((directory / "manifest.json"))
     entry = data["shards"][0]
     old = entry["bytes"]
     entry["bytes"], entry["sha256"] = os.path.getsize(path), sha256_file(path)
     data["totals"]["bytes"] += entry["bytes"] - old
-    (directory / "manifest.json").write_text(json.dumps(data, indent=2))
+    (directory / "manifest.json").write_text(dump(data, indent=2))
     return path
 
 

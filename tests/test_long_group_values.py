@@ -24,6 +24,7 @@ from datagen.contract.longvalues import MAX_DIR_BYTES
 from datagen.contract.manifest import read_manifest
 from datagen.dataset import arrow_dataset
 from cli_checks import fails
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 
 def _hash(value: str) -> str:
@@ -107,10 +108,10 @@ def test_a_real_value_spelled_like_a_shortened_one_stays_apart(tmp_path, run_spl
 def test_manifest_rules_tie_a_shortened_directory_to_its_value(tmp_path, run_split):
     r, out = _split(tmp_path, run_split, ["q" * 300, "q" * 301])
     assert r.exit_code == 0
-    data = json.loads((out / "manifest.json").read_text())
+    data = load((out / "manifest.json"))
     data["shards"][0]["group"]["c"], data["shards"][1]["group"]["c"] = (data["shards"][1]["group"]["c"],
                                                                         data["shards"][0]["group"]["c"])
-    (out / "manifest.json").write_text(json.dumps(data))
+    (out / "manifest.json").write_text(dump(data))
     with pytest.raises(ManifestError, match="shard lies in directory"):
         read_manifest(out)
 

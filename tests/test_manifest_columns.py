@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from datagen.contract import manifest as M
 from datagen.contract.errors import ManifestError
 from datagen.contract.manifest_fast import shards_certainly_valid
+from manifest_edit import as_written, load
 from test_manifest_validation import mutated
 
 
@@ -57,7 +58,7 @@ def many(base: dict, n: int) -> dict:
 
 @pytest.fixture(scope="module")
 def base_manifest(dataset):
-    return json.loads((dataset / "manifest.json").read_text())
+    return load(dataset / "manifest.json")  # shards as entries (the file holds the format-2 table)
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,8 @@ def grown(base_manifest):
 def test_random_mutations_get_the_reference_verdict(base_manifest, data, monkeypatch):
     value = data.draw(mutated(base_manifest))
     assert _verdict(value, True, monkeypatch) == _verdict(value, False, monkeypatch)
+    # the same manifest with its shards as the format-2 table: the same verdict and first error
+    assert _verdict(as_written(value), True, monkeypatch) == _verdict(value, False, monkeypatch)
 
 
 FIELD_VALUES = st.sampled_from([None, True, False, 0, -1, 1, 7, 2**63, 2**64, 1.5, float("nan"), "", "x", "é",
@@ -104,7 +107,7 @@ def test_shard_edits_get_the_reference_verdict(grown, edits, group_edits, copies
         if key in shards[j]:
             shards[i][key] = copy.deepcopy(shards[j][key])
     verdict = _verdict(data, True, monkeypatch)
-    assert verdict == _verdict(data, False, monkeypatch)
+    assert verdict == _verdict(data, False, monkeypatch) == _verdict(as_written(data), True, monkeypatch)
     if shards_certainly_valid(data) is not None:  # it vouched: the per-entry rules pass for the shards
         assert verdict is None or "shards[" not in verdict
 
@@ -119,7 +122,7 @@ def test_shard_edits_get_the_reference_verdict(grown, edits, group_edits, copies
 def test_corrupt_many_shard_manifest_is_refused_in_one_line(grown, tmp_path, damage, expected):
     data = copy.deepcopy(grown)
     damage(data["shards"])
-    (tmp_path / "manifest.json").write_text(json.dumps(data))
+    (tmp_path / "manifest.json").write_text(json.dumps(as_written(data)))
     with pytest.raises(ManifestError) as err:
         M.read_manifest(tmp_path)
     assert expected in str(err.value) and "\n" not in str(err.value)
@@ -143,7 +146,7 @@ def _commit_and_tamper(tmp_path, run_split, change):
     assert run_split(src, "--out", out, "--time-column", "t", "--group-by", "day", "--label", "y").exit_code == 0
     raw = (out / "manifest.json").read_bytes()
     assert M.read_manifest(out).shards
-    data = json.loads(raw)
+    data = load(raw.decode())
     change(data)
     (out / "manifest.json").write_text(M.manifest_text(M.typed_manifest(data)))  # the written layout, edited
     return out, tmp_path / "b.parquet"

@@ -13,10 +13,11 @@ from cli_checks import cli_process
 from datagen.contract import manifest as M
 from datagen.contract.errors import ManifestError
 from manifest_trust_cases import forge_mark, two_versions
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 
 def _duplicate_first_shard(out):
-    data = json.loads((out / "manifest.json").read_text())
+    data = load((out / "manifest.json"))
     s = dict(data["shards"][0])
     data["shards"].append(s)
     t = data["totals"]

@@ -18,6 +18,7 @@ import datagen
 from datagen.contract.errors import ManifestError
 from datagen.contract.manifest import decode_manifest, manifest_from_dict, read_manifest, read_manifest_with_hash
 from gen_fixtures import FEATURES
+from manifest_edit import dump, load
 
 
 def _shard(i, **change):
@@ -95,7 +96,8 @@ CASES = [
     ("group-keys-extra", _shard(0, group={"month": 1, "day": 2})),
     ("group-value-type", _shard(0, group={"month": "january"})),
     ("group-not-object", _shard(0, group=[1])),
-    ("format-version-2", _set("format_version", value=2)),
+    ("format-version-3", _set("format_version", value=3)),
+    ("format-version-1-with-a-table", "v1table"),
     ("format-version-string", _set("format_version", value="1")),
     ("missing-sha256", _drop_sha),
     ("sha256-not-hex", _shard(0, sha256="z" * 64)),
@@ -135,11 +137,17 @@ def _corrupt(copy: Path, how) -> None:
         path.write_bytes(how)
     elif how == "dupkey":
         text = path.read_text()
-        path.write_text(text.replace('"format_version": 1,', '"format_version": 1, "format_version": 1,', 1))
-    else:
+        version = json.loads(text)["format_version"]
+        path.write_text(text.replace(f'"format_version": {version},',
+                                     f'"format_version": {version}, "format_version": {version},', 1))
+    elif how == "v1table":  # format 1 has no shard table: a table under format_version 1 is refused
         data = json.loads(path.read_text())
+        assert isinstance(data["shards"], dict)
+        path.write_text(json.dumps({**data, "format_version": 1}))
+    else:
+        data = load(path)   # shards as entries; written back as the format's table when they form one
         how(data)
-        path.write_text(json.dumps(data))
+        path.write_text(dump(data))
 
 
 COMMANDS = [("show",), ("show", "--json"), ("verify",), ("verify", "--quick"),

@@ -19,6 +19,7 @@ from csv_cases import shard_hashes
 from datagen import DataGenerator
 from datagen.contract.errors import ManifestError
 from datagen.contract.manifest import manifest_from_dict, read_manifest
+from manifest_edit import as_written, dump, load  # shards as entries, written back as the format's table
 
 
 def _sources(d, n=600, seed=0):
@@ -46,7 +47,7 @@ def test_split_without_time_column_groups_by_columns_in_source_order(tmp_path, r
     r = run_split(tmp_path / "in", "--out", out, "--group-by", "carrier,code", "--label", "y",
                   "--max-rows-per-shard", "90")
     assert r.exit_code == 0, r.stderr
-    raw = json.loads((out / "manifest.json").read_text())
+    raw = load((out / "manifest.json"))
     assert raw["time_column"] is None and "missing_times" not in raw["totals"]
     assert raw["config"]["time_column"] is None and raw["config"]["on_bad_time"] is None
     assert all(s["time_min"] is None and s["time_max"] is None for s in raw["shards"])
@@ -127,12 +128,13 @@ def test_config_file_without_time_column(tmp_path, run_split):
 def test_manifest_rules_for_a_dataset_without_time(tmp_path, run_split):
     _sources(tmp_path / "in", n=30)
     assert run_split(tmp_path / "in", "--out", tmp_path / "o", "--group-by", "carrier").exit_code == 0
-    raw = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    raw = load((tmp_path / "o" / "manifest.json"))
     manifest_from_dict(json.loads(json.dumps(raw)))
     bad = json.loads(json.dumps(raw))
     bad["shards"][0]["time_min"] = "2024-01-01T00:00:00+00:00"
-    with pytest.raises(ManifestError, match="time range, but there is no time_column"):
-        manifest_from_dict(bad)
+    for form in (bad, as_written(bad)):  # entries, and the format-2 table they are written as
+        with pytest.raises(ManifestError, match="time range, but there is no time_column"):
+            manifest_from_dict(form)
     bad = json.loads(json.dumps(raw))
     bad["totals"]["missing_times"] = 0
     with pytest.raises(ManifestError, match="missing_times"):

@@ -19,6 +19,7 @@ from datagen.contract.verify import verify_dataset
 from splitters.lock import LOCK_NAME, OutLock
 from cli_checks import fails as _fails
 from gen_fixtures import stamps, write_parquet
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 ARGS = ["--time-column", "t", "--group-by", "year,month"]
 
@@ -148,9 +149,9 @@ def test_overwrite_deletes_nothing_and_vacuum_deletes_only_the_old_manifests_sha
 def test_a_hand_edited_manifest_entry_that_is_no_shard_is_not_deleted(dataset, src, run_split):
     import json
 
-    data = json.loads((dataset / "manifest.json").read_text())
+    data = load((dataset / "manifest.json"))
     data["shards"].append({**data["shards"][0], "path": "src/main.py"})
-    (dataset / "manifest.json").write_text(json.dumps(data))
+    (dataset / "manifest.json").write_text(dump(data))
     (dataset / "src").mkdir()
     (dataset / "src" / "main.py").write_text("print('mine')\n")
     # the manifest no longer validates (a shard outside its group's directory), so it is not ours to clear
@@ -159,7 +160,7 @@ def test_a_hand_edited_manifest_entry_that_is_no_shard_is_not_deleted(dataset, s
     r = run_split(src, "--out", dataset, "--time-column", "t", "--group-by", "year", "--overwrite")
     assert r.exit_code == 1 and "not a valid datagen manifest" in r.output
     assert (dataset / "src" / "main.py").read_text() == "print('mine')\n"
-    assert json.loads((dataset / "manifest.json").read_text()) == data
+    assert load((dataset / "manifest.json")) == data
 
 
 # --- A4: a failing --overwrite leaves the previous dataset byte-for-byte intact ------------------

@@ -20,6 +20,7 @@ from datagen.app.sample import write_sample
 from datagen.contract import shardcache
 from datagen.contract.errors import ConfigError
 from datagen.contract.manifest import read_manifest
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 FEATURES = ["f0", "f1"]
 
@@ -179,14 +180,14 @@ def test_a_shard_written_damaged_says_the_fresh_copy_failed_too(local_ds, s3_buc
 
     ds = tmp_path / "ds"
     shutil.copytree(local_ds, ds)
-    data = json.loads((ds / "manifest.json").read_text())
+    data = load((ds / "manifest.json"))
     shard = data["shards"][0]
     raw = bytearray((ds / shard["path"]).read_bytes())
     for tenth in range(1, 6):  # the data pages of every column (the footer, at the end, stays whole)
         raw[len(raw) * tenth // 10] ^= 0xFF
     (ds / shard["path"]).write_bytes(bytes(raw))
     shard["sha256"] = hashlib.sha256(raw).hexdigest()
-    (ds / "manifest.json").write_text(json.dumps(data))
+    (ds / "manifest.json").write_text(dump(data))
     url = upload_dataset(ds, s3_bucket)
     try:
         gen = DataGenerator(url, FEATURES, **OPTS, cache_dir=tmp_path / "cache", cache_size="50MB")

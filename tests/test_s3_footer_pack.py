@@ -21,6 +21,7 @@ from splitters.config import SplitConfig
 from splitters.split import run_split
 from s3_server import upload_dataset
 from test_s3_generator import _count_requests, _epoch
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 FEATURES = ["f0", "f1", "f2"]
 OPTS = dict(time_column="event_time", group_by=["month"], label="label", max_rows_per_shard=20, row_group_size=1024,
@@ -54,7 +55,7 @@ def _fs():
 
 def test_cold_open_costs_manifest_and_pack_only(bucket_ds, local_ds, tmp_path):
     url, bucket = bucket_ds
-    data = json.loads(_fs().cat_file(f"{bucket}/ds/manifest.json"))
+    data = load(_fs().cat_file(f"{bucket}/ds/manifest.json"))
     assert len(data["shards"]) >= 300 and data["footer_pack"]["path"].startswith("_footers/")
     opts = dict(label="label", batch_size=128, shuffle=True, seed=2, memory_budget="1MiB")
     made = []
@@ -90,7 +91,7 @@ def test_verify_names_the_shard_whose_pack_entry_differs(bucket_ds, run_datagen)
     """A pack whose checksum matches (rewritten with the manifest) but whose entry is another shard's footer."""
     url, bucket = bucket_ds
     fs = _fs()
-    data = json.loads(fs.cat_file(f"{bucket}/ds/manifest.json"))
+    data = load(fs.cat_file(f"{bucket}/ds/manifest.json"))
     m = manifest_from_dict(data)
     tails = footerpack.parse(fs.cat_file(f"{bucket}/ds/{m.footer_pack.path}"), m, "pack")
     assert tails[3] != tails[4]
@@ -98,7 +99,7 @@ def test_verify_names_the_shard_whose_pack_entry_differs(bucket_ds, run_datagen)
     raw, entry = footerpack.build(tails, [s.sha256 for s in m.shards])
     fs.pipe_file(f"{bucket}/ds/{entry.path}", raw)
     data["footer_pack"] = {"path": entry.path, "bytes": entry.bytes, "sha256": entry.sha256}
-    fs.pipe_file(f"{bucket}/ds/manifest.json", json.dumps(data).encode())
+    fs.pipe_file(f"{bucket}/ds/manifest.json", dump(data).encode())
     r = run_datagen("verify", url)
     assert r.exit_code == 1 and m.shards[3].path in r.output and "footer pack" in r.output
 
@@ -118,7 +119,7 @@ def test_dataset_without_pack_still_opens(local_ds, s3_bucket, tmp_path):
 
 
 def test_pack_path_must_stay_inside_the_dataset(local_ds):
-    data = json.loads((local_ds / "manifest.json").read_text())
+    data = load((local_ds / "manifest.json"))
     for bad in ("../x.bin", "/abs/x.bin", "s3://b/x.bin", data["shards"][0]["path"]):
         data["footer_pack"] = {"path": bad, "bytes": 10, "sha256": "0" * 64}
         with pytest.raises(ManifestError, match="footer_pack") as err:

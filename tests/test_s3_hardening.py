@@ -10,6 +10,7 @@ import s3fs
 
 from cli_checks import fails
 from datagen.app.sample import write_sample
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 ARGS = ("--time-column", "event_time", "--group-by", "month")
 
@@ -42,7 +43,7 @@ def _fs():
 def _split(run_split, src, url, *extra):
     r = run_split(src, "--out", url, *ARGS, *extra)
     assert r.exit_code == 0, r.output
-    return json.loads(_fs().cat_file(url[5:] + "/manifest.json"))
+    return load(_fs().cat_file(url[5:] + "/manifest.json"))
 
 
 def test_up_to_date_verifies_shard_bytes(small_src, s3_bucket, run_split):
@@ -89,7 +90,7 @@ def test_local_only_commands_refuse_object_store(small_src, s3_bucket, run_split
 
     with pytest.raises(ConfigError, match="not supported for object-store"):
         run_compact(url)
-    assert json.loads(_fs().cat_file(f"{s3_bucket}/ds/manifest.json")) == before
+    assert load(_fs().cat_file(f"{s3_bucket}/ds/manifest.json")) == before
 
 
 def test_version_messages_on_object_store(small_src, s3_bucket, run_split, run_datagen, tmp_path):
@@ -157,7 +158,7 @@ def test_failed_split_releases_lock_and_deletes_its_unlisted_uploads(small_src, 
     monkeypatch.setattr(remote_out.RemoteOut, "commit", real_commit)
     r = run_split(small_src, "--out", url, *day, "--overwrite")
     assert r.exit_code == 0, r.output
-    new = json.loads(_fs().cat_file(f"{s3_bucket}/ds/manifest.json"))
+    new = load(_fs().cat_file(f"{s3_bucket}/ds/manifest.json"))
     assert _keys(s3_bucket) == {"manifest.json", new["footer_pack"]["path"]} | {s["path"] for s in new["shards"]}
 
 

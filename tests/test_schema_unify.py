@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from splitters.unify import unify_all, unify_types
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 NUMERIC = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"]
 OTHER = [pa.string(), pa.large_string(), pa.bool_(), pa.date32(), pa.binary(),
@@ -151,7 +152,7 @@ def test_split_of_mixed_types_has_one_schema_or_refuses(tmp_path_factory, run_sp
         assert not out.exists()
         return
     assert result.exit_code == 0, (kinds, expected, result.stderr)
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = load((out / "manifest.json"))
     declared = [(f["name"], f["type"]) for f in manifest["schema"]]
     sources = [s["path"] for s in manifest["sources"]]
     total = 0
@@ -179,7 +180,7 @@ def test_csv_int_and_parquet_float_land_in_one_shard_as_float64(tmp_path, run_sp
     r = run_split(tmp_path / "a.csv", tmp_path / "b.parquet", tmp_path / "c.parquet", "--out", tmp_path / "o",
                   "--time-column", "t", "--group-by", "day")
     assert r.exit_code == 0, r.stderr
-    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    manifest = load((tmp_path / "o" / "manifest.json"))
     assert {"name": "v", "type": "double"} in manifest["schema"]
     [shard] = manifest["shards"]
     table = pq.read_table(tmp_path / "o" / shard["path"])
@@ -203,7 +204,7 @@ def test_timestamp_units_are_unified(tmp_path, run_split):
         pq.write_table(pa.table({"t": ["2024-01-01T00:00:00Z"], "seen": arr}), tmp_path / f"{name}.parquet")
     r = run_split(tmp_path / "*.parquet", "--out", tmp_path / "o", "--time-column", "t", "--group-by", "month")
     assert r.exit_code == 0, r.stderr
-    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    manifest = load((tmp_path / "o" / "manifest.json"))
     table = pq.read_table(tmp_path / "o" / manifest["shards"][0]["path"])
     assert table.schema.field("seen").type == pa.timestamp("ns", "UTC")
     assert sorted(table.column("seen").cast(pa.int64()).to_pylist()) == [1_700_000_000_000_000_000,

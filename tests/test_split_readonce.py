@@ -20,6 +20,7 @@ from splitters.reduce import GroupJob, reduce_groups
 from splitters.sources import discover
 from splitters.split import run_split
 from splitters.stage_hashed import hashed_units, read_and_hash
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 
 def _table(n: int, seed: int) -> pa.Table:
@@ -42,7 +43,7 @@ def _inputs(tmp_path, csv=False):
 def _split(src, out, memory_limit, workers):
     run_split(SplitConfig(inputs=[str(src)], out=str(out), time_column="event_time", group_by=["day"],
                           label="label", memory_limit=memory_limit, workers=workers, progress=False))
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = load((out / "manifest.json"))
     return manifest["sources"], [(s["path"], s["sha256"]) for s in manifest["shards"]]
 
 

@@ -8,6 +8,7 @@ import shutil
 
 from cli_checks import fails
 from manifest_trust_cases import two_versions
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 
 def test_vacuum_refuses_records_listing_files_outside_its_shards(tmp_path, run_split, run_datagen):
@@ -20,13 +21,13 @@ def test_vacuum_refuses_records_listing_files_outside_its_shards(tmp_path, run_s
     (v / "mine").mkdir()
     (v / "mine" / "notes.parquet").write_bytes(b"notes")
     r1, r2 = v / "_versions" / "00000001.json", v / "_versions" / "00000002.json"
-    rec = json.loads(r1.read_text())
+    rec = load(r1)
     for p in ("../V-sib/precious.parquet", "mine/notes.parquet"):
         rec["shards_added"].append({**rec["shards_added"][0], "path": p})
-    r1.write_text(json.dumps(rec))
-    rec = json.loads(r2.read_text())
+    r1.write_text(dump(rec))
+    rec = load(r2)
     rec["shards_removed"] += ["../V-sib/precious.parquet", "mine/notes.parquet"]
-    r2.write_text(json.dumps(rec))
+    r2.write_text(dump(rec))
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     fails(run_datagen("vacuum", v, "--keep", "1"), 1, "vacuum refused")
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
@@ -36,9 +37,9 @@ def test_vacuum_refuses_a_record_removing_a_path_that_escapes(tmp_path, run_spli
     """A path only in shards_removed (no record added it) is never deleted."""
     v = two_versions(tmp_path, run_split)
     rec_path = v / "_versions" / "00000002.json"
-    rec = json.loads(rec_path.read_text())
+    rec = load(rec_path)
     rec["shards_removed"].append("../outside.parquet")
-    rec_path.write_text(json.dumps(rec))
+    rec_path.write_text(dump(rec))
     (tmp_path / "outside.parquet").write_bytes(b"x")
     r = run_datagen("vacuum", v, "--keep", "1")
     assert (tmp_path / "outside.parquet").exists() and "Traceback" not in r.output

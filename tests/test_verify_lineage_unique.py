@@ -8,10 +8,11 @@ import os
 
 from datagen.contract import manifest as M
 from manifest_trust_cases import two_versions
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 
 def _add_copy(out, new_path, group=None):
-    data = json.loads((out / "manifest.json").read_text())
+    data = load((out / "manifest.json"))
     s = dict(data["shards"][0])
     os.makedirs(out / os.path.dirname(new_path), exist_ok=True)
     os.link(out / s["path"], out / new_path)
@@ -28,7 +29,7 @@ def _add_copy(out, new_path, group=None):
 
 def test_a_hard_linked_copy_as_another_part_is_refused(tmp_path, run_split, run_datagen):
     out = two_versions(tmp_path, run_split)
-    first = json.loads((out / "manifest.json").read_text())["shards"][0]["path"]
+    first = load((out / "manifest.json"))["shards"][0]["path"]
     _add_copy(out, first.replace("part-00000", "part-00007"))
     M.read_manifest(out)  # a valid manifest: only the lineage tells
     assert run_datagen("verify", "--quick", out).exit_code == 0
@@ -39,7 +40,7 @@ def test_a_hard_linked_copy_as_another_part_is_refused(tmp_path, run_split, run_
 
 def test_a_copy_under_another_group_is_refused(tmp_path, run_split, run_datagen):
     out = two_versions(tmp_path, run_split, days=2)
-    data = json.loads((out / "manifest.json").read_text())
+    data = load((out / "manifest.json"))
     first = data["shards"][0]
     key = next(iter(first["group"]))
     assert isinstance(first["group"][key], int)  # day of month, directory day=01
@@ -59,7 +60,7 @@ def test_a_sound_dataset_still_verifies(tmp_path, run_split, run_datagen):
 
 def test_compact_refuses_parts_that_repeat_a_lineage_row(tmp_path, run_split, run_datagen):
     out = two_versions(tmp_path, run_split)
-    first = json.loads((out / "manifest.json").read_text())["shards"][0]["path"]
+    first = load((out / "manifest.json"))["shards"][0]["path"]
     _add_copy(out, first.replace("part-00000", "part-00007"))
     before = sorted(p.relative_to(out) for p in out.rglob("*"))
     r = run_datagen("compact", out)

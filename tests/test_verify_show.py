@@ -5,6 +5,7 @@ import json
 import pytest
 
 from datagen.contract.manifest import read_manifest
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 
 @pytest.fixture
@@ -35,13 +36,13 @@ def test_verify_ok_then_flipped_byte_then_deleted(dataset, run_datagen):
 
 def test_verify_refuses_escaping_paths(dataset, run_datagen):
     path = dataset / "manifest.json"
-    data = json.loads(path.read_text())
+    data = load(path)
     data["shards"][0]["path"] = "../outside.parquet"
-    path.write_text(json.dumps(data))
+    path.write_text(dump(data))
     r = run_datagen("verify", dataset)
     assert r.exit_code == 1 and "../outside.parquet" in r.stderr and "escape" in r.stderr
     data["shards"][0]["path"] = "/etc/passwd"
-    path.write_text(json.dumps(data))
+    path.write_text(dump(data))
     assert run_datagen("verify", dataset).exit_code == 1
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from datagen.contract.errors import ManifestError
 from datagen.contract.manifest import read_manifest_with_hash
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 ARGS = ["--time-column", "ts", "--group-by", "day,g", "--label", "label"]
 
@@ -34,9 +35,9 @@ def three(tmp_path, run_split):
 
 def edit(out, n, change):
     path = out / "_versions" / f"{n:08d}.json"
-    rec = json.loads(path.read_text())
+    rec = load(path)
     change(rec)
-    path.write_text(json.dumps(rec, separators=(",", ":")) + "\n")
+    path.write_text(dump(rec, separators=(",", ":")) + "\n")
 
 
 def log_lines(run_datagen, out, code):

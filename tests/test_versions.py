@@ -20,6 +20,7 @@ from datagen.contract.manifest import read_manifest, read_manifest_with_hash
 from datagen.contract.verify import verify_dataset
 from test_append import ARGS, day_file
 from test_fault_injection import RUNNER, ROOT, _ops, _scenario
+from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 FEATURES = ["x", "f"]
 
@@ -52,7 +53,7 @@ def test_every_old_version_replays_to_the_manifest_it_was(grown):
     for n, text in enumerate(texts, start=1):
         m, sha = read_manifest_with_hash(out, n)
         assert m.version == n and sha == hashlib.sha256(text).hexdigest()
-        assert json.loads(text)["shards"] == [s for s in m.to_dict()["shards"]]
+        assert load(text)["shards"] == [s for s in m.to_dict()["shards"]]
 
 
 def test_a_generator_reads_an_old_version_exactly_and_its_config_records_it(tmp_path, run_split):
@@ -120,9 +121,9 @@ def test_log_show_version_and_unknown_versions(grown, run_datagen):
 def test_a_changed_record_is_refused_not_replayed(grown, run_datagen):
     out, _, _ = grown
     rec = out / "_versions" / "00000002.json"
-    data = json.loads(rec.read_text())
+    data = load(rec)
     data["shards_added"] = data["shards_added"][:-1]
-    rec.write_text(json.dumps(data))
+    rec.write_text(dump(data))
     r = run_datagen("show", out, "--version", "1")
     assert r.exit_code == 0   # version 1 replays from record 1 alone
     fails(run_datagen("show", out, "--version", "2"), 1, "00000002.json")

@@ -8,6 +8,7 @@ import sys
 import click
 
 from datagen.contract.cli_edge import Group, report_errors
+from datagen.contract.gcpause import gc_frozen, gc_paused
 from datagen.contract.manifest import read_manifest, read_manifest_with_hash
 from datagen.contract.storage import is_remote, parse_storage_options, refuse_object_store
 
@@ -41,11 +42,11 @@ def show(directory, as_json, version, storage_option):
     """Summarise the dataset in DIRECTORY (or a URL): sources, groups, shards, rows, schema, labels, time range."""
     from datagen.app.show import render, summary
 
-    manifest = _manifest(directory, storage_option, version)
-    if as_json:
-        click.echo(json.dumps(summary(manifest), indent=2, ensure_ascii=False))
-    else:
-        click.echo(render(manifest, directory))
+    with gc_paused():  # reading (and replaying) a large manifest allocates a million acyclic objects
+        manifest = _manifest(directory, storage_option, version)
+    with gc_frozen():
+        text = json.dumps(summary(manifest), indent=2, ensure_ascii=False) if as_json else render(manifest, directory)
+    click.echo(text)
 
 
 @main.command()

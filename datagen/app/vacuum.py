@@ -21,7 +21,7 @@ from datagen.contract.manifest import read_manifest_with_hash
 from datagen.contract.outlock import OutLock
 from datagen.contract.pathrules import path_problem
 from datagen.contract.version_check import check_versions
-from datagen.contract.versions import history, shard_sets
+from datagen.contract.versions import history, record_rows, shard_sets
 
 
 def log_lines(directory: str) -> tuple[list[str], bool]:
@@ -36,11 +36,12 @@ def log_lines(directory: str) -> tuple[list[str], bool]:
             continue
         rec = c.record
         removed = [rows.pop(p, 0) for p in rec["shards_removed"]]
-        for s in rec["shards_added"]:
+        added = record_rows(rec["shards_added"])   # a format-2 record holds a table
+        for s in added:
             rows[s.get("path")] = s.get("rows", 0)
         line = _line({"version": c.version, "created_at": rec["created_at"], "command": rec["command"],
-                      "rows_added": sum(s.get("rows", 0) for s in rec["shards_added"]), "rows_removed": sum(removed),
-                      "shards_added": len(rec["shards_added"]), "shards_removed": len(rec["shards_removed"])})
+                      "rows_added": sum(s.get("rows", 0) for s in added), "rows_removed": sum(removed),
+                      "shards_added": len(added), "shards_removed": len(rec["shards_removed"])})
         notes = [c.problem] if c.problem else []
         notes += ["files vacuumed"] if c.vacuumed else []
         lines.append(line + "".join(f"  [{n}]" for n in notes))

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 MANIFEST_NAME = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2            # 2: the shards as a table of columns (shardtable.py); 1: one object per shard
+READABLE_FORMATS = (1, 2)
 SOURCE_ID_COLUMN = "_source_id"
 SOURCE_ROW_COLUMN = "_source_row"
 

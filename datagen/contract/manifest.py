@@ -4,7 +4,9 @@ The splitter writes it last and atomically; the generator, ``datagen show``,
 ``datagen verify`` and provenance read it, all through :func:`read_manifest_with_hash`,
 which checks it against the declared schema (:mod:`datagen.contract.manifest_schema`) and
 its cross-field rules (:mod:`datagen.contract.manifest_rules`). Shard paths are POSIX paths relative
-to the dataset directory; source paths are absolute local paths or fsspec URLs.
+to the dataset directory; source paths are absolute local paths or fsspec URLs. Format 2 (written
+now) holds the shards as a table of columns (:mod:`datagen.contract.shardtable`); format 1 (one
+object per shard) is still read.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ManifestError
-from .format import (FORMAT_VERSION, MANIFEST_NAME, ColumnEntry, FooterPack,
+from . import shardtable
+from .format import (FORMAT_VERSION, MANIFEST_NAME, READABLE_FORMATS, ColumnEntry, FooterPack,
                      GroupColumn, Manifest, ShardEntry, SourceEntry, Totals)
 from .gcpause import gc_paused
 from .manifest_fast import ShardFacts, shards_certainly_valid
@@ -62,13 +65,25 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
 
 def check_manifest_data(data: Any, origin: str = "manifest", prefix: tuple[int, ShardFacts] | None = None) -> None:
     """Validate a decoded manifest against the declared schema and rules (no typed entries built).
-    ``prefix``: see :func:`manifest_rules.check_rules` (``data["shards"]`` then holds only the shards after it)."""
-    if isinstance(data, dict) and "format_version" in data and data["format_version"] != FORMAT_VERSION:
+    ``prefix``: see :func:`manifest_rules.check_rules` (``data["shards"]`` then holds only the shards after it).
+    A format-2 shard table is checked column-wise; when that check is unsure, its per-entry form is
+    checked by the reference, which names the first problem exactly as for format 1."""
+    if isinstance(data, dict) and "format_version" in data and data["format_version"] not in READABLE_FORMATS:
         version = show(data["format_version"])
-        raise ManifestError(f"{origin}: format_version {version} is not supported (expected {FORMAT_VERSION}); "
-                            "was it written by another datagen version?")
+        raise ManifestError(f"{origin}: format_version {version} is not supported (this datagen reads "
+                            f"{' and '.join(map(str, READABLE_FORMATS))}); was it written by another datagen version?")
     with gc_paused():
+        shards = data.get("shards") if isinstance(data, dict) else None
+        if shardtable.is_table(shards):
+            if data.get("format_version") != FORMAT_VERSION:
+                raise ManifestError(f"{origin}: shards is a table of columns, which only format_version "
+                                    f"{FORMAT_VERSION} has (format_version is {show(data.get('format_version'))})")
+            problem = shardtable.shape_problem(shards)
+            if problem is not None:
+                raise ManifestError(f"{origin}: {problem}")
         facts = shards_certainly_valid(data)   # column-wise; None sends the shards to the per-entry checks
+        if shardtable.is_table(shards):
+            data = {**data, "shards": shardtable.RowView(shards) if facts else shardtable.to_rows(shards)}
         schema_check(data, origin, shards_checked=facts is not None)
         check_rules(data, origin, facts, prefix)
 
@@ -88,7 +103,8 @@ def typed_manifest(data: dict) -> Manifest:
 def _typed(data: dict) -> Manifest:
     typed = {
         "sources": [_entry(SourceEntry, s) for s in data["sources"]],
-        "shards": _shard_entries(data["shards"]),
+        "shards": (shardtable.entries(data["shards"]) if shardtable.is_table(data["shards"])
+                   else _shard_entries(data["shards"])),
         "schema": [_entry(ColumnEntry, c) for c in data["schema"]],
         "group_columns": [_entry(GroupColumn, c) for c in data["group_columns"]],
         "totals": _entry(Totals, data["totals"]),
@@ -201,13 +217,15 @@ def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = False,
         raise
 
 
-def render_manifest(manifest: Manifest, parent: Manifest | None = None, lines: list[str] | None = None) -> str:
+def render_manifest(manifest: Manifest, parent: Manifest | None = None, lines: list[str] | None = None,
+                    texts: dict | None = None) -> str:
     """Validate ``manifest`` and return the exact text :func:`write_manifest` writes. ``parent``: a manifest
     read and validated by this process (under the dataset's lock) whose shards are, as the very same
     objects, the first ones of ``manifest`` with the same group and time columns: then only the shards
     after them are decoded back and checked, plus what ties them to the parent's (unique paths,
-    totals). ``lines``: :func:`shard_lines` of ``manifest.shards`` when the caller has them."""
-    text = manifest_text(manifest, lines)
+    totals). ``lines``/``texts``: :func:`shard_lines`/:func:`render.column_texts` of ``manifest.shards``
+    when the caller has them."""
+    text = manifest_text(manifest, lines, texts)
     origin = "manifest being written"
     k = len(parent.shards) if parent is not None else 0
     if k and len(manifest.shards) > k and parent.group_columns == manifest.group_columns and \

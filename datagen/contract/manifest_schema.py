@@ -122,7 +122,7 @@ TOTALS = Obj(required=tuple((k, COUNT) for k in ("rows_read", "rows_written", "r
                                                   "bytes")), optional=(("missing_times", COUNT),))
 LINEAGE = Obj(required=(("source_id", Text()), ("source_row", Text())))
 MANIFEST = Obj(required=(
-    ("format_version", Int(1, 1)), ("tool_version", Text()), ("created_at", Text(iso_time=True)),
+    ("format_version", Int(1, 2)), ("tool_version", Text()), ("created_at", Text(iso_time=True)),
     ("config", DictOf(JSONValue())), ("sources", ListOf(SOURCE, min_len=1)), ("schema", ListOf(COLUMN, min_len=1)),
     ("group_columns", ListOf(COLUMN)), ("time_column", Nullable(Text())), ("label_column", Nullable(Text())),
     ("shards", Shards()), ("totals", TOTALS),

@@ -1,4 +1,5 @@
-"""The exact text of ``manifest.json``: one top-level field per line, one source or shard per line.
+"""The exact text of ``manifest.json``: one top-level field per line, one source per line, the shard table
+one column per line (format 2; format 1: one shard per line).
 
 The layout is the contract's (its sha256 is what generator configs and version records hold), so
 it never changes for the same manifest: ``{``, then ``  "key": value`` lines, the ``sources`` and
@@ -16,6 +17,7 @@ import json
 from json.encoder import JSONEncoder, c_encode_basestring, c_make_encoder
 from typing import Any, Sequence
 
+from . import shardtable
 from .format import Manifest, ShardEntry
 from .gcpause import gc_paused
 
@@ -43,22 +45,87 @@ def shard_lines(shards: Sequence[ShardEntry]) -> list[str]:
         return out
 
 
-def manifest_text(manifest: Manifest, lines: Sequence[str] | None = None) -> str:
-    """The exact text of ``manifest`` as written (no validation: see ``manifest.render_manifest``).
-    ``lines``: :func:`shard_lines` of ``manifest.shards`` when the caller has them."""
-    if lines is None:
+def column_texts(table: dict[str, Any]) -> dict[str, Any]:
+    """Each column of a shard table as JSON text (``group``: a dict of texts, one per group column)."""
+    with gc_paused():
+        return {k: ({n: _dumps(c) for n, c in v.items()} if k == "group" and type(v) is dict else _dumps(v))
+                for k, v in table.items()}
+
+
+def joined_texts(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """The column texts of two tables (same columns) concatenated: the text of the concatenated table,
+    spliced instead of re-encoded (a list's text is its items' texts joined by ", "); a spliced column is
+    the pair of texts, joined when the whole text is (one copy of the large first one, not several)."""
+    def join(a: str, b: str) -> Any:
+        return b if a == "[]" else a if b == "[]" else (a, b)
+    return {k: ({n: join(t, second[k][n]) for n, t in v.items()} if type(v) is dict else join(v, second[k]))
+            for k, v in first.items()}
+
+
+def _column(text: Any) -> list[str]:
+    return [text[0][:-1], ", ", text[1][1:]] if type(text) is tuple else [text]
+
+
+def table_pieces(table: dict[str, Any], texts: dict[str, Any] | None = None) -> list[str]:
+    """A shard table as written, as pieces to join: one field per line, each a JSON list (``group``: an
+    object of lists), in the table's own key order (declaration order, as written). ``texts``: its
+    :func:`column_texts` (or :func:`joined_texts`)."""
+    out = ["{\n"]
+    for i, (key, value) in enumerate((texts if texts is not None else column_texts(table)).items()):
+        out.append(f"{',' + chr(10) if i else ''}    {_dumps(key)}: ")
+        if type(value) is dict:
+            out.append("{")
+            for j, (name, text) in enumerate(value.items()):
+                out.append(f"{', ' if j else ''}{_dumps(name)}: ")
+                out.extend(_column(text))
+            out.append("}")
+        else:
+            out.extend(_column(value))
+    out.append("\n  }")
+    return out
+
+
+def table_text(table: dict[str, Any], texts: dict[str, Any] | None = None) -> str:
+    """The text of :func:`table_pieces`."""
+    return "".join(table_pieces(table, texts))
+
+
+def manifest_text(manifest: Manifest, lines: Sequence[str] | None = None, texts: dict | None = None) -> str:
+    """The exact text of ``manifest`` as written (no validation: see ``manifest.render_manifest``): its
+    shards as a table of columns in format 2 (one row per shard if an entry's group keys are not the group
+    columns: not a valid manifest, whose check then names the shard), one line per shard in format 1.
+    ``lines``: :func:`shard_lines` of ``manifest.shards`` (format 1), ``texts`` the :func:`column_texts` of
+    its table (format 2), when the caller has them."""
+    table = {} if texts is not None else None
+    if manifest.format_version >= 2 and texts is None:
+        with gc_paused():
+            table = shardtable.of_entries(manifest.shards, manifest.group_names)
+    if table is None and lines is None:
         lines = shard_lines(manifest.shards)
     data = dataclasses.replace(manifest, shards=[]).to_dict()
-    out = []
+    out: list = []
     for key, value in data.items():
-        if key == "shards":
+        if key == "shards" and table is not None:
+            out.append(['  "shards": ', *table_pieces(table, texts)])   # joined once, with the rest
+        elif key == "shards":
             out.append(f"  {json.dumps(key)}: [\n" + ",\n".join(lines) + "\n  ]" if lines else '  "shards": []')
         elif key == "sources" and value:
             entries = ",\n".join("    " + json.dumps(e, ensure_ascii=False) for e in value)
             out.append(f"  {json.dumps(key)}: [\n{entries}\n  ]")
         else:
             out.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
-    return "{\n" + ",\n".join(out) + "\n}\n"
+    return _whole(out)
+
+
+def _whole(out: list) -> str:
+    """``{``, the fields (a text, or a list of pieces) joined by ``,`` and line ends, ``}``: one join."""
+    pieces = ["{\n"]
+    for i, item in enumerate(out):
+        if i:
+            pieces.append(",\n")
+        pieces.extend(item) if type(item) is list else pieces.append(item)
+    pieces.append("\n}\n")
+    return "".join(pieces)
 
 
 def data_text(data: dict[str, Any]) -> str:
@@ -68,11 +135,13 @@ def data_text(data: dict[str, Any]) -> str:
     its sha256 with a recorded one, and anything else simply does not match."""
     out = []
     for key, value in data.items():
-        if key in ("sources", "shards") and value and type(value) is list:
+        if key == "shards" and shardtable.is_table(value):
+            out.append(['  "shards": ', *table_pieces(value)])
+        elif key in ("sources", "shards") and value and type(value) is list:
             with gc_paused():
                 lines = ",\n".join(["    " + (_dumps(e) if key == "shards" else json.dumps(e, ensure_ascii=False))
                                     for e in value])
             out.append(f"  {json.dumps(key)}: [\n{lines}\n  ]")
         else:
             out.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
-    return "{\n" + ",\n".join(out) + "\n}\n"
+    return _whole(out)

@@ -23,6 +23,7 @@ from .errors import ManifestError
 from .format import Manifest
 from .manifest import manifest_from_dict, read_manifest_with_hash
 from .render import data_text
+from . import shardtable
 from . import versions as V
 
 
@@ -82,7 +83,7 @@ def check_versions(directory: str | os.PathLike, upto: int | None = None,
             broken = c.version
             continue
         state = V.apply(state, c.record)
-        c.paths = {s.get("path") for s in state["shards"]}
+        c.paths = set(shardtable.paths(state["shards"]))
         if c.version == n_cur:
             expected = {current_sha}
         else:

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import ConfigError, ManifestError
-from .format import Manifest
+from . import shardtable
+from .format import FORMAT_VERSION, Manifest
 from .manifest import decode_manifest, manifest_from_dict, manifest_text, read_manifest_with_hash
 
 VERSIONS_DIR = "_versions"
@@ -59,8 +60,13 @@ def make_record(parent: Manifest | None, parent_sha256: str | None, new: Manifes
         kept_sources = len(old_sources)
     kept = len(old_shards) - len(removed)
     # only the added entries are written: flatten those, not all 100k kept ones
-    data = dataclasses.replace(new, sources=new.sources[kept_sources:], shards=new.shards[kept:]).to_dict()
+    data = dataclasses.replace(new, sources=new.sources[kept_sources:], shards=[]).to_dict()
     head = {k: v for k, v in data.items() if k not in _LISTS}
+    added = new.shards[kept:]
+    # format 2 records its added shards as a table too (a first split of 100k shards replays cheaply)
+    table = shardtable.of_entries(added, new.group_names) if new.format_version >= 2 else None
+    data["shards"] = table if table is not None else \
+        dataclasses.replace(new, sources=[], shards=added).to_dict()["shards"]
     text_sha = None if parent is None else parent_text_sha256 or _with_sha(parent)[1]
     return {
         "record": RECORD_TAG, "version": new.number,
@@ -79,11 +85,9 @@ def record_text(record: dict[str, Any]) -> str:
 def apply(state: dict[str, Any] | None, record: dict[str, Any]) -> dict[str, Any]:
     """The manifest dict of the record's version, from its parent's (None before version 1)."""
     sources = [] if state is None or record["sources_reset"] else list(state["sources"])
-    removed = set(record["shards_removed"])
-    shards = [] if state is None else [s for s in state["shards"] if s["path"] not in removed]
-    sources += record["sources_added"]
-    shards += record["shards_added"]
     head = record["head"]
+    shards = _shards_after(None if state is None else state["shards"], record, head.get("format_version"))
+    sources += record["sources_added"]
     out = {}
     for key in head:  # the manifest's key order: the lists sit where the head left them out
         if key == "shards" or key == "sources":
@@ -96,6 +100,30 @@ def apply(state: dict[str, Any] | None, record: dict[str, Any]) -> dict[str, Any
     out.setdefault("sources", sources)
     out.setdefault("shards", shards)
     return out
+
+
+def _shards_after(before: Any, record: dict[str, Any], format_version: Any) -> Any:
+    """The shards of the record's version: ``before``'s minus the removed paths, then the added ones; a
+    table when the version's format has one (and both parts can be one), else rows."""
+    removed = set(record["shards_removed"])
+    added = record["shards_added"]
+    if format_version == FORMAT_VERSION:
+        names = [c.get("name") for c in record["head"].get("group_columns") or [] if isinstance(c, dict)]
+        first = [] if before is None else before
+        first, second = (x if shardtable.is_table(x) else shardtable.to_columns(x, names) for x in (first, added))
+        if first is not None and second is not None:
+            out = shardtable.concat(shardtable.without(first, removed), second)
+            if out is not None:
+                return out
+    rows = [] if before is None else record_rows(before)
+    return [s for s in rows if s.get("path") not in removed] + record_rows(added)
+
+
+def record_rows(shards: Any) -> list:
+    """Shards as rows, from a table (checked for its shape) or rows."""
+    if shardtable.is_table(shards):
+        return shardtable.to_rows(shards)
+    return list(shards)
 
 
 def read_record(directory: Path, version: int) -> dict[str, Any]:
@@ -111,13 +139,17 @@ def read_record(directory: Path, version: int) -> dict[str, Any]:
                             f"{exc.strerror or exc} (was it removed by hand?)") from None
     rec = decode_manifest(raw, repr(str(path)))
     shape = {"record": str, "version": int, "created_at": str, "command": str, "settings": dict, "head": dict,
-             "sources_reset": bool, "sources_added": list, "shards_removed": list, "shards_added": list}
+             "sources_reset": bool, "sources_added": list, "shards_removed": list, "shards_added": (list, dict)}
     bad = next((k for k, t in shape.items() if not isinstance(rec, dict) or not isinstance(rec.get(k), t)), None)
     if bad is not None or rec["record"] != RECORD_TAG or rec["version"] != version:
         raise ManifestError(f"{str(path)!r} is not the datagen version record of version {version} "
                             f"(field {bad or 'record/version'!r}); restore it from a backup")
+    added = rec["shards_added"]
+    if shardtable.is_table(added) and shardtable.shape_problem(added) is not None:
+        raise ManifestError(f"{str(path)!r}: shards_added: {shardtable.shape_problem(added)}; restore it from a backup")
     if not all(isinstance(p, str) for p in rec["shards_removed"]) or \
-            not all(isinstance(s, dict) for s in rec["shards_added"] + rec["sources_added"]):
+            not all(isinstance(s, dict) for s in rec["sources_added"]) or \
+            not (shardtable.is_table(added) or all(isinstance(s, dict) for s in added)):
         raise ManifestError(f"{str(path)!r}: shards_removed/shards_added/sources_added hold unexpected values")
     return rec
 
@@ -182,11 +214,12 @@ def history(directory: str | os.PathLike) -> list[dict[str, Any]]:
     out = []
     for rec in records(directory, current.number):
         removed = [rows.pop(p, 0) for p in rec["shards_removed"]]
-        for s in rec["shards_added"]:
+        added = record_rows(rec["shards_added"])
+        for s in added:
             rows[s["path"]] = s.get("rows", 0)
         out.append({"version": rec["version"], "created_at": rec["created_at"], "command": rec["command"],
-                    "rows_added": sum(s.get("rows", 0) for s in rec["shards_added"]), "rows_removed": sum(removed),
-                    "shards_added": len(rec["shards_added"]), "shards_removed": len(rec["shards_removed"])})
+                    "rows_added": sum(s.get("rows", 0) for s in added), "rows_removed": sum(removed),
+                    "shards_added": len(added), "shards_removed": len(rec["shards_removed"])})
     return out
 
 
@@ -201,7 +234,8 @@ def shard_sets(directory: str | os.PathLike) -> tuple[list[set[str]], set[str], 
     ever: set[str] = set()
     per_version = []
     for rec in records(directory, current.number):
-        state = (state - set(rec["shards_removed"])) | {s["path"] for s in rec["shards_added"]}
-        ever |= {s["path"] for s in rec["shards_added"]}
+        added = set(shardtable.paths(rec["shards_added"]))
+        state = (state - set(rec["shards_removed"])) | added
+        ever |= added
         per_version.append(set(state))
     return per_version, ever, current.number
