@@ -21,7 +21,7 @@ from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEn
 
 from .append_conform import stored_type
 from .missing_times import time_range
-from .stage_write import staged_source
+from .stage_write import staged_source, staged_source_id, ticks_of
 
 
 @dataclass(frozen=True)
@@ -74,28 +74,37 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
     casts = {name: stored_type(t) for name, t in ctx.casts}
     try:
         for job in jobs:
-            pieces = []
+            pieces, ids, ticks = [], [], []
             for path, batch_index, _ in job.slices:
                 if path not in readers:
                     readers[path] = pa.ipc.open_file(staged_source(path, mapped=True))
-                pieces.append(readers[path].get_batch(batch_index))
-            for piece in pieces:  # each staged slice holds rows of exactly one source
-                _mark_written(piece, marks, counts, ctx.source_rows, ctx.source_id_offset)
+                piece = readers[path].get_batch(batch_index)
+                source_id = staged_source_id(piece)   # each staged slice holds rows of exactly one source
+                _mark_written(source_id, piece, marks, counts, ctx.source_rows, ctx.source_id_offset)
+                if ctx.time_column is not None:   # the time in ticks: staged last, or the time column itself
+                    staged_ticks = piece.schema.names[-1] != SOURCE_ROW_COLUMN
+                    ticks.append(piece.column(piece.num_columns - 1).to_numpy() if staged_ticks
+                                 else ticks_of(piece.column(ctx.time_column)))
+                    piece = piece.select(range(piece.num_columns - 1)) if staged_ticks else piece
+                pieces.append(piece.replace_schema_metadata(None))
+                ids.append(np.full(piece.num_rows, source_id, np.int32))
             if len({p.schema for p in pieces}) > 1:  # staged files encode text independently: decode first
                 table = pa.concat_tables([_decode_text(pa.Table.from_batches([p])) for p in pieces])
             else:
                 table = pa.Table.from_batches(pieces)
+            source_ids = np.concatenate(ids)
             if ctx.time_column is None:   # no time: source file and row order
-                ns, order = None, source_order(table)
+                ns, order = None, lineage_order(source_ids, table.column(SOURCE_ROW_COLUMN).to_numpy())
             else:
-                last = table.num_columns - 1   # the stage step appends the time in ns last
-                ns = table.column(last).to_numpy()
+                ns = np.concatenate(ticks)
                 order = time_order(ns)
-                table = table.remove_column(last)
                 ns = ns if order is None else ns[order]
             # the order is a permutation of the rows: no bounds check (it doubles a chunked gather's cost)
             table = _decode_text((table if order is None else pc.take(table, pa.array(order), boundscheck=False))
                                  .combine_chunks())
+            # the lineage source id, kept once per staged file, becomes the column before the source row
+            table = table.add_column(table.schema.get_field_index(SOURCE_ROW_COLUMN), SOURCE_ID_COLUMN,
+                                     pa.array(source_ids if order is None else source_ids[order]))
             for name, dtype in casts.items():
                 i = table.schema.get_field_index(name)
                 table = table.set_column(i, name, pc.cast(table.column(i), dtype))
@@ -135,17 +144,21 @@ def time_order(ns: np.ndarray) -> np.ndarray | None:
 def source_order(table: pa.Table) -> np.ndarray | None:
     """Row order by (source id, source row): the order of a shard without a time column;
     None when the rows already arrive in that order."""
-    ids, rows = table.column(SOURCE_ID_COLUMN).to_numpy(), table.column(SOURCE_ROW_COLUMN).to_numpy()
+    return lineage_order(table.column(SOURCE_ID_COLUMN).to_numpy(), table.column(SOURCE_ROW_COLUMN).to_numpy())
+
+
+def lineage_order(ids: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+    """``source_order`` of the lineage columns as arrays."""
     if len(ids) < 2 or bool(((ids[1:] > ids[:-1]) | ((ids[1:] == ids[:-1]) & (rows[1:] > rows[:-1]))).all()):
         return None
     return np.lexsort((rows, ids))
 
 
-def _mark_written(piece: pa.RecordBatch, marks: dict, counts: dict, source_rows: tuple[int, ...],
-                  offset: int = 0) -> None:
+def _mark_written(lineage_id: int, piece: pa.RecordBatch, marks: dict, counts: dict,
+                  source_rows: tuple[int, ...], offset: int = 0) -> None:
     if piece.num_rows == 0:
         return
-    source_id = piece.column(SOURCE_ID_COLUMN)[0].as_py() - offset  # this run's own numbering
+    source_id = lineage_id - offset  # this run's own numbering
     rows = piece.column(SOURCE_ROW_COLUMN).to_numpy()
     mark = marks.get(source_id)
     if mark is None:

@@ -1,8 +1,10 @@
 """Stage step, last part of a batch: the staged table and its file. Plain group columns are
-dropped (their values go in the shard paths), the lineage columns and the time in ns are
-appended, repetitive text is dictionary-encoded, rows are ordered by group, and the table
-is written to an Arrow IPC file with one record batch per group, so the reduce step reads
-exactly one group's bytes. Value ranges are measured here for --compact."""
+dropped (their values go in the shard paths), the source row and (unless the time column
+already holds it) the time in ticks are appended, repetitive text is dictionary-encoded, rows
+are ordered by group, and the table is written to an Arrow IPC file with one record batch per
+group, so the reduce step reads exactly one group's bytes. The lineage source id, the same
+for every row of a staged file, is stored once, in the file's schema metadata
+(``staged_source_id``). Value ranges are measured here for --compact."""
 
 from __future__ import annotations
 
@@ -14,14 +16,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
+from datagen.contract.format import SOURCE_ROW_COLUMN
 
 from datagen.contract.format import is_text
+
+from .missing_times import MISSING_TIME
 
 if TYPE_CHECKING:
     from .stage import StageContext
 
 TIME_NS_COLUMN = "__time_ns"
+SOURCE_ID_KEY = b"datagen.source_id"
 
 
 @dataclass
@@ -53,8 +58,9 @@ def encode_text(table: pa.Table) -> pa.Table:
 
 def staged_table(table: pa.Table, ns: np.ndarray | None, rows: np.ndarray, source_id: int, order: np.ndarray,
                  ctx: StageContext) -> pa.Table:
-    """The batch as staged, in group ``order``: stored columns, then the lineage columns,
-    then the time in ns, always last (the reduce step takes it by position)."""
+    """The batch as staged, in group ``order``: stored columns, then the source row, then the
+    time in ticks when the time column does not hold them (always last: the reduce step takes it
+    by position); the lineage source id in the schema metadata."""
     plain = [g for g in ctx.group_by if g not in ctx.derived]
     if plain:
         table = table.drop_columns(plain)
@@ -63,13 +69,34 @@ def staged_table(table: pa.Table, ns: np.ndarray | None, rows: np.ndarray, sourc
         # ``order`` is a permutation of the rows: no bounds check (it doubles a chunked gather's cost)
         table, rows = pc.take(table, pa.array(order), boundscheck=False), rows[order]
         ns = None if ns is None else ns[order]
-    # the lineage columns are appended after the gather: a constant column needs none, and numpy
-    # gathers the two integer columns directly
-    table = table.append_column(SOURCE_ID_COLUMN, pa.array(np.full(len(rows), source_id, np.int32)))
+    # the source row is appended after the gather (numpy gathers it directly); the source id is not a
+    # column at all but the file's metadata (the reduce step rebuilds the column)
     table = table.append_column(SOURCE_ROW_COLUMN, pa.array(rows))
-    if ns is not None:  # no time column: nothing appended (the reduce step knows from its context)
+    if ns is not None and not (ctx.time_column in table.column_names and
+                               time_in_column(table.column(ctx.time_column), ns)):
         table = table.append_column(time_ns_name(table.column_names), pa.array(ns))
-    return table
+    # no time column, or the time column holds the ticks: nothing appended (the reduce step knows)
+    return table.replace_schema_metadata({SOURCE_ID_KEY: str(source_id)})
+
+
+def time_in_column(column: pa.ChunkedArray, ns: np.ndarray) -> bool:
+    """Whether the staged time column already holds the ticks ``ns`` exactly (a timestamp of the
+    split's resolution; a missing time, null in the column, is MISSING_TIME in ``ns``): then they
+    are not staged twice, and the reduce step reads them back with ``ticks_of``."""
+    return pa.types.is_timestamp(column.type) and bool(np.array_equal(ticks_of(column), ns))
+
+
+def ticks_of(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A staged timestamp column as int64 ticks, MISSING_TIME where it is null (see time_in_column)."""
+    values = pc.cast(column, pa.int64())
+    if values.null_count:
+        values = values.fill_null(MISSING_TIME)
+    return np.asarray(values.to_numpy())
+
+
+def staged_source_id(piece: pa.RecordBatch) -> int:
+    """The lineage source id of a staged file's rows (see the module docstring)."""
+    return int(piece.schema.metadata[SOURCE_ID_KEY])
 
 
 def track_ranges(table: pa.Table, names: tuple[str, ...], ranges: dict[str, tuple]) -> None:
