@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 TIME_NS_COLUMN = "__time_ns"
 SOURCE_ID_KEY = b"datagen.source_id"
+STAGED_WRITE_BUFFER = 1 << 20
 
 
 @dataclass
@@ -133,9 +134,12 @@ def write_staged(table: pa.Table, keys: list[tuple], counts: np.ndarray, path: s
 
 
 def staged_sink(path: str):
-    """A writable file for a staged file: local (``pa.OSFile``), or an object (staging in a bucket)."""
+    """A writable file for a staged file: local (a buffered ``pa.OSFile``), or an object (staging in a
+    bucket)."""
     if "://" not in path:
-        return pa.OSFile(path, "wb")
+        # buffered: a staged file is written as hundreds of small buffers (columns x groups), and a system
+        # call for each cost twice the CPU time of the copies themselves (measured on 1M-row batches)
+        return pa.BufferedOutputStream(pa.OSFile(path, "wb"), buffer_size=STAGED_WRITE_BUFFER)
     from datagen.contract.storage import open_url
 
     return open_url(path, "wb")

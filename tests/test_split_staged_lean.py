@@ -106,3 +106,20 @@ def test_a_source_is_read_whole_even_if_its_size_changed():
     data = np.random.default_rng(0).bytes(10_000)
     for measured in (0, 9_999, 10_000, 10_001, 20_000):
         assert _read_whole(io.BytesIO(data), measured).to_pybytes() == data
+
+
+def test_staged_files_are_written_through_a_buffer_and_closed(tmp_path):
+    import os
+
+    from splitters.stage_write import staged_sink, staged_source
+
+    table = _file(5000, 3, "us", 0.0)
+    fds = len(os.listdir("/proc/self/fd"))
+    for i in range(20):
+        sink = staged_sink(str(tmp_path / f"s{i}.arrow"))
+        assert isinstance(sink, pa.BufferedOutputStream)   # one system call per MB, not per column buffer
+        with sink, pa.ipc.new_file(sink, table.schema) as writer:
+            for batch in table.to_batches(max_chunksize=100):
+                writer.write_batch(batch)
+    assert len(os.listdir("/proc/self/fd")) == fds
+    assert pa.ipc.open_file(staged_source(str(tmp_path / "s7.arrow"))).read_all().equals(table)
