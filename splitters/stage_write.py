@@ -3,8 +3,9 @@ dropped (their values go in the shard paths), the source row and (unless the tim
 already holds it) the time in ticks are appended, repetitive text is dictionary-encoded, rows
 are ordered by group, and the table is written to an Arrow IPC file with one record batch per
 group, so the reduce step reads exactly one group's bytes. The lineage source id, the same
-for every row of a staged file, is stored once, in the file's schema metadata
-(``staged_source_id``). Value ranges are measured here for --compact."""
+for every row of a staged file, is stored once, in the file's schema metadata, and so is the
+batch's first source row: the rows are staged as uint32 offsets from it (``unpack_staged``
+reads a staged batch back). Value ranges are measured here for --compact."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 TIME_NS_COLUMN = "__time_ns"
 SOURCE_ID_KEY = b"datagen.source_id"
+FIRST_ROW_KEY = b"datagen.first_row"   # source rows are staged as offsets from it (uint32)
 STAGED_WRITE_BUFFER = 1 << 20
 
 
@@ -72,12 +74,14 @@ def staged_table(table: pa.Table, ns: np.ndarray | None, rows: np.ndarray, sourc
         ns = None if ns is None else ns[order]
     # the source row is appended after the gather (numpy gathers it directly); the source id is not a
     # column at all but the file's metadata (the reduce step rebuilds the column)
-    table = table.append_column(SOURCE_ROW_COLUMN, pa.array(rows))
+    first = int(rows.min()) if len(rows) else 0
+    narrow = len(rows) == 0 or int(rows.max()) - first <= np.iinfo(np.uint32).max
+    table = table.append_column(SOURCE_ROW_COLUMN, pa.array((rows - first).astype(np.uint32) if narrow else rows))
     if ns is not None and not (ctx.time_column in table.column_names and
                                time_in_column(table.column(ctx.time_column), ns)):
         table = table.append_column(time_ns_name(table.column_names), pa.array(ns))
     # no time column, or the time column holds the ticks: nothing appended (the reduce step knows)
-    return table.replace_schema_metadata({SOURCE_ID_KEY: str(source_id)})
+    return table.replace_schema_metadata({SOURCE_ID_KEY: str(source_id), FIRST_ROW_KEY: str(first if narrow else 0)})
 
 
 def time_in_column(column: pa.ChunkedArray, ns: np.ndarray) -> bool:
@@ -95,9 +99,18 @@ def ticks_of(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.asarray(values.to_numpy())
 
 
-def staged_source_id(piece: pa.RecordBatch) -> int:
-    """The lineage source id of a staged file's rows (see the module docstring)."""
-    return int(piece.schema.metadata[SOURCE_ID_KEY])
+def unpack_staged(piece: pa.RecordBatch, time_column: str | None
+                  ) -> tuple[pa.RecordBatch, int, np.ndarray, np.ndarray | None]:
+    """A staged record batch as (its stored columns, its lineage source id, its source rows as int64,
+    its times in ticks or None without a time column); see the module docstring."""
+    meta, last = piece.schema.metadata, piece.num_columns - 1
+    ticks = None
+    if time_column is not None:   # staged last, or the time column itself
+        staged_ticks = piece.schema.names[last] != SOURCE_ROW_COLUMN
+        ticks = piece.column(last).to_numpy() if staged_ticks else ticks_of(piece.column(time_column))
+        last -= staged_ticks
+    rows = piece.column(last).to_numpy().astype(np.int64) + int(meta[FIRST_ROW_KEY])
+    return piece.select(range(last)).replace_schema_metadata(None), int(meta[SOURCE_ID_KEY]), rows, ticks
 
 
 def track_ranges(table: pa.Table, names: tuple[str, ...], ranges: dict[str, tuple]) -> None:

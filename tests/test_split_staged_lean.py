@@ -22,7 +22,7 @@ from splitters.sources import discover
 from splitters.split import run_split
 from splitters.stage import StageContext, stage_unit
 from splitters.stage_hashed import _read_whole
-from splitters.stage_write import SOURCE_ID_KEY
+from splitters.stage_write import FIRST_ROW_KEY, SOURCE_ID_KEY, staged_table, unpack_staged
 
 DAY_S = 86_400
 
@@ -52,7 +52,8 @@ def _staged(tmp_path, table: pa.Table) -> list[pa.Schema]:
 def test_staged_files_hold_no_source_id_column_and_ticks_only_when_needed(tmp_path):
     (us,) = _staged(tmp_path / "us", _file(300, 1, "us", 0.1))   # timestamp[us]: the column is the ticks
     assert us.names == ["event_time", "x", "label", SOURCE_ROW_COLUMN]
-    assert us.metadata[SOURCE_ID_KEY] == b"0"
+    assert us.metadata[SOURCE_ID_KEY] == b"0" and us.metadata[FIRST_ROW_KEY] == b"0"
+    assert us.field(SOURCE_ROW_COLUMN).type == pa.uint32()   # offsets from the batch's first row
     (s,) = _staged(tmp_path / "s", _file(300, 1, "s", 0.1))      # timestamp[s], ticks in us: staged as well
     assert s.names[:4] == ["event_time", "x", "label", SOURCE_ROW_COLUMN] and len(s.names) == 5
 
@@ -123,3 +124,39 @@ def test_staged_files_are_written_through_a_buffer_and_closed(tmp_path):
                 writer.write_batch(batch)
     assert len(os.listdir("/proc/self/fd")) == fds
     assert pa.ipc.open_file(staged_source(str(tmp_path / "s7.arrow"))).read_all().equals(table)
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.lists(st.integers(0, 2**40), min_size=0, max_size=30, unique=True), st.integers(0, 50),
+       st.sampled_from(["us", "s", None]))
+def test_property_a_staged_batch_reads_back_as_it_was(source_rows, source_id, unit):
+    """stage_write.staged_table then unpack_staged give back the stored columns, the source id, the
+    source rows (uint32 offsets when they span less than 2**32, else int64) and the ticks."""
+    n = len(source_rows)
+    rows = np.array(source_rows, dtype=np.int64)
+    seconds = np.arange(n, dtype=np.int64) * 7
+    columns = {"x": np.arange(n, dtype=np.float64)}
+    if unit is not None:
+        columns["event_time"] = pa.array(seconds * (10**6 if unit == "us" else 1), pa.timestamp(unit, tz="UTC"))
+    table = pa.table(columns)
+    ctx = StageContext("", table.schema, "event_time" if unit else None, None, "UTC", ("month",),
+                       frozenset({"month"}), "error", 1000, ())
+    ticks = seconds * 10**6 if unit else None
+    staged = staged_table(table, ticks, rows, source_id, np.arange(n), ctx).combine_chunks()
+    batch = staged.to_batches()[0] if n else pa.RecordBatch.from_pylist([], schema=staged.schema)
+    stored, got_id, got_rows, got_ticks = unpack_staged(batch, ctx.time_column)
+    assert pa.Table.from_batches([stored]).equals(table) and got_id == source_id
+    assert got_rows.dtype == np.int64 and got_rows.tolist() == rows.tolist()
+    assert (got_ticks is None) if unit is None else got_ticks.tolist() == ticks.tolist()
+    narrow = n == 0 or rows.max() - rows.min() < 2**32
+    assert staged.schema.field(SOURCE_ROW_COLUMN).type == (pa.uint32() if narrow else pa.int64())
+
+
+def test_split_reports_cpu_time_per_phase(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    pq.write_table(_file(500, 4, "us", 0.0), src / "a.parquet")
+    s = run_split(SplitConfig(inputs=[str(src)], out=str(tmp_path / "out"), time_column="event_time",
+                              group_by=["month"], progress=False))
+    assert list(s.cpu_phases) == ["stage+hash", "write", "publish", "cleanup"]
+    assert all(v >= 0 for v in s.cpu_phases.values())
