@@ -93,7 +93,9 @@ def time_in_column(column: pa.ChunkedArray, ns: np.ndarray) -> bool:
 
 def ticks_of(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """A staged timestamp column as int64 ticks, MISSING_TIME where it is null (see time_in_column)."""
-    values = pc.cast(column, pa.int64())
+    # a view, not a cast: the same bytes read as int64, no copy
+    values = column.view(pa.int64()) if isinstance(column, pa.Array) else \
+        pa.chunked_array([c.view(pa.int64()) for c in column.chunks], pa.int64())
     if values.null_count:
         values = values.fill_null(MISSING_TIME)
     return np.asarray(values.to_numpy())
