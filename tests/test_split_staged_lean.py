@@ -160,3 +160,15 @@ def test_split_reports_cpu_time_per_phase(tmp_path):
                               group_by=["month"], progress=False))
     assert list(s.cpu_phases) == ["stage+hash", "write", "publish", "cleanup"]
     assert all(v >= 0 for v in s.cpu_phases.values())
+
+
+def test_a_source_is_read_into_arrow_memory(tmp_path):
+    """Not a fresh Python bytes object per file (its pages are faulted in and zeroed anew each time):
+    the bytes land in a buffer of Arrow's pool, which reuses freed memory."""
+    from splitters.stage_hashed import read_and_hash
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(np.random.default_rng(1).bytes(3 << 20))
+    before = pa.total_allocated_bytes()
+    data, _ = read_and_hash(str(path))
+    assert pa.total_allocated_bytes() - before >= 3 << 20 and data.to_pybytes() == path.read_bytes()
