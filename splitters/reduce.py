@@ -21,7 +21,7 @@ from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEn
 
 from .append_conform import stored_type
 from .missing_times import time_range
-from .stage_write import staged_source
+from .stage_write import staged_source, unpack_staged
 
 
 @dataclass(frozen=True)
@@ -74,28 +74,36 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
     casts = {name: stored_type(t) for name, t in ctx.casts}
     try:
         for job in jobs:
-            pieces = []
+            pieces, ids, rows, ticks = [], [], [], []
             for path, batch_index, _ in job.slices:
                 if path not in readers:
                     readers[path] = pa.ipc.open_file(staged_source(path, mapped=True))
-                pieces.append(readers[path].get_batch(batch_index))
-            for piece in pieces:  # each staged slice holds rows of exactly one source
-                _mark_written(piece, marks, counts, ctx.source_rows, ctx.source_id_offset)
+                # each staged slice holds rows of exactly one source
+                piece, source_id, piece_rows, piece_ticks = unpack_staged(readers[path].get_batch(batch_index),
+                                                                          ctx.time_column)
+                _mark_written(source_id, piece_rows, marks, counts, ctx.source_rows, ctx.source_id_offset)
+                pieces.append(piece)
+                ids.append(np.full(piece.num_rows, source_id, np.int32))
+                rows.append(piece_rows)
+                ticks.append(piece_ticks)
             if len({p.schema for p in pieces}) > 1:  # staged files encode text independently: decode first
                 table = pa.concat_tables([_decode_text(pa.Table.from_batches([p])) for p in pieces])
             else:
                 table = pa.Table.from_batches(pieces)
+            source_ids, source_rows = np.concatenate(ids), np.concatenate(rows)
             if ctx.time_column is None:   # no time: source file and row order
-                ns, order = None, source_order(table)
+                ns, order = None, lineage_order(source_ids, source_rows)
             else:
-                last = table.num_columns - 1   # the stage step appends the time in ns last
-                ns = table.column(last).to_numpy()
+                ns = np.concatenate(ticks)
                 order = time_order(ns)
-                table = table.remove_column(last)
                 ns = ns if order is None else ns[order]
             # the order is a permutation of the rows: no bounds check (it doubles a chunked gather's cost)
             table = _decode_text((table if order is None else pc.take(table, pa.array(order), boundscheck=False))
                                  .combine_chunks())
+            # the lineage columns, last: numpy gathers them
+            table = table.append_column(SOURCE_ID_COLUMN, pa.array(source_ids if order is None else source_ids[order]))
+            table = table.append_column(SOURCE_ROW_COLUMN,
+                                        pa.array(source_rows if order is None else source_rows[order]))
             for name, dtype in casts.items():
                 i = table.schema.get_field_index(name)
                 table = table.set_column(i, name, pc.cast(table.column(i), dtype))
@@ -135,18 +143,21 @@ def time_order(ns: np.ndarray) -> np.ndarray | None:
 def source_order(table: pa.Table) -> np.ndarray | None:
     """Row order by (source id, source row): the order of a shard without a time column;
     None when the rows already arrive in that order."""
-    ids, rows = table.column(SOURCE_ID_COLUMN).to_numpy(), table.column(SOURCE_ROW_COLUMN).to_numpy()
+    return lineage_order(table.column(SOURCE_ID_COLUMN).to_numpy(), table.column(SOURCE_ROW_COLUMN).to_numpy())
+
+
+def lineage_order(ids: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+    """``source_order`` of the lineage columns as arrays."""
     if len(ids) < 2 or bool(((ids[1:] > ids[:-1]) | ((ids[1:] == ids[:-1]) & (rows[1:] > rows[:-1]))).all()):
         return None
     return np.lexsort((rows, ids))
 
 
-def _mark_written(piece: pa.RecordBatch, marks: dict, counts: dict, source_rows: tuple[int, ...],
-                  offset: int = 0) -> None:
-    if piece.num_rows == 0:
+def _mark_written(lineage_id: int, rows: np.ndarray, marks: dict, counts: dict,
+                  source_rows: tuple[int, ...], offset: int = 0) -> None:
+    if len(rows) == 0:
         return
-    source_id = piece.column(SOURCE_ID_COLUMN)[0].as_py() - offset  # this run's own numbering
-    rows = piece.column(SOURCE_ROW_COLUMN).to_numpy()
+    source_id = lineage_id - offset  # this run's own numbering
     mark = marks.get(source_id)
     if mark is None:
         mark = marks[source_id] = np.zeros(source_rows[source_id], dtype=bool)

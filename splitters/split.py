@@ -60,6 +60,7 @@ class SplitSummary:
     unlisted_bytes: int = 0  # after an overwrite: shard bytes only older versions list (datagen vacuum frees them)
     listed: frozenset = frozenset()  # the shard paths the written version lists
     phases: dict = dataclasses.field(default_factory=dict)  # seconds per phase (schema, stage+hash, write, publish, cleanup)
+    cpu_phases: dict = dataclasses.field(default_factory=dict)  # CPU seconds of the process (all threads) per phase
     version: int | None = None  # the version the run left current (the previous one when nothing changed)
 
     def line(self) -> str:
@@ -147,8 +148,9 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
                 summary.status, summary.unlisted_bytes = "up to date", 0
                 summary.action = (f"up to date: the overwrite would change nothing (version {old.number} already "
                                   "holds these shards); no new version committed")
-            ended = time.perf_counter()
+            ended, ended_cpu = time.perf_counter(), time.process_time()
         summary.phases["cleanup"] = time.perf_counter() - ended   # the staging tree removed on leaving
+        summary.cpu_phases["cleanup"] = time.process_time() - ended_cpu
         return summary
     except OSError as exc:
         error = output_error(exc, out)
@@ -162,11 +164,13 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     """The split proper; ``remote`` (remote_split.RemoteTarget) for an object-store --out."""
     staging = out / outdir.STAGING if remote is None else remote.staging
     phases, mark = {"schema": time.perf_counter() - t0}, time.perf_counter()
+    cpu_phases, cpu_mark = {}, time.process_time()
 
     def lap(name: str) -> None:
-        nonlocal mark
-        now = time.perf_counter()
+        nonlocal mark, cpu_mark
+        now, cpu = time.perf_counter(), time.process_time()
         phases[name], mark = now - mark, now
+        cpu_phases[name], cpu_mark = cpu - cpu_mark, cpu
     derived = cfg.derived_group_parts(schema.names)
     batch_rows = batch_rows_for(cfg.memory_limit, schema, engine.workers)
     units = plan_units(sources, batch_rows, csv_blocks)
@@ -228,4 +232,4 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     return SplitSummary(str(out), "written", manifest.totals.rows_written, len(manifest.shards),
                         manifest.totals.bytes, time.perf_counter() - t0, notes=shortened_note(jobs),
                         listed=frozenset(s.path for s in manifest.shards), phases=phases,
-                        version=manifest.number)
+                        cpu_phases=cpu_phases, version=manifest.number)
