@@ -1,7 +1,7 @@
 """The batch a caller gets, from slices of decoded windows.
 
-Windows hold their rows in epoch order (decode.py), so a batch's rows are contiguous slices of one
-or two windows, copied into new arrays; the Keras tuple is built — ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``,
+The slices are gathered in epoch order into new arrays (one pass: the permutation, the copy and the
+join of slices from two windows in one ``np.take`` per window and output), the Keras tuple is built — ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``,
 ``x`` a matrix or a dict of inputs, one-hot labels expanded here (never cached) — and the
 user's ``transform`` is applied, its errors becoming a TransformError naming the batch.
 """
@@ -15,24 +15,28 @@ import numpy as np
 from datagen.contract.errors import TransformError
 from .options import GeneratorOptions
 from .outputs import one_hot
+from .windows import ORDER
 
 
 def gather(segments: list[tuple[dict[str, np.ndarray], int, int]]) -> dict[str, np.ndarray]:
-    """One batch's arrays from ``(window, lo, hi)`` segments: positions ``lo:hi`` of each window (in
-    epoch order), always as new arrays: the windows are shared by
+    """One batch's arrays from ``(window, lo, hi)`` segments: positions ``lo:hi`` of each window in
+    epoch order (through its ``ORDER`` when shuffled), always as new arrays: the windows are shared by
     later batches and epochs, so an in-place edit of a batch (by the caller or a transform) must never
     reach them. (Read-only views were tried: TensorFlow converts them about 10% slower than a copy
     costs.)"""
     rows = sum(hi - lo for _, lo, hi in segments)
     out = {}
-    if len(segments) == 1:
-        data, lo, hi = segments[0]
-        return {key: value[lo:hi].copy() for key, value in data.items()}
     for key, first in segments[0][0].items():
+        if key == ORDER:
+            continue
         dest = np.empty((rows,) + first.shape[1:], dtype=first.dtype)
         at = 0
         for data, lo, hi in segments:
-            dest[at:at + hi - lo] = data[key][lo:hi]
+            order = data.get(ORDER)
+            if order is None:
+                dest[at:at + hi - lo] = data[key][lo:hi]
+            else:  # mode="clip": np.take writes straight into ``out`` (the positions are valid)
+                np.take(data[key], order[lo:hi], axis=0, out=dest[at:at + hi - lo], mode="clip")
             at += hi - lo
         out[key] = dest
     return out

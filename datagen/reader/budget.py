@@ -3,9 +3,8 @@
 
 Two decoded windows are cached while the next one is built in the background (windows.py),
 and building one briefly holds its row groups' read buffers and Arrow tables, their converted
-arrays, the joined window and, while it is put in epoch order (decode.py), the permuted copy of
-one of its arrays and the row order; so a window is at most an eighth of the budget (kept at an
-eighth since it sizes the windows, and so the batches). Refused at
+arrays and the joined window (no permuted copy: the row order is applied per batch); so a window is
+at most an eighth of the budget (kept at an eighth since it sizes the windows, and so the batches). Refused at
 construction: a budget too small for the biggest row group, one-hot labels that would take
 more than the budget per batch, and (check_not_empty) a generator with no batch at all;
 a budget that allows one row group per shuffle window warns.
@@ -42,8 +41,7 @@ def text_bytes(column: str, stats: dict[str, ColumnStats], group_values: dict[in
 def decoded_row_bytes(types: dict[str, str], o: GeneratorOptions, stats: dict[str, ColumnStats] | None = None,
                       group_values: dict[int, dict] | None = None) -> int:
     """Bytes one row takes in a decoded window: its outputs (text from the footers' sizes, see
-    ``text_bytes``) and its 8-byte place in the window's row order (held while the window is permuted;
-kept in the count since it sizes the windows, and so the batches)."""
+    ``text_bytes``) and its 8-byte place in the window's row order."""
     width = 8 if o.dtype == "float64" else 4
     total = sum(text_bytes(c, stats or {}, group_values or {}) if is_text(types[c]) else width
                 for c in o.feature_columns)

@@ -1,10 +1,5 @@
-"""Decoding one window: its row groups -> numpy arrays, rows in epoch order.
-
-A shuffled window's row order is applied once, here in the background, by one row gather per array
-over the joined window (``np.take`` of whole rows: a row of 16 float32 is one cache line, which
-measured faster than gathering column by column before the row-major conversion); batches are then
-contiguous slices of the window (assemble.py). The unpermuted joined window is dropped as soon as
-the permuted one exists, so at most two window-sized arrays are alive while a window is built.
+"""Decoding one window: its row groups -> numpy arrays, rows as stored (the epoch's row order is
+applied per batch, by the gather in assemble.py: one pass instead of a permuted copy of the window).
 
 The window's shards are read and converted in parallel (pyarrow releases the GIL), its units keep
 the window's order, and the columns become arrays keyed ``"x"`` (the feature matrix) or
@@ -107,9 +102,9 @@ class WindowDecoder(ProcessLocal):
                 lap(stats, "row-major", t)
         return out
 
-    def decode(self, window: Window, order: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Decode a window's row groups into arrays: each shard's units are read and converted in the
-        reader threads, joined in the window's order, then (``order`` given) put in that row order."""
+    def decode(self, window: Window) -> dict[str, np.ndarray]:
+        """Decode a window's row groups into arrays (rows as stored in the window's units): each shard's
+        units are read and converted in the reader threads, then joined in the window's order."""
         by_shard: dict[int, list[Unit]] = {}
         for unit in window.units:
             by_shard.setdefault(unit.shard, []).append(unit)
@@ -121,18 +116,11 @@ class WindowDecoder(ProcessLocal):
             shard, units = next(iter(by_shard.items()))
             done.update(self._decode_shard(shard, units))
         if len(window.units) == 1:
-            data = done.pop(window.units[0])
-        else:
-            t = start(self.stats)
-            parts = [done.pop(u) for u in window.units]
-            data = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
-            lap(self.stats, "concat", t)
-        if order is None:
-            return data
+            return done[window.units[0]]
         t = start(self.stats)
-        for key in list(data):  # one array at a time: the stored-order copy goes as its permuted one arrives
-            data[key] = np.take(data[key], order, axis=0, mode="clip")  # clip: no bounds check (a permutation)
-        lap(self.stats, "permute", t)
+        parts = [done.pop(u) for u in window.units]
+        data = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
+        lap(self.stats, "concat", t)
         return data
 
     def _convert(self, unit: Unit, table: pa.Table) -> dict[str, np.ndarray]:

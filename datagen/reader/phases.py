@@ -11,8 +11,7 @@ and background threads, batches in the caller's). Phases:
 * ``row-major``: Arrow columns -> the window's row-major matrix and label/weight arrays;
 * ``concat``: joining the converted row groups of a window;
 * ``permutation``: drawing the window's row order;
-* ``permute``: putting the joined window in that order (one row gather per array);
-* ``gather``: a batch's rows copied from the window(s) (the batch's own copy);
+* ``gather``: a batch's rows taken from the window(s) in epoch order (the batch's own copy);
 * ``assemble``: the Keras tuple (one-hot labels) and the user's transform;
 * ``wait``: the caller waiting for a window (decoded in the foreground or by the prefetch thread);
 * ``batch``: the whole ``batch()`` call (or ``batch_run()``, for ``as_tf_dataset``), as the caller sees it.

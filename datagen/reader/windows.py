@@ -1,7 +1,7 @@
 """The window cache: decoded windows kept per process, and the next one decoded in the background.
 
-A cached window holds its arrays in epoch order (a shuffled window is permuted once, when it is
-decoded: decode.py), so a batch is a contiguous slice of one or two windows.
+A cached window holds its arrays as stored plus, when shuffling, its row order under ``ORDER``
+(the gather in assemble.py applies it per batch, so no permuted copy of a window is ever made).
 
 At most ``CACHED_WINDOWS`` decoded windows are kept (least recently used goes first). A window
 is decoded once even when several threads ask for it at the same time (the others wait for it),
@@ -24,6 +24,7 @@ from .phases import lap, start
 from .plan import EpochPlan, Window
 
 CACHED_WINDOWS = 2  # the memory budget counts them (budget.py)
+ORDER = "order"     # key of a shuffled window's row order (positions in the window, in epoch order)
 
 
 class WindowCache(ProcessLocal):
@@ -46,7 +47,8 @@ class WindowCache(ProcessLocal):
             self._cache.clear()
 
     def get(self, epoch: int, window: Window) -> dict[str, np.ndarray]:
-        """The decoded window (rows in epoch order), decoding it unless cached or being decoded."""
+        """The decoded window (with its row order, see ``ORDER``), decoding it unless cached or being
+        decoded."""
         key = (self.plan.epoch_key(epoch), window.index)
         while True:
             with self._lock:
@@ -77,7 +79,10 @@ class WindowCache(ProcessLocal):
         t = start(self.stats)
         order = self.plan.window_order(epoch, window)
         lap(self.stats, "permutation", t)
-        return self.decoder.decode(window, order)
+        value = self.decoder.decode(window)
+        if order is not None:
+            value[ORDER] = order
+        return value
 
     def prefetch(self, epoch: int, window: Window) -> None:
         """Decode the window after ``window`` in the background, so batches never wait for it.
