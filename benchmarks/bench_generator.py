@@ -14,8 +14,9 @@ files; for N > 20, N-20 more files are generated under --data with another seed)
 split-datasets (once, under --data), then, alternating contenders run by run, each in a fresh process
 (generator_contenders.py), measures wall and CPU seconds of the measured part and peak RSS of:
   * one pass of DataGenerator (shuffle off / on), batch 1024, 16 float32 features + label; the
-    shuffled pass also reports its per-phase seconds (the generator's timers, datagen/reader/phases.py:
-    summed over threads, so background phases overlap the foreground ones) and its resident size at
+    shuffled pass also reports its per-phase wall and CPU seconds (the generator's timers,
+    datagen/reader/phases.py: summed over threads, so background phases overlap the foreground ones;
+    the CPU column is each phase's own thread CPU time, unaffected by waiting for a core) and its resident size at
     every tenth of the epoch (flat = bounded by the window budget, not by the table);
   * pyarrow decode limit: every shard read with pyarrow into numpy (also with page checksums
     verified, as the generator reads them);
@@ -26,7 +27,8 @@ split-datasets (once, under --data), then, alternating contenders run by run, ea
     numpy arrays (not at sizes above 20M by default: the arrays would not fit in memory), with the
     seconds the input spent in the generator;
   * Keras's PyDataset adapter alone: fit on a PyDataset whose __getitem__ only copies one batch
-    (the most fit(DataGenerator) can reach: what Keras costs per batch, without any data work);
+    (what Keras costs per batch without any data work: fit(DataGenerator) pays that plus the decode,
+    which fit(X, y) paid before its clock started);
   * a process that only imports keras (the RSS floor).
 Prints, per contender, the median samples/s (wall) and CPU seconds with their spread (min-max) and peak
 RSS, and the ratios the targets are stated in, each taken per repeat from runs made side by side
