@@ -5,22 +5,30 @@
     python benchmarks/bench_generator.py --rows 20M --dataset DIR   # an existing month/day split of the table
     python benchmarks/bench_generator.py --rows 100M --data DIR     # LONG: writes 80 more 1M-row files
                                                          # (~9 GB) and splits 100M rows, under DIR
+    python benchmarks/bench_generator.py --before DIR    # also runs the generator contenders from the
+                                                         # code in DIR (e.g. `git archive` of an older
+                                                         # commit), alternated: before/after ratios
 
 Splits the synthetic table (the split benchmark's, 1M rows per file: N million rows are its first N
 files; for N > 20, N-20 more files are generated under --data with another seed) by month and day with
 split-datasets (once, under --data), then, alternating contenders run by run, each in a fresh process
 (generator_contenders.py), measures wall and CPU seconds of the measured part and peak RSS of:
   * one pass of DataGenerator (shuffle off / on), batch 1024, 16 float32 features + label; the
-    shuffled pass also reports its per-phase seconds (the generator's timers, datagen/reader/phases.py:
-    summed over threads, so background phases overlap the foreground ones) and its resident size at
+    shuffled pass also reports its per-phase wall and CPU seconds (the generator's timers,
+    datagen/reader/phases.py: summed over threads, so background phases overlap the foreground ones;
+    the CPU column is each phase's own thread CPU time, unaffected by waiting for a core) and its resident size at
     every tenth of the epoch (flat = bounded by the window budget, not by the table);
-  * pyarrow decode limit: every shard read with pyarrow into numpy;
+  * pyarrow decode limit: every shard read with pyarrow into numpy (also with page checksums
+    verified, as the generator reads them);
   * a hand-written keras Sequence calling pd.read_parquet on the shard(s) holding each batch
     (slow: measured on its first --handwritten-batches batches);
   * tf.data.Dataset.from_generator over pyarrow.ParquetFile.iter_batches with prefetch;
   * one epoch of model.fit (Dense 64-64-1) on DataGenerator, on gen.as_tf_dataset() and on in-memory
     numpy arrays (not at sizes above 20M by default: the arrays would not fit in memory), with the
     seconds the input spent in the generator;
+  * Keras's PyDataset adapter alone: fit on a PyDataset whose __getitem__ only copies one batch
+    (what Keras costs per batch without any data work: fit(DataGenerator) pays that plus the decode,
+    which fit(X, y) paid before its clock started);
   * a process that only imports keras (the RSS floor).
 Prints, per contender, the median samples/s (wall) and CPU seconds with their spread (min-max) and peak
 RSS, and the ratios the targets are stated in, each taken per repeat from runs made side by side
@@ -38,10 +46,14 @@ from common import DATA, ensure_table, median, run_measured, settle  # noqa: E40
 
 from generator_contenders import CONTENDERS, FEATURES, PRELUDE  # noqa: E402
 
+BEFORE = "@before"
 QUICK = ["pyarrow decode", "DataGenerator pass shuffled", "fit in-memory numpy", "fit DataGenerator",
          "fit as_tf_dataset"]
 LARGE = ["pyarrow decode", "DataGenerator pass shuffled"]  # default above 20M rows: no in-memory arrays
 RATIOS = [("shuffled pass / pyarrow decode", "DataGenerator pass shuffled", "pyarrow decode"),
+          ("shuffled pass / pyarrow decode with page checksums", "DataGenerator pass shuffled",
+           "pyarrow decode, page checksums"),
+          ("fit PyDataset floor / fit in-memory", "fit PyDataset floor", "fit in-memory numpy"),
           ("unshuffled pass / pyarrow decode", "DataGenerator pass", "pyarrow decode"),
           ("fit DataGenerator / fit in-memory", "fit DataGenerator", "fit in-memory numpy"),
           ("fit as_tf_dataset / fit in-memory", "fit as_tf_dataset", "fit in-memory numpy")]
@@ -99,6 +111,8 @@ def main() -> None:
                     help="use this split (month/day split of the table) as is, instead of making one")
     ap.add_argument("--repeats", type=int, default=5, help="alternated runs per contender (>= 5 for a median)")
     ap.add_argument("--handwritten-batches", type=int, default=1000)
+    ap.add_argument("--before", type=Path, default=None,
+                    help="a checkout of other code: generator contenders also run from it ('NAME @before')")
     ap.add_argument("--only", nargs="*", default=None,
                     help=f"contenders (default: {QUICK}; above 20M rows {LARGE}); all: {list(CONTENDERS)}")
     args = ap.parse_args()
@@ -114,18 +128,34 @@ def main() -> None:
         if not (ds / "manifest.json").exists():
             raise SystemExit(f"--dataset: {str(ds)!r} has no manifest.json; give a directory written by split-datasets")
         rows = dataset_rows(ds)
-        runs: dict[str, list[dict]] = {k: [] for k in only}
+        names = list(only)
+        if args.before is not None:
+            names += [f"{k} {BEFORE}" for k in only if "DataGenerator" in k or "as_tf_dataset" in k]
+        runs: dict[str, list[dict]] = {k: [] for k in names}
         for rep in range(args.repeats):
-            for name in only:
-                code = PRELUDE.format(features=FEATURES, ds=str(ds)) + CONTENDERS[name].replace(
+            for name in names:
+                base = name.removesuffix(f" {BEFORE}")
+                code = PRELUDE.format(features=FEATURES, ds=str(ds)) + CONTENDERS[base].replace(
                     "{handwritten}", str(args.handwritten_batches))
                 settle()
-                r = run_measured(code)
+                r = run_measured(code, cwd=args.before) if name != base else run_measured(code)
                 r["rate"] = r["samples"] / r["seconds"] if r["samples"] else 0.0
                 runs[name].append(r)
                 print(f"  {size}M run {rep + 1} {name:28s} {r['rate']:12,.0f} samples/s {r['seconds']:7.1f} s wall "
                       f"{r['cpu']:7.1f} s CPU {r['rss_mb']:7.0f} MB", file=sys.stderr, flush=True)
         report(f"{rows:,} rows ({ds})", args.repeats, runs)
+
+
+def ratio(runs: dict[str, list[dict]], label: str, a: str, b: str) -> None:
+    wall = [x["rate"] / y["rate"] for x, y in zip(runs[a], runs[b])]
+    cpu = [(y["cpu"] / y["samples"]) / (x["cpu"] / x["samples"]) for x, y in zip(runs[a], runs[b])]
+    print(f"{label}: wall {spread(wall, '.2f')}x, CPU {spread(cpu, '.2f')}x (samples per CPU second)")
+
+
+def phase_seconds(run: dict, phase: str) -> tuple[float, float]:
+    """(wall, CPU) seconds of a phase (older code reported wall seconds only: CPU is then NaN)."""
+    value = run["phases"].get(phase, 0.0)
+    return tuple(value) if isinstance(value, list) else (value, float("nan"))
 
 
 def report(what: str, repeats: int, runs: dict[str, list[dict]]) -> None:
@@ -136,17 +166,19 @@ def report(what: str, repeats: int, runs: dict[str, list[dict]]) -> None:
         print(f"{name:30s} {spread([r['rate'] for r in rs]):>34s} {spread([r['cpu'] for r in rs], '.2f'):>24s} "
               f"{median([r['rss_mb'] for r in rs]):12.0f}")
     for label, a, b in RATIOS:
-        if a in runs and b in runs:
-            wall = [x["rate"] / y["rate"] for x, y in zip(runs[a], runs[b])]
-            cpu = [(y["cpu"] / y["samples"]) / (x["cpu"] / x["samples"]) for x, y in zip(runs[a], runs[b])]
-            print(f"{label}: wall {spread(wall, '.2f')}x, CPU {spread(cpu, '.2f')}x (samples per CPU second)")
+        for tag in ("", f" {BEFORE}"):
+            if a + tag in runs and b in runs:
+                ratio(runs, label + tag, a + tag, b)
+    for name in runs:
+        if name.endswith(BEFORE):
+            ratio(runs, f"{name.removesuffix(' ' + BEFORE)}: after / before", name.removesuffix(f" {BEFORE}"), name)
     for name, rs in runs.items():
         if rs[0].get("phases"):
-            print(f"{name}, seconds per phase (median over runs; summed over threads, see phases.py):")
+            print(f"{name}, per phase (median over runs; summed over threads, see phases.py): wall s, CPU s")
             for phase in rs[0]["phases"]:
-                print(f"  {phase:12s} {median([r['phases'].get(phase, 0.0) for r in rs]):7.2f} s")
-            print(f"  {'(wall)':12s} {median([r['seconds'] for r in rs]):7.2f} s")
-            print(f"  {'(CPU)':12s} {median([r['cpu'] for r in rs]):7.2f} s")
+                wall, cpu = (median([phase_seconds(r, phase)[k] for r in rs]) for k in (0, 1))
+                print(f"  {phase:12s} {wall:7.2f} {cpu:7.2f}")
+            print(f"  {'(whole pass)':12s} {median([r['seconds'] for r in rs]):7.2f} {median([r['cpu'] for r in rs]):7.2f}")
     shuffled = runs.get("DataGenerator pass shuffled")
     if shuffled and shuffled[0].get("rss_trace"):
         trace = [median(v) for v in zip(*[r["rss_trace"] for r in shuffled])]

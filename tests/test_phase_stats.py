@@ -1,6 +1,8 @@
 """The per-phase timers (reader/phases.py) the benchmark prints: off unless asked for, counting every
 ``batch()`` call of a pass and every ``batch_run()`` of ``as_tf_dataset``, without changing a batch."""
 
+import time
+
 import numpy as np
 
 from datagen import DataGenerator
@@ -26,6 +28,24 @@ def test_timers_are_off_by_default_and_count_a_pass(dataset):
     assert counts["permutation"] == windows
     assert counts["read"] == counts["row-major"] == len(timed.source.plan.units)
     assert all(v["seconds"] >= 0 for v in stats.as_dict().values())
+    assert all(v["cpu"] >= 0 for v in stats.as_dict().values())  # this thread's CPU seconds, beside the wall
+
+
+def test_phase_cpu_seconds_are_the_threads_cpu_time():
+    from datagen.reader.phases import PhaseStats, lap, start
+
+    stats = PhaseStats()
+    t = start(stats)
+    time.sleep(0.05)  # wall passes, this thread's CPU hardly does
+    t = lap(stats, "sleep", t)
+    x = 0
+    while time.thread_time() - t[1] < 0.05:
+        x += 1
+    lap(stats, "spin", t)
+    got = stats.as_dict()
+    assert got["sleep"]["seconds"] >= 0.05 > got["sleep"]["cpu"] * 2
+    assert got["spin"]["cpu"] >= 0.05 and got["spin"]["count"] == 1
+    assert start(None) == lap(None, "off", t) == (0.0, 0.0)
 
 
 def test_as_tf_dataset_runs_are_timed(dataset, monkeypatch):

@@ -2,11 +2,14 @@
 
 Off by default: every timed spot calls ``lap(stats, ...)`` with ``stats`` None, which returns at
 once (no clock is read). ``BatchSource.phase_stats()`` turns it on for one generator and returns the
-``PhaseStats`` that then sums, per phase, the seconds spent and the number of times, over all threads
-(window decoding runs in the background thread, batches in the caller's). Phases:
+``PhaseStats`` that then sums, per phase, the wall seconds spent (``seconds``), the CPU seconds of the
+thread that spent them (``cpu``: on a loaded machine wall seconds include time waiting for a core,
+CPU seconds do not) and the number of times, over all threads (window decoding runs in the reader
+and background threads, batches in the caller's). Phases:
 
 * ``read``: Parquet pages -> Arrow (pyarrow's decode of the window's row groups);
 * ``row-major``: Arrow columns -> the window's row-major matrix and label/weight arrays;
+* ``concat``: joining the converted row groups of a window;
 * ``permutation``: drawing the window's row order;
 * ``gather``: a batch's rows taken from the window(s) in epoch order (the batch's own copy);
 * ``assemble``: the Keras tuple (one-hot labels) and the user's transform;
@@ -25,21 +28,25 @@ class PhaseStats:
     def __init__(self):
         self._lock = threading.Lock()
         self.seconds: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
         self.counts: dict[str, int] = defaultdict(int)
 
-    def add(self, phase: str, seconds: float) -> None:
+    def add(self, phase: str, seconds: float, cpu: float = 0.0) -> None:
         with self._lock:
             self.seconds[phase] += seconds
+            self.cpu[phase] += cpu
             self.counts[phase] += 1
 
     def reset(self) -> None:
         with self._lock:
             self.seconds.clear()
+            self.cpu.clear()
             self.counts.clear()
 
     def as_dict(self) -> dict[str, dict[str, float]]:
         with self._lock:
-            return {k: {"seconds": self.seconds[k], "count": self.counts[k]} for k in self.seconds}
+            return {k: {"seconds": self.seconds[k], "cpu": self.cpu[k], "count": self.counts[k]}
+                    for k in self.seconds}
 
     def __getstate__(self):  # a worker process starts with its own (empty) stats
         return {}
@@ -48,15 +55,19 @@ class PhaseStats:
         self.__init__()
 
 
-def start(stats: PhaseStats | None) -> float:
-    """The clock, if timing is on (0.0 otherwise: no clock read)."""
-    return time.perf_counter() if stats is not None else 0.0
+Clock = tuple[float, float]  # (wall, this thread's CPU) seconds
+OFF: Clock = (0.0, 0.0)
 
 
-def lap(stats: PhaseStats | None, phase: str, since: float) -> float:
-    """Add the time since ``since`` to ``phase``; return the clock (0.0 when timing is off)."""
+def start(stats: PhaseStats | None) -> Clock:
+    """The clocks, if timing is on (``OFF`` otherwise: no clock is read)."""
+    return (time.perf_counter(), time.thread_time()) if stats is not None else OFF
+
+
+def lap(stats: PhaseStats | None, phase: str, since: Clock) -> Clock:
+    """Add the wall and CPU time since ``since`` to ``phase``; return the clocks (``OFF`` when off)."""
     if stats is None:
-        return 0.0
-    now = time.perf_counter()
-    stats.add(phase, now - since)
+        return OFF
+    now = (time.perf_counter(), time.thread_time())
+    stats.add(phase, now[0] - since[0], now[1] - since[1])
     return now
