@@ -195,6 +195,10 @@ def recover(out: Path) -> str | None:
     _, publish = found
     out_real = os.path.realpath(out)
     outcome = "rolled back"
+    # temporary files first: a half-written version record keeps _versions/ from being pruned below
+    for tmp in (out / MANIFEST_TMP, out / VERSIONS_DIR / RECORD_TMP):
+        if os.path.lexists(tmp) and not tmp.is_dir():
+            tmp.unlink()
     if publish is not None:
         cache: list = []
 
@@ -223,9 +227,6 @@ def recover(out: Path) -> str | None:
                 path = out.joinpath(*rel.split("/"))
                 if _inside(out_real, path):
                     _rmdir_if_empty(path)
-    for tmp in (out / MANIFEST_TMP, out / VERSIONS_DIR / RECORD_TMP):
-        if os.path.lexists(tmp) and not tmp.is_dir():
-            tmp.unlink()
     remove_tree(out / STAGING)
     (out / JOURNAL).unlink()
     return outcome

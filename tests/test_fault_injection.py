@@ -96,6 +96,7 @@ def _kill_points(ops, extra: int, seed: int) -> list[int]:
 
     moves = [n for n, op, path in ops if op == "replace" and "/shards/" in path]
     commit = first(lambda op, path: op == "replace" and path.endswith(".manifest.json.tmp"))
+    record = first(lambda op, path: path.endswith(".record.tmp"))
     points = {
         1, 2,
         first(lambda op, path: path.endswith(".datagen-journal")),
@@ -104,6 +105,7 @@ def _kill_points(ops, extra: int, seed: int) -> list[int]:
         first(lambda op, path: op == "open" and path.endswith(".parquet")),
         moves[0] - 1, moves[0], moves[len(moves) // 2], moves[-1] + 1,   # announce, first, middle, after the moves
         commit, commit + 1, commit + 2,
+        record, record and record + 1,   # with the version record half-written, and after it
         first(lambda op, path: op == "unlink" and path.endswith(".datagen-journal")),
         len(ops),  # removing the lock file
     }
