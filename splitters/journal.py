@@ -33,7 +33,7 @@ from datagen.contract.format import MANIFEST_NAME
 from datagen.contract.manifest import read_manifest
 from datagen.contract.versions import VERSIONS_DIR
 
-from .lock import LOCK_NAME
+from datagen.contract.outlock import LOCK_NAME
 
 JOURNAL = ".datagen-journal"
 STAGING = ".datagen-staging"

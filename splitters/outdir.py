@@ -23,7 +23,7 @@ from datagen.contract.format import MANIFEST_NAME, Manifest
 from datagen.contract.manifest import read_manifest
 
 from . import journal
-from .lock import LOCK_NAME, OutLock
+from datagen.contract.outlock import LOCK_NAME, OutLock
 
 STAGING = journal.STAGING
 # names whose presence in a fresh --out is ours (a killed split's lock file)

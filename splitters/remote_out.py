@@ -30,7 +30,7 @@ from datagen.contract.remote import RemoteDataset
 from datagen.contract.storage import join, storage_error
 
 from . import journal
-from .lock import LOCK_NAME
+from datagen.contract.outlock import LOCK_NAME
 
 STAGING = journal.STAGING
 

@@ -304,7 +304,6 @@ def _build_corpus(d: Path) -> None:
 
 def _damaged_copies(d: Path) -> None:
     """Copies of the corpus dataset ``ds`` with a damaged manifest or shard."""
-    import json
     import shutil
 
     def copy(name: str, edit) -> None:

@@ -30,7 +30,7 @@ import pytest
 
 from datagen.contract.verify import verify_dataset
 from gen_fixtures import stamps
-from manifest_edit import dump, load  # shards as entries, written back as the format's table
+from manifest_edit import load  # shards as entries, written back as the format's table
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER = Path(__file__).resolve().parent / "fault_split.py"

@@ -2,7 +2,6 @@
 caller's own copy (editing it never changes later batches), a flipped byte in a checksummed page is an error, text counts its real size against
 memory_budget, what the footers' statistics show is refused at construction, bools are not indices."""
 
-import json
 import os
 import warnings
 

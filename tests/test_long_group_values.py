@@ -5,7 +5,6 @@ is written under a shortened directory ``key=<first <=100 escaped bytes>%7eh<16 
 manifest rules accept the shortened path and only it."""
 
 import hashlib
-import json
 from urllib.parse import quote, unquote
 
 import duckdb

@@ -13,7 +13,7 @@ from cli_checks import cli_process
 from datagen.contract import manifest as M
 from datagen.contract.errors import ManifestError
 from manifest_trust_cases import forge_mark, two_versions
-from manifest_edit import dump, load  # shards as entries, written back as the format's table
+from manifest_edit import load  # shards as entries, written back as the format's table
 
 
 def _duplicate_first_shard(out):

@@ -19,7 +19,7 @@ from csv_cases import shard_hashes
 from datagen import DataGenerator
 from datagen.contract.errors import ManifestError
 from datagen.contract.manifest import manifest_from_dict, read_manifest
-from manifest_edit import as_written, dump, load  # shards as entries, written back as the format's table
+from manifest_edit import as_written, load  # shards as entries, written back as the format's table
 
 
 def _sources(d, n=600, seed=0):

@@ -16,7 +16,7 @@ import pytest
 from datagen.contract.errors import ConservationError, ManifestError
 from datagen.contract.manifest import atomic_write_text, read_manifest
 from datagen.contract.verify import verify_dataset
-from splitters.lock import LOCK_NAME, OutLock
+from datagen.contract.outlock import LOCK_NAME, OutLock
 from cli_checks import fails as _fails
 from gen_fixtures import stamps, write_parquet
 from manifest_edit import dump, load  # shards as entries, written back as the format's table
@@ -147,7 +147,6 @@ def test_overwrite_deletes_nothing_and_vacuum_deletes_only_the_old_manifests_sha
 
 
 def test_a_hand_edited_manifest_entry_that_is_no_shard_is_not_deleted(dataset, src, run_split):
-    import json
 
     data = load((dataset / "manifest.json"))
     data["shards"].append({**data["shards"][0], "path": "src/main.py"})

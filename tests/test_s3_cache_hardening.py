@@ -173,7 +173,6 @@ def test_odd_entry_where_the_footer_pack_belongs(src_dir, local_ds, s3_bucket, t
 def test_a_shard_written_damaged_says_the_fresh_copy_failed_too(local_ds, s3_bucket, tmp_path):
     """The object in the bucket is damaged and the manifest's sha256 is of those damaged bytes: the
     cached copy fails, is dropped, the fresh download passes its sha256 check and fails to read too."""
-    import json
     import shutil
 
     from datagen.contract.errors import ShardError

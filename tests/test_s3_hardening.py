@@ -10,7 +10,7 @@ import s3fs
 
 from cli_checks import fails
 from datagen.app.sample import write_sample
-from manifest_edit import dump, load  # shards as entries, written back as the format's table
+from manifest_edit import load  # shards as entries, written back as the format's table
 
 ARGS = ("--time-column", "event_time", "--group-by", "month")
 

@@ -19,7 +19,7 @@ from datagen.app.sample import write_sample
 from datagen.contract.manifest import read_manifest
 from splitters.config import SplitConfig
 from splitters.split import run_split
-from manifest_edit import dump, load  # shards as entries, written back as the format's table
+from manifest_edit import load  # shards as entries, written back as the format's table
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTS = dict(time_column="event_time", group_by=["month"], row_group_size=1024, label="label")

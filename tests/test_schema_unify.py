@@ -3,7 +3,6 @@
 either every shard has the manifest's schema and every value arrives intact, or the
 split is refused with a schema-mismatch error naming both files."""
 
-import json
 
 import numpy as np
 import pyarrow as pa
@@ -13,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from splitters.unify import unify_all, unify_types
-from manifest_edit import dump, load  # shards as entries, written back as the format's table
+from manifest_edit import load  # shards as entries, written back as the format's table
 
 NUMERIC = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"]
 OTHER = [pa.string(), pa.large_string(), pa.bool_(), pa.date32(), pa.binary(),

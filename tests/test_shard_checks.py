@@ -4,7 +4,6 @@ _source_id, a symlink out of DIR or a FIFO give one line naming the shard, never
 and never a hang; verify says OK only where the generator accepts."""
 
 import io
-import json
 import os
 import shutil
 

@@ -4,7 +4,6 @@ ones the two-read path writes, and the sources that do not qualify are still fin
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +19,7 @@ from splitters.reduce import GroupJob, reduce_groups
 from splitters.sources import discover
 from splitters.split import run_split
 from splitters.stage_hashed import hashed_units, read_and_hash
-from manifest_edit import dump, load  # shards as entries, written back as the format's table
+from manifest_edit import load  # shards as entries, written back as the format's table
 
 
 def _table(n: int, seed: int) -> pa.Table:

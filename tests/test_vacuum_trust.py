@@ -3,7 +3,6 @@ whose name starts with DIR's) or a user's file is refused in one line, nothing d
 
 from __future__ import annotations
 
-import json
 import shutil
 
 from cli_checks import fails

@@ -8,7 +8,7 @@ import os
 
 from datagen.contract import manifest as M
 from manifest_trust_cases import two_versions
-from manifest_edit import dump, load  # shards as entries, written back as the format's table
+from manifest_edit import load  # shards as entries, written back as the format's table
 
 
 def _add_copy(out, new_path, group=None):

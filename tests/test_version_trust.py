@@ -1,7 +1,6 @@
 """datagen log / show --version / version=N check the version records' chain (version_check.py):
 a hand-edited or deleted record is marked and refused; a vacuumed version is said to be one."""
 
-import json
 
 import numpy as np
 import pandas as pd

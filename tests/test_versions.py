@@ -4,14 +4,12 @@ deletes no file; two appends at once; kill -9 anywhere in an append."""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
 import time
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 
 from cli_checks import fails
