@@ -82,6 +82,18 @@ FIELD_VALUES = st.sampled_from([None, True, False, 0, -1, 1, 7, 2**63, 2**64, 1.
                                 "\x00", "a\nb", "a" * 300, [], {}, [0], [1, 2], [True], [2**63], "A" * 64, "f" * 64,
                                 "0" * 63, {"0": 1}, {"0": -1}, {"é": 3}, "../x", "/abs", "a//b", "./a", "a/./b",
                                 "month=01/../x.parquet", "c:x/y", "a\\b", "x" * 256 + "/y", "-1", "NaN"])
+def edit_shards(shards: list, edits, group_edits) -> None:
+    """Set (or drop, for "<drop>") shard fields and group values, in place."""
+    for i, key, value in edits:
+        if value == "<drop>":
+            shards[i].pop(key, None)
+        else:
+            shards[i][key] = copy.deepcopy(value)
+    for i, key, value in group_edits:
+        if isinstance(shards[i].get("group"), dict):
+            shards[i]["group"][key] = value
+
+
 SHARD_KEYS = st.sampled_from(["path", "group", "part", "rows", "bytes", "sha256", "row_groups", "time_min",
                               "time_max", "label_counts", "extra"])
 
@@ -95,14 +107,7 @@ SHARD_KEYS = st.sampled_from(["path", "group", "part", "rows", "bytes", "sha256"
 def test_shard_edits_get_the_reference_verdict(grown, edits, group_edits, copies, monkeypatch):
     data = copy.deepcopy(grown)
     shards = data["shards"]
-    for i, key, value in edits:
-        if value == "<drop>":
-            shards[i].pop(key, None)
-        else:
-            shards[i][key] = copy.deepcopy(value)
-    for i, key, value in group_edits:
-        if isinstance(shards[i].get("group"), dict):
-            shards[i]["group"][key] = value
+    edit_shards(shards, edits, group_edits)
     for i, j, key in copies:  # another shard's value: duplicates, misfiled groups, totals off
         if key in shards[j]:
             shards[i][key] = copy.deepcopy(shards[j][key])

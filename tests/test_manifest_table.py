@@ -21,7 +21,7 @@ from datagen.contract.errors import ManifestError
 from datagen.contract.manifest import read_manifest, read_manifest_with_hash
 from manifest_edit import as_written
 from test_append import ARGS, day_file
-from test_manifest_columns import FIELD_VALUES, SHARD_KEYS, _verdict, many
+from test_manifest_columns import FIELD_VALUES, SHARD_KEYS, _verdict, edit_shards, many
 
 SETTINGS = settings(max_examples=50, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -42,14 +42,7 @@ def rows_manifest(dataset):
 def test_table_round_trips_and_gets_the_per_entry_verdict(rows_manifest, edits, group_edits, monkeypatch):
     data = copy.deepcopy(rows_manifest)
     shards = data["shards"]
-    for i, key, value in edits:
-        if value == "<drop>":
-            shards[i].pop(key, None)
-        else:
-            shards[i][key] = copy.deepcopy(value)
-    for i, key, value in group_edits:
-        if isinstance(shards[i].get("group"), dict):
-            shards[i]["group"][key] = value
+    edit_shards(shards, edits, group_edits)
     names = [c["name"] for c in data["group_columns"]]
     table = shardtable.to_columns(shards, names)
     uniform = all(set(s) == set(shardtable.FIELDS) for s in shards) and \
