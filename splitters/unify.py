@@ -18,8 +18,14 @@ Rules (``unify_types``; ``None`` means "refuse: schema mismatch"):
   (s + ms -> ms, ms + ns -> ns); a value outside the finer unit's range is refused;
 - string + large_string -> large_string; binary likewise;
 - dictionary (pandas category) of T + T, or two dictionaries of T -> T;
-- anything else (string + int, bool + int, date + timestamp, different time zones,
-  decimals of different scale) is refused. Text is never widened from numbers: the
+- decimals -> the decimal with the most digits before and after the point that any of them has
+  (decimal128(5, 2) + decimal128(12, 2) -> decimal128(12, 2); (5, 2) + (6, 1) -> (7, 2)); decimal256
+  when any is one or above 38 digits, refused above 76 (every value keeps its exact value);
+- lists (list, large_list) -> a list of the unified element type (large_list if any is large),
+  structs with the same field names in the same order -> a struct of the unified field types: what
+  pandas and Polars write for the same data (list<string> and large_list<large_string>) merges;
+- anything else (string + int, bool + int, date + timestamp, different time zones, a list with a
+  non-list) is refused. Text is never widened from numbers: the
   text of a number depends on how each file was written ("1" vs "1.0"), so a silent
   conversion would make groups and values depend on the file format.
 """
@@ -60,10 +66,37 @@ def unify_all(types: list[pa.DataType]) -> pa.DataType | None:
         return plain[0]
     if all(_is_number(t) for t in plain):
         return _join_numbers(set(plain))
+    if all(pa.types.is_decimal(t) for t in plain):
+        return _join_decimals(plain)
+    if all(_is_list(t) for t in plain):
+        value = unify_all([t.value_type for t in plain])
+        large = any(pa.types.is_large_list(t) for t in plain)
+        return None if value is None else (pa.large_list(value) if large else pa.list_(value))
+    if all(pa.types.is_struct(t) for t in plain):
+        names = [[f.name for f in t] for t in plain]
+        if any(n != names[0] for n in names):
+            return None
+        fields = [unify_all([t.field(i).type for t in plain]) for i in range(len(names[0]))]
+        return None if any(f is None for f in fields) else pa.struct(list(zip(names[0], fields)))
     out = plain[0]
     for t in plain[1:]:
         out = _plain_unify(out, t) if out is not None else None
     return out
+
+
+def _is_list(t: pa.DataType) -> bool:
+    return pa.types.is_list(t) or pa.types.is_large_list(t)
+
+
+def _join_decimals(types: list[pa.DataType]) -> pa.DataType | None:
+    """Digits before the point and after it: the most of either; decimal256 beyond 38 digits."""
+    scale = max(t.scale for t in types)
+    whole = max(t.precision - t.scale for t in types)
+    precision = whole + scale
+    if precision > 76:
+        return None
+    wide = precision > 38 or any(isinstance(t, pa.Decimal256Type) for t in types)
+    return pa.decimal256(precision, scale) if wide else pa.decimal128(precision, scale)
 
 
 _SIGNED = (pa.int8(), pa.int16(), pa.int32(), pa.int64())
