@@ -21,6 +21,8 @@ ticks = st.one_of(
     st.lists(st.integers(1_704_067_200 * 10**9, 1_704_153_600 * 10**9), max_size=60),
     st.lists(st.sampled_from([I64.min, -1, 0, 7, I64.max - 1, MISSING_TIME]), max_size=60),
     st.lists(st.integers(I64.min, I64.max), max_size=60),
+    st.lists(st.integers(0, 2**61), max_size=60),          # a few ticks dropped from the key
+    st.lists(st.sampled_from([0, 1, 2, 3, 2**62]), max_size=60),  # ticks sharing a coarse key, out of order
 ).map(lambda v: np.array(v, dtype=np.int64))
 
 
@@ -41,7 +43,12 @@ def test_time_sort_packs_a_day_of_nanoseconds_and_falls_back_for_wider_spans():
     rng = np.random.default_rng(3)
     day = 1_704_067_200 * 10**9 + rng.integers(0, 86_400 * 10**9, 50_000)
     day[10:20] = day[5]   # ties keep their arrival order
-    for ns in (day, np.concatenate([day, [MISSING_TIME, I64.min]])):
+    big = 1_704_067_200 * 10**9 + rng.integers(0, 86_400 * 10**9, 300_000)   # 47 + 19 bits: 2 ticks dropped
+    big[100:110] = big[7]
+    near = big.copy()
+    near[1::2] = near[::2] + 1   # ticks a nanosecond apart, in a shuffled order: the coarse key cannot tell
+    near = near[rng.permutation(len(near))]
+    for ns in (day, np.concatenate([day, [MISSING_TIME, I64.min]]), big, near):
         order, ordered = time_sort(ns)
         assert np.array_equal(order, np.argsort(ns, kind="stable"))
         assert np.array_equal(ordered, np.sort(ns))
