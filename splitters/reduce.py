@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEntry
 
 from .append_conform import stored_type
+from .gather import gather_rows, time_sort
 from .missing_times import time_range
 from .stage_write import staged_source, unpack_staged
 
@@ -94,12 +95,8 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
             if ctx.time_column is None:   # no time: source file and row order
                 ns, order = None, lineage_order(source_ids, source_rows)
             else:
-                ns = np.concatenate(ticks)
-                order = time_order(ns)
-                ns = ns if order is None else ns[order]
-            # the order is a permutation of the rows: no bounds check (it doubles a chunked gather's cost)
-            table = _decode_text((table if order is None else pc.take(table, pa.array(order), boundscheck=False))
-                                 .combine_chunks())
+                order, ns = time_sort(np.concatenate(ticks))
+            table = _decode_text(gather_rows(table, order))   # gather.py: contiguous, then taken
             # the lineage columns, last: numpy gathers them
             table = table.append_column(SOURCE_ID_COLUMN, pa.array(source_ids if order is None else source_ids[order]))
             table = table.append_column(SOURCE_ROW_COLUMN,
@@ -130,14 +127,8 @@ def time_order(ns: np.ndarray) -> np.ndarray | None:
     """Row order by time, ties kept in arrival order. Rows arrive in (source id, source row)
     order, so this is the shard order: time, then source order. None when the rows already
     arrive in time order (common: logs are written in time order), which spares the sort and
-    the gather. The unstable sort is faster; when equal times exist it is redone stably."""
-    if len(ns) < 2 or bool((ns[1:] >= ns[:-1]).all()):
-        return None
-    order = np.argsort(ns, kind="quicksort")
-    ordered = ns[order]
-    if len(ns) > 1 and (ordered[1:] == ordered[:-1]).any():
-        order = np.argsort(ns, kind="stable")
-    return order
+    the gather (gather.time_sort, which also gives the ticks in that order)."""
+    return time_sort(ns)[0]
 
 
 def source_order(table: pa.Table) -> np.ndarray | None:

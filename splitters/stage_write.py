@@ -21,6 +21,7 @@ from datagen.contract.format import SOURCE_ROW_COLUMN
 
 from datagen.contract.format import is_text
 
+from .gather import gather_rows
 from .missing_times import MISSING_TIME
 
 if TYPE_CHECKING:
@@ -69,8 +70,7 @@ def staged_table(table: pa.Table, ns: np.ndarray | None, rows: np.ndarray, sourc
         table = table.drop_columns(plain)
     table = encode_text(table)
     if not (len(order) and bool((order[1:] > order[:-1]).all())):   # not already in group order
-        # ``order`` is a permutation of the rows: no bounds check (it doubles a chunked gather's cost)
-        table, rows = pc.take(table, pa.array(order), boundscheck=False), rows[order]
+        table, rows = gather_rows(table, order), rows[order]   # gather.py: contiguous, then taken
         ns = None if ns is None else ns[order]
     # the source row is appended after the gather (numpy gathers it directly); the source id is not a
     # column at all but the file's metadata (the reduce step rebuilds the column)

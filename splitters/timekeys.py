@@ -31,7 +31,7 @@ NS_PER = TICKS["ns"]
 _EPOCH_DATE = _dt.date(1970, 1, 1)
 _INT_RE = r"^\s*[+-]?\d+\s*$"
 _FLOAT_RE = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
-__all__ = ["MIN_NS", "MAX_NS", "NS_PER", "TimeParse", "parse_times", "derived_part", "derived_value"]
+__all__ = ["MIN_NS", "MAX_NS", "NS_PER", "TimeParse", "parse_times", "derived_part", "day_part", "DAY_PARTS", "derived_value"]
 
 
 @dataclass
@@ -174,11 +174,18 @@ def _calendar(days: np.ndarray, name: str) -> np.ndarray:
 def derived_part(name: str, local: np.ndarray) -> np.ndarray:
     """One calendar part as int64 per row (``date`` as days since 1970-01-01) of wall-clock
     microseconds ``local`` (proleptic Gregorian calendar, as Python's datetime)."""
-    days = np.floor_divide(local, US_PER_DAY)
-    if name == "date":
-        return days
     if name == "hour":
         return np.floor_divide(local, US_PER_HOUR) % 24
+    return day_part(name, np.floor_divide(local, US_PER_DAY))
+
+
+DAY_PARTS = frozenset(("date", "weekday", "year", "month", "day"))
+
+
+def day_part(name: str, days: np.ndarray) -> np.ndarray:
+    """``derived_part`` of a part in DAY_PARTS, from the wall-clock day (days since 1970-01-01)."""
+    if name == "date":
+        return days
     if name == "weekday":  # Monday = 0 ... Sunday = 6; 1970-01-01 was a Thursday
         return (days + 3) % 7
     if name not in ("year", "month", "day"):
