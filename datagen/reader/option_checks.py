@@ -91,6 +91,10 @@ def check_footer_stats(m: Manifest, group_values: dict[int, dict], stats: dict[s
         if s is not None and s.nulls:
             raise ColumnError(f"{role} column {col!r} has {s.nulls:,} null values in the selected shards "
                               f"(Parquet statistics); every row needs a {role}")
+        if s is not None and s.nans:
+            raise ColumnError(f"{role} column {col!r} has {s.nans:,} NaN values in the selected shards, the first "
+                              f"in shard {s.nan_shard!r} (recorded NaN counts); every row needs a {role}: drop "
+                              f"or fix those rows in the input and split again, or exclude the shards with where=")
     if o.label is not None and o.num_classes is not None and o.label not in m.group_names:
         span = value_range(stats.get(o.label))
         if span is not None:
