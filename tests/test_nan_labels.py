@@ -94,3 +94,31 @@ def test_recorded_counts_match_numpy(values):
     want = int(np.isnan(np.array([np.inf if v is None else v for v in values], dtype=float)).sum())
     assert nan_counts(meta) == {"f": want}
     assert KEY in meta.metadata
+
+
+def test_shards_written_before_the_counts_warn_and_verify_still_finds(run_split, run_datagen, tmp_path):
+    import hashlib
+
+    import manifest_edit
+
+    y = (np.arange(90) % 3).astype(float)
+    y[4] = np.nan
+    out = _split(run_split, tmp_path, _table(y))
+
+    def strip(data):   # rewrite every shard as an older datagen wrote it: no NaN-count key
+        for entry in data["shards"]:
+            path = out / entry["path"]
+            table = pq.read_table(path)
+            meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != KEY}
+            pq.write_table(table.replace_schema_metadata(meta), path, row_group_size=1 << 20)
+            entry["bytes"] = path.stat().st_size
+            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    manifest_edit.edit(out / "manifest.json", lambda data: (strip(data), data["totals"].update(
+        bytes=sum(e["bytes"] for e in data["shards"]))))
+    assert all(c is None for c in _footer_counts(out).values())
+    with pytest.warns(UserWarning, match="label column 'y': some selected shards were written without NaN counts"):
+        gen = DataGenerator(out, ["x"], label="y", batch_size=90)
+    assert np.isnan(gen[0][1]).sum() == 1   # delivered, as the warning says
+    result = run_datagen("verify", out)
+    assert result.exit_code != 0 and "label column 'y' holds 1 NaN values" in result.output
