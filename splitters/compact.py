@@ -32,6 +32,7 @@ from datagen.contract.errors import ConservationError, OutputError
 from datagen.contract.lineageseen import LineageSeen
 from datagen.contract.shardcheck import ShardProblem
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, ShardEntry, is_text
+from datagen.contract.nancount import with_nan_counts
 
 from . import outdir
 from .publish import publish
@@ -91,7 +92,7 @@ def _merge(out: Path, run: list[ShardEntry], part: int, m: Manifest, root: Path,
                                 f"{table.num_rows:,} rows, the manifest says {sum(s.rows for s in run):,}")
     _lineage_unique(table, run, seen, m)
     order, ticks, res = _shard_order(table, m.time_column)
-    table = table.take(pa.array(order))
+    table = with_nan_counts(table.take(pa.array(order)))  # the merged shard's own NaN counts
     rel = f"{posixpath.dirname(run[0].path)}/part-{part:05d}.parquet"
     dest = root.joinpath(*rel.split("/"))
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEntry
+from datagen.contract.nancount import with_nan_counts
 
 from .append_conform import stored_type
 from .gather import gather_rows, time_sort
@@ -166,6 +167,7 @@ def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray | Non
     sink = pa.BufferOutputStream()
     collected: list = []
     codecs = dict(ctx.compression)
+    piece = with_nan_counts(piece)  # NaN counts of float columns in the footer (contract/nancount.py)
     pq.write_table(piece, sink, compression={c: codecs.get(c, "zstd") for c in piece.column_names},
                    row_group_size=ctx.row_group_size,
                    use_dictionary=list(ctx.dictionary_columns), write_statistics=True, metadata_collector=collected,

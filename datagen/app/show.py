@@ -72,6 +72,9 @@ def render(m: Manifest, directory: str, max_sources: int = 10) -> str:
     if s["label_counts"] is not None:
         total = sum(s["label_counts"].values()) or 1
         parts = ", ".join(f"{k}: {v:,} ({100 * v / total:.1f}%)" for k, v in s["label_counts"].items())
+        if not parts:  # a float label: the splitter counts classes of integer, bool and text labels only
+            kind = {**m.group_types, **m.column_types}.get(s["label_column"], "unknown type")
+            parts = f"{kind}, no class counts"
         lines.append(f"label     {s['label_column']}: {parts}")
     lines.append(f"sources   {len(s['sources'])}")
     for src in s["sources"][:max_sources]:

@@ -3,7 +3,8 @@
 Every shard goes through the same :class:`~datagen.contract.shardcheck.ShardChecker` the generator
 uses (real path inside DIR, regular file, size, Parquet footer against the manifest's schema,
 rows and row groups, and with ``full_hash`` the sha256 and every lineage value against the
-sources' row counts, each (source, row) once across all shards, lineageseen.py), so OK means the generator accepts
+sources' row counts, each (source, row) once across all shards, lineageseen.py, and no NaN in the label
+column, nancount.py), so OK means the generator accepts
 the dataset. Every problem is listed, one line per shard.
 """
 
@@ -90,6 +91,7 @@ def pack_problems(remote, manifest: Manifest) -> list[str]:
 
 def _verify(directory: str, manifest: Manifest, checker: ShardChecker, full_hash: bool) -> VerifyReport:
     from datagen.contract.lineageseen import LineageSeen  # numpy: loaded only when checking
+    from datagen.contract.nancount import label_nan_problem
 
     level = "sha256" if full_hash else "footer"
     seen = LineageSeen(manifest) if full_hash else None  # (source, row) pairs unique across the shards
@@ -99,6 +101,8 @@ def _verify(directory: str, manifest: Manifest, checker: ShardChecker, full_hash
             checker.check(shard, level)
             if full_hash:  # every (source, row) the shard names exists in the manifest's sources
                 checker.check_lineage_values(shard, seen)
+                if manifest.label_column:  # NaN labels: Parquet statistics do not count them
+                    return label_nan_problem(checker.locate(shard), shard.path, manifest.label_column)
         except ShardProblem as found:
             return found.line
         return None

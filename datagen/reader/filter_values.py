@@ -3,14 +3,17 @@
 A value's kind is number, string, bool or null; values of different kinds are never equal and
 never ordered; NaN equals NaN (it is a group like any other) and nulls and NaN never order.
 In a float column the strings the manifest uses for non-finite values ("NaN", "Infinity",
-"-Infinity") stand for those floats (spellings shared with outputs.group_value).
+"-Infinity") stand for those floats (spellings shared with outputs.group_value). Decimal,
+timestamp, date and time columns compare by value (typed_values.py), never as text.
 """
 
 from __future__ import annotations
 
+import decimal
 from typing import Any, Callable, Iterable
 
 from .outputs import FLOAT_TYPES, NON_FINITE
+from .typed_values import Typed, stored_value, typed_kind
 
 
 def kind(value: Any) -> str:
@@ -18,8 +21,10 @@ def kind(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "bool"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, decimal.Decimal)):
         return "number"
+    if isinstance(value, Typed):
+        return value.kind
     return "string" if isinstance(value, str) else "other"
 
 
@@ -40,15 +45,19 @@ def non_finite(value: Any) -> Any:
 
 def ordered(op: Callable, a: Any, b: Any) -> bool:
     ka = kind(a)
-    return ka == kind(b) and ka in ("number", "string", "bool") and op(a, b)
+    return ka == kind(b) and ka in ("number", "string", "bool", "timestamp", "date", "time") and op(a, b)
 
 
 def normalise(group: dict, types: dict[str, str]) -> dict:
-    """Group values as the filter sees them: "NaN"/"inf" strings in float columns become floats."""
+    """Group values as the filter sees them: "NaN"/"inf" strings in float columns become floats;
+    decimal, timestamp, date and time text becomes typed values (typed_values.py)."""
     out = dict(group)
     for key, value in group.items():
-        if types.get(key) in FLOAT_TYPES:
+        type_name = types.get(key)
+        if type_name in FLOAT_TYPES:
             out[key] = non_finite(value)
+        elif typed_kind(type_name):
+            out[key] = stored_value(value, typed_kind(type_name))
     return out
 
 

@@ -3,13 +3,17 @@
 Per column, over every row group of every selected shard: the null count, the min and max
 (``None`` when any row group lacks them, so a check that needs them falls back to the
 per-batch check), and the largest ``total_uncompressed_size / num_rows`` of a row group's
-column chunk (the bytes one row of it takes once decoded, before per-value overheads).
+column chunk (the bytes one row of it takes once decoded, before per-value overheads). NaN
+counts come from the shard's ``datagen.nan_counts`` key (contract/nancount.py; None when a shard
+was written without it) with the first shard holding a NaN.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from datagen.contract.nancount import nan_counts
 
 
 @dataclass
@@ -19,14 +23,18 @@ class ColumnStats:
     high: Any = None
     bytes_per_row: float = 0.0       # largest uncompressed bytes per row of a row group
     known_range: bool = True
+    nans: int | None = 0             # None: some shard has no recorded NaN counts
+    nan_shard: str | None = None     # the first shard (in the order given) holding a NaN
 
 
-def footer_stats(footers: list, columns: list[str]) -> dict[str, ColumnStats]:
-    """Summaries of ``columns`` (top-level leaves) over the footers (``FileMetaData``) of the shards."""
+def footer_stats(footers: list, columns: list[str], paths: list[str] | None = None) -> dict[str, ColumnStats]:
+    """Summaries of ``columns`` (top-level leaves) over the footers (``FileMetaData``) of the shards
+    (named by ``paths``, in the same order, in messages)."""
     out = {c: ColumnStats() for c in columns}
-    for meta in footers:
+    for n, meta in enumerate(footers):
         if meta is None:
             continue
+        _add_nans(out, nan_counts(meta), paths[n] if paths else f"#{n}")
         leaves = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
         for rg in range(meta.num_row_groups):
             group = meta.row_group(rg)
@@ -39,6 +47,17 @@ def footer_stats(footers: list, columns: list[str]) -> dict[str, ColumnStats]:
                     s.bytes_per_row = max(s.bytes_per_row, chunk.total_uncompressed_size / group.num_rows)
                 _add(s, chunk.statistics if chunk.is_stats_set else None, group.num_rows)
     return out
+
+
+def _add_nans(out: dict[str, ColumnStats], counts: dict[str, int] | None, shard: str) -> None:
+    for name, s in out.items():
+        if counts is None:
+            s.nans = None
+        elif s.nans is not None:
+            found = counts.get(name, 0)  # a column the key does not list is not a float column here
+            s.nans += found
+            if found and s.nan_shard is None:
+                s.nan_shard = shard
 
 
 def _add(s: ColumnStats, stats, rows: int) -> None:

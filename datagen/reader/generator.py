@@ -26,6 +26,7 @@ from .plan import check_batch_index, check_epoch
 from .fitcallback import StateCheckpoint
 from .resume import check_state, make_state, read_state
 from .store import Storage
+from .text_tensors import check_text_tensors, text_to_tensors
 
 GENERATOR_SIGNATURE = generator_signature()
 
@@ -41,6 +42,8 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         runtime = RuntimeOptions(**{k: options.pop(k) for k in RUNTIME_KEYS if k in options})
         super().__init__(workers=runtime.workers, use_multiprocessing=runtime.use_multiprocessing,
                          max_queue_size=runtime.max_queue_size)
+        check_text_tensors(runtime.text_tensors)
+        self._text_tensors = runtime.text_tensors  # text inputs as tf.string tensors (text_tensors.py)
         self.source = BatchSource(GeneratorOptions(directory, features, **options), transform=runtime.transform,
                                   storage=Storage(runtime.storage_options, runtime.cache_dir, runtime.cache_size))
         o = self.source.options
@@ -103,7 +106,8 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         else:
             raise IndexError(f"batch index {i} out of range: this generator has {n} batches "
                              f"(valid indices 0..{n - 1}, or -{n}..-1 from the end)")
-        return self.source.batch(self.view.plan_batch(self._offset() + i), self.epoch)
+        batch = self.source.batch(self.view.plan_batch(self._offset() + i), self.epoch)
+        return text_to_tensors(batch) if self._text_tensors else batch
 
     # -- resume -------------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:

@@ -91,6 +91,15 @@ def check_footer_stats(m: Manifest, group_values: dict[int, dict], stats: dict[s
         if s is not None and s.nulls:
             raise ColumnError(f"{role} column {col!r} has {s.nulls:,} null values in the selected shards "
                               f"(Parquet statistics); every row needs a {role}")
+        if s is not None and s.nans:
+            raise ColumnError(f"{role} column {col!r} has {s.nans:,} NaN values in the selected shards, the first "
+                              f"in shard {s.nan_shard!r} (recorded NaN counts); every row needs a {role}: drop "
+                              f"or fix those rows in the input and split again, or exclude the shards with where=")
+        if s is not None and s.nans is None and m.column_types.get(col) in ("halffloat", "float", "double"):
+            warnings.warn(f"{role} column {col!r}: some selected shards were written without NaN counts (before "
+                          f"datagen recorded them), so NaN {role}s are not refused here (num_classes stops the batch "
+                          f"holding one; without it they reach training); `datagen verify DIR` finds them, and "
+                          f"splitting again records the counts", UserWarning, stacklevel=4)
     if o.label is not None and o.num_classes is not None and o.label not in m.group_names:
         span = value_range(stats.get(o.label))
         if span is not None:

@@ -166,6 +166,8 @@ class RuntimeOptions:
             ``{"endpoint_url": ..., "profile": ...}``); credentials otherwise come from the environment.
         cache_dir, cache_size: where shards of a dataset URL are cached on local disk (default
             ``~/.cache/datagen/shards``) and the most bytes they may take there (LRU; default "2GB").
+        text_tensors: False (default): text inputs are numpy object arrays (None for null). True
+            (TensorFlow backend): they are tf.string tensors (null -> ""), which ``model.fit(gen)`` takes.
     """
 
     transform: Callable | None = None
@@ -175,12 +177,14 @@ class RuntimeOptions:
     storage_options: dict | None = None
     cache_dir: str | None = None
     cache_size: int | str = "2GB"
+    text_tensors: bool = False
 
     def __post_init__(self) -> None:
         validate.positive_integer(self.workers, "workers")
         validate.boolean(self.use_multiprocessing, "use_multiprocessing")
         validate.positive_integer(self.max_queue_size, "max_queue_size")
         validate.callable_or_none(self.transform, "transform")
+        validate.boolean(self.text_tensors, "text_tensors")
         from datagen.contract.storage import check_storage_options
 
         self.storage_options = check_storage_options(self.storage_options)

@@ -44,7 +44,7 @@ class ShardAccess(ProcessLocal):
         self.checker = checker or ShardChecker(directory, manifest)  # a remote dataset's reads via its cache
         level = "sha256" if verify == "sha256" else "footer"
         footers = check_shards(self.checker, [manifest.shards[i] for i in selected], level, READ_THREADS)
-        self.stats = footer_stats([f[0] for f in footers], list(columns))  # before footers are dropped
+        self.stats = footer_stats([f[0] for f in footers], list(columns), [manifest.shards[i].path for i in selected])  # before footers are dropped
         self._stash = FooterStash(dict(list(zip(selected, footers))[:FOOTER_CACHE]))  # read once, used on open
         self._start_runtime()
 

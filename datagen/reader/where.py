@@ -15,6 +15,10 @@ Semantics (decided for every shard, never an error once compiled):
 * Values of different kinds (number, string, true/false) are never equal and never
   ordered. A literal of a kind that a column does not hold (``month == 'a'`` when
   month holds numbers) is refused with a FilterError naming the column.
+* Decimal, timestamp, date and time columns compare by value, never as text: a literal compared
+  with one is read as the column's type (typed_values.py: ``price >= 2`` and ``price == '2.0'``
+  match 2.00; ``'2024-01-01T10:00+01:00'`` is 09:00 UTC; text without an offset is UTC), and one
+  that does not parse as that type is refused.
 * ``and``, ``or``, ``not`` are plain two-valued logic over those results; a bare name
   (``flag``) is allowed for true/false columns and means ``flag == True``.
 
@@ -31,6 +35,7 @@ from typing import Any, Callable, Iterable
 from datagen.contract.errors import FilterError
 from .filter_values import equal, group_kinds, kind, non_finite, normalise, ordered
 from .outputs import FLOAT_TYPES
+from .typed_values import typed_kind, typed_value
 
 Predicate = Callable[[dict], bool]
 MAX_LENGTH = 10_000
@@ -50,10 +55,10 @@ def _show(text: str) -> str:
 
 
 class _Compiler:
-    def __init__(self, text: str, kinds: dict[str, set[str]], floats: frozenset[str] = frozenset()):
+    def __init__(self, text: str, kinds: dict[str, set[str]], types: dict[str, str]):
         self.text = text
         self.kinds = kinds   # column -> kinds of its non-null values (empty: unknown)
-        self.floats = floats  # float columns: "NaN"/"Infinity" literals compared with them are floats
+        self.types = types   # column -> manifest type: how a literal compared with that column is read
 
     def fail(self, message: str) -> FilterError:
         return FilterError(f"where {_show(self.text)}: {message}")
@@ -94,9 +99,9 @@ class _Compiler:
             if is_in != isinstance(right, (ast.List, ast.Tuple, ast.Set)):
                 raise self.fail(f"'in' and 'not in' take a list such as [1, 2] and lists go nowhere else, "
                                 f"got {_show(_unparse(right))}")
-            as_float = any(isinstance(n, ast.Name) and n.id in self.floats for n in (left, right))
-            get_left, left_kinds = self.operand(left, as_float)
-            get_right, right_kinds = self.operand(right, as_float)
+            column = next((n.id for n in (left, right) if isinstance(n, ast.Name)), None)
+            get_left, left_kinds = self.operand(left, column)
+            get_right, right_kinds = self.operand(right, column)
             clash = not right_kinds <= left_kinds if is_in else not left_kinds & right_kinds
             if left_kinds and right_kinds and clash:
                 raise self.fail(self.mismatch(left, left_kinds, right, right_kinds))
@@ -111,9 +116,10 @@ class _Compiler:
         return (f"{what} holds {'/'.join(sorted(left_kinds))} values, cannot compare it with "
                 f"{_show(_unparse(right))} ({'/'.join(sorted(right_kinds))})")
 
-    def operand(self, node: ast.AST, as_float: bool = False) -> tuple[Callable[[dict], Any], set[str]]:
-        """A getter and the kinds of value it can give (empty: not known)."""
-        spell = non_finite if as_float else (lambda v: v)
+    def operand(self, node: ast.AST, column: str | None = None) -> tuple[Callable[[dict], Any], set[str]]:
+        """A getter and the kinds of value it can give (empty: not known); a literal compared with
+        ``column`` is read as that column's type (floats: "NaN"; decimals, timestamps, dates, times)."""
+        spell = _literal_reader(column, self.types.get(column or ""), self.fail)
         if isinstance(node, ast.Name):
             key = self.name(node)
             return (lambda g: g.get(key)), set(self.kinds[key])
@@ -132,6 +138,25 @@ class _Compiler:
                 return -value if isinstance(node.op, ast.USub) else value
         raise self.fail(f"expected a column, a number, a string, True/False/None or (after 'in') a list of them, "
                         f"got {_show(_unparse(node))}")
+
+
+def _literal_reader(column: str | None, type_name: str | None, fail: Callable[[str], Exception]) -> Callable:
+    """How a literal compared with ``column`` is read: as is, a float column's "NaN", or a typed value."""
+    if type_name in FLOAT_TYPES:
+        return non_finite
+    typed = typed_kind(type_name)
+    if not typed:
+        return lambda v: v
+
+    def read(v: Any) -> Any:
+        if kind(v) in ("null", "other"):
+            return v
+        try:
+            return typed_value(v, typed)
+        except (ValueError, ArithmeticError, TypeError, OverflowError):
+            spelled = "a number or text such as '2.50'" if typed == "number" else f"ISO-8601 {typed} text"
+            raise fail(f"column {column!r} is {type_name}, compared by value: {v!r} is not {spelled}") from None
+    return read
 
 
 def _check(op: ast.cmpop, get_left: Callable, get_right: Callable) -> Callable[[dict], bool]:
@@ -181,8 +206,7 @@ def compile_where(where: str | dict | None, group_names: list[str], groups: Iter
         depth = MAX_DEPTH + 1
     if depth > MAX_DEPTH:
         raise FilterError(f"where {_show(where)}: nested more than {MAX_DEPTH} levels deep")
-    floats = frozenset(k for k, t in types.items() if t in FLOAT_TYPES)
-    compiled = _Compiler(where, kinds, floats).node(tree.body)
+    compiled = _Compiler(where, kinds, types).node(tree.body)
     return lambda g: bool(compiled(normalise(g, types)))
 
 
@@ -202,8 +226,8 @@ def _compile_dict(where: dict, kinds: dict[str, set[str]], types: dict[str, str]
         if not isinstance(key, str) or key not in kinds:
             raise FilterError(f"where: unknown column {key!r}; {_columns(kinds)}")
         values = tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else (value,)
-        if types.get(key) in FLOAT_TYPES:
-            values = tuple(non_finite(v) for v in values)
+        spell = _literal_reader(key, types.get(key), lambda m: FilterError(f"where[{key!r}]: {m}"))
+        values = tuple(spell(v) if kind(v) != "other" else v for v in values)
         for v in values:
             k = kind(v)
             if k == "other":

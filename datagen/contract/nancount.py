@@ -1,0 +1,59 @@
+"""NaN counts of a shard's float columns, kept in the shard's Parquet key-value metadata.
+
+Parquet statistics count nulls but not NaN, and a float NaN in a label column is no label. So the
+splitter (and compact) record, in every shard they write, ``datagen.nan_counts``: a JSON object
+{float column: NaN count} over the shard's float columns (sorted keys, so the bytes are
+deterministic). The generator sums it over the selected shards' footers at construction and refuses
+NaN labels or sample weights, naming the shard; ``datagen verify`` (full mode) counts NaN labels by
+reading the label column, which also covers shards written before the key existed.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+KEY = b"datagen.nan_counts"
+
+
+def with_nan_counts(table: pa.Table) -> pa.Table:
+    """``table`` with its float columns' NaN counts in the schema metadata (written into the footer)."""
+    counts = {f.name: count_nan(table.column(f.name)) for f in table.schema if pa.types.is_floating(f.type)}
+    meta = dict(table.schema.metadata or {})
+    meta[KEY] = json.dumps(counts, sort_keys=True, separators=(",", ":")).encode()
+    return table.replace_schema_metadata(meta)
+
+
+def count_nan(column) -> int:
+    if not pa.types.is_floating(column.type) or len(column) == 0:
+        return 0
+    return int(pc.sum(pc.is_nan(column)).as_py() or 0)
+
+
+def nan_counts(meta) -> dict[str, int] | None:
+    """The recorded counts of a footer (``FileMetaData``), or None for a shard written without them."""
+    kv = getattr(meta, "metadata", None) or {}
+    raw = kv.get(KEY)
+    if raw is None:
+        return None
+    try:
+        counts = json.loads(raw)
+    except ValueError:
+        return None
+    return {str(k): int(v) for k, v in counts.items()} if isinstance(counts, dict) else None
+
+
+def label_nan_problem(path: str, shard_path: str, label: str) -> str | None:
+    """One line when the shard file at ``path`` holds NaN labels (read from the data), else None."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as pf:
+        if label not in pf.schema_arrow.names:
+            return None
+        found = sum(count_nan(pf.read_row_group(rg, columns=[label]).column(0)) for rg in range(pf.num_row_groups))
+    if not found:
+        return None
+    return (f"shard {shard_path!r}: label column {label!r} holds {found:,} NaN values (no label); drop or fix those "
+            "rows in the input and split again")

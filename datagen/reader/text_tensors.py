@@ -1,0 +1,51 @@
+"""``text_tensors=True``: the text arrays of a batch become ``tf.string`` tensors, which model.fit takes.
+
+Keras 3 (TensorFlow backend) refuses numpy text arrays in a ``PyDataset`` batch (``Invalid dtype:
+object`` for an object array, ``str32`` for a ``<U`` one) but accepts ``tf.string`` tensors, with
+threads and with ``use_multiprocessing=True``. So with this option every object or unicode array of
+a batch's inputs (after ``transform``) becomes a ``tf.string`` tensor of the same shape; a null
+text value becomes "" (numpy batches keep it as None). Numbers, labels and weights are untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from datagen.contract.errors import ConfigError
+
+
+def check_text_tensors(enabled: bool) -> None:
+    """Refuse the option where it cannot work: a Keras backend other than TensorFlow."""
+    if not enabled:
+        return
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise ConfigError(f"text_tensors=True makes tf.string tensors, which need the TensorFlow Keras backend; "
+                          f"this one is {keras.backend.backend()!r}: map text to integer ids in transform instead")
+
+
+def _tensor(value: Any) -> Any:
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "OUS":
+        return value
+    import tensorflow as tf
+
+    if value.dtype.kind == "O":
+        value = np.where(np.equal(value, None), "", value).astype(str)
+    return tf.constant(value, dtype=tf.string)
+
+
+def text_to_tensors(batch: Any) -> Any:
+    """``batch`` (a tuple whose first item is the inputs) with its text arrays as tf.string tensors."""
+    if not isinstance(batch, tuple) or not batch:
+        return batch
+    x = batch[0]
+    if isinstance(x, dict):
+        x = {k: _tensor(v) for k, v in x.items()}
+    elif isinstance(x, (list, tuple)):
+        x = type(x)(_tensor(v) for v in x)
+    else:
+        x = _tensor(x)
+    return (x, *batch[1:])
