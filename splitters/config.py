@@ -78,7 +78,10 @@ class OutputSettings:
             raise ConfigError(f"inputs: expected at least one input path, got {self.inputs!r}")
         self.inputs = [v.string(i, "inputs") for i in self.inputs]
         self.time_column = v.string(self.time_column, "time_column", allow_none=True)
+        exact = list(self.group_by) if isinstance(self.group_by, (list, tuple)) else None
         self.group_by = v.string_list(self.group_by, "group_by", allow_none=True)
+        if exact is not None:   # a list (YAML, Python) names columns exactly; 'a, b' (the flag) is stripped
+            self.group_by = exact
         if not self.group_by:
             raise ConfigError("group_by: expected at least one group part (e.g. 'month,day')")
         if len(set(self.group_by)) != len(self.group_by):
