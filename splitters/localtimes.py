@@ -105,7 +105,10 @@ def localize_times(parsed: TimeParse, column: pa.ChunkedArray | pa.Array, timezo
                    naive_timezone: str | None) -> int:
     """Make ``parsed.ns`` instants, in place: calendar dates local midnight in ``timezone``, zone-less
     times wall-clock times in ``naive_timezone`` (None: UTC). Zone-less times whose instant leaves
-    the range become bad (``outside``). Returns the number of zone-less rows."""
+    the range become bad (``outside``). Returns the number of zone-less rows (0 when both zones are
+    UTC: they are not looked for, as nothing changes)."""
+    if timezone == "UTC" and naive_timezone is None:   # the default: every kind is read in UTC already
+        return 0
     dates, naive = row_kinds(column, ~parsed.bad)
     scale = 1 if parsed.res == "us" else 1000
     lo, hi = RANGES[parsed.res]
