@@ -117,7 +117,7 @@ def _append(cfg: SplitConfig, engine: Engine, old: Manifest, sources: list[Sourc
     batch_rows = batch_rows_for(cfg.memory_limit, schema, engine.workers)
     ctx = StageContext(str(staging), schema, cfg.time_column, cfg.time_unit, cfg.timezone, tuple(cfg.group_by),
                        frozenset(derived), cfg.on_bad_time, batch_rows, tuple(casts.checks), cfg.encoding,
-                       cfg.on_missing_time, source_id_offset=offset)
+                       cfg.on_missing_time, source_id_offset=offset, naive_timezone=cfg.naive_timezone)
     stage = engine.map(stage_unit, plan_units(sources, batch_rows, csv_units), ctx, desc="stage")
     if cfg.on_bad_time == "error" and any(r.bad_count for r in stage):
         raise _bad_time_error(cfg, stage, sources, resolution(schema.field(cfg.time_column).type, cfg.time_unit))

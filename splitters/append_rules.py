@@ -26,7 +26,7 @@ import pyarrow as pa
 from datagen.contract.errors import ConfigError, SchemaError
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, is_text
 
-from .config import OutputSettings, SplitConfig
+from .config import ABSENT_WHEN_NONE, OutputSettings, SplitConfig
 
 _RUN_ONLY = {"inputs"}
 
@@ -44,9 +44,11 @@ def append_config(old: Manifest, options: dict, out: str) -> SplitConfig:
     cfg = SplitConfig(**{**stored, **given, **{k: v for k, v in options.items() if k not in keys}})
     semantic = cfg.semantic()
     for k in given:
-        if semantic[k] != stored.get(k, semantic[k]):
-            raise ConfigError(f"--append: {_flag(k)} is {semantic[k]!r} but the dataset in {out!r} was split with "
-                              f"{stored.get(k)!r}; drop {_flag(k)} (an append uses the dataset's settings) or split "
+        absent = k in ABSENT_WHEN_NONE   # not stored: the default (naive_timezone: UTC)
+        if semantic.get(k) != stored.get(k, None if absent else semantic.get(k)):
+            shown = [x if x is not None or not absent else "UTC" for x in (semantic.get(k), stored.get(k))]
+            raise ConfigError(f"--append: {_flag(k)} is {shown[0]!r} but the dataset in {out!r} was split with "
+                              f"{shown[1]!r}; drop {_flag(k)} (an append uses the dataset's settings) or split "
                               "into a new --out")
     return cfg
 

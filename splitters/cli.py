@@ -29,6 +29,8 @@ OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flag
 @click.option("--time-unit", type=click.Choice(["s", "ms", "us", "ns"]),
               help="Unit of epoch-number times; ns also keeps ISO text to the nanosecond (years 1677-2262).")
 @click.option("--timezone", help="Time zone deciding a row's calendar day (default UTC).")
+@click.option("--naive-timezone", help="Time zone whose wall-clock times the zone-less times are (ISO text "
+              "without Z or an offset, timestamps without a zone; default UTC).")
 @click.option("--encoding", help="Text encoding of CSV inputs, e.g. latin-1 (default UTF-8).")
 @click.option("--on-bad-time", type=click.Choice(["error", "drop"]), help="Unparseable times: fail (default) or drop.")
 @click.option("--on-missing-time", type=click.Choice(["group", "drop", "error"]),

@@ -23,9 +23,9 @@ def check_columns(cfg: OutputSettings, schema: pa.Schema, sources: list[SourceFi
         if reserved in names:
             raise ColumnError(f"input column {reserved!r} clashes with the lineage column of that name; rename it")
     if cfg.time_column is not None and cfg.time_column not in names:
-        raise ColumnError(f"time column {cfg.time_column!r} not found in {where} (columns: {', '.join(schema.names)})")
+        raise ColumnError(f"time column {cfg.time_column!r} not found in {where} (columns: {listed(schema.names)})")
     if cfg.label is not None and cfg.label not in names:
-        raise ColumnError(f"label column {cfg.label!r} not found in {where} (columns: {', '.join(schema.names)})")
+        raise ColumnError(f"label column {cfg.label!r} not found in {where} (columns: {listed(schema.names)})")
     if cfg.label is not None:
         check_label_type(cfg.label, schema.field(cfg.label).type)
     for g in cfg.group_by:  # a name that is a column means that column; else a calendar part is derived
@@ -36,13 +36,28 @@ def check_columns(cfg: OutputSettings, schema: pa.Schema, sources: list[SourceFi
                                   f"of the table ({', '.join(schema.names)})")
             continue
         if g not in names:
-            raise ColumnError(f"group column {g!r} not found in {where}; expected a column or one of "
-                              f"{', '.join(DERIVED_PARTS)}")
+            raise ColumnError(f"group column {g!r} not found in {where}{_near(g, schema.names)}; expected a column "
+                              f"(columns: {listed(schema.names)}) or one of {', '.join(DERIVED_PARTS)}")
         else:
             check_group_type(g, schema.field(g).type)
     if cfg.time_column is not None and not pa.types.is_null(schema.field(cfg.time_column).type):
         # a column of type null (every cell empty) holds only missing times (missing_times.py)
         check_time_type(cfg.time_column, schema.field(cfg.time_column).type, cfg.time_unit)
+
+
+def listed(names: list[str], first: int = 10) -> str:
+    """The first ``first`` column names, quoted (so spaces show), and how many more there are."""
+    shown = ", ".join(repr(n) for n in names[:first])
+    return shown + (f" and {len(names) - first:,} more" if len(names) > first else "")
+
+
+def _near(name: str, names: list[str]) -> str:
+    """A hint when a column differs from ``name`` only in surrounding spaces."""
+    near = [n for n in names if n.strip() == name.strip() and n != name]
+    if not near:
+        return ""
+    return (f" (did you mean {near[0]!r}? a comma-separated --group-by strips spaces around names; "
+            f"name it exactly in a --config list: group_by: [{near[0]!r}])")
 
 
 def check_label_type(label: str, dtype: pa.DataType) -> None:

@@ -29,6 +29,8 @@ BAD_TIME_POLICIES = ("error", "drop")
 MISSING_TIME_POLICIES = ("group", "drop", "error")
 # options about the time column: given without one they would do nothing, so they are refused
 TIME_OPTIONS = {"time_unit": None, "timezone": "UTC", "on_bad_time": "error", "on_missing_time": "group"}
+# stored in the manifest's config only when set: a manifest without the key reads and appends as before
+ABSENT_WHEN_NONE = ("naive_timezone",)
 DEFAULT_ROW_GROUP_SIZE = 65_536
 MAX_WORKERS = 4096
 DEFAULT_BLOCKSIZE = 64 << 20   # bytes of an uncompressed CSV file per stage task
@@ -59,6 +61,7 @@ class OutputSettings:
     label: str | None = None
     time_unit: str | None = None
     timezone: str | None = None      # default UTC when there is a time column (see _check_time_options)
+    naive_timezone: str | None = None   # zone-less times are wall-clock times there; None (stored: absent) is UTC
     on_bad_time: str | None = None   # default "error"
     on_missing_time: str | None = None   # default "group"
     max_rows_per_shard: int | None = None
@@ -75,7 +78,10 @@ class OutputSettings:
             raise ConfigError(f"inputs: expected at least one input path, got {self.inputs!r}")
         self.inputs = [v.string(i, "inputs") for i in self.inputs]
         self.time_column = v.string(self.time_column, "time_column", allow_none=True)
+        exact = list(self.group_by) if isinstance(self.group_by, (list, tuple)) else None
         self.group_by = v.string_list(self.group_by, "group_by", allow_none=True)
+        if exact is not None:   # a list (YAML, Python) names columns exactly; 'a, b' (the flag) is stripped
+            self.group_by = exact
         if not self.group_by:
             raise ConfigError("group_by: expected at least one group part (e.g. 'month,day')")
         if len(set(self.group_by)) != len(self.group_by):
@@ -100,7 +106,7 @@ class OutputSettings:
         """The time options default only when there is a time column; without one, giving any is an
         error (it would silently do nothing), and they stay None in the stored config."""
         if self.time_column is None:
-            given = [k for k in TIME_OPTIONS if getattr(self, k) is not None]
+            given = [k for k in (*TIME_OPTIONS, "naive_timezone") if getattr(self, k) is not None]
             if given:
                 flags = ", ".join("--" + k.replace("_", "-") for k in given)
                 raise ConfigError(f"{flags} given without --time-column; these options are about the time column: "
@@ -111,6 +117,9 @@ class OutputSettings:
                 setattr(self, key, default)
         self.time_unit = v.choice(self.time_unit, "time_unit", TIME_UNITS, allow_none=True)
         self.timezone = v.time_zone(self.timezone, "timezone")
+        if self.naive_timezone is not None:   # UTC is the default, stored as no key (manifests before it)
+            zone = v.time_zone(self.naive_timezone, "naive_timezone")
+            self.naive_timezone = None if zone == "UTC" else zone
         self.on_bad_time = v.choice(self.on_bad_time, "on_bad_time", BAD_TIME_POLICIES)
         self.on_missing_time = v.choice(self.on_missing_time, "on_missing_time", MISSING_TIME_POLICIES)
 
@@ -130,7 +139,8 @@ class OutputSettings:
     def semantic(self) -> dict[str, Any]:
         """The options that decide the output; stored in the manifest as ``config``."""
         data = dataclasses.asdict(self)
-        return {f.name: data[f.name] for f in dataclasses.fields(OutputSettings)}
+        return {f.name: data[f.name] for f in dataclasses.fields(OutputSettings)
+                if f.name not in ABSENT_WHEN_NONE or data[f.name] is not None}
 
 
 @dataclass(kw_only=True)

@@ -40,6 +40,7 @@ from .publish import publish
 from .reduce import reduce_groups
 from .sources import SourceFile, discover, read_schema
 from .stage import StageContext, StageResult, stage_unit
+from .localtimes import zone_notes
 from .stage_hashed import hashed_units
 from .timescale import RANGE_TEXT, resolution
 from .unify import unified_schema
@@ -178,7 +179,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
                           and f.name != cfg.time_column)
     ctx = StageContext(str(staging), schema, cfg.time_column, cfg.time_unit, cfg.timezone, tuple(cfg.group_by),
                        frozenset(derived), cfg.on_bad_time, batch_rows, range_columns if cfg.compact else (),
-                       cfg.encoding, cfg.on_missing_time)
+                       cfg.encoding, cfg.on_missing_time, naive_timezone=cfg.naive_timezone)
     # fingerprinting the sources runs in the same pass, filling the gaps between stage tasks
     known = {} if remote is None else remote.known_fingerprints(sources)  # object stores: ETags, no re-read
     # a local Parquet source staged by one unit is read once for both (stage_hashed.py)
@@ -230,6 +231,8 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
         manifest = remote.publish(shard_results, build)
     lap("publish")
     return SplitSummary(str(out), "written", manifest.totals.rows_written, len(manifest.shards),
-                        manifest.totals.bytes, time.perf_counter() - t0, notes=shortened_note(jobs),
+                        manifest.totals.bytes, time.perf_counter() - t0, notes=shortened_note(jobs) + zone_notes(
+                            cfg.time_column, schema.field(cfg.time_column).type if cfg.time_column else None, cfg.timezone,
+                            cfg.naive_timezone, sum(r.naive_count for r in stage), bool(derived)),
                         listed=frozenset(s.path for s in manifest.shards), phases=phases,
                         cpu_phases=cpu_phases, version=manifest.number)

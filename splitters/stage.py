@@ -57,6 +57,7 @@ class StageContext:
     encoding: str | None = None     # of CSV inputs (None: UTF-8)
     on_missing_time: str | None = None   # group | drop | error (see missing_times.py)
     source_id_offset: int = 0       # an append numbers its sources after the dataset's (lineage ids)
+    naive_timezone: str | None = None   # zone-less times are wall-clock times there (None: UTC; localtimes.py)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class StageResult:
     outside_count: int = 0          # bad times that parsed but lie outside the supported range
     missing_count: int = 0          # rows with an empty or null time (kept, dropped or an error)
     missing_first: int | None = None   # the first such source row of the unit
+    naive_count: int = 0            # rows whose time had no zone (localtimes.py)
     finer_count: int = 0            # bad text times with digits finer than the split's resolution (us)
     dropped_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     bad_samples: list[tuple[int, str]] = field(default_factory=list)

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from datagen.contract.errors import ConfigError
 
 from datagen.contract.format import is_text
+from .localtimes import localize_times
 from .missing_times import MISSING_TIME, missing_mask
 from .timekeys import looks_numeric, parse_times
 from .timescale import resolution, wall_clock_fits
@@ -60,6 +61,7 @@ def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: Sta
     res = resolution(ctx.schema.field(ctx.time_column).type, ctx.time_unit)
     parsed = parse_times(time_col, ctx.time_unit, res)
     missing = missing_mask(time_col, bool(parsed.bad.any()))
+    result.naive_count += localize_times(parsed, time_col, ctx.timezone, ctx.naive_timezone)   # dates, zone-less times
     ns, bad, outside = parsed.ns, parsed.bad & ~missing, parsed.outside
     if ctx.derived:  # calendar parts need a wall-clock time in years 1..9999 (only the range's ends can fail)
         unfit = ~bad & ~missing & ~wall_clock_fits(ns, res, ctx.timezone)
