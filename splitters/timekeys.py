@@ -3,8 +3,10 @@
 Times become int64 ticks since the epoch (UTC) at the split's resolution
 (timescale.py: microseconds, or nanoseconds for a ``timestamp[ns]`` column or
 ``--time-unit ns``). Calendar parts are taken from the wall-clock time in
-``timezone``, in microseconds. Naive timestamps and ISO strings without an offset
-are taken as UTC. ``parse_times`` marks a null as failed too, but the stage step
+``timezone``, in microseconds. ``parse_times`` takes naive timestamps and ISO strings
+without an offset as UTC; the stage step then moves them to wall-clock times in
+``--naive-timezone`` and calendar dates to local midnight in ``--timezone``
+(localtimes.py). ``parse_times`` marks a null as failed too, but the stage step
 takes missing times (null, empty, NA; missing_times.py) out first: they are not bad.
 A time is bad (an error, or dropped with --on-bad-time drop) when it cannot be parsed, lies outside the resolution's range (years
 1..9999 for microseconds, 1677-09-22..2262-04-10 for nanoseconds), or is text
