@@ -1,5 +1,7 @@
 """Decoding one window: its row groups -> numpy arrays, rows as stored (the epoch's row order is
 applied per batch, by the gather in assemble.py: one pass instead of a permuted copy of the window).
+The float matrices are allocated once per window (reused buffers, bufferpool.py) and each row group
+writes its rows into them in place: no separate join of the row groups' matrices.
 
 The window's shards are read and converted in parallel (pyarrow releases the GIL), its units keep
 the window's order, and the columns become arrays keyed ``"x"`` (the feature matrix) or
@@ -120,7 +122,8 @@ class WindowDecoder(ProcessLocal):
 
     def decode(self, window: Window, capacity_rows: int = 0) -> dict[str, np.ndarray]:
         """Decode a window's row groups into arrays (rows as stored in the window's units): each shard's
-        units are read and converted in the reader threads, then joined in the window's order."""
+        units are read and converted in the reader threads, the float matrices straight into the window's
+        rows (buffers from ``pool``, bufferpool.py), the other outputs then joined in the window's order."""
         by_shard: dict[int, list[Unit]] = {}
         offsets: dict[Unit, int] = {}
         for unit in window.units:
