@@ -94,7 +94,7 @@ def test_batches_survive_buffer_reuse(dataset):  # noqa: F811
     second epoch in reused buffers give the same batches."""
     from datagen import DataGenerator
 
-    kw = dict(label="label", batch_size=500, shuffle=True, seed=3, memory_budget="400KB")
+    kw = dict(label="label", batch_size=500, shuffle=True, seed=3, memory_budget="600KB")
     g = DataGenerator(dataset, FEATURES, **kw)
     assert len(g.source.plan.windows(0)[0]) > 4
     kept = [g[i] for i in range(len(g))]
@@ -120,7 +120,7 @@ def test_threads_sharing_reused_buffers_get_the_same_batches(dataset, workers): 
 
     from datagen import DataGenerator
 
-    kw = dict(label="label", batch_size=300, shuffle=True, seed=11, memory_budget="400KB")
+    kw = dict(label="label", batch_size=300, shuffle=True, seed=11, memory_budget="600KB")
     ref = DataGenerator(dataset, FEATURES, **kw)
     want = [ref[i] for i in range(len(ref))]
     g = DataGenerator(dataset, FEATURES, **kw)
