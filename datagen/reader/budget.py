@@ -3,7 +3,7 @@
 
 Two decoded windows are cached while the next one is built in the background (windows.py),
 and building one briefly holds its row groups' read buffers and Arrow tables, their converted
-arrays and the joined window (no permuted copy: the row order is applied per batch); so a window is
+arrays and the joined labels (float matrices are written in place) (no permuted copy: the row order is applied per batch); so a window is
 at most an eighth of the budget (kept at an eighth since it sizes the windows, and so the batches). Refused at
 construction: a budget too small for the biggest row group, one-hot labels that would take
 more than the budget per batch, and (check_not_empty) a generator with no batch at all;

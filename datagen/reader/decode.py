@@ -1,5 +1,7 @@
 """Decoding one window: its row groups -> numpy arrays, rows as stored (the epoch's row order is
 applied per batch, by the gather in assemble.py: one pass instead of a permuted copy of the window).
+The float matrices are allocated once per window (reused buffers, bufferpool.py) and each row group
+writes its rows into them in place: no separate join of the row groups' matrices.
 
 The window's shards are read and converted in parallel (pyarrow releases the GIL), its units keep
 the window's order, and the columns become arrays keyed ``"x"`` (the feature matrix) or
@@ -26,6 +28,12 @@ from .outputs import float_matrix, group_array, label_array
 from .phases import lap, start
 from .plan import Unit, Window
 from .shards import READ_THREADS, ShardAccess
+from .bufferpool import BufferPool
+
+# windows whose buffers are kept for reuse (bufferpool.py): windows.CACHED_WINDOWS cached ones,
+# the one being built, and one evicted while a caller still gathers from it
+POOLED_WINDOWS = 4
+Dest = tuple  # (window matrices by key, each unit's first row in the window)
 
 
 def text_values(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -46,7 +54,7 @@ def text_values(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 class WindowDecoder(ProcessLocal):
-    RUNTIME = ("_lock", "_reader_pool")
+    RUNTIME = ("_lock", "_reader_pool", "pool")
     stats = None  # a PhaseStats while timing (phases.py)
 
     def __init__(self, options: GeneratorOptions, manifest: Manifest, types: dict[str, str],
@@ -64,6 +72,7 @@ class WindowDecoder(ProcessLocal):
     def _init_runtime(self) -> None:
         self._lock = threading.Lock()
         self._reader_pool = None
+        self.pool = BufferPool(POOLED_WINDOWS * (len(self._matrix_keys()) + 1))  # matrices and row order
 
     def _readers(self):
         with self._lock:
@@ -73,67 +82,86 @@ class WindowDecoder(ProcessLocal):
                 self._reader_pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="datagen-read")
             return self._reader_pool
 
-    def _decode_shard(self, shard: int, units: list[Unit]) -> dict[Unit, dict[str, np.ndarray]]:
+    def _decode_shard(self, shard: int, units: list[Unit], dest: Dest) -> dict[Unit, dict[str, np.ndarray]]:
         """Read and convert the units of one shard (in a reader thread: pyarrow releases the GIL for
         both, so the row-major conversion of one shard overlaps the reading of the next)."""
         try:
-            return self._read_units(shard, units)
+            return self._read_units(shard, units, dest)
         except ShardProblem as exc:  # a damaged cached copy: dropped and downloaded again, once
             if not self.shards.refetch(shard):
                 raise
             first = exc.detail
         try:
-            return self._read_units(shard, units)
+            return self._read_units(shard, units, dest)
         except ShardProblem as exc:
             if exc.kind != "unreadable":
                 raise
             raise ShardError(f"{exc}; the cached copy failed ({first}) and so did a fresh download (sha256 matches "
                              "the manifest: the shard was written damaged; re-run the split with --overwrite)") from None
 
-    def _read_units(self, shard: int, units: list[Unit]) -> dict[Unit, dict[str, np.ndarray]]:
+    def _read_units(self, shard: int, units: list[Unit], dest: Dest) -> dict[Unit, dict[str, np.ndarray]]:
         stats = self.stats
         out = {}
+        arrays, offsets = dest
         with self.shards.open(shard) as pf:
             for u in units:
                 t = start(stats)
                 table = self.shards.read_row_group(pf, shard, u.row_group, self.file_columns, u.rows)
                 t = lap(stats, "read", t)
-                out[u] = self._convert(u, table)
+                at = offsets[u]
+                out[u] = self._convert(u, table, {k: a[at:at + u.rows] for k, a in arrays.items()})
                 lap(stats, "row-major", t)
         return out
 
-    def decode(self, window: Window) -> dict[str, np.ndarray]:
+    def _matrix_keys(self) -> dict[str, int]:
+        """The float matrices of a window (key -> columns), written in place by every unit."""
+        o = self.options
+        if not isinstance(o.features, dict):
+            return {"x": len(o.features)}
+        return {f"x:{name}": len(cols) for name, cols in o.features.items() if not is_text(self.types[cols[0]])}
+
+    def decode(self, window: Window, capacity_rows: int = 0) -> dict[str, np.ndarray]:
         """Decode a window's row groups into arrays (rows as stored in the window's units): each shard's
-        units are read and converted in the reader threads, then joined in the window's order."""
+        units are read and converted in the reader threads, the float matrices straight into the window's
+        rows (buffers from ``pool``, bufferpool.py), the other outputs then joined in the window's order."""
         by_shard: dict[int, list[Unit]] = {}
+        offsets: dict[Unit, int] = {}
         for unit in window.units:
             by_shard.setdefault(unit.shard, []).append(unit)
+        at = 0
+        for unit in window.units:
+            offsets[unit] = at
+            at += unit.rows
+        # the float matrices are allocated once and filled in place (each unit its own rows): no join
+        arrays = {k: self.pool.take((window.rows, n), self.options.dtype, capacity_rows)
+                  for k, n in self._matrix_keys().items()}
+        dest = (arrays, offsets)
         done: dict[Unit, dict[str, np.ndarray]] = {}
         if len(by_shard) > 1:
-            for part in self._readers().map(lambda s: self._decode_shard(s, by_shard[s]), list(by_shard)):
+            for part in self._readers().map(lambda s: self._decode_shard(s, by_shard[s], dest), list(by_shard)):
                 done.update(part)
         else:
             shard, units = next(iter(by_shard.items()))
-            done.update(self._decode_shard(shard, units))
+            done.update(self._decode_shard(shard, units, dest))
         if len(window.units) == 1:
-            return done[window.units[0]]
+            return {**done[window.units[0]], **arrays}
         t = start(self.stats)
         parts = [done.pop(u) for u in window.units]
-        data = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
+        data = {k: arrays[k] if k in arrays else np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
         lap(self.stats, "concat", t)
         return data
 
-    def _convert(self, unit: Unit, table: pa.Table) -> dict[str, np.ndarray]:
-        """One unit's file columns (``table``) as the output arrays (keys as in the module doc)."""
+    def _convert(self, unit: Unit, table: pa.Table, into: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """One unit's file columns (``table``) as the output arrays (keys as in the module doc); the
+        float matrices are written into ``into`` (the unit's rows of the window's matrices)."""
 
         def column(name: str) -> pa.Array | pa.ChunkedArray:
             if name in self.groups:  # a group column: its (checked) value repeated, as its own Arrow type
                 return group_array(self.group_values[unit.shard][name], unit.rows, self.types[name])
             return table.column(name)
 
-        def numeric(names: list[str]) -> np.ndarray:
-            # Arrow builds the row-major matrix in one pass (about 3x faster than stacking numpy columns)
-            return float_matrix([column(n) for n in names], self.options.dtype)
+        def numeric(names: list[str], key: str | None = None) -> np.ndarray:
+            return float_matrix([column(n) for n in names], self.options.dtype, into.get(key))
 
         def text(names: list[str]) -> np.ndarray:
             return np.ascontiguousarray(np.vstack([text_values(column(n)) for n in names]).T)
@@ -143,9 +171,10 @@ class WindowDecoder(ProcessLocal):
         data: dict[str, np.ndarray] = {}
         if isinstance(o.features, dict):
             for name, cols in o.features.items():
-                data[f"x:{name}"] = text(cols) if is_text(self.types[cols[0]]) else numeric(cols)
+                key = f"x:{name}"
+                data[key] = text(cols) if is_text(self.types[cols[0]]) else numeric(cols, key)
         else:
-            data["x"] = numeric(o.features)
+            data["x"] = numeric(o.features, "x")
         if o.label:
             data["y"] = label_array(column(o.label), self.types[o.label], o.num_classes, o.label, where)
         if o.sample_weight:

@@ -9,7 +9,8 @@ and background threads, batches in the caller's). Phases:
 
 * ``read``: Parquet pages -> Arrow (pyarrow's decode of the window's row groups);
 * ``row-major``: Arrow columns -> the window's row-major matrix and label/weight arrays;
-* ``concat``: joining the converted row groups of a window;
+* ``concat``: joining the converted row groups of a window (labels, weights, text: the float
+  matrices are written in place and join nothing);
 * ``permutation``: drawing the window's row order;
 * ``gather``: a batch's rows taken from the window(s) in epoch order (the batch's own copy);
 * ``assemble``: the Keras tuple (one-hot labels) and the user's transform;

@@ -96,11 +96,17 @@ class EpochPlan:
             start += rows
         return windows, [w.start for w in windows]
 
-    def window_order(self, epoch: int, window: Window) -> np.ndarray | None:
-        """Row order inside a window (None = as stored)."""
+    def window_order(self, epoch: int, window: Window, out: np.ndarray | None = None) -> np.ndarray | None:
+        """Row order inside a window (None = as stored), written into ``out`` (int64, ``window.rows``
+        long) when given: the same numbers, since ``permutation(n)`` is ``shuffle(arange(n))``."""
         if not self.shuffle:
             return None
-        return np.random.default_rng([self.seed, self.epoch_key(epoch), window.index]).permutation(window.rows)
+        rng = np.random.default_rng([self.seed, self.epoch_key(epoch), window.index])
+        if out is None:
+            return rng.permutation(window.rows)
+        out[...] = np.arange(window.rows)
+        rng.shuffle(out)
+        return out
 
     def segments(self, epoch: int, batch: int) -> list[tuple[Window, int, int]]:
         """The (window, first, last+1) positions inside windows that make up ``batch``."""

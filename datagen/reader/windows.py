@@ -77,9 +77,11 @@ class WindowCache(ProcessLocal):
 
     def _decode(self, epoch: int, window: Window) -> dict[str, np.ndarray]:
         t = start(self.stats)
-        order = self.plan.window_order(epoch, window)
+        capacity = min(self.plan.window_rows, self.plan.total_rows)  # any window of any epoch fits
+        out = self.decoder.pool.take((window.rows,), np.int64, capacity) if self.plan.shuffle else None
+        order = self.plan.window_order(epoch, window, out)
         lap(self.stats, "permutation", t)
-        value = self.decoder.decode(window)
+        value = self.decoder.decode(window, capacity)
         if order is not None:
             value[ORDER] = order
         return value
