@@ -63,11 +63,13 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     return data
 
 
-def check_manifest_data(data: Any, origin: str = "manifest", prefix: tuple[int, ShardFacts] | None = None) -> None:
+def check_manifest_data(data: Any, origin: str = "manifest",
+                        prefix: tuple[int, ShardFacts] | None = None) -> ShardFacts | None:
     """Validate a decoded manifest against the declared schema and rules (no typed entries built).
     ``prefix``: see :func:`manifest_rules.check_rules` (``data["shards"]`` then holds only the shards after it).
     A format-2 shard table is checked column-wise; when that check is unsure, its per-entry form is
-    checked by the reference, which names the first problem exactly as for format 1."""
+    checked by the reference, which names the first problem exactly as for format 1. Returns the
+    column-wise check's :class:`ShardFacts` of ``data["shards"]`` (None when the reference checked them)."""
     if isinstance(data, dict) and "format_version" in data and data["format_version"] not in READABLE_FORMATS:
         version = show(data["format_version"])
         raise ManifestError(f"{origin}: format_version {version} is not supported (this datagen reads "
@@ -86,6 +88,7 @@ def check_manifest_data(data: Any, origin: str = "manifest", prefix: tuple[int, 
             data = {**data, "shards": shardtable.RowView(shards) if facts else shardtable.to_rows(shards)}
         schema_check(data, origin, shards_checked=facts is not None)
         check_rules(data, origin, facts, prefix)
+    return facts
 
 
 def manifest_from_dict(data: Any, origin: str = "manifest") -> Manifest:
@@ -153,6 +156,15 @@ def read_manifest_with_hash(directory: str | os.PathLike, version: int | None = 
         from .versions import read_version
 
         return read_version(directory, version)
+    path, raw = read_manifest_bytes(directory)
+    data = decode_manifest(raw, repr(str(path)))
+    sha = hashlib.sha256(raw).hexdigest()
+    # checked in full on every open (column-wise: cheap at 100k shards); no version record is read here
+    return manifest_from_dict(data, origin=str(path)), sha
+
+
+def read_manifest_bytes(directory: str | os.PathLike) -> tuple[Path, bytes]:
+    """(path, bytes) of ``DIR/manifest.json``; a one-line ManifestError when it is not there or unreadable."""
     directory = Path(directory)
     path = manifest_path(directory)
     try:
@@ -171,10 +183,7 @@ def read_manifest_with_hash(directory: str | os.PathLike, version: int | None = 
     except (OSError, ValueError) as exc:  # unreadable, name too long, NUL in the name
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ManifestError(f"cannot read {str(path)!r}: {detail}") from None
-    data = decode_manifest(raw, repr(str(path)))
-    sha = hashlib.sha256(raw).hexdigest()
-    # checked in full on every open (column-wise: cheap at 100k shards); no version record is read here
-    return manifest_from_dict(data, origin=str(path)), sha
+    return path, raw
 
 
 def read_manifest(directory: str | os.PathLike) -> Manifest:
