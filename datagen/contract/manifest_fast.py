@@ -16,6 +16,7 @@ a valid 100k-shard manifest costs a quarter second instead of about a second
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from itertools import chain, repeat
 from operator import itemgetter
@@ -30,6 +31,10 @@ from .pathrules import MAX_PATH_BYTES
 _PATH_CHARS = re.compile(r"[\w.=~%+/\n-]*", re.ASCII)
 _SIMPLE_TEXTS = re.compile(r"[A-Za-z0-9.~\n-]*")  # hive.group_dir leaves these characters as they are
 _SHAS = re.compile(r"[0-9a-f]{64}(?:\n[0-9a-f]{64})*")
+# the same character classes as bytes, for _only (a ``translate`` pass instead of a regex: ~5x faster)
+_ALNUM = string.ascii_letters + string.digits
+_CLASSES = {_PATH_CHARS: (_ALNUM + "_.=~%+/\n-").encode(), _SIMPLE_TEXTS: (_ALNUM + ".~\n-").encode()}
+_HEX_LINES = b"0123456789abcdef\n"
 _SIMPLE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.~")
 _INT, _STR, _DICT, _LIST = {int}, {str}, {dict}, {list}
 _KIND_TYPES = {"int": {int}, "float": {int, float}, "bool": {bool}, "str": {str}}
@@ -69,17 +74,27 @@ def _joined(col: list) -> str | None:
     return joined if joined.count("\n") == len(col) - 1 else None
 
 
+def _only(text: str, allowed: bytes) -> bool:
+    """Every character of ``text`` is one of the ASCII characters ``allowed``."""
+    return text.isascii() and not text.encode("ascii").translate(None, allowed)
+
+
 def _lines(col: list, pattern: re.Pattern) -> bool:
-    """Every value is text, and the values joined by newlines match ``pattern``."""
+    """Every value is text, and the values joined by newlines match ``pattern`` (``_SHAS`` or a character
+    class of ``_CLASSES``, checked without the regex)."""
     joined = _joined(col)
-    return joined is not None and pattern.fullmatch(joined) is not None
+    if joined is None:
+        return False
+    if pattern is _SHAS:  # 64 hex digits each
+        return bool(col) and min(map(len, col)) == 64 == max(map(len, col)) and _only(joined, _HEX_LINES)
+    return _only(joined, _CLASSES[pattern])
 
 
 def _safe_paths(paths: list) -> bool:
     """``pathrules.path_problem(p) is None`` for every path (restricted to safe ASCII characters)."""
     joined = _joined(paths)
     longest = max(map(len, paths)) if joined is not None else 0
-    if joined is None or longest > MAX_PATH_BYTES or not _PATH_CHARS.fullmatch(joined):
+    if joined is None or longest > MAX_PATH_BYTES or not _only(joined, _CLASSES[_PATH_CHARS]):
         return False
     slashed = f"/{joined.replace(chr(10), '/')}/"   # every segment now lies between two slashes
     if "//" in slashed or "/./" in slashed or "/../" in slashed:
@@ -182,11 +197,11 @@ def _labels(labels: list, rows: list) -> bool:
         labels = [c for c in labels if c is not None]
     if not labels:
         return True
-    keys = set().union(*map(frozenset, {*map(tuple, labels)}))  # the few distinct key lists, then their keys
+    keys = set().union(*labels)  # every key of every count
     if not _texts(list(keys), nonempty=False):
         return False
-    values = list(map(dict.values, labels))
-    return _ints(list(chain.from_iterable(values)), 0) and list(map(sum, values)) == rows
+    return _ints(list(chain.from_iterable(map(dict.values, labels))), 0) and \
+        list(map(sum, map(dict.values, labels))) == rows
 
 
 def _group_values(col: list, kind: str) -> bool:
@@ -216,8 +231,11 @@ def _dirs_match(names: list[str], values: list[list], dirs: list[str], group_at)
         expected = [""] * len(dirs)
     elif None in specs:
         expected = [None] * len(dirs)
-    else:
-        expected = list(map("/".join(specs).__mod__, zip(*values)))
+    else:  # one format of all the directories, each followed by a newline (no value or directory holds one)
+        text = (("/".join(specs) + "\n") * len(dirs)) % tuple(chain.from_iterable(zip(*values)))
+        if text == "\n".join(dirs) + "\n":
+            return True
+        expected = text.split("\n")[:-1]
     if expected == dirs:
         return True
     return all(e == d or _dir_ok(names, group_at(i), d) for i, (e, d) in enumerate(zip(expected, dirs)))
