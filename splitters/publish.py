@@ -146,7 +146,8 @@ def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
         text, commit_sha = None, hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
     else:
         text, parent_text_sha = rendered or _render(manifest, prev)
-        commit_sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        text = text.encode("utf-8")   # encoded once: hashed, then written
+        commit_sha = hashlib.sha256(text).hexdigest()
         if head is not None and head.version is None:  # a dataset from before versions: its state is record 1
             whole = prev.typed() if isinstance(prev, TableParent) else prev
             records.append((versions.record_name(1),

@@ -191,8 +191,9 @@ def read_manifest(directory: str | os.PathLike) -> Manifest:
     return read_manifest_with_hash(directory)[0]
 
 
-def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = False, tmp_name: str | None = None) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
+def atomic_write_text(path: str | os.PathLike, text: str | bytes, durable: bool = False,
+                      tmp_name: str | None = None) -> None:
+    """Write ``text`` (UTF-8; or its bytes) to a temporary file beside ``path``, then rename it over ``path``.
 
     The rename is atomic: readers see the old file or the new one, never a part. The
     file is created with mode 0666 minus the umask, like any other file the process
@@ -214,7 +215,7 @@ def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = False,
             except FileExistsError:
                 continue
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with (os.fdopen(fd, "wb") if type(text) is bytes else os.fdopen(fd, "w", encoding="utf-8")) as fh:
             fh.write(text)
             fh.flush()
             if durable:

@@ -162,7 +162,10 @@ def _check_columns(table: dict, names: list, kinds: list, values: list, labels: 
         "path", "part", "rows", "bytes", "sha256", "row_groups", "time_min", "time_max"))
     if not (_ints(parts, 0) and _ints(rows, 1) and _ints(sizes, 1)):
         return None
-    if not (_lines(shas, _SHAS) and _safe_paths(paths)) or len(set(paths)) != len(paths):
+    if not (_lines(shas, _SHAS) and _safe_paths(paths)):
+        return None
+    unique = frozenset(paths)
+    if len(unique) != len(paths):
         return None
     if {*map(type, rgs)} != _LIST or min(map(len, rgs)) < 1 or not _ints(list(chain.from_iterable(rgs)), 1) or \
             list(map(sum, rgs)) != rows:
@@ -177,7 +180,7 @@ def _check_columns(table: dict, names: list, kinds: list, values: list, labels: 
     dirs = [p.rpartition("/")[0] for p in paths]
     if not _dirs_match(names, values, dirs, group_at):
         return None
-    return ShardFacts(frozenset(paths), sum(rows), sum(sizes), frozenset(dirs))
+    return ShardFacts(unique, sum(rows), sum(sizes), frozenset(dirs))
 
 
 def _kind(type_name: str) -> str | None:
@@ -211,10 +214,10 @@ def _group_values(col: list, kind: str) -> bool:
     types = {*map(type, col)}
     if not types <= _KIND_TYPES[kind] | ({str, NONE} if kind == "float" else {NONE}):
         return False
-    if int in types and not _ints([v for v in col if type(v) is int], -(2**63), 2**64 - 1):
+    if int in types and not _ints(col if types == _INT else [v for v in col if type(v) is int], -(2**63), 2**64 - 1):
         return False
     if str in types:
-        texts = [v for v in col if type(v) is str]
+        texts = col if types == _STR else [v for v in col if type(v) is str]
         if kind == "float":
             return set(texts) <= FLOAT_WORDS
         if max(map(len, texts)) > MAX_GROUP_TEXT:
