@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from itertools import compress, repeat
 
 from datagen.contract import shardtable
 from datagen.contract.format import Manifest
@@ -47,11 +48,15 @@ class TableParent:
 
     def next_parts(self, dirs: set[str]) -> dict[str, int]:
         """{group dir: its highest part number + 1} of the directories in ``dirs`` that hold shards."""
+        paths, parts = self.table["path"], self.table["part"]
+        rows = range(len(paths))
+        if "" not in dirs:  # only the shards under one of them (found in one C-level pass) are looked at
+            rows = compress(rows, map(str.startswith, paths, repeat(tuple(d + "/" for d in dirs))))
         nxt: dict[str, int] = {}
-        for path, part in zip(self.table["path"], self.table["part"]):
-            d = path.rpartition("/")[0]
-            if d in dirs and part >= nxt.get(d, 0):
-                nxt[d] = part + 1
+        for i in rows:
+            d = paths[i].rpartition("/")[0]
+            if d in dirs and parts[i] >= nxt.get(d, 0):
+                nxt[d] = parts[i] + 1
         return nxt
 
 

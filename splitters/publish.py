@@ -181,5 +181,5 @@ def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
     for name, record in records:
         atomic_write_text(out.joinpath(*name.split("/")), versions.record_text(record), tmp_name=journal.RECORD_TMP)
     atomic_write_text(out / MANIFEST_NAME, text, tmp_name=journal.MANIFEST_TMP)  # the commit
-    journal.recover(out)
+    journal.recover(out, written_sha256=commit_sha)
     return manifest

@@ -140,3 +140,18 @@ def test_character_classes_are_the_regexes(values, pattern):
     joined = mf._joined(values)
     expected = joined is not None and pattern.fullmatch(joined) is not None
     assert mf._lines(values, pattern) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "a", "a/b", "ab", "b", "a/b/c"]), st.integers(0, 9)), max_size=12),
+       st.sets(st.sampled_from(["", "a", "a/b", "ab", "b", "c"])))
+def test_next_parts_of_the_table_are_the_typed_ones(shards, dirs):
+    from types import SimpleNamespace
+
+    from splitters.append import _part_start
+
+    paths = [f"{d}/part-{i:05d}-{p}.parquet".lstrip("/") for i, (d, p) in enumerate(shards)]
+    parts = [p for _, p in shards]
+    typed = SimpleNamespace(shards=[SimpleNamespace(path=a, part=b) for a, b in zip(paths, parts)])
+    table = TableParent(None, {"path": paths, "part": parts}, None, b"", "")
+    assert _part_start(table, dirs) == _part_start(typed, dirs)
