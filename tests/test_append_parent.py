@@ -155,3 +155,19 @@ def test_next_parts_of_the_table_are_the_typed_ones(shards, dirs):
     typed = SimpleNamespace(shards=[SimpleNamespace(path=a, part=b) for a, b in zip(paths, parts)])
     table = TableParent(None, {"path": paths, "part": parts}, None, b"", "")
     assert _part_start(table, dirs) == _part_start(typed, dirs)
+
+
+def test_when_the_splice_does_not_apply_publish_falls_back_to_the_typed_parent(parents, tmp_path, run_split,
+                                                                                monkeypatch):
+    import splitters.publish as publish_module
+
+    day = day_file(tmp_path / "day.parquet", 2, 1, 150, 5)
+    fast = _append(run_split, parents["date,hour", 3], tmp_path / "fast", day, False, monkeypatch)
+    calls = []
+
+    def unsure(manifest, parent):
+        calls.append(isinstance(parent, TableParent))
+        return None
+    monkeypatch.setattr(publish_module, "render_after", unsure)
+    fallback = _append(run_split, parents["date,hour", 3], tmp_path / "fallback", day, False, monkeypatch)
+    assert calls == [True] and fallback == fast
