@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import splitters.append as append_module
-from datagen.contract import manifest_fast as mf
+from datagen.contract import textcols as mf
 from datagen.contract import render
 from datagen.contract.errors import ManifestError
 from datagen.contract.manifest import read_manifest

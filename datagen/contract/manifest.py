@@ -23,6 +23,7 @@ from .errors import ManifestError
 from . import shardtable
 from .format import (FORMAT_VERSION, MANIFEST_NAME, READABLE_FORMATS, ColumnEntry, FooterPack,
                      GroupColumn, Manifest, ShardEntry, SourceEntry, Totals)
+from .atomicwrite import atomic_write_text  # noqa: F401  (re-exported: the writers' import)
 from .gcpause import gc_paused
 from .manifest_fast import ShardFacts, shards_certainly_valid
 from .manifest_rules import check_rules
@@ -189,42 +190,6 @@ def read_manifest_bytes(directory: str | os.PathLike) -> tuple[Path, bytes]:
 def read_manifest(directory: str | os.PathLike) -> Manifest:
     """Read and validate ``DIR/manifest.json``; a clear error if it is not there or not valid."""
     return read_manifest_with_hash(directory)[0]
-
-
-def atomic_write_text(path: str | os.PathLike, text: str | bytes, durable: bool = False,
-                      tmp_name: str | None = None) -> None:
-    """Write ``text`` (UTF-8; or its bytes) to a temporary file beside ``path``, then rename it over ``path``.
-
-    The rename is atomic: readers see the old file or the new one, never a part. The
-    file is created with mode 0666 minus the umask, like any other file the process
-    writes (not mkstemp's 0600). ``tmp_name`` fixes the temporary file's name (a caller
-    that holds a lock and journals that name, so a killed write can be cleaned up);
-    otherwise a fresh unique name is used. With ``durable`` the file is fsync'ed first
-    (on ext4 that also flushes every other dirty file, which costs seconds right after
-    writing a dataset)."""
-    path = Path(path)
-    if tmp_name is not None:
-        tmp = path.parent / tmp_name
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
-    else:
-        while True:
-            tmp = path.parent / f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp"
-            try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-                break
-            except FileExistsError:
-                continue
-    try:
-        with (os.fdopen(fd, "wb") if type(text) is bytes else os.fdopen(fd, "w", encoding="utf-8")) as fh:
-            fh.write(text)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def render_manifest(manifest: Manifest, parent: Manifest | None = None, lines: list[str] | None = None,
