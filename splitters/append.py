@@ -25,9 +25,11 @@ from datagen.contract.errors import OutputError, SchemaError, SourceError
 from datagen.contract.gcpause import gc_frozen, gc_paused
 from datagen.contract.format import ColumnEntry, Manifest, ShardEntry, SourceEntry, Totals
 from datagen.contract.hashing import sha256_file
+from datagen.contract.manifest_fast import ShardFacts
 
 from . import outdir
 from .append_conform import conform_schema
+from .append_parent import TableParent, read_parent
 from .append_rules import AppendCasts, append_casts, append_config
 from .config import SplitConfig
 from .conservation import check_conservation
@@ -61,7 +63,8 @@ def run_append(options: dict) -> SplitSummary:
                 raise OutputError(f"--append: --out {str(out)!r} holds no dataset to append to; split into it "
                                   "without --append first")
             with gc_paused():   # no collection between the read and the freeze
-                old = target.inspect()
+                parent = target.inspect(read_parent)   # checked in full; its shards as a table when it can
+            old = parent.head if isinstance(parent, TableParent) else parent   # (with no shards then)
             with gc_frozen():   # the parent manifest lives until the commit: not traversed again and again
                 cfg = append_config(old, options, str(out))
                 with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
@@ -87,7 +90,7 @@ def run_append(options: dict) -> SplitSummary:
                     if time_cast is not None:
                         casts.casts.append(time_cast)
                     target.begin()
-                    summary = _append(cfg, engine, old, new, fingerprints, schema, csv_units, casts, out, t0)
+                    summary = _append(cfg, engine, parent, new, fingerprints, schema, csv_units, casts, out, t0)
                 summary.action = "\n".join(skipped)
                 return summary
     except OSError as exc:
@@ -97,9 +100,11 @@ def run_append(options: dict) -> SplitSummary:
         raise error from None
 
 
-def _part_start(old: Manifest, dirs: set[str]) -> tuple[tuple[str, int], ...]:
+def _part_start(old: Manifest | TableParent, dirs: set[str]) -> tuple[tuple[str, int], ...]:
     """(group dir, next part number) of the group dirs the append writes into (only those: this
     travels with every write task)."""
+    if isinstance(old, TableParent):
+        return tuple(sorted(old.next_parts(dirs).items()))
     nxt: dict[str, int] = {}
     for s in old.shards:
         d = s.path.rpartition("/")[0]  # posixpath.dirname of a manifest's shard path, without its per-call work
@@ -109,8 +114,9 @@ def _part_start(old: Manifest, dirs: set[str]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(nxt.items()))
 
 
-def _append(cfg: SplitConfig, engine: Engine, old: Manifest, sources: list[SourceFile], fingerprints: list[str],
-            schema, csv_units: dict, casts: AppendCasts, out: Path, t0: float) -> SplitSummary:
+def _append(cfg: SplitConfig, engine: Engine, parent: Manifest | TableParent, sources: list[SourceFile],
+            fingerprints: list[str], schema, csv_units: dict, casts: AppendCasts, out: Path, t0: float) -> SplitSummary:
+    old = parent.head if isinstance(parent, TableParent) else parent   # its shards: ``parent``'s
     staging = out / outdir.STAGING
     offset = len(old.sources)
     derived = cfg.derived_group_parts(schema.names)
@@ -132,7 +138,7 @@ def _append(cfg: SplitConfig, engine: Engine, old: Manifest, sources: list[Sourc
     casts.check_ranges(measured_ranges(stage), str(out))
     jobs = group_jobs(str(out), cfg.group_by, derived, stage)
     wctx = write_context(cfg, sources, schema, stage, str(staging / "shards"))
-    wctx = dataclasses.replace(wctx, casts=tuple(casts.casts), source_id_offset=offset, part_start=_part_start(old, {j.rel_dir for j in jobs}),
+    wctx = dataclasses.replace(wctx, casts=tuple(casts.casts), source_id_offset=offset, part_start=_part_start(parent, {j.rel_dir for j in jobs}),
                                compression=tuple(old.codecs.items()) or wctx.compression)
     reduced = engine.map(reduce_groups, batch_jobs(jobs, target_rows=batch_rows, min_tasks=4 * engine.workers),
                          wctx, desc="write")
@@ -150,22 +156,27 @@ def _append(cfg: SplitConfig, engine: Engine, old: Manifest, sources: list[Sourc
                            counts[s.id][0], counts[s.id][2], version_id=s.version) for s in sources]
 
     def build(shards: list[ShardEntry]) -> Manifest:
+        """The new manifest of ``shards``: all of them (a typed parent's, then the added), or the added ones
+        only after a :class:`TableParent`'s (its totals then from the checked parent's and theirs)."""
         all_sources = old.sources + entries
         config = {**old.config, "inputs": list(old.config.get("inputs", [])) + list(cfg.inputs)}
+        facts, count = ShardFacts.of_entries(shards), len(shards)
+        if isinstance(parent, TableParent):
+            facts, count = parent.facts + facts, parent.size + count
         return dataclasses.replace(
             old, tool_version=__version__, config=config, sources=all_sources, shards=shards,
             created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             totals=Totals(rows_read=sum(s.rows_read for s in all_sources),
-                          rows_written=sum(s.rows for s in shards),
-                          rows_dropped=sum(s.rows_dropped for s in all_sources), shards=len(shards),
-                          groups=len({s.path.rpartition("/")[0] for s in shards}), bytes=sum(s.bytes for s in shards),
+                          rows_written=facts.rows,
+                          rows_dropped=sum(s.rows_dropped for s in all_sources), shards=count,
+                          groups=facts.groups, bytes=facts.bytes,
                           missing_times=None if cfg.time_column is None else
                           (old.totals.missing_times or 0) + sum(r.missing_count for r in stage)))
 
     settings = {**cfg.semantic(), "inputs": list(cfg.inputs)}
     manifest = publish(out, shard_root, staged, build, command="append", settings=settings, replace_all=False,
-                       keep=old.shards, prev=old)
-    added = manifest.shards[len(old.shards):]
+                       keep=() if isinstance(parent, TableParent) else parent.shards, prev=parent)
+    added = manifest.shards[len(manifest.shards) - len(staged):]
     summary = SplitSummary(str(out), f"appended (version {manifest.version})", sum(s.rows for s in added),
                            len(added), sum(s.bytes for s in added), time.perf_counter() - t0)
     return summary

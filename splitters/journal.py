@@ -186,9 +186,10 @@ def manifest_sha256(out: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def recover(out: Path) -> str | None:
+def recover(out: Path, written_sha256: str | None = None) -> str | None:
     """Finish or undo the split a journal in ``out`` describes; see the module docstring.
-    Returns "committed", "rolled back", or None when there was no journal."""
+    Returns "committed", "rolled back", or None when there was no journal. ``written_sha256``: the
+    sha256 of the ``manifest.json`` this process has just written under the lock (not read back)."""
     found = read(out)
     if found is None:
         return None
@@ -209,7 +210,7 @@ def recover(out: Path) -> str | None:
                 cache.append(({s.path for s in m.shards} if m else set(), (m.version or 0) if m else 0))
             return cache[0]
 
-        if manifest_sha256(out) == publish["manifest_sha256"]:
+        if (written_sha256 or manifest_sha256(out)) == publish["manifest_sha256"]:
             outcome = "committed"
             for rel in publish["obsolete"]:
                 if rel not in current()[0]:

@@ -84,12 +84,13 @@ class OutDir:
             raise
         return self
 
-    def inspect(self) -> Manifest | None:
-        """The dataset ``out`` holds (its manifest), or None when it holds nothing; refuses anything else."""
+    def inspect(self, read=read_manifest):
+        """The dataset ``out`` holds (its manifest, as ``read`` gives it), or None when it holds nothing;
+        refuses anything else."""
         out = self.out
         if os.path.lexists(out / MANIFEST_NAME):
             try:
-                return read_manifest(out)
+                return read(out)
             except ManifestError as exc:
                 raise OutputError(f"--out {str(out)!r} holds a manifest.json that is not a valid datagen manifest "
                                   f"({exc}); refusing to touch it, choose another directory") from None

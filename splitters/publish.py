@@ -37,6 +37,7 @@ from datagen.contract.manifest import atomic_write_text, manifest_text, read_man
 from datagen.contract.render import column_texts, joined_texts
 
 from . import journal
+from .append_parent import TableParent, render_after, shard_paths
 from .recordguard import check_next_record
 
 NAME_HASH_CHARS = 16
@@ -114,41 +115,56 @@ def _render(manifest: Manifest, prev: Manifest | None) -> tuple[str, str | None]
 
 def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
             build: Callable[[list[ShardEntry]], Manifest], command: str = "split", settings: dict | None = None,
-            replace_all: bool = True, keep: list[ShardEntry] = (), prev: Manifest | None = None) -> Manifest:
+            replace_all: bool = True, keep: list[ShardEntry] = (), prev: Manifest | TableParent | None = None) -> Manifest:
     """Move ``staged`` (paths relative to ``shard_root``) into ``out`` under content names and
     commit the manifest ``build`` makes from ``keep`` + them as the next version (its record first,
     then ``manifest.json``), and clean up. ``replace_all``: the commit removes every shard of the
     previous version (a split or an overwrite); otherwise it keeps ``keep``'s. ``prev``: the current
-    manifest when the caller has read it already (under the lock). Returns the manifest."""
+    manifest when the caller has read it already (under the lock); an append may give it as a
+    :class:`TableParent` (then ``keep`` is empty, ``build`` gets the added shards only and must return a
+    manifest holding only them, and the returned manifest holds only them). Returns the manifest."""
     shards = [dataclasses.replace(s, path=content_name(s.path, s.sha256)) for s in staged]
     if prev is None and (out / MANIFEST_NAME).exists():
         prev = read_manifest(out)
-    version = prev.number + 1 if prev is not None else 1
+    head = prev.head if isinstance(prev, TableParent) else prev
+    version = head.number + 1 if head is not None else 1
     # a local commit writes no footer pack: one carried over from a copied bucket dataset would be stale
     # (and every commit writes the current format: an append to a format-1 dataset makes a format-2 version)
     manifest = dataclasses.replace(build(list(keep) + shards), version=version, format_version=FORMAT_VERSION,
                                    version_record=versions.record_name(version), footer_pack=None)
+    rendered = None
+    if isinstance(prev, TableParent):  # adds shards to all of the parent's: never the same content
+        rendered = render_after(manifest, prev)
+        if rendered is None:  # the splice does not apply: the typed parent, as for any other commit
+            prev = prev.typed()
+            manifest = dataclasses.replace(manifest, shards=prev.shards + manifest.shards)
     # the same dataset again (e.g. the rerun of an overwrite that committed, or one repairing a damaged
     # shard): the shards are put in place, but no version is made and the manifest stays as it is
-    unchanged = prev is not None and _same_content(prev, manifest)
+    unchanged = rendered is None and prev is not None and _same_content(prev, manifest)
     records = []
     if unchanged:
         text, commit_sha = None, hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
     else:
-        text, parent_text_sha = _render(manifest, prev)
-        commit_sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        if prev is not None and prev.version is None:  # a dataset from before versions: its state is record 1
+        text, parent_text_sha = rendered or _render(manifest, prev)
+        text = text.encode("utf-8")   # encoded once: hashed, then written
+        commit_sha = hashlib.sha256(text).hexdigest()
+        if head is not None and head.version is None:  # a dataset from before versions: its state is record 1
+            whole = prev.typed() if isinstance(prev, TableParent) else prev
             records.append((versions.record_name(1),
-                            versions.make_record(None, None, prev, "split", prev.config, True)))
+                            versions.make_record(None, None, whole, "split", whole.config, True)))
         # the parent's hash: of its bytes (what a generator config records); the record also holds the
         # hash of its text as replayed now (the same, unless it was written in an older layout)
-        parent_sha = None if prev is None else hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
-        records.append((manifest.version_record, versions.make_record(prev, parent_sha, manifest, command,
+        if isinstance(prev, TableParent):  # the bytes read and checked under the lock (the same file)
+            parent_sha, record_parent = prev.sha256, head   # only the added shards are in manifest.shards
+        else:
+            parent_sha = None if prev is None else hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
+            record_parent = prev
+        records.append((manifest.version_record, versions.make_record(record_parent, parent_sha, manifest, command,
                                                                        settings or manifest.config, replace_all,
                                                                        parent_text_sha)))
         if prev is not None:
-            check_next_record(out, prev.version, records[-1][1], command)
-    old = {s.path: s.sha256 for s in prev.shards} if prev is not None else {}
+            check_next_record(out, head.version, records[-1][1], command)
+    old = shard_paths(prev) if prev is not None else {}
     for s in shards:  # a shard an older version listed with this very content is already in place
         if s.path not in old and _existing_same(out.joinpath(*s.path.split("/")), s.sha256):
             old[s.path] = s.sha256
@@ -165,5 +181,5 @@ def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
     for name, record in records:
         atomic_write_text(out.joinpath(*name.split("/")), versions.record_text(record), tmp_name=journal.RECORD_TMP)
     atomic_write_text(out / MANIFEST_NAME, text, tmp_name=journal.MANIFEST_TMP)  # the commit
-    journal.recover(out)
+    journal.recover(out, written_sha256=commit_sha)
     return manifest

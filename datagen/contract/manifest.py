@@ -23,6 +23,7 @@ from .errors import ManifestError
 from . import shardtable
 from .format import (FORMAT_VERSION, MANIFEST_NAME, READABLE_FORMATS, ColumnEntry, FooterPack,
                      GroupColumn, Manifest, ShardEntry, SourceEntry, Totals)
+from .atomicwrite import atomic_write_text  # noqa: F401  (re-exported: the writers' import)
 from .gcpause import gc_paused
 from .manifest_fast import ShardFacts, shards_certainly_valid
 from .manifest_rules import check_rules
@@ -63,11 +64,13 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     return data
 
 
-def check_manifest_data(data: Any, origin: str = "manifest", prefix: tuple[int, ShardFacts] | None = None) -> None:
+def check_manifest_data(data: Any, origin: str = "manifest",
+                        prefix: tuple[int, ShardFacts] | None = None) -> ShardFacts | None:
     """Validate a decoded manifest against the declared schema and rules (no typed entries built).
     ``prefix``: see :func:`manifest_rules.check_rules` (``data["shards"]`` then holds only the shards after it).
     A format-2 shard table is checked column-wise; when that check is unsure, its per-entry form is
-    checked by the reference, which names the first problem exactly as for format 1."""
+    checked by the reference, which names the first problem exactly as for format 1. Returns the
+    column-wise check's :class:`ShardFacts` of ``data["shards"]`` (None when the reference checked them)."""
     if isinstance(data, dict) and "format_version" in data and data["format_version"] not in READABLE_FORMATS:
         version = show(data["format_version"])
         raise ManifestError(f"{origin}: format_version {version} is not supported (this datagen reads "
@@ -86,6 +89,7 @@ def check_manifest_data(data: Any, origin: str = "manifest", prefix: tuple[int, 
             data = {**data, "shards": shardtable.RowView(shards) if facts else shardtable.to_rows(shards)}
         schema_check(data, origin, shards_checked=facts is not None)
         check_rules(data, origin, facts, prefix)
+    return facts
 
 
 def manifest_from_dict(data: Any, origin: str = "manifest") -> Manifest:
@@ -153,6 +157,15 @@ def read_manifest_with_hash(directory: str | os.PathLike, version: int | None = 
         from .versions import read_version
 
         return read_version(directory, version)
+    path, raw = read_manifest_bytes(directory)
+    data = decode_manifest(raw, repr(str(path)))
+    sha = hashlib.sha256(raw).hexdigest()
+    # checked in full on every open (column-wise: cheap at 100k shards); no version record is read here
+    return manifest_from_dict(data, origin=str(path)), sha
+
+
+def read_manifest_bytes(directory: str | os.PathLike) -> tuple[Path, bytes]:
+    """(path, bytes) of ``DIR/manifest.json``; a one-line ManifestError when it is not there or unreadable."""
     directory = Path(directory)
     path = manifest_path(directory)
     try:
@@ -171,50 +184,12 @@ def read_manifest_with_hash(directory: str | os.PathLike, version: int | None = 
     except (OSError, ValueError) as exc:  # unreadable, name too long, NUL in the name
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ManifestError(f"cannot read {str(path)!r}: {detail}") from None
-    data = decode_manifest(raw, repr(str(path)))
-    sha = hashlib.sha256(raw).hexdigest()
-    # checked in full on every open (column-wise: cheap at 100k shards); no version record is read here
-    return manifest_from_dict(data, origin=str(path)), sha
+    return path, raw
 
 
 def read_manifest(directory: str | os.PathLike) -> Manifest:
     """Read and validate ``DIR/manifest.json``; a clear error if it is not there or not valid."""
     return read_manifest_with_hash(directory)[0]
-
-
-def atomic_write_text(path: str | os.PathLike, text: str, durable: bool = False, tmp_name: str | None = None) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
-
-    The rename is atomic: readers see the old file or the new one, never a part. The
-    file is created with mode 0666 minus the umask, like any other file the process
-    writes (not mkstemp's 0600). ``tmp_name`` fixes the temporary file's name (a caller
-    that holds a lock and journals that name, so a killed write can be cleaned up);
-    otherwise a fresh unique name is used. With ``durable`` the file is fsync'ed first
-    (on ext4 that also flushes every other dirty file, which costs seconds right after
-    writing a dataset)."""
-    path = Path(path)
-    if tmp_name is not None:
-        tmp = path.parent / tmp_name
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
-    else:
-        while True:
-            tmp = path.parent / f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp"
-            try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-                break
-            except FileExistsError:
-                continue
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            if durable:
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def render_manifest(manifest: Manifest, parent: Manifest | None = None, lines: list[str] | None = None,

@@ -45,10 +45,26 @@ def shard_lines(shards: Sequence[ShardEntry]) -> list[str]:
         return out
 
 
+_ESCAPED = bytes(range(32)) + b'"\\'   # what the encoder escapes in ASCII text: control characters, " and \\
+
+
+def column_text(values: Any) -> str:
+    """``_dumps(values)`` of one column; a list of plain ASCII texts (none holding a character the encoder
+    escapes: paths, sha256s, times, as a manifest holds them) is joined instead of encoded item by item
+    (the same text, several times faster)."""
+    if type(values) is list and values and {*map(type, values)} == {str}:
+        whole = "".join(values)
+        if whole.isascii():
+            raw = whole.encode("ascii")
+            if len(raw.translate(None, _ESCAPED)) == len(raw):
+                return '["' + '", "'.join(values) + '"]'
+    return _dumps(values)
+
+
 def column_texts(table: dict[str, Any]) -> dict[str, Any]:
     """Each column of a shard table as JSON text (``group``: a dict of texts, one per group column)."""
     with gc_paused():
-        return {k: ({n: _dumps(c) for n, c in v.items()} if k == "group" and type(v) is dict else _dumps(v))
+        return {k: ({n: column_text(c) for n, c in v.items()} if k == "group" and type(v) is dict else column_text(v))
                 for k, v in table.items()}
 
 
