@@ -28,6 +28,7 @@ from datagen.contract.hashing import sha256_file
 
 from . import outdir
 from .append_conform import conform_schema
+from .append_reads import append_input_schema
 from .append_rules import AppendCasts, append_casts, append_config
 from .config import SplitConfig
 from .conservation import check_conservation
@@ -39,7 +40,7 @@ from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units
 from .publish import publish
 from .reduce import reduce_groups
 from .sources import SourceFile, discover
-from .split import SplitSummary, _bad_time_error, input_schema
+from .split import SplitSummary, _bad_time_error
 from .stage import StageContext, stage_unit
 from .timescale import resolution
 from .writeplan import measured_ranges, write_context
@@ -81,7 +82,7 @@ def run_append(options: dict) -> SplitSummary:
                         summary = SplitSummary(str(out), "nothing to append", 0, 0, 0, time.perf_counter() - t0)
                         summary.action = "\n".join(skipped)
                         return summary
-                    schema, csv_units = input_schema(cfg, engine, new)
+                    schema, csv_units = append_input_schema(cfg, engine, new, old, str(out))
                     casts = append_casts(old, cfg, schema, str(out))
                     schema, time_cast = conform_schema(old, cfg.time_column, cfg.time_unit, schema, new, str(out))
                     if time_cast is not None:

@@ -26,6 +26,7 @@ import pyarrow as pa
 from datagen.contract.errors import ConfigError, SchemaError
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, is_text
 
+from .append_reads import value_type_name
 from .config import OutputSettings, SplitConfig
 
 _RUN_ONLY = {"inputs"}
@@ -103,7 +104,7 @@ def _compatible(name: str, new: pa.DataType, stored: str, compact: bool, out: st
 def append_casts(old: Manifest, cfg: SplitConfig, schema: pa.Schema, out: str) -> AppendCasts:
     """Check the new inputs' unified ``schema`` against the dataset; see the module docstring."""
     stored = {c.name: c.type for c in old.schema if c.name not in (SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN)}
-    plain = {g.name: g.type for g in old.group_columns if g.derived_from is None}
+    plain = {g.name: value_type_name(g.type) for g in old.group_columns if g.derived_from is None}
     expected = {**stored, **plain}
     extra = [n for n in schema.names if n not in expected]
     missing = [n for n in expected if n not in schema.names]

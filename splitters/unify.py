@@ -17,7 +17,8 @@ Rules (``unify_types``; ``None`` means "refuse: schema mismatch"):
 - timestamps with the same time zone (or both naive) -> the finest unit
   (s + ms -> ms, ms + ns -> ns); a value outside the finer unit's range is refused;
 - string + large_string -> large_string; binary likewise;
-- dictionary (pandas category) of T + T, or two dictionaries of T -> T;
+- dictionary (pandas category) of T + T, or two dictionaries of T -> T; a dictionary column
+  alone is read as T too, so the stored type never depends on the writer;
 - anything else (string + int, bool + int, date + timestamp, different time zones,
   decimals of different scale) is refused. Text is never widened from numbers: the
   text of a number depends on how each file was written ("1" vs "1.0"), so a silent
@@ -136,7 +137,15 @@ def unified_schema(sources: list[SourceFile], schemas: list[pa.Schema]) -> pa.Sc
             if merged != fields[f.name]:
                 origin[f.name] = src.url
             fields[f.name] = merged
-    return pa.schema([pa.field(n, pa.string() if pa.types.is_null(t) else t) for n, t in fields.items()])
+    return pa.schema([pa.field(n, _stored(t)) for n, t in fields.items()])
+
+
+def _stored(t: pa.DataType) -> pa.DataType:
+    """The type a column is read and stored as: a null column as string; a dictionary
+    (categorical) as its values' type, whichever writer made it (pandas int8 codes, Polars uint32)."""
+    if pa.types.is_null(t):
+        return pa.string()
+    return t.value_type if pa.types.is_dictionary(t) else t
 
 
 def csv_join(types: list[pa.DataType]) -> pa.DataType:
