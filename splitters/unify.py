@@ -16,10 +16,12 @@ Rules (``unify_types``; ``None`` means "refuse: schema mismatch"):
   (beyond 2**53) is refused with the file's name, never rounded silently;
 - timestamps with the same time zone (or both naive) -> the finest unit
   (s + ms -> ms, ms + ns -> ns); a value outside the finer unit's range is refused;
+  timestamps with different zones -> the finest unit in UTC (the same instants; an
+  --append keeps the dataset's zone, so the two agree); naive + zoned is refused;
 - string + large_string -> large_string; binary likewise;
 - dictionary (pandas category) of T + T, or two dictionaries of T -> T; a dictionary column
   alone is read as T too, so the stored type never depends on the writer;
-- anything else (string + int, bool + int, date + timestamp, different time zones,
+- anything else (string + int, bool + int, date + timestamp, naive + zoned timestamps,
   decimals of different scale) is refused. Text is never widened from numbers: the
   text of a number depends on how each file was written ("1" vs "1.0"), so a silent
   conversion would make groups and values depend on the file format.
@@ -100,10 +102,10 @@ def _plain_unify(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
     if a == b:
         return a
     if pa.types.is_timestamp(a) and pa.types.is_timestamp(b):
-        if a.tz != b.tz:
-            return None
+        if a.tz != b.tz and (a.tz is None or b.tz is None):
+            return None                   # a wall-clock time and an instant: not the same kind of value
         unit = UNITS[max(UNITS.index(a.unit), UNITS.index(b.unit))]
-        return pa.timestamp(unit, a.tz)
+        return pa.timestamp(unit, a.tz if a.tz == b.tz else "UTC")
     for small, large in ((pa.string(), pa.large_string()), (pa.binary(), pa.large_binary())):
         if {a, b} == {small, large}:
             return large
