@@ -132,7 +132,7 @@ def _append(cfg: SplitConfig, engine: Engine, old: Manifest, sources: list[Sourc
                           "(--on-bad-time / --on-missing-time drop); nothing to append")
     casts.check_ranges(measured_ranges(stage), str(out))
     jobs = group_jobs(str(out), cfg.group_by, derived, stage)
-    wctx = write_context(cfg, sources, schema, stage, str(staging / "shards"))
+    wctx = write_context(cfg, sources, schema, stage, str(staging / "shards"), dict(old.codecs))
     wctx = dataclasses.replace(wctx, casts=tuple(casts.casts), source_id_offset=offset, part_start=_part_start(old, {j.rel_dir for j in jobs}),
                                compression=tuple(old.codecs.items()) or wctx.compression)
     reduced = engine.map(reduce_groups, batch_jobs(jobs, target_rows=batch_rows, min_tasks=4 * engine.workers),
