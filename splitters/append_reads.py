@@ -22,12 +22,10 @@ The dataset's types never change.
 
 from __future__ import annotations
 
-import re
-
 import pyarrow as pa
 
 from datagen.contract.errors import SchemaError
-from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, is_text
+from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, is_text, value_type_name
 
 from .append_conform import stored_type
 from .columns import check_columns
@@ -35,15 +33,6 @@ from .csvexact import check_exact
 from .csvplan import csv_units, scan_csv_input
 from .sources import SourceFile, read_schema
 from .unify import unified_schema
-
-_DICT = re.compile(r"dictionary<values=(.+), indices=\w+, ordered=[01]>$")
-
-
-def value_type_name(name: str) -> str:
-    """A manifest type name with a dictionary's value type for the dictionary (e.g. ``string``)."""
-    m = _DICT.match(name)
-    return m.group(1) if m else name
-
 
 def dataset_types(old: Manifest) -> dict[str, str]:
     """Column -> the dataset's type name: the shard columns (less lineage), the plain group columns."""

@@ -24,9 +24,8 @@ import numpy as np
 import pyarrow as pa
 
 from datagen.contract.errors import ConfigError, SchemaError
-from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, is_text
+from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, is_text, value_type_name
 
-from .append_reads import value_type_name
 from .config import OutputSettings, SplitConfig
 
 _RUN_ONLY = {"inputs"}

@@ -317,3 +317,31 @@ def test_a_categorical_input_is_split_as_its_values_whatever_its_writer(tmp_path
 
     gen = DataGenerator(tmp_path / "ds_polars", {"vendor": ["vendor"], "num": ["x"]}, label="y", batch_size=50)
     assert len(gen) == 4
+
+
+def test_an_older_dataset_with_a_dictionary_group_type_appends_and_reads(tmp_path, run_split):
+    """A manifest written before categoricals were stored as their values (group type
+    ``dictionary<...>``, made here by editing the type back): string and categorical days append,
+    the type is kept, and DataGenerator reads the column as text."""
+    import manifest_edit
+
+    out = tmp_path / "ds"
+    one = _pq(tmp_path / "d1.parquet", pickup=_times(1), zone=pa.array(["a", "b", "a"]), x=pa.array([1, 2, 3]),
+              y=pa.array([0, 1, 0]))
+    assert run_split(one, "--time-column", "pickup", "--group-by", "date,zone", "--out", out).exit_code == 0
+    old_type = "dictionary<values=string, indices=uint32, ordered=0>"
+    manifest_edit.edit(out / "manifest.json", lambda d: [g.update(type=old_type) for g in d["group_columns"]
+                                                        if g["name"] == "zone"])
+    for day, zone in ((2, pa.array(["b", "c", "c"])), (3, pa.array(["a"] * 3).dictionary_encode())):
+        src = _pq(tmp_path / f"d{day}.parquet", pickup=_times(day), zone=zone, x=pa.array([4, 5, 6]),
+                  y=pa.array([1, 1, 0]))
+        r = run_split(src, "--out", out, "--append")
+        assert r.exit_code == 0, r.output
+    m = read_manifest(out)
+    assert [g.type for g in m.group_columns if g.name == "zone"] == [old_type] and m.group_types["zone"] == "string"
+    assert m.totals.rows_written == 9
+    from datagen import DataGenerator
+
+    gen = DataGenerator(out, {"zone": ["zone"], "num": ["x"]}, label="y", batch_size=9, shuffle=False)
+    x, _ = gen[0]
+    assert sorted(v for v in np.asarray(x["zone"]).ravel().tolist()) == sorted("aba" "bcc" "aaa")
