@@ -48,8 +48,8 @@ def _peek_header(fh, encoding: str | None) -> list[str] | None:
     """The header's column names, when the stream can show its first line without consuming it."""
     try:
         head = fh.peek(1 << 16) if hasattr(fh, "peek") else b""
-        line = head.split(b"\n", 1)[0]
-        if not line or b'"' in line:
+        line, found, _ = head.partition(b"\n")
+        if not found or not line or b'"' in line:   # a header cut by the buffer, or quoted: not named
             return None
         return [n.strip("\r") for n in line.decode(encoding or "utf8").lstrip("\ufeff").split(",")]
     except Exception:   # only an error message's wording depends on it
