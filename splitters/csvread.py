@@ -10,6 +10,7 @@ import pyarrow.csv as pacsv
 
 from datagen.contract.errors import SourceError
 
+from .csvscan import ascii_safe
 from .missing_times import NA_TEXT
 
 
@@ -47,7 +48,7 @@ def csv_reader(fh, url: str, column_types: dict[str, pa.DataType] | None, block_
 def _peek_header(fh, encoding: str | None) -> list[str] | None:
     """The header's column names, when the stream can show its first line without consuming it."""
     try:
-        head = fh.peek(1 << 16) if hasattr(fh, "peek") else b""
+        head = fh.peek(1 << 16) if hasattr(fh, "peek") and ascii_safe(encoding) else b""
         line, found, _ = head.partition(b"\n")
         if not found or not line or b'"' in line:   # a header cut by the buffer, or quoted: not named
             return None

@@ -250,3 +250,25 @@ def test_an_older_dataset_with_a_dictionary_group_type_appends_and_reads(tmp_pat
     gen = DataGenerator(out, {"zone": ["zone"], "num": ["x"]}, label="y", batch_size=9, shuffle=False)
     x, _ = gen[0]
     assert sorted(v for v in np.asarray(x["zone"]).ravel().tolist()) == sorted("aba" "bcc" "aaa")
+
+
+def test_other_zones_are_accepted_alike_by_an_append_and_by_a_split_of_both_days(tmp_path, run_split):
+    """A UTC day into a New York dataset: the append keeps the dataset's type, a split of both days
+    stores UTC (the zones differ); both hold the same instants. Naive + zoned is refused by both."""
+    def day(path, d, tz):
+        t = pa.array([dt.datetime(2024, 1, d, h) for h in range(3)], pa.timestamp("ms")).cast(pa.timestamp("ms", "UTC"))
+        return _pq(path, pickup=t.cast(pa.timestamp("ms", tz)), e=t.cast(pa.timestamp("us", tz)), x=pa.array([1, 2, 3]))
+    ny, utc = day(tmp_path / "ny.parquet", 1, "America/New_York"), day(tmp_path / "utc.parquet", 2, "UTC")
+    assert run_split(ny, *ARGS, "--out", tmp_path / "ds").exit_code == 0
+    r = run_split(utc, "--out", tmp_path / "ds", "--append")
+    assert r.exit_code == 0, r.output
+    assert run_split(ny, utc, *ARGS, "--out", tmp_path / "both").exit_code == 0
+    types = {c.name: c.type for c in read_manifest(tmp_path / "ds").schema}
+    assert types["e"] == "timestamp[us, tz=America/New_York]"
+    assert {c.name: c.type for c in read_manifest(tmp_path / "both").schema}["e"] == "timestamp[us, tz=UTC]"
+    instants = lambda out: sorted((r[0].timestamp(), r[1].timestamp(), r[2]) for r in values(out))  # noqa: E731
+    assert instants(tmp_path / "ds") == instants(tmp_path / "both")
+    naive = _pq(tmp_path / "naive.parquet", pickup=_times(3, unit="ms").cast(pa.timestamp("ms", "UTC")),
+                e=_times(3, unit="us"), x=pa.array([1, 2, 3]))
+    fails(run_split(naive, "--out", tmp_path / "ds", "--append"), 1, "'e'", "naive.parquet")
+    fails(run_split(ny, naive, *ARGS, "--out", tmp_path / "both2"), 1, "'e'", "schema mismatch")
