@@ -12,8 +12,10 @@ holds every value exactly, and the rows are then cast to the stored type:
 - float32 into float64; float64 into float32 only in a ``compact`` dataset (the cast ``--compact``
   itself makes, refused when a value is beyond float32's range);
 - text stored as ``string`` or ``large_string``.
-Anything else is refused, integers into a float column included: widening would change the
-column's values for old and new rows alike, so it is never applied silently.
+Anything else is refused: a stored type never changes (an int64 column never becomes float).
+append_reads.py reads each new input with the stored types first (integers into a float column
+when exact, floats with whole values into an integer column, ...), so most columns arrive here
+with the dataset's type already.
 """
 
 from __future__ import annotations
