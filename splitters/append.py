@@ -30,6 +30,7 @@ from datagen.contract.manifest_fast import ShardFacts
 from . import outdir
 from .append_conform import conform_schema
 from .append_parent import TableParent, read_parent
+from .append_reads import append_input_schema
 from .append_rules import AppendCasts, append_casts, append_config
 from .config import SplitConfig
 from .conservation import check_conservation
@@ -41,7 +42,7 @@ from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units
 from .publish import publish
 from .reduce import reduce_groups
 from .sources import SourceFile, discover
-from .split import SplitSummary, _bad_time_error, input_schema
+from .split import SplitSummary, _bad_time_error
 from .stage import StageContext, stage_unit
 from .timescale import resolution
 from .writeplan import measured_ranges, write_context
@@ -84,7 +85,7 @@ def run_append(options: dict) -> SplitSummary:
                         summary = SplitSummary(str(out), "nothing to append", 0, 0, 0, time.perf_counter() - t0)
                         summary.action = "\n".join(skipped)
                         return summary
-                    schema, csv_units = input_schema(cfg, engine, new)
+                    schema, csv_units = append_input_schema(cfg, engine, new, old, str(out))
                     casts = append_casts(old, cfg, schema, str(out))
                     schema, time_cast = conform_schema(old, cfg.time_column, cfg.time_unit, schema, new, str(out))
                     if time_cast is not None:
@@ -137,7 +138,7 @@ def _append(cfg: SplitConfig, engine: Engine, parent: Manifest | TableParent, so
                           "(--on-bad-time / --on-missing-time drop); nothing to append")
     casts.check_ranges(measured_ranges(stage), str(out))
     jobs = group_jobs(str(out), cfg.group_by, derived, stage)
-    wctx = write_context(cfg, sources, schema, stage, str(staging / "shards"))
+    wctx = write_context(cfg, sources, schema, stage, str(staging / "shards"), dict(old.codecs))
     wctx = dataclasses.replace(wctx, casts=tuple(casts.casts), source_id_offset=offset, part_start=_part_start(parent, {j.rel_dir for j in jobs}),
                                compression=tuple(old.codecs.items()) or wctx.compression)
     reduced = engine.map(reduce_groups, batch_jobs(jobs, target_rows=batch_rows, min_tasks=4 * engine.workers),

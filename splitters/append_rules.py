@@ -12,8 +12,10 @@ holds every value exactly, and the rows are then cast to the stored type:
 - float32 into float64; float64 into float32 only in a ``compact`` dataset (the cast ``--compact``
   itself makes, refused when a value is beyond float32's range);
 - text stored as ``string`` or ``large_string``.
-Anything else is refused, integers into a float column included: widening would change the
-column's values for old and new rows alike, so it is never applied silently.
+Anything else is refused: a stored type never changes (an int64 column never becomes float).
+append_reads.py reads each new input with the stored types first (integers into a float column
+when exact, floats with whole values into an integer column, ...), so most columns arrive here
+with the dataset's type already.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from datagen.contract.errors import ConfigError, SchemaError
-from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, is_text
+from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, is_text, value_type_name
 
 from .config import ABSENT_WHEN_NONE, OutputSettings, SplitConfig
 
@@ -105,7 +107,7 @@ def _compatible(name: str, new: pa.DataType, stored: str, compact: bool, out: st
 def append_casts(old: Manifest, cfg: SplitConfig, schema: pa.Schema, out: str) -> AppendCasts:
     """Check the new inputs' unified ``schema`` against the dataset; see the module docstring."""
     stored = {c.name: c.type for c in old.schema if c.name not in (SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN)}
-    plain = {g.name: g.type for g in old.group_columns if g.derived_from is None}
+    plain = {g.name: value_type_name(g.type) for g in old.group_columns if g.derived_from is None}
     expected = {**stored, **plain}
     extra = [n for n in schema.names if n not in expected]
     missing = [n for n in expected if n not in schema.names]

@@ -3,11 +3,14 @@ words that are booleans or missing values, and the streaming reader the stage st
 
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from datagen.contract.errors import SourceError
 
+from .csvscan import ascii_safe
 from .missing_times import NA_TEXT
 
 
@@ -34,8 +37,60 @@ def csv_reader(fh, url: str, column_types: dict[str, pa.DataType] | None, block_
     """A streaming CSV reader over an open binary file ``fh`` (``url`` names it in errors) whose text
     is in ``encoding`` (None: UTF-8)."""
     read, parse = csv_options(block_size, encoding)
+    header = _peek_header(fh, encoding)
     try:
-        return pacsv.open_csv(fh, read_options=read, parse_options=parse,
-                              convert_options=pacsv.ConvertOptions(column_types=column_types or {}, **CSV_BOOLS))
+        return _Named(pacsv.open_csv(fh, read_options=read, parse_options=parse,
+                                     convert_options=pacsv.ConvertOptions(column_types=column_types or {}, **CSV_BOOLS)))
     except pa.ArrowInvalid as exc:
-        raise SourceError(f"input {url!r}: cannot read as CSV: {exc}") from None
+        raise SourceError(f"input {url!r}: cannot read as CSV: {_named(exc, header, column_types)}") from None
+
+
+def _peek_header(fh, encoding: str | None) -> list[str] | None:
+    """The header's column names, when the stream can show its first line without consuming it."""
+    try:
+        head = fh.peek(1 << 16) if hasattr(fh, "peek") and ascii_safe(encoding) else b""
+        line, found, _ = head.partition(b"\n")
+        if not found or not line or b'"' in line:   # a header cut by the buffer, or quoted: not named
+            return None
+        return [n.strip("\r") for n in line.decode(encoding or "utf8").lstrip("\ufeff").split(",")]
+    except Exception:   # only an error message's wording depends on it
+        return None
+
+
+_COLUMN = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to (.+?): ")
+
+
+def _named(exc: BaseException, names: list[str] | None, types: dict | None = None) -> str:
+    """Arrow's CSV conversion error with the column's name for its number: from the header when
+    known, else the one column read as the type named (the header is not known yet)."""
+    text = " ".join(str(exc).split())
+    m = _COLUMN.search(text)
+    if m is None:
+        return text
+    name = None
+    if names is not None and int(m.group(1)) < len(names):
+        name = names[int(m.group(1))]
+    elif types:
+        same = [n for n, t in types.items() if str(t) == m.group(2)]
+        name = same[0] if len(same) == 1 else None
+    return text if name is None else text.replace(f"In CSV column #{m.group(1)}: ", f"column {name!r}: ")
+
+
+class _Named:
+    """A streaming CSV reader whose conversion errors (a value that does not parse as its column's
+    type) name the column rather than its number."""
+
+    def __init__(self, reader: pacsv.CSVStreamingReader):
+        self._reader = reader
+        self.schema = reader.schema
+
+    def __iter__(self):
+        it = iter(self._reader)
+        while True:
+            try:
+                batch = next(it)
+            except StopIteration:
+                return
+            except pa.ArrowInvalid as exc:
+                raise pa.ArrowInvalid(_named(exc, self.schema.names)) from None
+            yield batch

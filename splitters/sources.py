@@ -216,6 +216,8 @@ def conform(table: pa.Table, schema: pa.Schema, time_column: str | None) -> pa.T
             try:
                 table = table.set_column(i, f.name, table.column(i).cast(f.type, safe=True))
             except pa.ArrowInvalid as exc:
-                raise pa.ArrowInvalid(f"column {f.name!r} ({have}) does not fit {f.type}, the type common to "
-                                      f"all inputs: {' '.join(str(exc).split())}") from None
+                never = " (an integer column never becomes float)" if pa.types.is_integer(f.type) and pa.types.is_floating(have) else ""
+                raise pa.ArrowInvalid(f"column {f.name!r} ({have}) does not fit {f.type}{never}, the type it is read as "
+                                      f"(common to all inputs; for --append, the dataset's): "
+                                      f"{' '.join(str(exc).split())}") from None
     return table

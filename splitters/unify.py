@@ -16,16 +16,19 @@ Rules (``unify_types``; ``None`` means "refuse: schema mismatch"):
   (beyond 2**53) is refused with the file's name, never rounded silently;
 - timestamps with the same time zone (or both naive) -> the finest unit
   (s + ms -> ms, ms + ns -> ns); a value outside the finer unit's range is refused;
+  timestamps with different zones -> the finest unit in UTC (the same instants; an
+  --append keeps the dataset's zone, so the two agree); naive + zoned is refused;
 - string + large_string -> large_string; binary likewise;
-- dictionary (pandas category) of T + T, or two dictionaries of T -> T;
+- dictionary (pandas category) of T + T, or two dictionaries of T -> T; a dictionary column
+  alone is read as T too, so the stored type never depends on the writer;
 - decimals -> the decimal with the most digits before and after the point that any of them has
   (decimal128(5, 2) + decimal128(12, 2) -> decimal128(12, 2); (5, 2) + (6, 1) -> (7, 2)); decimal256
   when any is one or above 38 digits, refused above 76 (every value keeps its exact value);
 - lists (list, large_list) -> a list of the unified element type (large_list if any is large),
   structs with the same field names in the same order -> a struct of the unified field types: what
   pandas and Polars write for the same data (list<string> and large_list<large_string>) merges;
-- anything else (string + int, bool + int, date + timestamp, different time zones, a list with a
-  non-list) is refused. Text is never widened from numbers: the
+- anything else (string + int, bool + int, date + timestamp, naive + zoned timestamps, a list with
+  a non-list) is refused. Text is never widened from numbers: the
   text of a number depends on how each file was written ("1" vs "1.0"), so a silent
   conversion would make groups and values depend on the file format.
 """
@@ -132,10 +135,10 @@ def _plain_unify(a: pa.DataType, b: pa.DataType) -> pa.DataType | None:
     if a == b:
         return a
     if pa.types.is_timestamp(a) and pa.types.is_timestamp(b):
-        if a.tz != b.tz:
-            return None
+        if a.tz != b.tz and (a.tz is None or b.tz is None):
+            return None                   # a wall-clock time and an instant: not the same kind of value
         unit = UNITS[max(UNITS.index(a.unit), UNITS.index(b.unit))]
-        return pa.timestamp(unit, a.tz)
+        return pa.timestamp(unit, a.tz if a.tz == b.tz else "UTC")
     for small, large in ((pa.string(), pa.large_string()), (pa.binary(), pa.large_binary())):
         if {a, b} == {small, large}:
             return large
@@ -169,7 +172,15 @@ def unified_schema(sources: list[SourceFile], schemas: list[pa.Schema]) -> pa.Sc
             if merged != fields[f.name]:
                 origin[f.name] = src.url
             fields[f.name] = merged
-    return pa.schema([pa.field(n, pa.string() if pa.types.is_null(t) else t) for n, t in fields.items()])
+    return pa.schema([pa.field(n, _stored(t)) for n, t in fields.items()])
+
+
+def _stored(t: pa.DataType) -> pa.DataType:
+    """The type a column is read and stored as: a null column as string; a dictionary
+    (categorical) as its values' type, whichever writer made it (pandas int8 codes, Polars uint32)."""
+    if pa.types.is_null(t):
+        return pa.string()
+    return t.value_type if pa.types.is_dictionary(t) else t
 
 
 def csv_join(types: list[pa.DataType]) -> pa.DataType:

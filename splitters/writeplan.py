@@ -53,7 +53,8 @@ def measured_ranges(stage: list[StageResult]) -> dict[str, tuple]:
 
 
 def write_context(cfg: OutputSettings, sources: list[SourceFile], schema: pa.Schema, stage: list[StageResult],
-                  shard_root: str) -> WriteContext:
+                  shard_root: str, codecs: dict[str, str] | None = None) -> WriteContext:
+    """``codecs``: the codec of each column when already chosen (an append keeps the dataset's)."""
     plain = set(cfg.plain_group_columns(schema.names))
     stored = pa.schema([f for f in schema if f.name not in plain])
     read_per_source = [0] * len(sources)
@@ -61,8 +62,9 @@ def write_context(cfg: OutputSettings, sources: list[SourceFile], schema: pa.Sch
         read_per_source[r.source_id] += r.rows_read
     stored_with_lineage = pa.schema(list(stored) + [pa.field(SOURCE_ID_COLUMN, pa.int32()),
                                                     pa.field(SOURCE_ROW_COLUMN, pa.int64())])
-    codecs = choose_codecs(sources[0], stored_with_lineage, cfg.compression, always=(cfg.time_column,) if cfg.time_column else (),
-                           min_saving=cfg.min_compression_saving, encoding=cfg.encoding)
+    codecs = codecs or choose_codecs(sources[0], stored_with_lineage, cfg.compression,
+                                     always=(cfg.time_column,) if cfg.time_column else (),
+                                     min_saving=cfg.min_compression_saving, encoding=cfg.encoding)
     return WriteContext(
         shard_root=shard_root, compression=tuple(codecs.items()), row_group_size=cfg.row_group_size,
         max_rows_per_shard=cfg.max_rows_per_shard,

@@ -129,10 +129,11 @@ def test_append_refuses_other_settings_naming_the_option(tmp_path, run_split, fl
     ("text for int", "'x'"),
 ])
 def test_append_refuses_a_schema_the_shards_cannot_hold(tmp_path, run_split, case, named):
-    a = day_file(tmp_path / "a.parquet", 0, 10, 100, 1, x_type=pa.float64() if case == "int->float" else pa.int64())
+    a = day_file(tmp_path / "a.parquet", 0, 10, 100, 1)
     out = tmp_path / "ds"
-    if case == "int->float":   # the dataset stores x as float64; the new day has it as int64
-        b = day_file(tmp_path / "b.parquet", 10, 10, 100, 2)
+    if case == "int->float":   # the dataset stores x as int64; the new day has fractions in it (whole floats fit)
+        b = day_file(tmp_path / "b.parquet", 10, 10, 100, 2, x_type=pa.float64(),
+                     extra={"x": pa.array(np.arange(100) + 0.5)})
     elif case == "new column":
         b = day_file(tmp_path / "b.parquet", 10, 10, 100, 2, extra={"z": pa.array(np.arange(100))})
     elif case == "missing column":

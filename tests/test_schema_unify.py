@@ -52,9 +52,10 @@ def _reference(types: list[pa.DataType]) -> pa.DataType | None:
                 return candidate
         return pa.float64()
     if all(pa.types.is_timestamp(t) for t in types):
-        if len({t.tz for t in types}) > 1:
+        zones = {t.tz for t in types}
+        if len(zones) > 1 and None in zones:
             return None
-        return pa.timestamp(max((t.unit for t in types), key=UNITS.index), types[0].tz)
+        return pa.timestamp(max((t.unit for t in types), key=UNITS.index), types[0].tz if len(zones) == 1 else "UTC")
     if {str(t) for t in types} <= {"string", "large_string"}:
         return pa.large_string()
     if {str(t) for t in types} <= {"binary", "large_binary"}:

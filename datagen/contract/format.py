@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -18,6 +19,16 @@ SOURCE_ROW_COLUMN = "_source_row"
 
 
 TEXT_TYPE_NAMES = ("string", "large_string")
+
+
+_DICTIONARY = re.compile(r"dictionary<values=(.+), indices=\w+, ordered=[01]>$")
+
+
+def value_type_name(name: str) -> str:
+    """A type name with a dictionary's values' type for the dictionary (``dictionary<values=string,
+    indices=int8, ordered=0>`` -> ``string``); any other name as it is."""
+    m = _DICTIONARY.match(name)
+    return m.group(1) if m else name
 
 
 def is_text(dtype) -> bool:
@@ -223,8 +234,10 @@ class Manifest:
 
     @property
     def group_types(self) -> dict[str, str]:
-        """Arrow type names of the group columns (they live in the paths, not in the files)."""
-        return {g.name: g.type for g in self.group_columns}
+        """Arrow type names of the group columns (they live in the paths, not in the files); a
+        dictionary (a categorical group column of a dataset split before they were stored as their
+        values) as its values' type: a path holds the value, never a code."""
+        return {g.name: value_type_name(g.type) for g in self.group_columns}
 
     @property
     def number(self) -> int:
