@@ -29,6 +29,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, ensure_table, median, run_measured, settle  # noqa: E402
 
+def _duckdb_copy(options: str) -> str:
+    """DuckDB's COPY ... PARTITION_BY of the table by month and day (UTC); ``options`` go before PARTITION_BY."""
+    return ("""
+import duckdb
+con = duckdb.connect()
+con.execute("SET TimeZone='UTC'")
+con.execute("COPY (SELECT *, month(event_time::TIMESTAMPTZ) AS month, day(event_time::TIMESTAMPTZ) AS day FROM read_parquet('{src}/*.parquet')) "
+            "TO '{out}' (FORMAT parquet, """ + options + """PARTITION_BY (month, day))")
+RESULT = {{}}
+""")
+
+
 CONTENDERS = {
     "split-datasets": """
 from splitters.allocator import keep_freed_memory
@@ -47,23 +59,9 @@ df['day'] = df['event_time'].dt.day
 df.to_parquet('{out}', partition_on=['month', 'day'], write_index=False)
 RESULT = {{}}
 """,
-    "duckdb COPY": """
-import duckdb
-con = duckdb.connect()
-con.execute("SET TimeZone='UTC'")
-con.execute("COPY (SELECT *, month(event_time::TIMESTAMPTZ) AS month, day(event_time::TIMESTAMPTZ) AS day FROM read_parquet('{src}/*.parquet')) "
-            "TO '{out}' (FORMAT parquet, PARTITION_BY (month, day))")
-RESULT = {{}}
-""",
+    "duckdb COPY": _duckdb_copy(""),
     # extra information, not the baseline: DuckDB's default codec is snappy; this is the same COPY with zstd, our default
-    "duckdb COPY zstd": """
-import duckdb
-con = duckdb.connect()
-con.execute("SET TimeZone='UTC'")
-con.execute("COPY (SELECT *, month(event_time::TIMESTAMPTZ) AS month, day(event_time::TIMESTAMPTZ) AS day FROM read_parquet('{src}/*.parquet')) "
-            "TO '{out}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (month, day))")
-RESULT = {{}}
-""",
+    "duckdb COPY zstd": _duckdb_copy("COMPRESSION zstd, "),
 }
 BASELINE = ("split-datasets", "dask partition_on", "duckdb COPY")   # what runs without --only
 

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from datagen.contract.errors import ManifestError, OutputError
-from datagen.contract.format import MANIFEST_NAME, Manifest
+from datagen.contract.format import MANIFEST_NAME
 from datagen.contract.manifest import read_manifest
 
 from . import journal

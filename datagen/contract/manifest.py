@@ -29,7 +29,7 @@ from .manifest_fast import ShardFacts, shards_certainly_valid
 from .manifest_rules import check_rules
 from .manifest_schema import check as schema_check
 from .manifest_schema import show
-from .render import manifest_text, shard_lines  # noqa: F401  (the writer's text, re-exported)
+from .render import manifest_text
 
 def manifest_path(directory: str | os.PathLike) -> Path:
     return Path(directory) / MANIFEST_NAME
