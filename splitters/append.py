@@ -21,7 +21,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from datagen._version import __version__
-from datagen.contract.errors import OutputError, SchemaError, SourceError
+from datagen.contract.errors import OutputError, SchemaError
 from datagen.contract.gcpause import gc_frozen, gc_paused
 from datagen.contract.format import ColumnEntry, Manifest, ShardEntry, SourceEntry, Totals
 from datagen.contract.hashing import sha256_file
@@ -37,14 +37,13 @@ from .conservation import check_conservation
 from .engine import Engine
 from .oserrors import output_error
 from .overlap import check_overlap
-from .missing_report import missing_time_error
 from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units
 from .publish import publish
 from .reduce import reduce_groups
 from .sources import SourceFile, discover
-from .split import SplitSummary, _bad_time_error
+from .split import SplitSummary
 from .stage import StageContext, stage_unit
-from .timescale import resolution
+from .stage_outcome import check_staged
 from .writeplan import measured_ranges, write_context
 
 
@@ -126,16 +125,7 @@ def _append(cfg: SplitConfig, engine: Engine, parent: Manifest | TableParent, so
                        frozenset(derived), cfg.on_bad_time, batch_rows, tuple(casts.checks), cfg.encoding,
                        cfg.on_missing_time, source_id_offset=offset, naive_timezone=cfg.naive_timezone)
     stage = engine.map(stage_unit, plan_units(sources, batch_rows, csv_units), ctx, desc="stage")
-    if cfg.on_bad_time == "error" and any(r.bad_count for r in stage):
-        raise _bad_time_error(cfg, stage, sources, resolution(schema.field(cfg.time_column).type, cfg.time_unit))
-    if cfg.on_missing_time == "error" and any(r.missing_count for r in stage):
-        raise missing_time_error(cfg.time_column, stage, sources)
-    rows_read = sum(r.rows_read for r in stage)
-    if rows_read == 0:
-        raise SourceError(f"the new input holds no rows ({len(sources)} file(s), e.g. {sources[0].url!r})")
-    if all(not r.files for r in stage):
-        raise SourceError(f"all {rows_read:,} new rows were dropped for unparseable or missing times "
-                          "(--on-bad-time / --on-missing-time drop); nothing to append")
+    check_staged(cfg, stage, sources, schema, appending=True)
     casts.check_ranges(measured_ranges(stage), str(out))
     jobs = group_jobs(str(out), cfg.group_by, derived, stage)
     wctx = write_context(cfg, sources, schema, stage, str(staging / "shards"), dict(old.codecs))

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datagen.contract.hashing import sha256_file
-from datagen.contract.errors import OutputError, SourceError, TimeParseError
+from datagen.contract.errors import OutputError
 from datagen.contract.storage import is_remote
 
 from . import outdir
@@ -32,17 +32,16 @@ from .config import SplitConfig
 from .conservation import check_conservation
 from .engine import Engine
 from .manifest_build import build_manifest
-from .missing_report import missing_time_error
 from .oserrors import output_error
 from .overlap import check_overlap
 from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units, shortened_note
 from .publish import publish
 from .reduce import reduce_groups
 from .sources import SourceFile, discover, read_schema
-from .stage import StageContext, StageResult, stage_unit
+from .stage import StageContext, stage_unit
+from .stage_outcome import check_staged
 from .localtimes import zone_notes
 from .stage_hashed import hashed_units
-from .timescale import RANGE_TEXT, resolution
 from .unify import unified_schema
 from .uptodate import stale_reason
 from .writeplan import write_context
@@ -68,29 +67,6 @@ class SplitSummary:
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
         return (f"{self.status}: {self.rows:,} rows in {self.shards:,} shards, {self.bytes / 1e6:,.1f} MB, "
                 f"{self.seconds:.1f} s, {rate:,.0f} rows/s -> {self.out}")
-
-
-def _bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[SourceFile],
-                    res: str) -> TimeParseError:
-    total = sum(r.bad_count for r in results)
-    samples = []
-    for r in results:
-        for row, value in r.bad_samples:
-            samples.append(f"{sources[r.source_id].url}:row {row}: {value}")
-    shown = "; ".join(samples[:3])
-    outside = sum(r.outside_count for r in results)
-    finer = sum(r.finer_count for r in results)
-    if outside or finer:
-        zone = f", also as a wall-clock time in --timezone {cfg.timezone}" if cfg.timezone != "UTC" else ""
-        why = [f"{outside:,} outside the supported range {RANGE_TEXT[res]}{zone}"] if outside else []
-        if finer:
-            why.append(f"{finer:,} with digits finer than a microsecond: pass --time-unit ns to keep nanoseconds "
-                       f"(times then lie in {RANGE_TEXT['ns']})")
-        return TimeParseError(f"{total:,} rows have a time in column {cfg.time_column!r} that cannot be parsed or "
-                              f"represented ({'; '.join(why)}) "
-                              f"(first: {shown}); fix them or pass --on-bad-time drop")
-    return TimeParseError(f"{total:,} rows have a time in column {cfg.time_column!r} that cannot be parsed "
-                          f"(first: {shown}); fix them or pass --on-bad-time drop")
 
 
 def input_schema(cfg: SplitConfig, engine: Engine, sources: list[SourceFile],
@@ -194,16 +170,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     known.update({r.source_id: r.sha256 for r in stage if r.sha256 is not None})
     hashed = iter(r for (kind, _), r in zip(work, done) if kind == "sha256")
     fingerprints = [known[s.id] if s.id in known else next(hashed) for s in sources]
-    if cfg.on_bad_time == "error" and any(r.bad_count for r in stage):
-        raise _bad_time_error(cfg, stage, sources, resolution(schema.field(cfg.time_column).type, cfg.time_unit))
-    if cfg.on_missing_time == "error" and any(r.missing_count for r in stage):
-        raise missing_time_error(cfg.time_column, stage, sources)
-    rows_read = sum(r.rows_read for r in stage)
-    if rows_read == 0:
-        raise SourceError(f"the input holds no rows ({len(sources)} file(s), e.g. {sources[0].url!r})")
-    if all(not r.files for r in stage):
-        raise SourceError(f"all {rows_read:,} input rows were dropped for unparseable or missing times "
-                          "(--on-bad-time / --on-missing-time drop); nothing to write")
+    check_staged(cfg, stage, sources, schema)
 
     jobs = group_jobs(cfg.out, cfg.group_by, derived, stage)
     wctx = write_context(cfg, sources, schema, stage, str(staging / "shards") if remote is None else "")
