@@ -29,11 +29,27 @@ _TS = re.compile(r"timestamp\[(s|ms|us|ns)(?:, tz=(.+))?\]$")
 _ORDER = {"s": 0, "ms": 1, "us": 2, "ns": 3}
 
 
+_DECIMAL = re.compile(r"decimal(128|256)\((\d+), (-?\d+)\)$")
+_LIST = re.compile(r"(large_)?list<([^:<>]+): (.+)>$")
+
+
 def stored_type(name: str) -> pa.DataType | None:
-    """The Arrow type of a manifest type name (timestamps with a zone included), or None."""
+    """The Arrow type of a manifest type name (timestamps with a zone, decimals and lists of such
+    types included), or None."""
     m = _TS.match(name)
     if m:
         return pa.timestamp(m.group(1), m.group(2))
+    m = _DECIMAL.match(name)
+    if m:
+        make = pa.decimal128 if m.group(1) == "128" else pa.decimal256
+        return make(int(m.group(2)), int(m.group(3)))
+    m = _LIST.match(name)
+    if m:
+        value = stored_type(m.group(3))
+        if value is None:
+            return None
+        field = pa.field(m.group(2), value)
+        return pa.large_list(field) if m.group(1) else pa.list_(field)
     try:
         return pa.type_for_alias(name)
     except (ValueError, KeyError):

@@ -5,9 +5,14 @@ double column, a blank or all-NA column, a categorical, an all-None Parquet colu
 - CSV: every column (the time column aside: append_conform.py) is read with the dataset's type
   (numbers as each block holds them, then cast safely by ``sources.conform``, as a split reads
   them). A value that does not parse as, or fit, that type is refused at staging in one line
-  naming the file, the column and the value (csvread.py).
+  naming the file, the column and the value (csvread.py). A block the first pass read as text
+  (words, or hexadecimal, which Arrow's integer parser would take) is parsed as floats for an
+  integer column (csvtypes.read_types), so its first non-number is refused by value. Decimal text
+  is parsed as decimals.
 - Parquet: a column is read as the dataset's type when the cast loses no value, Arrow's safe
-  cast checking every value at staging: null -> any type; dictionary<T> -> T, then as T;
+  cast checking every value at staging: null -> any type; decimal or integer -> decimal (a value
+  the stored precision or scale cannot hold is refused); list/large_list and struct -> the stored
+  list/struct when their elements/fields cast by these rules; dictionary<T> -> T, then as T;
   integer -> integer or float, float -> integer (whole values only: an integer column never
   becomes float, a value with a fraction is refused), float32 -> float64; string <->
   large_string; timestamp -> another unit (a finer one checked value by value) or another zone
@@ -44,6 +49,10 @@ def _number(t: pa.DataType) -> bool:
     return pa.types.is_integer(t) or pa.types.is_floating(t)
 
 
+def _is_list(t: pa.DataType) -> bool:
+    return pa.types.is_list(t) or pa.types.is_large_list(t)
+
+
 def _narrow_float(t: pa.DataType) -> bool:
     return pa.types.is_floating(t) and t.bit_width < 64
 
@@ -53,7 +62,16 @@ def read_type(have: pa.DataType, target: pa.DataType | None, csv: bool) -> pa.Da
     this rule, read as it is); None when no cast can keep every value."""
     if target is None or have == target:
         return have
-    if pa.types.is_nested(target) or pa.types.is_dictionary(target) or pa.types.is_decimal(target):
+    if pa.types.is_decimal(target):                   # the reader parses decimal text; casts check every value
+        return target if csv or pa.types.is_null(have) or pa.types.is_decimal(have) or pa.types.is_integer(have) \
+            else None
+    if _is_list(target) and _is_list(have):           # pandas' list<string> into Polars' large_list<large_string>
+        return target if read_type(have.value_type, target.value_type, csv) == target.value_type else None
+    if pa.types.is_struct(target) and pa.types.is_struct(have):
+        same = [f.name for f in have] == [f.name for f in target]
+        return target if same and all(read_type(h.type, t.type, csv) == t.type for h, t in zip(have, target)) \
+            else None
+    if pa.types.is_nested(target) or pa.types.is_dictionary(target):
         return have                                   # left to append_rules (equal names or refused)
     if _narrow_float(target):                         # a --compact float32 column: range-checked there
         return pa.float64() if _number(have) or pa.types.is_null(have) else have

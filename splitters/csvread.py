@@ -57,7 +57,7 @@ def _peek_header(fh, encoding: str | None) -> list[str] | None:
         return None
 
 
-_COLUMN = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to (.+?): ")
+_COLUMN = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?(?:CSV conversion error to (.+?): )?")
 
 
 def _named(exc: BaseException, names: list[str] | None, types: dict | None = None) -> str:
@@ -70,7 +70,7 @@ def _named(exc: BaseException, names: list[str] | None, types: dict | None = Non
     name = None
     if names is not None and int(m.group(1)) < len(names):
         name = names[int(m.group(1))]
-    elif types:
+    elif types and m.group(2):
         same = [n for n, t in types.items() if str(t) == m.group(2)]
         name = same[0] if len(same) == 1 else None
     return text if name is None else text.replace(f"In CSV column #{m.group(1)}: ", f"column {name!r}: ")

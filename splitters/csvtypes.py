@@ -235,5 +235,11 @@ def read_types(info: BlockInfo, schema: pa.Schema) -> tuple[tuple[str, pa.DataTy
     for name, have in zip(info.names, info.types):
         final = schema.field(name).type
         numeric = lambda t: pa.types.is_integer(t) or pa.types.is_floating(t)  # noqa: E731
+        if pa.types.is_integer(final) and (pa.types.is_string(have) or pa.types.is_large_string(have)):
+            # only an --append reads text into an integer column (a split makes such a column text):
+            # Arrow's integer parser takes hexadecimal (0xFFFFFFFFFFFFFFFF as -1), its float parser
+            # refuses it, naming the value; floats are then cast exactly (sources.conform)
+            out.append((name, pa.float64()))
+            continue
         out.append((name, have if numeric(final) and numeric(have) else final))
     return tuple(out)

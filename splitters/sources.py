@@ -10,6 +10,7 @@ import zlib
 from dataclasses import dataclass
 
 import fsspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
@@ -206,6 +207,18 @@ def read_schema(src: SourceFile) -> pa.Schema:
     return schema
 
 
+def _check_whole(column: pa.ChunkedArray, name: str, have: pa.DataType, target: pa.DataType) -> None:
+    """Floats read into an integer column: each must be a whole number that a float names exactly
+    (from 2**53 on a float stands for several integers: ``9007199254740993.0`` reads as ...992)."""
+    values = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    bad = np.flatnonzero(~np.isnan(values) & ((np.abs(values) >= 2.0 ** 53) | (values != np.round(values))))
+    if len(bad):
+        v = float(values[int(bad[0])])
+        why = "from 2**53 on a float cannot name an integer exactly" if abs(v) >= 2.0 ** 53 else "not a whole number"
+        raise pa.ArrowInvalid(f"column {name!r} holds {v!r} ({why}) but its type is {target}, the type it is read as "
+                              f"(common to all inputs; for --append, the dataset's; an integer column never becomes float)")
+
+
 def conform(table: pa.Table, schema: pa.Schema, time_column: str | None) -> pa.Table:
     """``table`` (columns in ``schema`` order) with every column cast, safely, to the unified
     type: a value the type cannot hold raises ArrowInvalid. The time column is left as read
@@ -213,6 +226,8 @@ def conform(table: pa.Table, schema: pa.Schema, time_column: str | None) -> pa.T
     for i, f in enumerate(schema):
         have = table.schema.field(i).type
         if f.name != time_column and have != f.type:
+            if pa.types.is_floating(have) and pa.types.is_integer(f.type):
+                _check_whole(table.column(i), f.name, have, f.type)
             try:
                 table = table.set_column(i, f.name, table.column(i).cast(f.type, safe=True))
             except pa.ArrowInvalid as exc:
