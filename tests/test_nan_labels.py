@@ -55,6 +55,7 @@ def test_nan_label_refused_at_construction_and_reported_by_verify(run_split, run
     DataGenerator(out, ["x"], batch_size=64)                                # y not read: no label check
     result = run_datagen("verify", out)
     assert result.exit_code != 0 and f"shard '{bad[0]}': label column 'y' holds 1 NaN values" in result.output
+    assert "shards fail the checks listed above" in result.output and "do not match" not in result.output
     shown = run_datagen("show", out).output
     assert "label     y: double, no class counts" in shown.splitlines()   # a float label: no empty counts
 

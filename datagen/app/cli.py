@@ -67,7 +67,7 @@ def verify(directory, quick, storage_option):
         click.echo(problem, err=True)
     if not report.ok:
         bad = len(report.problems) - report.pack_problems
-        what = [f"{bad} of {report.checked} shards do not match the manifest"] if bad else []
+        what = [f"{bad} of {report.checked} shards fail the checks listed above"] if bad else []
         what += ["the footer pack does not match the manifest or the shards"] if report.pack_problems else []
         click.echo(f"FAILED: {'; '.join(what)}", err=True)
         sys.exit(1)

@@ -66,7 +66,10 @@ def render(m: Manifest, directory: str, max_sources: int = 10) -> str:
              + (f", {s['missing_times']:,} without a time" if s["missing_times"] else ""),
              f"shards    {s['shards']:,} in {s['groups']:,} groups by {', '.join(s['group_by'])}, {_size(s['bytes'])}"]
     if s["time_range"]:
-        lines.append(f"time      {s['time_column']}: {s['time_range'][0]} .. {s['time_range'][1]}")
+        zones = f"days in {m.config.get('timezone') or 'UTC'}"
+        if m.config.get("naive_timezone"):
+            zones += f", zone-less times read in {m.config['naive_timezone']}"
+        lines.append(f"time      {s['time_column']}: {s['time_range'][0]} .. {s['time_range'][1]} ({zones})")
     elif s["time_column"] is None:
         lines.append("time      none (rows in source file and row order)")
     if s["label_counts"] is not None:
