@@ -71,6 +71,10 @@ def test_decimal_by_value(values, literal, how, op):
        st.sampled_from(["timestamp[us, tz=UTC]", "timestamp[us]"]))
 def test_timestamp_by_instant(values, literal, offset, space, op, type_name):
     stored = values if "tz" in type_name else [v.replace(tzinfo=None) for v in values]
+    if "tz" not in type_name and offset is not None:   # an instant against zone-less (wall-clock) times
+        with pytest.raises(FilterError, match="without an offset"):
+            run(type_name, stored, spell_instant(literal, offset, space), op)
+        offset = None                                   # the same wall-clock time, spelled without one
     got = run(type_name, stored, spell_instant(literal, offset, space), op)
     assert got == pandas_filter(pd.Series(pd.to_datetime(values, utc=True)), pd.Timestamp(literal), op)
 

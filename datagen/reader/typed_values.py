@@ -6,7 +6,9 @@ Here both the stored value and a literal compared with the column become typed v
 
 * decimal: a ``Decimal`` (kind number), so ``price >= 2``, ``price == '2.0'`` and ``'2.00'`` agree;
 * timestamp: an :class:`Instant` (nanoseconds since 1970-01-01 UTC); a text without an offset is
-  taken as UTC, the convention the splitter uses for ISO text without one;
+  taken as UTC, the convention the splitter uses for ISO text without one. A column of zone-less
+  timestamps (no ``tz=``: wall-clock times, whatever zone they were written in) compares wall-clock
+  times, and a literal with an offset is refused: it names an instant the column cannot place;
 * date: a :class:`Typed` of kind date (days since 0001-01-01);
 * time: a :class:`Typed` of kind time (nanoseconds since midnight).
 
@@ -47,7 +49,7 @@ def typed_kind(type_name: str | None) -> str | None:
     if _DECIMAL.match(type_name):
         return "number"
     if type_name.startswith("timestamp"):
-        return "timestamp"
+        return "timestamp" if "tz=" in type_name else "wall-clock timestamp"
     if type_name.startswith("date"):
         return "date"
     if type_name.startswith("time"):
@@ -82,6 +84,8 @@ def _parse(kind: str, text: str) -> Any:
         micros = ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
         return Typed("time", micros * 1000 + nanos)
     stamp = _dt.datetime.fromisoformat(cut.replace(" ", "T", 1) if len(cut) > 10 else cut)
+    if stamp.tzinfo is not None and kind == "wall-clock timestamp":
+        raise ValueError("an offset against zone-less times")
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=_dt.timezone.utc)
     delta = stamp - _EPOCH

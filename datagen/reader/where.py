@@ -154,7 +154,8 @@ def _literal_reader(column: str | None, type_name: str | None, fail: Callable[[s
         try:
             return typed_value(v, typed)
         except (ValueError, ArithmeticError, TypeError, OverflowError):
-            spelled = "a number or text such as '2.50'" if typed == "number" else f"ISO-8601 {typed} text"
+            spelled = "a number or text such as '2.50'" if typed == "number" else f"ISO-8601 {typed} text" + (
+                " without an offset (the column holds zone-less times)" if typed == "wall-clock timestamp" else "")
             raise fail(f"column {column!r} is {type_name}, compared by value: {v!r} is not {spelled}") from None
     return read
 
