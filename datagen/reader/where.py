@@ -33,7 +33,7 @@ import operator
 from typing import Any, Callable, Iterable
 
 from datagen.contract.errors import FilterError
-from .filter_values import equal, group_kinds, kind, non_finite, normalise, ordered
+from .filter_values import equal, group_kinds, kind, non_finite, normaliser, ordered
 from .outputs import FLOAT_TYPES
 from .typed_values import typed_kind, typed_value
 
@@ -187,11 +187,12 @@ def compile_where(where: str | dict | None, group_names: list[str], groups: Iter
     ``groups`` (the shards' group dicts) tells which kinds of value each column holds, so a literal of
     another kind is refused here; ``types`` (column -> manifest type) lets "NaN" strings count as NaN."""
     types = types or {}
-    kinds = group_kinds(group_names, (normalise(g, types) for g in groups))
+    norm = normaliser(types)
+    kinds = group_kinds(group_names, (norm(g) for g in groups))
     if where is None:
         return lambda g: True
     if isinstance(where, dict):
-        return _compile_dict(where, kinds, types)
+        return _compile_dict(where, kinds, types, norm)
     if not isinstance(where, str) or not where.strip():
         raise FilterError(f"where: expected a filter string or a dict, got {where!r}")
     if len(where) > MAX_LENGTH:
@@ -208,7 +209,7 @@ def compile_where(where: str | dict | None, group_names: list[str], groups: Iter
     if depth > MAX_DEPTH:
         raise FilterError(f"where {_show(where)}: nested more than {MAX_DEPTH} levels deep")
     compiled = _Compiler(where, kinds, types).node(tree.body)
-    return lambda g: bool(compiled(normalise(g, types)))
+    return lambda g: bool(compiled(norm(g)))
 
 
 def _depth(tree: ast.AST) -> int:
@@ -221,7 +222,8 @@ def _depth(tree: ast.AST) -> int:
     return deepest
 
 
-def _compile_dict(where: dict, kinds: dict[str, set[str]], types: dict[str, str]) -> Predicate:
+def _compile_dict(where: dict, kinds: dict[str, set[str]], types: dict[str, str],
+                  norm: Callable[[dict], dict]) -> Predicate:
     allowed: dict[str, tuple] = {}
     for key, value in where.items():
         if not isinstance(key, str) or key not in kinds:
@@ -240,7 +242,7 @@ def _compile_dict(where: dict, kinds: dict[str, set[str]], types: dict[str, str]
         allowed[key] = values
 
     def predicate(g: dict) -> bool:
-        g = normalise(g, types)
+        g = norm(g)
         return all(any(equal(g.get(k), v) for v in vals) for k, vals in allowed.items())
 
     return predicate
