@@ -228,6 +228,9 @@ def joined_types(infos: list[BlockInfo]) -> dict[str, pa.DataType]:
     return {n: stamp_type(csv_join(ts), stamps.get(n)) for n, ts in seen.items()}
 
 
+_UNITS = ("s", "ms", "us", "ns")
+
+
 def read_types(info: BlockInfo, schema: pa.Schema) -> tuple[tuple[str, pa.DataType], ...]:
     """The types the stage step reads a block with: a number column as the block holds it (cast
     exactly afterwards), any other column as the final type."""
@@ -240,6 +243,11 @@ def read_types(info: BlockInfo, schema: pa.Schema) -> tuple[tuple[str, pa.DataTy
             # Arrow's integer parser takes hexadecimal (0xFFFFFFFFFFFFFFFF as -1), its float parser
             # refuses it, naming the value; floats are then cast exactly (sources.conform)
             out.append((name, pa.float64()))
+            continue
+        if pa.types.is_timestamp(final) and pa.types.is_timestamp(have) and _UNITS.index(have.unit) > _UNITS.index(final.unit):
+            # an --append into a coarser stored unit: text such as '...00.001000' is read at its own
+            # unit, then cast exactly (sources.conform refuses digits the stored unit cannot hold)
+            out.append((name, pa.timestamp(have.unit, final.tz)))
             continue
         out.append((name, have if numeric(final) and numeric(have) else final))
     return tuple(out)

@@ -215,8 +215,24 @@ def _check_whole(column: pa.ChunkedArray, name: str, have: pa.DataType, target: 
     if len(bad):
         v = float(values[int(bad[0])])
         why = "from 2**53 on a float cannot name an integer exactly" if abs(v) >= 2.0 ** 53 else "not a whole number"
-        raise pa.ArrowInvalid(f"column {name!r} holds {v!r} ({why}) but its type is {target}, the type it is read as "
-                              f"(common to all inputs; for --append, the dataset's; an integer column never becomes float)")
+        raise pa.ArrowInvalid(f"column {name!r} holds a value read as the float {v!r} ({why}) but its type is "
+                              f"{target}, the type it is read as (common to all inputs; for --append, the dataset's; an "
+                              "integer column never becomes float; a CSV column with a decimal point or an exponent "
+                              "anywhere in a block is read as floats: write whole numbers without them)")
+
+
+_UNIT_NS = {"s": 10 ** 9, "ms": 10 ** 6, "us": 10 ** 3, "ns": 1}
+
+
+def _refuse_finer_time(column: pa.ChunkedArray, name: str, have: pa.DataType, target: pa.DataType) -> None:
+    """A time with digits below ``target``'s unit, named as written (Arrow names it in ticks)."""
+    ticks = column.combine_chunks().cast(pa.timestamp(have.unit)).view(pa.int64()).to_numpy(zero_copy_only=False)
+    valid = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), bool)
+    step = _UNIT_NS[target.unit] // _UNIT_NS[have.unit]
+    bad = np.flatnonzero(valid & (ticks % step != 0)) if step > 1 else []
+    if len(bad):
+        raise pa.ArrowInvalid(f"column {name!r} holds {column[int(bad[0])]} with digits below the {target.unit} its "
+                              f"type {target} keeps (the type it is read as; for --append, the dataset's)")
 
 
 def conform(table: pa.Table, schema: pa.Schema, time_column: str | None) -> pa.Table:
@@ -231,6 +247,8 @@ def conform(table: pa.Table, schema: pa.Schema, time_column: str | None) -> pa.T
             try:
                 table = table.set_column(i, f.name, table.column(i).cast(f.type, safe=True))
             except pa.ArrowInvalid as exc:
+                if pa.types.is_timestamp(have) and pa.types.is_timestamp(f.type):
+                    _refuse_finer_time(table.column(i), f.name, have, f.type)
                 never = " (an integer column never becomes float)" if pa.types.is_integer(f.type) and pa.types.is_floating(have) else ""
                 raise pa.ArrowInvalid(f"column {f.name!r} ({have}) does not fit {f.type}{never}, the type it is read as "
                                       f"(common to all inputs; for --append, the dataset's): "

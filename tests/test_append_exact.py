@@ -119,3 +119,16 @@ DECIMALS = st.builds(lambda p, s, wide: (pa.decimal256 if wide else pa.decimal12
     inner, st.booleans(), st.sampled_from(["item", "element"])), max_leaves=3))
 def test_manifest_type_names_read_back_as_their_types(t):
     assert stored_type(str(t)) == t
+
+
+def test_csv_times_with_zero_digits_below_the_stored_unit_append_exactly(tmp_path, run_split):
+    pq.write_table(pa.table({"ts": ["2024-01-01T00:00:00Z"],
+                             "seen": pa.array([0], pa.timestamp("ms"))}), tmp_path / "a.parquet")
+    out = tmp_path / "ds"
+    assert run_split(tmp_path / "a.parquet", "--out", out, "--time-column", "ts", "--group-by", "date").exit_code == 0
+    (tmp_path / "d2.csv").write_text("ts,seen\n2024-01-02T00:00:00Z,1970-01-01T00:00:00.001000\n")
+    r = run_split(tmp_path / "d2.csv", "--out", out, "--append")
+    assert r.exit_code == 0, r.output
+    assert sorted(row["seen"].microsecond for row in _rows(out)) == [0, 1000]
+    (tmp_path / "d3.csv").write_text("ts,seen\n2024-01-03T00:00:00Z,1970-01-01T00:00:00.0015\n")
+    fails(run_split(tmp_path / "d3.csv", "--out", out, "--append"), 1, "d3.csv", "'seen'", "00:00:00.001500", "digits below the ms")

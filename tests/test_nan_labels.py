@@ -123,3 +123,14 @@ def test_shards_written_before_the_counts_warn_and_verify_still_finds(run_split,
     assert np.isnan(gen[0][1]).sum() == 1   # delivered, as the warning says
     result = run_datagen("verify", out)
     assert result.exit_code != 0 and "label column 'y' holds 1 NaN values" in result.output
+
+
+def test_verify_reports_null_labels_as_the_generator_refuses_them(run_split, run_datagen, tmp_path):
+    src = tmp_path / "ny.csv"
+    src.write_text("ts,f0,label\n2024-03-10T00:30:00Z,1,0\n2024-03-11T02:30:00Z,2,\n")
+    out = tmp_path / "ds"
+    assert run_split(src, "--out", out, "--time-column", "ts", "--group-by", "date", "--label", "label").exit_code == 0
+    with pytest.raises(ColumnError, match="null"):
+        DataGenerator(out, ["f0"], label="label")
+    result = run_datagen("verify", out)
+    assert result.exit_code == 1 and "label column 'label' holds 1 null values" in result.output, result.output

@@ -46,14 +46,18 @@ def nan_counts(meta) -> dict[str, int] | None:
 
 
 def label_nan_problem(path: str, shard_path: str, label: str) -> str | None:
-    """One line when the shard file at ``path`` holds NaN labels (read from the data), else None."""
+    """One line when the shard file at ``path`` holds labels the generator refuses, NaN or null
+    (read from the data), else None."""
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path) as pf:
         if label not in pf.schema_arrow.names:
             return None
-        found = sum(count_nan(pf.read_row_group(rg, columns=[label]).column(0)) for rg in range(pf.num_row_groups))
-    if not found:
+        columns = [pf.read_row_group(rg, columns=[label]).column(0) for rg in range(pf.num_row_groups)]
+    nan = sum(count_nan(c) for c in columns)
+    null = sum(c.null_count for c in columns)
+    if not nan and not null:
         return None
-    return (f"shard {shard_path!r}: label column {label!r} holds {found:,} NaN values (no label); drop or fix those "
+    held = " and ".join(f"{n:,} {what}" for n, what in ((null, "null"), (nan, "NaN")) if n)
+    return (f"shard {shard_path!r}: label column {label!r} holds {held} values (no label); drop or fix those "
             "rows in the input and split again")
