@@ -233,21 +233,15 @@ _UNITS = ("s", "ms", "us", "ns")
 
 def read_types(info: BlockInfo, schema: pa.Schema) -> tuple[tuple[str, pa.DataType], ...]:
     """The types the stage step reads a block with: a number column as the block holds it (cast
-    exactly afterwards), any other column as the final type."""
+    exactly afterwards, readcast.py), any other column as the final type; for an --append, text
+    into an integer column as floats, and times at a finer unit than the stored one."""
     out = []
     for name, have in zip(info.names, info.types):
         final = schema.field(name).type
         numeric = lambda t: pa.types.is_integer(t) or pa.types.is_floating(t)  # noqa: E731
         if pa.types.is_integer(final) and (pa.types.is_string(have) or pa.types.is_large_string(have)):
-            # only an --append reads text into an integer column (a split makes such a column text):
-            # Arrow's integer parser takes hexadecimal (0xFFFFFFFFFFFFFFFF as -1), its float parser
-            # refuses it, naming the value; floats are then cast exactly (sources.conform)
-            out.append((name, pa.float64()))
-            continue
-        if pa.types.is_timestamp(final) and pa.types.is_timestamp(have) and _UNITS.index(have.unit) > _UNITS.index(final.unit):
-            # an --append into a coarser stored unit: text such as '...00.001000' is read at its own
-            # unit, then cast exactly (sources.conform refuses digits the stored unit cannot hold)
-            out.append((name, pa.timestamp(have.unit, final.tz)))
-            continue
+            have = pa.float64()   # --append: Arrow's int parser takes hex (0xFF..FF as -1), its float parser refuses it
+        elif pa.types.is_timestamp(final) and pa.types.is_timestamp(have) and _UNITS.index(have.unit) > _UNITS.index(final.unit):
+            final = pa.timestamp(have.unit, final.tz)   # --append: '.001000' read at its unit, cast exactly later
         out.append((name, have if numeric(final) and numeric(have) else final))
     return tuple(out)

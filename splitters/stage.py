@@ -23,7 +23,8 @@ from datagen.contract.errors import SchemaError
 from .csvtypes import CsvBlock, open_block
 from .oserrors import output_error
 from .csvread import csv_reader
-from .sources import READ_ERRORS, conform, parquet_file, read_error
+from .readcast import conform
+from .sources import READ_ERRORS, parquet_file, read_error
 from .stage_groups import group_keys
 from .stage_times import timed_rows
 from .stage_hashed import read_and_hash
