@@ -21,7 +21,7 @@ from gen_fixtures import FEATURES, dataset  # noqa: F401
        keep=st.integers(1, 4))
 def test_pool_never_hands_out_a_buffer_in_use(ops, keep):
     """Against a reference: every live array keeps its own values whatever is taken later; released
-    arrays' memory is reused only once nothing refers to it."""
+    arrays' memory is reused only once nothing refers to it; every array starts on a cache line."""
     pool = BufferPool(keep)
     live: list[tuple[np.ndarray, np.ndarray]] = []  # (array from the pool, the values written into it)
     for n, (release, rows, dtype) in enumerate(ops):
@@ -30,6 +30,7 @@ def test_pool_never_hands_out_a_buffer_in_use(ops, keep):
             continue
         a = pool.take((rows, 3), dtype, capacity_rows=20)
         assert a.shape == (rows, 3) and a.dtype == np.dtype(dtype)
+        assert a.ctypes.data % 64 == 0  # rows start on a cache line (a 64-byte row spans one)
         for b, _ in live:
             assert not np.shares_memory(a, b)
         a[...] = n
