@@ -120,11 +120,10 @@ class WindowDecoder(ProcessLocal):
             return {"x": len(o.features)}
         return {f"x:{name}": len(cols) for name, cols in o.features.items() if not is_text(self.types[cols[0]])}
 
-    def decode(self, window: Window, capacity_rows: int = 0, meanwhile=None) -> dict[str, np.ndarray]:
+    def decode(self, window: Window, capacity_rows: int = 0) -> dict[str, np.ndarray]:
         """Decode a window's row groups into arrays (rows as stored in the window's units): each shard's
         units are read and converted in the reader threads, the float matrices straight into the window's
-        rows (buffers from ``pool``, bufferpool.py), the other outputs then joined in the window's order.
-        ``meanwhile()`` (the window's row order, windows.py) runs in this thread while the readers read."""
+        rows (buffers from ``pool``, bufferpool.py), the other outputs then joined in the window's order."""
         by_shard: dict[int, list[Unit]] = {}
         offsets: dict[Unit, int] = {}
         for unit in window.units:
@@ -139,14 +138,9 @@ class WindowDecoder(ProcessLocal):
         dest = (arrays, offsets)
         done: dict[Unit, dict[str, np.ndarray]] = {}
         if len(by_shard) > 1:
-            parts = self._readers().map(lambda s: self._decode_shard(s, by_shard[s], dest), list(by_shard))
-            if meanwhile is not None:  # overlaps the reads (numpy's shuffle releases the GIL)
-                meanwhile()
-            for part in parts:
+            for part in self._readers().map(lambda s: self._decode_shard(s, by_shard[s], dest), list(by_shard)):
                 done.update(part)
         else:
-            if meanwhile is not None:
-                meanwhile()
             shard, units = next(iter(by_shard.items()))
             done.update(self._decode_shard(shard, units, dest))
         if len(window.units) == 1:

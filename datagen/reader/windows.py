@@ -76,19 +76,14 @@ class WindowCache(ProcessLocal):
                 event.set()
 
     def _decode(self, epoch: int, window: Window) -> dict[str, np.ndarray]:
-        """The window's arrays; its row order (when shuffling) is drawn while the reader threads read."""
+        t = start(self.stats)
         capacity = min(self.plan.window_rows, self.plan.total_rows)  # any window of any epoch fits
-        if not self.plan.shuffle:
-            return self.decoder.decode(window, capacity)
-        order = self.decoder.pool.take((window.rows,), np.int64, capacity)
-
-        def draw() -> None:
-            t = start(self.stats)
-            self.plan.window_order(epoch, window, order)
-            lap(self.stats, "permutation", t)
-
-        value = self.decoder.decode(window, capacity, meanwhile=draw)
-        value[ORDER] = order
+        out = self.decoder.pool.take((window.rows,), np.int64, capacity) if self.plan.shuffle else None
+        order = self.plan.window_order(epoch, window, out)
+        lap(self.stats, "permutation", t)
+        value = self.decoder.decode(window, capacity)
+        if order is not None:
+            value[ORDER] = order
         return value
 
     def prefetch(self, epoch: int, window: Window) -> None:
