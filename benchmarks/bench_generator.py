@@ -30,7 +30,7 @@ split-datasets (once, under --data), then, alternating contenders run by run, ea
     (what Keras costs per batch without any data work: fit(DataGenerator) pays that plus the decode,
     which fit(X, y) paid before its clock started);
   * a process that only imports keras (the RSS floor).
-Prints, per contender, the median samples/s (wall) and CPU seconds with their spread (min-max) and peak
+Prints, per contender, the median samples/s (wall), CPU seconds with their spread (min-max), CPU ns per row and peak
 RSS, and the ratios the targets are stated in, each taken per repeat from runs made side by side
 (median, min-max), by wall and by CPU (the CPU ratio is the one to trust on a loaded machine). Not a test.
 """
@@ -161,10 +161,12 @@ def phase_seconds(run: dict, phase: str) -> tuple[float, float]:
 def report(what: str, repeats: int, runs: dict[str, list[dict]]) -> None:
     print(f"\ngenerator benchmark, {what}, batch 1024, 16 float32 features + label; "
           f"{repeats} alternated runs: median (min-max)")
-    print(f"{'contender':30s} {'samples/s (wall)':>34s} {'CPU s (measured part)':>24s} {'peak RSS MB':>12s}")
+    print(f"{'contender':30s} {'samples/s (wall)':>34s} {'CPU s (measured part)':>24s} {'CPU ns/row':>11s} "
+          f"{'peak RSS MB':>12s}")
     for name, rs in runs.items():
+        per_row = [r["cpu"] / r["samples"] * 1e9 for r in rs if r["samples"]]
         print(f"{name:30s} {spread([r['rate'] for r in rs]):>34s} {spread([r['cpu'] for r in rs], '.2f'):>24s} "
-              f"{median([r['rss_mb'] for r in rs]):12.0f}")
+              f"{median(per_row) if per_row else float('nan'):11.1f} {median([r['rss_mb'] for r in rs]):12.0f}")
     for label, a, b in RATIOS:
         for tag in ("", f" {BEFORE}"):
             if a + tag in runs and b in runs:
@@ -174,11 +176,14 @@ def report(what: str, repeats: int, runs: dict[str, list[dict]]) -> None:
             ratio(runs, f"{name.removesuffix(' ' + BEFORE)}: after / before", name.removesuffix(f" {BEFORE}"), name)
     for name, rs in runs.items():
         if rs[0].get("phases"):
-            print(f"{name}, per phase (median over runs; summed over threads, see phases.py): wall s, CPU s")
+            print(f"{name}, per phase (median over runs; summed over threads, see phases.py): wall s, CPU s, "
+                  "CPU ns per row (comparable across sizes; 'batch' includes 'wait', 'gather' and 'assemble')")
+            rows = median([r["samples"] for r in rs]) or 1
             for phase in rs[0]["phases"]:
                 wall, cpu = (median([phase_seconds(r, phase)[k] for r in rs]) for k in (0, 1))
-                print(f"  {phase:12s} {wall:7.2f} {cpu:7.2f}")
-            print(f"  {'(whole pass)':12s} {median([r['seconds'] for r in rs]):7.2f} {median([r['cpu'] for r in rs]):7.2f}")
+                print(f"  {phase:12s} {wall:7.2f} {cpu:7.2f} {cpu / rows * 1e9:7.1f}")
+            whole = median([r['cpu'] for r in rs])
+            print(f"  {'(whole pass)':12s} {median([r['seconds'] for r in rs]):7.2f} {whole:7.2f} {whole / rows * 1e9:7.1f}")
     shuffled = runs.get("DataGenerator pass shuffled")
     if shuffled and shuffled[0].get("rss_trace"):
         trace = [median(v) for v in zip(*[r["rss_trace"] for r in shuffled])]
