@@ -26,7 +26,7 @@ split-datasets (once, under --data), then, alternating contenders run by run, ea
   * a hand-written keras Sequence calling pd.read_parquet on the shard(s) holding each batch
     (slow: measured on its first --handwritten-batches batches);
   * tf.data.Dataset.from_generator over pyarrow.ParquetFile.iter_batches with prefetch;
-  * one epoch of model.fit (Dense 64-64-1) on DataGenerator, on gen.as_tf_dataset() and on in-memory
+  * model.fit (Dense 64-64-1; one epoch, or --epochs N) on DataGenerator, on gen.as_tf_dataset() and on in-memory
     numpy arrays (not at sizes above 20M by default: the arrays would not fit in memory), with the
     seconds the input spent in the generator;
   * Keras's PyDataset adapter alone: fit on a PyDataset whose __getitem__ only copies one batch
@@ -123,10 +123,14 @@ def main() -> None:
                     help="a checkout of other code: generator contenders also run from it ('NAME @before')")
     ap.add_argument("--only", nargs="*", default=None,
                     help=f"contenders (default: {QUICK}; above 20M rows {LARGE}); all: {list(CONTENDERS)}")
+    ap.add_argument("--epochs", type=int, default=1,
+                    help="epochs of every fit contender (default 1; samples/s counts all of them)")
     ap.add_argument("--lock", type=Path, default=None,
                     help="hold an exclusive flock on this file during each round of runs (released between rounds)")
     args = ap.parse_args()
     sizes = args.rows or [2]
+    if args.epochs < 1:
+        raise SystemExit(f"--epochs: expected 1 or more, got {args.epochs}")
     unknown = [k for k in args.only or [] if k not in CONTENDERS]
     if unknown:
         raise SystemExit(f"--only: unknown contender(s) {unknown}; choose from {list(CONTENDERS)}")
@@ -147,7 +151,7 @@ def main() -> None:
                 for name in names:
                     base = name.removesuffix(f" {BEFORE}")
                     code = PRELUDE.format(features=FEATURES, ds=str(ds)) + CONTENDERS[base].replace(
-                        "{handwritten}", str(args.handwritten_batches))
+                        "{handwritten}", str(args.handwritten_batches)).replace("{epochs}", str(args.epochs))
                     settle()
                     load = os.getloadavg()[0]
                     r = run_measured(code, cwd=args.before) if name != base else run_measured(code)
@@ -156,7 +160,7 @@ def main() -> None:
                     runs[name].append(r)
                     print(f"  {size}M run {rep + 1} {name:28s} {r['rate']:12,.0f} samples/s {r['seconds']:7.1f} s wall "
                           f"{r['cpu']:7.1f} s CPU {r['rss_mb']:7.0f} MB, load {load:.1f}", file=sys.stderr, flush=True)
-        report(f"{rows:,} rows ({ds})", args.repeats, runs)
+        report(f"{rows:,} rows ({ds}), fits of {args.epochs} epoch(s)", args.repeats, runs)
 
 
 @contextlib.contextmanager
