@@ -8,6 +8,9 @@
     python benchmarks/bench_generator.py --before DIR    # also runs the generator contenders from the
                                                          # code in DIR (e.g. `git archive` of an older
                                                          # commit), alternated: before/after ratios
+    python benchmarks/bench_generator.py --rows 1M --dataset DIR --lock /tmp/bench.lock \
+        --only "fit in-memory numpy" "fit DataGenerator" "fit as_tf_dataset"   # the fit targets: 1M rows in
+                                                         # 366 shards (20M: about 5 minutes per round)
 
 Splits the synthetic table (the split benchmark's, 1M rows per file: N million rows are its first N
 files; for N > 20, N-20 more files are generated under --data with another seed) by month and day with
@@ -23,13 +26,15 @@ split-datasets (once, under --data), then, alternating contenders run by run, ea
   * a hand-written keras Sequence calling pd.read_parquet on the shard(s) holding each batch
     (slow: measured on its first --handwritten-batches batches);
   * tf.data.Dataset.from_generator over pyarrow.ParquetFile.iter_batches with prefetch;
-  * one epoch of model.fit (Dense 64-64-1) on DataGenerator, on gen.as_tf_dataset() and on in-memory
+  * model.fit (Dense 64-64-1; one epoch, or --epochs N) on DataGenerator, on gen.as_tf_dataset() and on in-memory
     numpy arrays (not at sizes above 20M by default: the arrays would not fit in memory), with the
     seconds the input spent in the generator;
   * Keras's PyDataset adapter alone: fit on a PyDataset whose __getitem__ only copies one batch
     (what Keras costs per batch without any data work: fit(DataGenerator) pays that plus the decode,
     which fit(X, y) paid before its clock started);
   * a process that only imports keras (the RSS floor).
+--lock FILE takes an exclusive flock on FILE for each round (one run of every contender) and releases
+it between rounds, so a long benchmark shares the machine's benchmark lock in short holds.
 Prints, per contender, the median samples/s (wall), CPU seconds with their spread (min-max), CPU ns per row and peak
 RSS, and the ratios the targets are stated in, each taken per repeat from runs made side by side
 (median, min-max), by wall and by CPU (the CPU ratio is the one to trust on a loaded machine). Not a test.
@@ -38,6 +43,9 @@ RSS, and the ratios the targets are stated in, each taken per repeat from runs m
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import os
 import sys
 from pathlib import Path
 
@@ -115,8 +123,14 @@ def main() -> None:
                     help="a checkout of other code: generator contenders also run from it ('NAME @before')")
     ap.add_argument("--only", nargs="*", default=None,
                     help=f"contenders (default: {QUICK}; above 20M rows {LARGE}); all: {list(CONTENDERS)}")
+    ap.add_argument("--epochs", type=int, default=1,
+                    help="epochs of every fit contender (default 1; samples/s counts all of them)")
+    ap.add_argument("--lock", type=Path, default=None,
+                    help="hold an exclusive flock on this file during each round of runs (released between rounds)")
     args = ap.parse_args()
     sizes = args.rows or [2]
+    if args.epochs < 1:
+        raise SystemExit(f"--epochs: expected 1 or more, got {args.epochs}")
     unknown = [k for k in args.only or [] if k not in CONTENDERS]
     if unknown:
         raise SystemExit(f"--only: unknown contender(s) {unknown}; choose from {list(CONTENDERS)}")
@@ -133,17 +147,34 @@ def main() -> None:
             names += [f"{k} {BEFORE}" for k in only if "DataGenerator" in k or "as_tf_dataset" in k]
         runs: dict[str, list[dict]] = {k: [] for k in names}
         for rep in range(args.repeats):
-            for name in names:
-                base = name.removesuffix(f" {BEFORE}")
-                code = PRELUDE.format(features=FEATURES, ds=str(ds)) + CONTENDERS[base].replace(
-                    "{handwritten}", str(args.handwritten_batches))
-                settle()
-                r = run_measured(code, cwd=args.before) if name != base else run_measured(code)
-                r["rate"] = r["samples"] / r["seconds"] if r["samples"] else 0.0
-                runs[name].append(r)
-                print(f"  {size}M run {rep + 1} {name:28s} {r['rate']:12,.0f} samples/s {r['seconds']:7.1f} s wall "
-                      f"{r['cpu']:7.1f} s CPU {r['rss_mb']:7.0f} MB", file=sys.stderr, flush=True)
-        report(f"{rows:,} rows ({ds})", args.repeats, runs)
+            with round_lock(args.lock):
+                for name in names:
+                    base = name.removesuffix(f" {BEFORE}")
+                    code = PRELUDE.format(features=FEATURES, ds=str(ds)) + CONTENDERS[base].replace(
+                        "{handwritten}", str(args.handwritten_batches)).replace("{epochs}", str(args.epochs))
+                    settle()
+                    load = os.getloadavg()[0]
+                    r = run_measured(code, cwd=args.before) if name != base else run_measured(code)
+                    r["rate"] = r["samples"] / r["seconds"] if r["samples"] else 0.0
+                    r["load"] = load
+                    runs[name].append(r)
+                    print(f"  {size}M run {rep + 1} {name:28s} {r['rate']:12,.0f} samples/s {r['seconds']:7.1f} s wall "
+                          f"{r['cpu']:7.1f} s CPU {r['rss_mb']:7.0f} MB, load {load:.1f}", file=sys.stderr, flush=True)
+        report(f"{rows:,} rows ({ds}), fits of {args.epochs} epoch(s)", args.repeats, runs)
+
+
+@contextlib.contextmanager
+def round_lock(path: Path | None):
+    """An exclusive flock on ``path`` for one round of runs (nothing without a path)."""
+    if path is None:
+        yield
+        return
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def ratio(runs: dict[str, list[dict]], label: str, a: str, b: str) -> None:
@@ -159,8 +190,10 @@ def phase_seconds(run: dict, phase: str) -> tuple[float, float]:
 
 
 def report(what: str, repeats: int, runs: dict[str, list[dict]]) -> None:
+    loads = [r["load"] for rs in runs.values() for r in rs]
     print(f"\ngenerator benchmark, {what}, batch 1024, 16 float32 features + label; "
-          f"{repeats} alternated runs: median (min-max)")
+          f"{repeats} alternated runs: median (min-max); 1-minute load average before the runs "
+          f"{min(loads):.1f}-{max(loads):.1f}")
     print(f"{'contender':30s} {'samples/s (wall)':>34s} {'CPU s (measured part)':>24s} {'CPU ns/row':>11s} "
           f"{'peak RSS MB':>12s}")
     for name, rs in runs.items():

@@ -6,7 +6,8 @@ process over that same part, all threads: TensorFlow's pools, our reader and pre
 shuffled pass also reports the generator's per-phase seconds (datagen/reader/phases.py) and the
 resident size at every tenth of the epoch (``rss_trace``, MB); the fits report the seconds their
 input spent in ``BatchSource.batch`` (``in_batch``: the caller's side of each batch, in TensorFlow's
-generator thread) and the phases of the background decode.
+generator thread) and the phases of the background decode. The fits run ``{epochs}`` epochs (bench_generator.py
+--epochs; samples count every epoch).
 """
 
 from __future__ import annotations
@@ -123,8 +124,8 @@ g = DataGenerator(DS, FEATURES, label='label', batch_size=1024, shuffle=True, se
 """ + MODEL + """
 stats = g.source.phase_stats()
 c0, t0 = _cpu(), time.perf_counter()
-m.fit(g, epochs=1, shuffle=False, verbose=0, callbacks=[g.callback])
-RESULT = {'samples': g.num_rows, 'seconds': time.perf_counter() - t0, 'cpu': _cpu() - c0, 'phases': _phases(stats)}
+m.fit(g, epochs={epochs}, shuffle=False, verbose=0, callbacks=[g.callback])
+RESULT = {'samples': g.num_rows * {epochs}, 'seconds': time.perf_counter() - t0, 'cpu': _cpu() - c0, 'phases': _phases(stats)}
 """,
     "fit as_tf_dataset": """
 import keras
@@ -133,8 +134,8 @@ g = DataGenerator(DS, FEATURES, label='label', batch_size=1024, shuffle=True, se
 """ + MODEL + """
 stats = g.source.phase_stats()
 c0, t0 = _cpu(), time.perf_counter()
-m.fit(g.as_tf_dataset(), epochs=1, shuffle=False, verbose=0, callbacks=[g.callback])
-RESULT = {'samples': g.num_rows, 'seconds': time.perf_counter() - t0, 'cpu': _cpu() - c0, 'phases': _phases(stats)}
+m.fit(g.as_tf_dataset(), epochs={epochs}, shuffle=False, verbose=0, callbacks=[g.callback])
+RESULT = {'samples': g.num_rows * {epochs}, 'seconds': time.perf_counter() - t0, 'cpu': _cpu() - c0, 'phases': _phases(stats)}
 """,
     "fit PyDataset floor": """
 import glob, numpy as np, pyarrow.parquet as pq, keras
@@ -148,8 +149,8 @@ class Floor(keras.utils.PyDataset):  # Keras's PyDataset adapter with no data wo
         return X.copy(), y.copy()
 """ + MODEL + """
 c0, t0 = _cpu(), time.perf_counter()
-m.fit(Floor(), epochs=1, shuffle=False, verbose=0)
-RESULT = {'samples': rows, 'seconds': time.perf_counter() - t0, 'cpu': _cpu() - c0}
+m.fit(Floor(), epochs={epochs}, shuffle=False, verbose=0)
+RESULT = {'samples': rows * {epochs}, 'seconds': time.perf_counter() - t0, 'cpu': _cpu() - c0}
 """,
     "fit in-memory numpy": """
 import glob, numpy as np, pyarrow.parquet as pq, keras
@@ -158,7 +159,7 @@ X = np.concatenate([np.column_stack([t.column(c).to_numpy() for c in FEATURES]) 
 y = np.concatenate([t.column('label').to_numpy() for t in tables]); del tables
 """ + MODEL + """
 c0, t0 = _cpu(), time.perf_counter()
-m.fit(X, y, batch_size=1024, epochs=1, verbose=0)
-RESULT = {'samples': len(y), 'seconds': time.perf_counter() - t0, 'cpu': _cpu() - c0}
+m.fit(X, y, batch_size=1024, epochs={epochs}, verbose=0)
+RESULT = {'samples': len(y) * {epochs}, 'seconds': time.perf_counter() - t0, 'cpu': _cpu() - c0}
 """,
 }

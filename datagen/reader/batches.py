@@ -36,7 +36,8 @@ from .windows import WindowCache
 
 
 class BatchSource:
-    stats = None  # a PhaseStats while timing (phase_stats())
+    stats = None   # a PhaseStats while timing (phase_stats())
+    follow = None  # a nextepoch.Follow while model.fit has another epoch to run (set by fitsync.py)
 
     def __init__(self, options: GeneratorOptions, transform: Callable | None = None, storage: Storage | None = None):
         self.options = o = options
@@ -98,6 +99,7 @@ class BatchSource:
             for window, lo, hi in segments:
                 parts.append((self.windows.get(epoch, window), lo, hi))
             self.windows.prefetch(epoch, window)
+            self._warm_next(epoch, index, index + 1)
         except DatagenError as exc:
             raise with_context(exc, f"batch {index} of epoch {epoch}") from None
         t = lap(stats, "wait", t)
@@ -125,6 +127,7 @@ class BatchSource:
                         merged.append([window, lo, hi])
             parts = [(self.windows.get(epoch, w), lo, hi) for w, lo, hi in merged]
             self.windows.prefetch(epoch, merged[-1][0])
+            self._warm_next(epoch, first, stop)
         except DatagenError as exc:
             raise with_context(exc, f"batches {first}..{stop - 1} of epoch {epoch}") from None
         t = lap(stats, "wait", t0)
@@ -132,6 +135,12 @@ class BatchSource:
         lap(stats, "gather", t)
         lap(stats, "batch", t0)
         return out
+
+    def _warm_next(self, epoch: int, first: int, stop: int) -> None:
+        """In this epoch's last window, decode the next epoch's first window in the background (nextepoch.py)."""
+        f = self.follow
+        if f is not None and f.due(epoch, first, stop):
+            self.windows.warm(f.next_epoch, self.plan.segments(f.next_epoch, f.next_first)[0][0])
 
     def phase_stats(self) -> PhaseStats:
         """Turn on the per-phase timers (phases.py) of this generator and return them (benchmarks)."""

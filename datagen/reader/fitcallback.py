@@ -28,7 +28,7 @@ class EpochCallback(keras.callbacks.Callback):
         self.generator._train_begin_from_fit(self.model)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.generator._begin_epoch_from_fit(epoch)
+        self.generator._begin_epoch_from_fit(epoch, (self.params or {}).get("epochs"))
 
     def on_train_batch_end(self, batch, logs=None):
         self.generator._batch_end_from_fit(batch)

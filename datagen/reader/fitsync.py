@@ -35,6 +35,7 @@ import keras
 
 from datagen.contract.errors import ConfigError
 from .fitcallback import EpochCallback
+from .nextepoch import follow
 from .resume import KERAS_SHORT_EPOCH
 
 
@@ -62,7 +63,9 @@ class FitSync:
             self._callback = EpochCallback(self)
         return self._callback
 
-    def _begin_epoch_from_fit(self, epoch: int) -> None:
+    def _begin_epoch_from_fit(self, epoch: int, epochs: int | None = None) -> None:
+        """Fit begins ``epoch`` of ``range(initial_epoch, epochs)``: when another follows, its first window is
+        decoded during this epoch's last one (nextepoch.py)."""
         with self._epoch_lock:
             self._synced_by_fit = True
             epoch = int(epoch)
@@ -80,6 +83,8 @@ class FitSync:
                     self._resume, self._resume_entered = None, False
             self.epoch = epoch
             self._step = self._offset()
+            more = isinstance(epochs, int) and epoch + 1 < epochs
+            self.source.follow = follow(self.source.plan, self.view, epoch, epoch + 1) if more else None
 
     def _batch_end_from_fit(self, batch: int) -> None:
         with self._epoch_lock:
@@ -89,6 +94,8 @@ class FitSync:
         """At the end of an epoch (``None``: of fit). The resumed epoch, once its last batch trained, is
         over: ``len(gen)`` is N again for later fits, ``evaluate`` and ``predict``."""
         with self._epoch_lock:
+            if epoch is None:
+                self.source.follow = None
             if self._resume is not None and self._resume_entered and epoch is not None \
                     and int(epoch) == self._resume[0] and self._step >= self.view.per_replica:
                 self._resume, self._resume_entered = None, False

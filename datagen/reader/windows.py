@@ -90,9 +90,13 @@ class WindowCache(ProcessLocal):
         """Decode the window after ``window`` in the background, so batches never wait for it.
         If that fails, the foreground request decodes it again and raises the error itself."""
         windows, _ = self.plan.windows(epoch)
-        if window.index + 1 >= len(windows):
-            return
-        key = (self.plan.epoch_key(epoch), window.index + 1)
+        if window.index + 1 < len(windows):
+            self.warm(epoch, windows[window.index + 1])
+
+    def warm(self, epoch: int, window: Window) -> None:
+        """Decode ``window`` of ``epoch`` in the background unless it is cached or being decoded (the
+        next epoch's first window, batches.py ``Follow``)."""
+        key = (self.plan.epoch_key(epoch), window.index)
         with self._lock:
             if key in self._cache or key in self._loading:
                 return
@@ -101,4 +105,4 @@ class WindowCache(ProcessLocal):
 
                 self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="datagen-prefetch")
             prefetcher = self._prefetcher
-        prefetcher.submit(self.get, epoch, windows[window.index + 1])
+        prefetcher.submit(self.get, epoch, window)
