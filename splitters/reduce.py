@@ -21,8 +21,10 @@ from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEn
 from datagen.contract.nancount import with_nan_counts
 
 from .append_conform import stored_type
+from .directwrite import write_file
 from .gather import gather_rows, time_sort
 from .missing_times import time_range
+from .stage_memory import store_for
 from .stage_write import staged_source, unpack_staged
 
 
@@ -74,15 +76,18 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
     counts: dict[int, int] = {}
     shards: list[tuple[int, ShardEntry]] = []
     casts = {name: stored_type(t) for name, t in ctx.casts}
+    memory = store_for(jobs[0].slices[0][0]) if jobs and jobs[0].slices else None
     try:
         for job in jobs:
             pieces, ids, rows, ticks = [], [], [], []
             for path, batch_index, _ in job.slices:
-                if path not in readers:
-                    readers[path] = pa.ipc.open_file(staged_source(path, mapped=True))
+                staged = memory.piece(path, batch_index) if memory is not None else None   # stage_memory.py
+                if staged is None:
+                    if path not in readers:
+                        readers[path] = pa.ipc.open_file(staged_source(path, mapped=True))
+                    staged = readers[path].get_batch(batch_index)
                 # each staged slice holds rows of exactly one source
-                piece, source_id, piece_rows, piece_ticks = unpack_staged(readers[path].get_batch(batch_index),
-                                                                          ctx.time_column)
+                piece, source_id, piece_rows, piece_ticks = unpack_staged(staged, ctx.time_column)
                 _mark_written(source_id, piece_rows, marks, counts, ctx.source_rows, ctx.source_id_offset)
                 pieces.append(piece)
                 ids.append(np.full(piece.num_rows, source_id, np.int32))
@@ -178,8 +183,7 @@ def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray | Non
 
         upload_shard(ctx.upload_to, rel, data)
     else:
-        with open(dest, "wb") as fh:
-            fh.write(data)
+        write_file(dest, data)   # past the page cache where the filesystem allows it (directwrite.py)
     meta = collected[0]
     time_min, time_max = time_range(ns, ctx.time_resolution)
     return job.index, ShardEntry(
