@@ -21,7 +21,7 @@ from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEn
 from datagen.contract.nancount import with_nan_counts
 
 from .append_conform import stored_type
-from .directwrite import write_file
+from .directwrite import ShardWrites, write_file
 from .gather import gather_rows, time_sort
 from .missing_times import time_range
 from .stage_memory import store_for
@@ -77,6 +77,7 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
     shards: list[tuple[int, ShardEntry]] = []
     casts = {name: stored_type(t) for name, t in ctx.casts}
     memory = store_for(jobs[0].slices[0][0]) if jobs and jobs[0].slices else None
+    writes = ShardWrites() if ctx.upload_to is None else None   # local shards: written in the background
     try:
         for job in jobs:
             pieces, ids, rows, ticks = [], [], [], []
@@ -114,8 +115,15 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
             first = dict(ctx.part_start).get(job.rel_dir, 0)
             for part, start in enumerate(range(0, table.num_rows, step), start=first):
                 part_ns = None if ns is None else ns[start:start + step]
-                shards.append(_write_shard(job, part, table.slice(start, step), part_ns, ctx))
+                shards.append(_write_shard(job, part, table.slice(start, step), part_ns, ctx, writes))
+    except BaseException as exc:
+        if writes is not None:
+            writes.__exit__(type(exc), exc, None)   # wait for the writes in flight, keep this error
+            writes = None
+        raise
     finally:
+        if writes is not None:
+            writes.__exit__(None, None, None)   # every shard written, or the first write error raised
         for reader in readers.values():
             reader.close() if hasattr(reader, "close") else None
     return ReduceResult(shards=shards, written={k: np.packbits(v) for k, v in marks.items()}, counts=counts)
@@ -164,7 +172,8 @@ def _mark_written(lineage_id: int, rows: np.ndarray, marks: dict, counts: dict,
     counts[source_id] = counts.get(source_id, 0) + len(rows)
 
 
-def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray | None, ctx: WriteContext) -> tuple[int, ShardEntry]:
+def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray | None, ctx: WriteContext,
+                 writes: ShardWrites | None = None) -> tuple[int, ShardEntry]:
     rel = f"{job.rel_dir}/part-{part:05d}.parquet" if job.rel_dir else f"part-{part:05d}.parquet"
     dest = os.path.join(ctx.shard_root, *rel.split("/"))
     if ctx.upload_to is None:
@@ -183,7 +192,7 @@ def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray | Non
 
         upload_shard(ctx.upload_to, rel, data)
     else:
-        write_file(dest, data)   # past the page cache where the filesystem allows it (directwrite.py)
+        (writes.submit if writes is not None else write_file)(dest, data)   # past the page cache where the filesystem allows it (directwrite.py)
     meta = collected[0]
     time_min, time_max = time_range(ns, ctx.time_resolution)
     return job.index, ShardEntry(

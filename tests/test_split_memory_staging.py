@@ -150,3 +150,19 @@ def test_nan_counts_are_exact(values, dtype, cut, chunked):
     col = pa.chunked_array([arr.slice(0, len(arr) // 2), arr.slice(len(arr) // 2)], dtype) if chunked else arr
     reference = sum(1 for v in arr.to_pylist() if v is not None and v != v)
     assert count_nan(col) == reference
+
+
+def test_background_writes_raise_their_error_and_are_all_done_on_leaving(tmp_path):
+    data = np.random.default_rng(2).bytes(3 * directwrite.ALIGN + 1)
+    with pytest.raises(FileNotFoundError):
+        with directwrite.ShardWrites(pending=1) as writes:
+            writes.submit(str(tmp_path / "a"), data)
+            writes.submit(str(tmp_path / "missing" / "b"), data)   # no such directory
+            writes.submit(str(tmp_path / "c"), data)
+    assert (tmp_path / "a").read_bytes() == data
+    with pytest.raises(KeyError):   # the caller's own error wins; the writes in flight still finish
+        with directwrite.ShardWrites() as writes:
+            for name in "xyz":
+                writes.submit(str(tmp_path / name), data)
+            raise KeyError("caller")
+    assert all((tmp_path / name).read_bytes() == data for name in "xyz")
