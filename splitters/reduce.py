@@ -24,6 +24,7 @@ from .append_conform import stored_type
 from .directwrite import ShardWrites, write_file
 from .gather import gather_rows, time_sort
 from .missing_times import time_range
+from .sharedmarks import SharedMarks, marks_for
 from .stage_memory import store_for
 from .stage_write import staged_source, unpack_staged
 
@@ -77,6 +78,7 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
     shards: list[tuple[int, ShardEntry]] = []
     casts = {name: stored_type(t) for name, t in ctx.casts}
     memory = store_for(jobs[0].slices[0][0]) if jobs and jobs[0].slices else None
+    shared = marks_for(ctx.shard_root)   # local: one bitmap per source for every task (sharedmarks.py)
     writes = ShardWrites() if ctx.upload_to is None else None   # local shards: written in the background
     try:
         for job in jobs:
@@ -89,7 +91,7 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
                     staged = readers[path].get_batch(batch_index)
                 # each staged slice holds rows of exactly one source
                 piece, source_id, piece_rows, piece_ticks = unpack_staged(staged, ctx.time_column)
-                _mark_written(source_id, piece_rows, marks, counts, ctx.source_rows, ctx.source_id_offset)
+                _mark_written(source_id, piece_rows, marks, counts, ctx.source_rows, ctx.source_id_offset, shared)
                 pieces.append(piece)
                 ids.append(np.full(piece.num_rows, source_id, np.int32))
                 rows.append(piece_rows)
@@ -126,7 +128,8 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
             writes.__exit__(None, None, None)   # every shard written, or the first write error raised
         for reader in readers.values():
             reader.close() if hasattr(reader, "close") else None
-    return ReduceResult(shards=shards, written={k: np.packbits(v) for k, v in marks.items()}, counts=counts)
+    written = {} if shared is not None else {k: np.packbits(v) for k, v in marks.items()}   # shared: the driver packs them
+    return ReduceResult(shards=shards, written=written, counts=counts)
 
 
 def _decode_text(table: pa.Table) -> pa.Table:
@@ -159,13 +162,14 @@ def lineage_order(ids: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
 
 
 def _mark_written(lineage_id: int, rows: np.ndarray, marks: dict, counts: dict,
-                  source_rows: tuple[int, ...], offset: int = 0) -> None:
+                  source_rows: tuple[int, ...], offset: int = 0, shared: SharedMarks | None = None) -> None:
     if len(rows) == 0:
         return
     source_id = lineage_id - offset  # this run's own numbering
     mark = marks.get(source_id)
     if mark is None:
-        mark = marks[source_id] = np.zeros(source_rows[source_id], dtype=bool)
+        mark = marks[source_id] = shared.bitmap(source_id, source_rows[source_id]) if shared is not None else \
+            np.zeros(source_rows[source_id], dtype=bool)
     # a row written twice is caught by check_conservation: the rows counted here then exceed the
     # distinct rows the bitmaps hold (no gather of the bitmap per piece)
     mark[rows] = True

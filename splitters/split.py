@@ -36,12 +36,13 @@ from .oserrors import output_error
 from .overlap import check_overlap
 from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units, shortened_note
 from .publish import publish
-from .reduce import reduce_groups
+from .reduce import ReduceResult, reduce_groups
 from .sources import SourceFile, discover, read_schema
 from .stage import StageContext, stage_unit
 from .stage_outcome import check_staged
 from .localtimes import zone_notes
 from .stage_hashed import hashed_units
+from .sharedmarks import shared_marks
 from .stage_memory import kept_in_memory
 from .unify import unified_schema
 from .uptodate import stale_reason
@@ -184,12 +185,15 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
         [("sha256", s.url) for s in sources if s.id not in known and s.id not in once]
     # on the local scheduler, staged batches may stay in this process's memory (stage_memory.py)
     local = remote is None and engine.client is None
-    with kept_in_memory(str(staging), cfg.staging_budget() if local else 0):
+    with kept_in_memory(str(staging), cfg.staging_budget() if local else 0), \
+            shared_marks(str(staging / "shards"), local) as marks:
         done = engine.map(_stage_or_fingerprint if remote is None else remote.task(_stage_or_fingerprint), work, ctx,
                           desc="stage")
         lap("stage+hash")
         stage, fingerprints, jobs, wctx, reduced = _reduce_step(cfg, engine, sources, schema, known, work, done,
                                                                 derived, staging, batch_rows, remote)
+        if marks is not None:   # the tasks' shared conservation marks, as one more result (sharedmarks.py)
+            reduced = [*reduced, ReduceResult(shards=[], written=marks.packed(), counts={})]
         lap("write")
     counts = check_conservation(sources, stage, reduced)
 

@@ -166,3 +166,35 @@ def test_background_writes_raise_their_error_and_are_all_done_on_leaving(tmp_pat
                 writes.submit(str(tmp_path / name), data)
             raise KeyError("caller")
     assert all((tmp_path / name).read_bytes() == data for name in "xyz")
+
+
+def test_shared_marks_still_catch_a_row_written_by_two_tasks(tmp_path):
+    """Local reduce tasks mark one shared bitmap per source (sharedmarks.py) and return none of their
+    own: a row written by two tasks is caught by the counts, as one written twice by one task."""
+    from datagen.contract.errors import ConservationError
+    from splitters.conservation import check_conservation
+    from splitters.plan import plan_units
+    from splitters.reduce import GroupJob, ReduceResult, reduce_groups
+    from splitters.sharedmarks import shared_marks
+    from splitters.sources import discover
+    from splitters.stage import StageContext, stage_unit
+    from splitters.writeplan import write_context
+
+    src = _inputs(tmp_path, files=1, rows=500)
+    sources = discover([str(src)])
+    schema = pq.read_schema(src / "f0.parquet")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    ctx = StageContext(str(staging), schema, "t", None, "UTC", ("year",), frozenset({"year"}), "error", 1000, ())
+    stage = [stage_unit(u, ctx) for u in plan_units(sources, 1000)]
+    (slice_,) = [(f.path, b, n) for f in stage[0].files for _, b, n in f.groups]   # one year
+    cfg = SplitConfig(inputs=[str(src)], out=str(tmp_path / "out"), time_column="t", group_by=["year"])
+    root = str(tmp_path / "shards")
+    wctx = write_context(cfg, sources, schema, stage, root)
+    with shared_marks(root) as marks:
+        one = reduce_groups([GroupJob(0, "", {}, (slice_,))], wctx)
+        assert one.written == {} and one.counts == {0: 500}
+        assert check_conservation(sources, stage, [one, ReduceResult([], marks.packed())])[0] == (500, 500, 0)
+        two = reduce_groups([GroupJob(1, "", {}, (slice_,))], wctx)
+        with pytest.raises(ConservationError, match="1,000 rows were written for 500 distinct"):
+            check_conservation(sources, stage, [one, two, ReduceResult([], marks.packed())])
