@@ -399,8 +399,8 @@ def test_an_already_full_disk_leaves_no_lock_or_journal(tmp_path, src, run_split
 @pytest.mark.parametrize("phase", ["staging", "shards", "shards, staged in memory"])
 def test_disk_full_blames_the_output(tmp_path, run_split, tmpfs, monkeypatch, phase):
     big = _big_input(tmp_path)
-    # staged files on disk (--staging-memory 0), or staged batches kept in memory (the default, stage_memory.py)
-    args = ARGS if phase.endswith("in memory") else (*ARGS, "--staging-memory", "0")
+    # staged files on disk (the default), or staged batches kept in memory (--staging-memory, stage_memory.py)
+    args = (*ARGS, "--staging-memory", "64MiB") if phase.endswith("in memory") else ARGS
     staging, shards = _staging_and_shard_bytes(tmp_path, big, run_split, monkeypatch, args)
     assert (staging == 0) == phase.endswith("in memory")
     size = staging // 3 if phase == "staging" else staging + shards // 3

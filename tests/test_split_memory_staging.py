@@ -61,7 +61,9 @@ def test_shards_are_the_same_bytes_whatever_the_staging_budget_holds(tmp_path, m
     src = _inputs(tmp_path)
     on_disk, files = _split(src, tmp_path / "disk", monkeypatch, staging_memory=0)
     assert files > 1
-    in_memory, none = _split(src, tmp_path / "memory", monkeypatch)   # the default budget holds every batch
+    default, files_again = _split(src, tmp_path / "default", monkeypatch)   # the default: staged files only
+    assert files_again == files and default == on_disk
+    in_memory, none = _split(src, tmp_path / "memory", monkeypatch, staging_memory="64MiB")   # holds every batch
     assert none == 0 and in_memory == on_disk
     # a budget smaller than the staged bytes: some batches in memory, the rest in staged files
     part, some = _split(src, tmp_path / "part", monkeypatch, staging_memory=150_000)
@@ -80,7 +82,7 @@ def test_the_store_is_dropped_when_the_reduce_step_fails(tmp_path, monkeypatch):
     monkeypatch.setattr(split_module, "reduce_groups", failing)
     with pytest.raises(Exception):
         run_split(SplitConfig(inputs=[str(src)], out=str(tmp_path / "o"), time_column="t", group_by=["month"],
-                              progress=False))
+                              progress=False, staging_memory="64MiB"))
     assert held and held[0] is not None and held[0].used > 0
     assert not stage_memory._STORES and not held[0].batches
 
@@ -88,7 +90,7 @@ def test_the_store_is_dropped_when_the_reduce_step_fails(tmp_path, monkeypatch):
 def test_staging_memory_is_checked():
     with pytest.raises(ConfigError, match="staging_memory"):
         SplitConfig(inputs=["x"], out="o", staging_memory="-1MB")
-    assert SplitConfig(inputs=["x"], out="o", memory_limit="4GiB").staging_budget() == 1 << 30
+    assert SplitConfig(inputs=["x"], out="o").staging_budget() == 0
     assert SplitConfig(inputs=["x"], out="o", staging_memory="2MiB").staging_budget() == 2 << 20
 
 
