@@ -42,6 +42,8 @@ OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flag
 @click.option("--compact/--no-compact", default=None, help="float64->float32, ints to the smallest lossless type.")
 @click.option("--row-group-size", type=int, help="Rows per Parquet row group (default 65536).")
 @click.option("--memory-limit", help="Memory budget for local work, e.g. 4GB (default: a quarter of RAM).")
+@click.option("--staging-memory", help="Staged bytes kept in memory instead of staged files, e.g. 2GB "
+              "(default 0: every staged batch goes to a staged file).")
 @click.option("--scheduler", help="'local' (default) or a dask.distributed address tcp://HOST:PORT.")
 @click.option("--blocksize", help="Bytes of an uncompressed CSV file per parallel task, e.g. 64MB (default).")
 @click.option("--workers", type=int, help="Local worker threads (default: CPU count).")

@@ -157,6 +157,7 @@ class RunSettings:
     staging: str | None = None        # remote --out only: where staged files go (see remote_split.py)
     storage_options: dict = field(default_factory=dict)  # passed to fsspec for every URL (inputs, --out)
     blocksize: int = DEFAULT_BLOCKSIZE  # CSV bytes per stage task; never changes a shard (see csvscan.py)
+    staging_memory: int = 0   # staged bytes a local split keeps in memory instead of staged files (stage_memory.py)
 
     def _check_run(self) -> None:
         from datagen.contract.storage import check_storage_options, is_remote
@@ -189,6 +190,11 @@ class RunSettings:
                               "--overwrite replaces it; pass one")
         self.progress = v.boolean(self.progress, "progress")
         self.blocksize = parse_size(self.blocksize, "blocksize", minimum=MIN_BLOCKSIZE)
+        self.staging_memory = parse_size(self.staging_memory, "staging_memory", minimum=0)
+
+    def staging_budget(self) -> int:
+        """Bytes of staged batches a local split keeps in memory (splitters/stage_memory.py)."""
+        return self.staging_memory
 
     def __post_init__(self) -> None:
         self._check_run()

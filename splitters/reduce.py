@@ -21,8 +21,11 @@ from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, ShardEn
 from datagen.contract.nancount import with_nan_counts
 
 from .append_conform import stored_type
+from .directwrite import ShardWrites, write_file
 from .gather import gather_rows, time_sort
 from .missing_times import time_range
+from .sharedmarks import SharedMarks, marks_for
+from .stage_memory import store_for
 from .stage_write import staged_source, unpack_staged
 
 
@@ -74,16 +77,21 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
     counts: dict[int, int] = {}
     shards: list[tuple[int, ShardEntry]] = []
     casts = {name: stored_type(t) for name, t in ctx.casts}
+    memory = store_for(jobs[0].slices[0][0]) if jobs and jobs[0].slices else None
+    shared = marks_for(ctx.shard_root)   # local: one bitmap per source for every task (sharedmarks.py)
+    writes = ShardWrites() if ctx.upload_to is None else None   # local shards: written in the background
     try:
         for job in jobs:
             pieces, ids, rows, ticks = [], [], [], []
             for path, batch_index, _ in job.slices:
-                if path not in readers:
-                    readers[path] = pa.ipc.open_file(staged_source(path, mapped=True))
+                staged = memory.piece(path, batch_index) if memory is not None else None   # stage_memory.py
+                if staged is None:
+                    if path not in readers:
+                        readers[path] = pa.ipc.open_file(staged_source(path, mapped=True))
+                    staged = readers[path].get_batch(batch_index)
                 # each staged slice holds rows of exactly one source
-                piece, source_id, piece_rows, piece_ticks = unpack_staged(readers[path].get_batch(batch_index),
-                                                                          ctx.time_column)
-                _mark_written(source_id, piece_rows, marks, counts, ctx.source_rows, ctx.source_id_offset)
+                piece, source_id, piece_rows, piece_ticks = unpack_staged(staged, ctx.time_column)
+                _mark_written(source_id, piece_rows, marks, counts, ctx.source_rows, ctx.source_id_offset, shared)
                 pieces.append(piece)
                 ids.append(np.full(piece.num_rows, source_id, np.int32))
                 rows.append(piece_rows)
@@ -109,11 +117,19 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
             first = dict(ctx.part_start).get(job.rel_dir, 0)
             for part, start in enumerate(range(0, table.num_rows, step), start=first):
                 part_ns = None if ns is None else ns[start:start + step]
-                shards.append(_write_shard(job, part, table.slice(start, step), part_ns, ctx))
+                shards.append(_write_shard(job, part, table.slice(start, step), part_ns, ctx, writes))
+    except BaseException as exc:
+        if writes is not None:
+            writes.__exit__(type(exc), exc, None)   # wait for the writes in flight, keep this error
+            writes = None
+        raise
     finally:
+        if writes is not None:
+            writes.__exit__(None, None, None)   # every shard written, or the first write error raised
         for reader in readers.values():
             reader.close() if hasattr(reader, "close") else None
-    return ReduceResult(shards=shards, written={k: np.packbits(v) for k, v in marks.items()}, counts=counts)
+    written = {} if shared is not None else {k: np.packbits(v) for k, v in marks.items()}   # shared: the driver packs them
+    return ReduceResult(shards=shards, written=written, counts=counts)
 
 
 def _decode_text(table: pa.Table) -> pa.Table:
@@ -146,20 +162,22 @@ def lineage_order(ids: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
 
 
 def _mark_written(lineage_id: int, rows: np.ndarray, marks: dict, counts: dict,
-                  source_rows: tuple[int, ...], offset: int = 0) -> None:
+                  source_rows: tuple[int, ...], offset: int = 0, shared: SharedMarks | None = None) -> None:
     if len(rows) == 0:
         return
     source_id = lineage_id - offset  # this run's own numbering
     mark = marks.get(source_id)
     if mark is None:
-        mark = marks[source_id] = np.zeros(source_rows[source_id], dtype=bool)
+        mark = marks[source_id] = shared.bitmap(source_id, source_rows[source_id]) if shared is not None else \
+            np.zeros(source_rows[source_id], dtype=bool)
     # a row written twice is caught by check_conservation: the rows counted here then exceed the
     # distinct rows the bitmaps hold (no gather of the bitmap per piece)
     mark[rows] = True
     counts[source_id] = counts.get(source_id, 0) + len(rows)
 
 
-def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray | None, ctx: WriteContext) -> tuple[int, ShardEntry]:
+def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray | None, ctx: WriteContext,
+                 writes: ShardWrites | None = None) -> tuple[int, ShardEntry]:
     rel = f"{job.rel_dir}/part-{part:05d}.parquet" if job.rel_dir else f"part-{part:05d}.parquet"
     dest = os.path.join(ctx.shard_root, *rel.split("/"))
     if ctx.upload_to is None:
@@ -178,8 +196,7 @@ def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray | Non
 
         upload_shard(ctx.upload_to, rel, data)
     else:
-        with open(dest, "wb") as fh:
-            fh.write(data)
+        (writes.submit if writes is not None else write_file)(dest, data)   # past the page cache where the filesystem allows it (directwrite.py)
     meta = collected[0]
     time_min, time_max = time_range(ns, ctx.time_resolution)
     return job.index, ShardEntry(

@@ -36,12 +36,14 @@ from .oserrors import output_error
 from .overlap import check_overlap
 from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units, shortened_note
 from .publish import publish
-from .reduce import reduce_groups
+from .reduce import ReduceResult, reduce_groups
 from .sources import SourceFile, discover, read_schema
 from .stage import StageContext, stage_unit
 from .stage_outcome import check_staged
 from .localtimes import zone_notes
 from .stage_hashed import hashed_units
+from .sharedmarks import shared_marks
+from .stage_memory import kept_in_memory
 from .unify import unified_schema
 from .uptodate import stale_reason
 from .writeplan import write_context
@@ -87,6 +89,24 @@ def input_schema(cfg: SplitConfig, engine: Engine, sources: list[SourceFile],
 def _stage_or_fingerprint(item: tuple, ctx: StageContext):
     kind, what = item
     return sha256_file(what) if kind == "sha256" else stage_unit(what, ctx, hash_source=kind == "stage+sha256")
+
+
+def _reduce_step(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: pa.Schema, known: dict,
+                 work: list, done: list, derived, staging, batch_rows: int, remote):
+    """After the stage step: (stage results, source fingerprints, group jobs, write context, reduce results)."""
+    stage = [r for (kind, _), r in zip(work, done) if kind != "sha256"]
+    known.update({r.source_id: r.sha256 for r in stage if r.sha256 is not None})
+    hashed = iter(r for (kind, _), r in zip(work, done) if kind == "sha256")
+    fingerprints = [known[s.id] if s.id in known else next(hashed) for s in sources]
+    check_staged(cfg, stage, sources, schema)
+
+    jobs = group_jobs(cfg.out, cfg.group_by, derived, stage)
+    wctx = write_context(cfg, sources, schema, stage, str(staging / "shards") if remote is None else "")
+    if remote is not None:
+        wctx = dataclasses.replace(wctx, upload_to=remote.url)
+    reduced = engine.map(reduce_groups if remote is None else remote.task(reduce_groups),
+                         batch_jobs(jobs, target_rows=batch_rows, min_tasks=4 * engine.workers), wctx, desc="write")
+    return stage, fingerprints, jobs, wctx, reduced
 
 
 def run_split(cfg: SplitConfig) -> SplitSummary:
@@ -163,22 +183,18 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     once = {u.source_id for u in units if u.index in whole}
     work = [("stage+sha256" if u.index in whole else "stage", u) for u in units] + \
         [("sha256", s.url) for s in sources if s.id not in known and s.id not in once]
-    done = engine.map(_stage_or_fingerprint if remote is None else remote.task(_stage_or_fingerprint), work, ctx,
-                      desc="stage")
-    lap("stage+hash")
-    stage = [r for (kind, _), r in zip(work, done) if kind != "sha256"]
-    known.update({r.source_id: r.sha256 for r in stage if r.sha256 is not None})
-    hashed = iter(r for (kind, _), r in zip(work, done) if kind == "sha256")
-    fingerprints = [known[s.id] if s.id in known else next(hashed) for s in sources]
-    check_staged(cfg, stage, sources, schema)
-
-    jobs = group_jobs(cfg.out, cfg.group_by, derived, stage)
-    wctx = write_context(cfg, sources, schema, stage, str(staging / "shards") if remote is None else "")
-    if remote is not None:
-        wctx = dataclasses.replace(wctx, upload_to=remote.url)
-    reduced = engine.map(reduce_groups if remote is None else remote.task(reduce_groups),
-                         batch_jobs(jobs, target_rows=batch_rows, min_tasks=4 * engine.workers), wctx, desc="write")
-    lap("write")
+    # on the local scheduler, staged batches may stay in this process's memory (stage_memory.py)
+    local = remote is None and engine.client is None
+    with kept_in_memory(str(staging), cfg.staging_budget() if local else 0), \
+            shared_marks(str(staging / "shards"), local) as marks:
+        done = engine.map(_stage_or_fingerprint if remote is None else remote.task(_stage_or_fingerprint), work, ctx,
+                          desc="stage")
+        lap("stage+hash")
+        stage, fingerprints, jobs, wctx, reduced = _reduce_step(cfg, engine, sources, schema, known, work, done,
+                                                                derived, staging, batch_rows, remote)
+        if marks is not None:   # the tasks' shared conservation marks, as one more result (sharedmarks.py)
+            reduced = [*reduced, ReduceResult(shards=[], written=marks.packed(), counts={})]
+        lap("write")
     counts = check_conservation(sources, stage, reduced)
 
     shard_results = [s for _, s in sorted((pair for r in reduced for pair in r.shards),

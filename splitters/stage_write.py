@@ -23,6 +23,7 @@ from datagen.contract.format import is_text
 
 from .gather import gather_rows
 from .missing_times import MISSING_TIME
+from .stage_memory import store_for
 
 if TYPE_CHECKING:
     from .stage import StageContext
@@ -139,6 +140,11 @@ def track_ranges(table: pa.Table, names: tuple[str, ...], ranges: dict[str, tupl
 def write_staged(table: pa.Table, keys: list[tuple], counts: np.ndarray, path: str) -> StagedFile:
     """Write ``table`` (ordered by group) to ``path``, one record batch per group."""
     batch = table.combine_chunks().to_batches()[0] if table.num_rows else None
+    store = store_for(path)
+    if store is not None and batch is not None:   # kept in memory, within the budget (stage_memory.py)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).tolist()
+        if store.keep(path, batch, [(offsets[i], int(c)) for i, c in enumerate(counts.tolist())]):
+            return StagedFile(path, table.num_rows, [(key, i, int(c)) for i, (key, c) in enumerate(zip(keys, counts.tolist()))])
     groups, offset = [], 0
     with staged_sink(path) as sink, pa.ipc.new_file(sink, table.schema) as writer:
         for index, (key, count) in enumerate(zip(keys, counts.tolist())):

@@ -365,7 +365,7 @@ def _big_input(tmp_path):
     return path
 
 
-def _staging_and_shard_bytes(tmp_path, big, run_split, monkeypatch):
+def _staging_and_shard_bytes(tmp_path, big, run_split, monkeypatch, args=ARGS):
     """Measure, on an ordinary directory, how much the staged batches and the shards take."""
     import splitters.publish as publish_module
     import splitters.split as split_module
@@ -381,7 +381,7 @@ def _staging_and_shard_bytes(tmp_path, big, run_split, monkeypatch):
 
     with monkeypatch.context() as m:
         m.setattr(split_module, "publish", measuring)
-        assert run_split(big, "--out", tmp_path / "measure", *ARGS).exit_code == 0
+        assert run_split(big, "--out", tmp_path / "measure", *args).exit_code == 0
     return seen["staging"], seen["shards"]
 
 
@@ -396,15 +396,18 @@ def test_an_already_full_disk_leaves_no_lock_or_journal(tmp_path, src, run_split
     assert [p.name for p in fs.iterdir()] == ["filler"]
 
 
-@pytest.mark.parametrize("phase", ["staging", "shards"])
+@pytest.mark.parametrize("phase", ["staging", "shards", "shards, staged in memory"])
 def test_disk_full_blames_the_output(tmp_path, run_split, tmpfs, monkeypatch, phase):
     big = _big_input(tmp_path)
-    staging, shards = _staging_and_shard_bytes(tmp_path, big, run_split, monkeypatch)
+    # staged files on disk (the default), or staged batches kept in memory (--staging-memory, stage_memory.py)
+    args = (*ARGS, "--staging-memory", "64MiB") if phase.endswith("in memory") else ARGS
+    staging, shards = _staging_and_shard_bytes(tmp_path, big, run_split, monkeypatch, args)
+    assert (staging == 0) == phase.endswith("in memory")
     size = staging // 3 if phase == "staging" else staging + shards // 3
     fs = tmpfs(str(size // 4096 * 4096))
-    err = _fails(run_split(big, "--out", fs, *ARGS), 1, "no space left writing", str(fs))
+    err = _fails(run_split(big, "--out", fs, *args), 1, "no space left writing", str(fs))
     assert "big.parquet" not in err, "a full disk is not the input's fault"
     assert list(fs.iterdir()) == [], "nothing half-written is left"
     out = fs / "a" / "b"
-    _fails(run_split(big, "--out", out, *ARGS), 1, "no space left writing")
+    _fails(run_split(big, "--out", out, *args), 1, "no space left writing")
     assert list(fs.iterdir()) == []
