@@ -37,13 +37,16 @@ DEFAULT_BLOCKSIZE = 64 << 20   # bytes of an uncompressed CSV file per stage tas
 MIN_BLOCKSIZE = 256
 
 
+def physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
 def default_memory_limit() -> int:
     """A quarter of physical memory, at least 1 GiB."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        total = 8 << 30
-    return max(1 << 30, total // 4)
+    return max(1 << 30, physical_memory() // 4)
 
 
 def parse_bytes(value: Any, key: str = "memory_limit") -> int:
@@ -191,6 +194,13 @@ class RunSettings:
         self.progress = v.boolean(self.progress, "progress")
         self.blocksize = parse_size(self.blocksize, "blocksize", minimum=MIN_BLOCKSIZE)
         self.staging_memory = parse_size(self.staging_memory, "staging_memory", minimum=0)
+        if self.staging_memory and (self.scheduler != "local" or is_remote(self.out)):
+            where = f"--scheduler {self.scheduler}" if self.scheduler != "local" else f"--out {self.out}"
+            raise ConfigError(f"staging_memory: only for a local --out on the local scheduler (staged batches stay in "
+                              f"this process's memory); with {where} it would do nothing: leave it out")
+        if self.staging_memory > physical_memory() // 2:
+            raise ConfigError(f"staging_memory: expected at most half of this machine's memory "
+                              f"({physical_memory() // 2:,} bytes), got {self.staging_memory:,}")
 
     def staging_budget(self) -> int:
         """Bytes of staged batches a local split keeps in memory (splitters/stage_memory.py)."""

@@ -29,11 +29,18 @@ _local = threading.local()
 
 
 def write_file(path: str, data) -> None:
-    """Create (or replace) ``path`` holding exactly the bytes of ``data`` (a buffer)."""
-    if _DIRECT and len(memoryview(data)) >= ALIGN and _write_direct(path, data):
-        return
-    with open(path, "wb") as fh:
-        fh.write(data)
+    """Create (or replace) ``path`` holding exactly the bytes of ``data`` (a buffer). An error of the
+    write itself (a file too large, EIO) is raised naming ``path``, as ``open`` does, so the split
+    can say which output file failed (oserrors.output_error)."""
+    try:
+        if _DIRECT and len(memoryview(data)) >= ALIGN and _write_direct(path, data):
+            return
+        with open(path, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc), path) from None
 
 
 def _aligned() -> memoryview:

@@ -146,11 +146,16 @@ def write_staged(table: pa.Table, keys: list[tuple], counts: np.ndarray, path: s
         if store.keep(path, batch, [(offsets[i], int(c)) for i, c in enumerate(counts.tolist())]):
             return StagedFile(path, table.num_rows, [(key, i, int(c)) for i, (key, c) in enumerate(zip(keys, counts.tolist()))])
     groups, offset = [], 0
-    with staged_sink(path) as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        for index, (key, count) in enumerate(zip(keys, counts.tolist())):
-            writer.write_batch(batch.slice(offset, count))
-            groups.append((key, index, count))
-            offset += count
+    try:
+        with staged_sink(path) as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            for index, (key, count) in enumerate(zip(keys, counts.tolist())):
+                writer.write_batch(batch.slice(offset, count))
+                groups.append((key, index, count))
+                offset += count
+    except OSError as exc:   # Arrow's write errors name no file: name the staged file (the output's fault)
+        if getattr(exc, "filename", None) is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror or str(exc).splitlines()[0], path) from None
     return StagedFile(path, table.num_rows, groups)
 
 

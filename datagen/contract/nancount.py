@@ -40,9 +40,10 @@ def _may_hold_nan(column) -> bool:
     """False when ``column`` surely holds no NaN: a NaN makes a float sum NaN (IEEE 754), so a sum that
     is not NaN proves there is none (numpy sums a shard column in a fraction of the time the exact count
     takes: most columns hold no NaN). A NaN sum (a NaN, or +inf and -inf) or a null asks for the count."""
-    for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]):
-        if chunk.null_count or np.isnan(np.sum(chunk.to_numpy(zero_copy_only=True))):
-            return True
+    with np.errstate(invalid="ignore", over="ignore"):   # +inf + -inf and overflow are data, not faults
+        for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]):
+            if chunk.null_count or np.isnan(np.sum(chunk.to_numpy(zero_copy_only=True))):
+                return True
     return False
 
 
