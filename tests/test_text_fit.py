@@ -53,6 +53,40 @@ def test_text_tensors_equal_the_numpy_batches(text_ds):
         DataGenerator(text_ds, features, label="y", text_tensors="yes")
 
 
+def _child_batch(gen, conn):
+    (x, _), = [gen[1]]
+    carrier = x["carrier"]
+    conn.send((type(carrier).__name__, getattr(carrier.dtype, "kind", None), np.asarray(carrier).tolist()))
+    conn.close()
+
+
+def test_a_forked_worker_makes_no_tensorflow_tensor(text_ds):
+    """TensorFlow is not fork-safe (a tf.constant in a forked worker hung CI): a process other than
+    the one that made the generator gets numpy unicode arrays of the same values, which Keras
+    converts in the main process under the tf.string signature of a main-process batch."""
+    import multiprocessing
+
+    features = {"carrier": ["carrier"], "num": ["x"]}
+    gen = DataGenerator(text_ds, features, label="y", batch_size=64, shuffle=True, seed=3, text_tensors=True)
+    plain = DataGenerator(text_ds, features, label="y", batch_size=64, shuffle=True, seed=3)
+    here = gen[1][0]["carrier"]
+    assert type(here).__name__ == "EagerTensor"
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe()
+    p = ctx.Process(target=_child_batch, args=(gen, child))
+    p.start()
+    answered = parent.poll(120)   # a TensorFlow call in the child may hang: never wait for ever
+    p.join(5)
+    if p.is_alive():
+        p.kill()
+    assert answered, "the forked worker did not answer within 120 s"
+    kind, dtype_kind, values = parent.recv()
+    assert p.exitcode == 0
+    assert (kind, dtype_kind) == ("ndarray", "U")
+    want = [["" if v is None else v for v in row] for row in plain[1][0]["carrier"].tolist()]
+    assert values == want == [[b.decode() for b in row] for row in here.numpy().tolist()]
+
+
 @pytest.mark.parametrize("workers,multi", [(2, "0"), (2, "1")])
 def test_fit_with_text_inputs(text_ds, workers, multi):
     import subprocess

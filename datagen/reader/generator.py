@@ -44,6 +44,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
                          max_queue_size=runtime.max_queue_size)
         check_text_tensors(runtime.text_tensors)
         self._text_tensors = runtime.text_tensors  # text inputs as tf.string tensors (text_tensors.py)
+        self._made_in = os.getpid()                 # ... in this process only (TensorFlow is not fork-safe)
         self.source = BatchSource(GeneratorOptions(directory, features, **options), transform=runtime.transform,
                                   storage=Storage(runtime.storage_options, runtime.cache_dir, runtime.cache_size))
         o = self.source.options
@@ -107,7 +108,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
             raise IndexError(f"batch index {i} out of range: this generator has {n} batches "
                              f"(valid indices 0..{n - 1}, or -{n}..-1 from the end)")
         batch = self.source.batch(self.view.plan_batch(self._offset() + i), self.epoch)
-        return text_to_tensors(batch) if self._text_tensors else batch
+        return text_to_tensors(batch, os.getpid() == self._made_in) if self._text_tensors else batch
 
     # -- resume -------------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:

@@ -5,6 +5,12 @@ object`` for an object array, ``str32`` for a ``<U`` one) but accepts ``tf.strin
 threads and with ``use_multiprocessing=True``. So with this option every object or unicode array of
 a batch's inputs (after ``transform``) becomes a ``tf.string`` tensor of the same shape; a null
 text value becomes "" (numpy batches keep it as None). Numbers, labels and weights are untouched.
+
+Only in the process that made the generator: TensorFlow is not fork-safe, and a ``tf.constant`` in
+a worker forked by ``use_multiprocessing=True`` could hang for ever on a lock held at the fork.
+There the text arrays become numpy unicode arrays with the same values (null -> ""), which Keras,
+having taken the batch signature (``tf.string``) from a batch made in the main process, converts
+there.
 """
 
 from __future__ import annotations
@@ -27,25 +33,28 @@ def check_text_tensors(enabled: bool) -> None:
                           f"this one is {keras.backend.backend()!r}: map text to integer ids in transform instead")
 
 
-def _tensor(value: Any) -> Any:
+def _text(value: Any, tensors: bool) -> Any:
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "OUS":
         return value
-    import tensorflow as tf
-
     if value.dtype.kind == "O":
         value = np.where(np.equal(value, None), "", value).astype(str)
+    if not tensors:
+        return value.astype(str) if value.dtype.kind == "S" else value
+    import tensorflow as tf
+
     return tf.constant(value, dtype=tf.string)
 
 
-def text_to_tensors(batch: Any) -> Any:
-    """``batch`` (a tuple whose first item is the inputs) with its text arrays as tf.string tensors."""
+def text_to_tensors(batch: Any, tensors: bool = True) -> Any:
+    """``batch`` (a tuple whose first item is the inputs) with its text arrays as tf.string tensors
+    (``tensors``), or as numpy unicode arrays of the same values (in a worker process)."""
     if not isinstance(batch, tuple) or not batch:
         return batch
     x = batch[0]
     if isinstance(x, dict):
-        x = {k: _tensor(v) for k, v in x.items()}
+        x = {k: _text(v, tensors) for k, v in x.items()}
     elif isinstance(x, (list, tuple)):
-        x = type(x)(_tensor(v) for v in x)
+        x = type(x)(_text(v, tensors) for v in x)
     else:
-        x = _tensor(x)
+        x = _text(x, tensors)
     return (x, *batch[1:])
