@@ -202,10 +202,6 @@ class RunSettings:
             raise ConfigError(f"staging_memory: expected at most half of this machine's memory "
                               f"({physical_memory() // 2:,} bytes), got {self.staging_memory:,}")
 
-    def staging_budget(self) -> int:
-        """Bytes of staged batches a local split keeps in memory (splitters/stage_memory.py)."""
-        return self.staging_memory
-
     def __post_init__(self) -> None:
         self._check_run()
 

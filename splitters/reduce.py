@@ -8,6 +8,8 @@ the source rows it wrote, which the driver uses to prove row conservation."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -79,53 +81,49 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
     casts = {name: stored_type(t) for name, t in ctx.casts}
     memory = store_for(jobs[0].slices[0][0]) if jobs and jobs[0].slices else None
     shared = marks_for(ctx.shard_root)   # local: one bitmap per source for every task (sharedmarks.py)
-    writes = ShardWrites() if ctx.upload_to is None else None   # local shards: written in the background
+    # local shards are written in the background; leaving waits for every write in flight and raises
+    # the first write error, or keeps the error that ended the loop (directwrite.ShardWrites)
     try:
-        for job in jobs:
-            pieces, ids, rows, ticks = [], [], [], []
-            for path, batch_index, _ in job.slices:
-                staged = memory.piece(path, batch_index) if memory is not None else None   # stage_memory.py
-                if staged is None:
-                    if path not in readers:
-                        readers[path] = pa.ipc.open_file(staged_source(path, mapped=True))
-                    staged = readers[path].get_batch(batch_index)
-                # each staged slice holds rows of exactly one source
-                piece, source_id, piece_rows, piece_ticks = unpack_staged(staged, ctx.time_column)
-                _mark_written(source_id, piece_rows, marks, counts, ctx.source_rows, ctx.source_id_offset, shared)
-                pieces.append(piece)
-                ids.append(np.full(piece.num_rows, source_id, np.int32))
-                rows.append(piece_rows)
-                ticks.append(piece_ticks)
-            if len({p.schema for p in pieces}) > 1:  # staged files encode text independently: decode first
-                table = pa.concat_tables([_decode_text(pa.Table.from_batches([p])) for p in pieces])
-            else:
-                table = pa.Table.from_batches(pieces)
-            source_ids, source_rows = np.concatenate(ids), np.concatenate(rows)
-            if ctx.time_column is None:   # no time: source file and row order
-                ns, order = None, lineage_order(source_ids, source_rows)
-            else:
-                order, ns = time_sort(np.concatenate(ticks))
-            table = _decode_text(gather_rows(table, order))   # gather.py: contiguous, then taken
-            # the lineage columns, last: numpy gathers them
-            table = table.append_column(SOURCE_ID_COLUMN, pa.array(source_ids if order is None else source_ids[order]))
-            table = table.append_column(SOURCE_ROW_COLUMN,
-                                        pa.array(source_rows if order is None else source_rows[order]))
-            for name, dtype in casts.items():
-                i = table.schema.get_field_index(name)
-                table = table.set_column(i, name, pc.cast(table.column(i), dtype))
-            step = ctx.max_rows_per_shard or max(table.num_rows, 1)
-            first = dict(ctx.part_start).get(job.rel_dir, 0)
-            for part, start in enumerate(range(0, table.num_rows, step), start=first):
-                part_ns = None if ns is None else ns[start:start + step]
-                shards.append(_write_shard(job, part, table.slice(start, step), part_ns, ctx, writes))
-    except BaseException as exc:
-        if writes is not None:
-            writes.__exit__(type(exc), exc, None)   # wait for the writes in flight, keep this error
-            writes = None
-        raise
+        with ShardWrites() if ctx.upload_to is None else nullcontext() as writes:
+            for job in jobs:
+                pieces, ids, rows, ticks = [], [], [], []
+                for path, batch_index, _ in job.slices:
+                    staged = memory.piece(path, batch_index) if memory is not None else None   # stage_memory.py
+                    if staged is None:
+                        if path not in readers:
+                            readers[path] = pa.ipc.open_file(staged_source(path, mapped=True))
+                        staged = readers[path].get_batch(batch_index)
+                    # each staged slice holds rows of exactly one source
+                    piece, source_id, piece_rows, piece_ticks = unpack_staged(staged, ctx.time_column)
+                    _mark_written(source_id, piece_rows, marks, counts, ctx.source_rows, ctx.source_id_offset, shared)
+                    pieces.append(piece)
+                    ids.append(np.full(piece.num_rows, source_id, np.int32))
+                    rows.append(piece_rows)
+                    ticks.append(piece_ticks)
+                if len({p.schema for p in pieces}) > 1:  # staged files encode text independently: decode first
+                    table = pa.concat_tables([_decode_text(pa.Table.from_batches([p])) for p in pieces])
+                else:
+                    table = pa.Table.from_batches(pieces)
+                source_ids, source_rows = np.concatenate(ids), np.concatenate(rows)
+                if ctx.time_column is None:   # no time: source file and row order
+                    ns, order = None, lineage_order(source_ids, source_rows)
+                else:
+                    order, ns = time_sort(np.concatenate(ticks))
+                table = _decode_text(gather_rows(table, order))   # gather.py: contiguous, then taken
+                # the lineage columns, last: numpy gathers them
+                table = table.append_column(SOURCE_ID_COLUMN,
+                                            pa.array(source_ids if order is None else source_ids[order]))
+                table = table.append_column(SOURCE_ROW_COLUMN,
+                                            pa.array(source_rows if order is None else source_rows[order]))
+                for name, dtype in casts.items():
+                    i = table.schema.get_field_index(name)
+                    table = table.set_column(i, name, pc.cast(table.column(i), dtype))
+                step = ctx.max_rows_per_shard or max(table.num_rows, 1)
+                first = dict(ctx.part_start).get(job.rel_dir, 0)
+                for part, start in enumerate(range(0, table.num_rows, step), start=first):
+                    part_ns = None if ns is None else ns[start:start + step]
+                    shards.append(_write_shard(job, part, table.slice(start, step), part_ns, ctx, writes))
     finally:
-        if writes is not None:
-            writes.__exit__(None, None, None)   # every shard written, or the first write error raised
         for reader in readers.values():
             reader.close() if hasattr(reader, "close") else None
     written = {} if shared is not None else {k: np.packbits(v) for k, v in marks.items()}   # shared: the driver packs them

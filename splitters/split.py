@@ -185,7 +185,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
         [("sha256", s.url) for s in sources if s.id not in known and s.id not in once]
     # on the local scheduler, staged batches may stay in this process's memory (stage_memory.py)
     local = remote is None and engine.client is None
-    with kept_in_memory(str(staging), cfg.staging_budget() if local else 0), \
+    with kept_in_memory(str(staging), cfg.staging_memory if local else 0), \
             shared_marks(str(staging / "shards"), local) as marks:
         done = engine.map(_stage_or_fingerprint if remote is None else remote.task(_stage_or_fingerprint), work, ctx,
                           desc="stage")

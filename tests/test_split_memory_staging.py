@@ -90,8 +90,8 @@ def test_the_store_is_dropped_when_the_reduce_step_fails(tmp_path, monkeypatch):
 def test_staging_memory_is_checked():
     with pytest.raises(ConfigError, match="staging_memory"):
         SplitConfig(inputs=["x"], out="o", staging_memory="-1MB")
-    assert SplitConfig(inputs=["x"], out="o").staging_budget() == 0
-    assert SplitConfig(inputs=["x"], out="o", staging_memory="2MiB").staging_budget() == 2 << 20
+    assert SplitConfig(inputs=["x"], out="o").staging_memory == 0
+    assert SplitConfig(inputs=["x"], out="o", staging_memory="2MiB").staging_memory == 2 << 20
 
 
 SIZES = st.one_of(st.integers(0, 3 * directwrite.ALIGN),
