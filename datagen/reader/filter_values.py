@@ -13,6 +13,8 @@ import decimal
 import functools
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
 from .outputs import FLOAT_TYPES, NON_FINITE
 from .typed_values import Typed, stored_value, typed_kind
 
@@ -35,6 +37,18 @@ def equal(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
         return True  # NaN is a group value like any other
     return kind(a) == kind(b) and a == b
+
+
+def python_value(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (``np.int64(3)`` -> 3), a ``datetime64`` as its ISO-8601
+    text (NaT: None, as pandas counts it missing); anything else as it is. Filters built from pandas
+    or numpy data then mean what their values say."""
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else str(np.datetime_as_string(value))
+    if isinstance(value, np.generic) and not isinstance(value, np.timedelta64):
+        item = value.item()
+        return item if isinstance(item, (bool, int, float, str, bytes)) else value
+    return value
 
 
 def non_finite(value: Any) -> Any:

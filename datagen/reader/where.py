@@ -33,9 +33,9 @@ import operator
 from typing import Any, Callable, Iterable
 
 from datagen.contract.errors import FilterError
-from .filter_values import equal, group_kinds, kind, non_finite, normaliser, ordered
+from .filter_values import equal, group_kinds, kind, non_finite, normaliser, ordered, python_value
 from .outputs import FLOAT_TYPES
-from .typed_values import typed_kind, typed_value
+from .typed_values import TEMPORAL, typed_kind, typed_value
 
 Predicate = Callable[[dict], bool]
 MAX_LENGTH = 10_000
@@ -149,7 +149,7 @@ def _literal_reader(column: str | None, type_name: str | None, fail: Callable[[s
         return lambda v: v
 
     def read(v: Any) -> Any:
-        if kind(v) in ("null", "other"):
+        if v is None or kind(v) == "other" and not isinstance(v, TEMPORAL):
             return v
         try:
             return typed_value(v, typed)
@@ -230,7 +230,7 @@ def _compile_dict(where: dict, kinds: dict[str, set[str]], types: dict[str, str]
             raise FilterError(f"where: unknown column {key!r}; {_columns(kinds)}")
         values = tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else (value,)
         spell = _literal_reader(key, types.get(key), lambda m: FilterError(f"where[{key!r}]: {m}"))
-        values = tuple(spell(v) if kind(v) != "other" else v for v in values)
+        values = tuple(spell(python_value(v)) for v in values)
         for v in values:
             k = kind(v)
             if k == "other":

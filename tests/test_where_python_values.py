@@ -1,0 +1,86 @@
+"""A dict ``where`` built from pandas or numpy data means what its values say: numpy scalars
+(``np.int64(3)``, ``np.float32('nan')``, ``np.bool_``), Python dates, datetimes and times, pandas
+Timestamps and numpy datetime64 select the same groups as pandas' own comparison of the typed values;
+values of no kind the column holds are still refused in one line."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from datagen import DataGenerator
+from datagen.contract.errors import FilterError
+from datagen.reader.where import compile_where
+from splitters.groupvalues import json_value
+
+UTC = dt.timezone.utc
+INT_TYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
+dates = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 1, 1))
+instants = st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2030, 1, 1)).map(
+    lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000, tzinfo=UTC))
+
+
+def picked(where: dict, column: str, type_name: str, stored: list) -> list[bool]:
+    groups = [{column: json_value(v)} for v in stored]
+    predicate = compile_where(where, [column], groups, {column: type_name})
+    return [predicate(g) for g in groups]
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.lists(st.integers(0, 100), min_size=1, max_size=8), st.lists(st.integers(0, 100), min_size=1, max_size=3),
+       st.sampled_from(INT_TYPES))
+def test_numpy_integers_match_like_python_ints(stored, wanted, np_type):
+    numpy_values = [np_type(v) for v in wanted]
+    assert picked({"m": numpy_values}, "m", "int64", stored) == picked({"m": wanted}, "m", "int64", stored)
+    assert picked({"m": numpy_values}, "m", "int64", stored) == list(pd.Series(stored).isin(wanted))
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.lists(dates, min_size=1, max_size=8), dates, st.integers(0, 3))
+def test_date_objects_match_by_value(stored, literal, how):
+    value = [literal, pd.Timestamp(literal), np.datetime64(literal, "D"),
+             np.datetime64(pd.Timestamp(literal).to_datetime64(), "ns")][how]
+    expected = list(pd.Series(pd.to_datetime(stored)) == pd.Timestamp(literal))
+    assert picked({"d": value}, "d", "date32[day]", stored) == expected
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.lists(instants, min_size=1, max_size=8), instants, st.integers(0, 3))
+def test_datetime_objects_match_by_instant(stored, literal, how):
+    value = [literal, pd.Timestamp(literal), pd.Timestamp(literal).tz_convert("America/New_York"),
+             np.datetime64(literal.replace(tzinfo=None), "ms")][how]  # a zone-less numpy time is UTC, as text is
+    expected = list(pd.Series(pd.to_datetime(stored, utc=True)) == pd.Timestamp(literal))
+    assert picked({"t": value}, "t", "timestamp[ms, tz=UTC]", stored) == expected
+
+
+def test_numpy_floats_nan_bools_and_nat():
+    assert picked({"f": np.float32("nan")}, "f", "double", [float("nan"), 1.5, None]) == [True, False, False]
+    assert picked({"f": [np.float64(1.5), None]}, "f", "double", [float("nan"), 1.5, None]) == [False, True, True]
+    assert picked({"b": np.bool_(True)}, "b", "bool", [True, False]) == [True, False]
+    assert picked({"d": np.datetime64("NaT")}, "d", "date32[day]", [dt.date(2024, 1, 5), None]) == [False, True]
+
+
+@pytest.mark.parametrize("where, message", [
+    ({"m": dt.date(2024, 1, 1)}, r"where\['m'\]: expected a number"),          # a date against numbers
+    ({"m": np.timedelta64(1, "D")}, r"where\['m'\]: expected a number"),
+    ({"d": dt.datetime(2024, 1, 5, 1)}, r"where\['d'\]: column 'd' is date32\[day\].*2024, 1, 5, 1"),  # not midnight
+    ({"w": dt.datetime(2024, 1, 5, tzinfo=UTC)}, r"without an offset"),         # an instant against wall-clock times
+])
+def test_values_the_column_cannot_hold_are_refused(where, message):
+    groups = [{"m": 1, "d": json_value(dt.date(2024, 1, 5)), "w": json_value(dt.datetime(2024, 1, 5))}]
+    types = {"m": "int64", "d": "date32[day]", "w": "timestamp[us]"}
+    with pytest.raises(FilterError, match=message):
+        compile_where(where, ["m", "d", "w"], groups, types)
+
+
+def test_generator_takes_a_where_built_from_pandas(dataset):
+    months = pd.Series([3, 5], dtype="int64")
+    by_numpy = DataGenerator(dataset, [f"f{i}" for i in range(4)], label="label", batch_size=256,
+                             where={"month": list(months.unique())})
+    by_python = DataGenerator(dataset, [f"f{i}" for i in range(4)], label="label", batch_size=256,
+                              where={"month": [3, 5]})
+    assert 0 < by_numpy.num_rows == by_python.num_rows
+    np.testing.assert_array_equal(by_numpy[0][0], by_python[0][0])
