@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datagen import DataGenerator
-from datagen.contract.errors import FilterError
+from datagen.contract.errors import ConfigError, FilterError
 from datagen.reader.where import compile_where
 from splitters.groupvalues import json_value
 
@@ -64,9 +64,9 @@ def test_numpy_floats_nan_bools_and_nat():
 
 
 @pytest.mark.parametrize("where, message", [
-    ({"m": dt.date(2024, 1, 1)}, r"where\['m'\]: expected a number"),          # a date against numbers
+    ({"m": dt.date(2024, 1, 1)}, r"where\['m'\]: column 'm' holds number values, cannot match '2024-01-01'"),
     ({"m": np.timedelta64(1, "D")}, r"where\['m'\]: expected a number"),
-    ({"d": dt.datetime(2024, 1, 5, 1)}, r"where\['d'\]: column 'd' is date32\[day\].*2024, 1, 5, 1"),  # not midnight
+    ({"d": dt.datetime(2024, 1, 5, 1)}, r"where\['d'\]: column 'd' is date32\[day\].*'2024-01-05T01:00:00'"),  # not midnight
     ({"w": dt.datetime(2024, 1, 5, tzinfo=UTC)}, r"without an offset"),         # an instant against wall-clock times
 ])
 def test_values_the_column_cannot_hold_are_refused(where, message):
@@ -74,6 +74,26 @@ def test_values_the_column_cannot_hold_are_refused(where, message):
     types = {"m": "int64", "d": "date32[day]", "w": "timestamp[us]"}
     with pytest.raises(FilterError, match=message):
         compile_where(where, ["m", "d", "w"], groups, types)
+
+
+def test_generator_options_from_numpy_and_pandas(dataset):
+    """Options taken from numpy or pandas (an Index of feature names, numpy ints and bools) are what they
+    hold, and the config stays plain JSON that rebuilds the same generator."""
+    import json
+
+    names = pd.Index([f"f{i}" for i in range(4)])
+    gen = DataGenerator(dataset, names, label=np.str_("label"), batch_size=np.int64(300), shuffle=np.bool_(True),
+                        seed=np.uint8(3), memory_budget=np.int64(64 << 20), where={"month": np.arange(1, 4)})
+    plain = DataGenerator(dataset, list(names), label="label", batch_size=300, shuffle=True, seed=3,
+                          memory_budget=64 << 20, where={"month": [1, 2, 3]})
+    assert json.loads(json.dumps(gen.config)) == plain.config
+    np.testing.assert_array_equal(gen[1][0], plain[1][0])
+    for bad, message in [({"batch_size": np.float64(2.5)}, "batch_size: expected a positive integer"),
+                         ({"shuffle": np.int64(1)}, "shuffle: expected true or false"),
+                         ({"features": np.array([1, 2])}, "features: expected column names")]:
+        kwargs = {"features": list(names), **bad}
+        with pytest.raises(ConfigError, match=message):
+            DataGenerator(dataset, **kwargs)
 
 
 def test_generator_takes_a_where_built_from_pandas(dataset):

@@ -4,7 +4,9 @@ Each takes the value and the option's name and returns the value (normalised)
 or raises :class:`ConfigError` naming the option and what it received. They are
 strict on purpose: a YAML boolean is ``true``/``false`` only (never ``"no"``),
 a number is finite and in range (never ``.inf``/``.nan``), a string is a string
-and a list is a list of strings.
+and a list is a list of strings. Values taken from numpy or pandas count as what they hold:
+``np.int64(3)`` is an integer, ``np.bool_(True)`` a boolean, a pandas ``Index`` or a numpy array of
+names a list of strings (each returned as the plain Python value).
 """
 
 from __future__ import annotations
@@ -27,8 +29,33 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
+def _numpy_scalar(value: Any, kind: str) -> bool:
+    """Whether ``value`` is a numpy scalar of dtype kind ``kind`` ("b" bool, "iu" integers)."""
+    dtype = getattr(value, "dtype", None)
+    return getattr(value, "shape", None) == () and dtype is not None and getattr(dtype, "kind", "") in kind \
+        and type(value).__module__ == "numpy"
+
+
+def plain(value: Any) -> Any:
+    """A numpy bool, integer or float scalar as the Python bool, int or float it holds; anything else as it is."""
+    if _numpy_scalar(value, "b"):
+        return bool(value)
+    if _numpy_scalar(value, "iu"):
+        return int(value)
+    return float(value) if _numpy_scalar(value, "f") else value
+
+
+def _names(value: Any) -> Any:
+    """A pandas Index, numpy array or other sized sequence of names as a list; anything else as it is."""
+    if isinstance(value, (str, bytes, dict, list, tuple)) or not hasattr(value, "__len__") \
+            or not hasattr(value, "__iter__") or getattr(value, "ndim", 1) != 1:
+        return value
+    return [str(v) if isinstance(v, str) else v for v in value]
+
+
 def boolean(value: Any, key: str) -> bool:
     """``True`` or ``False`` only (YAML ``true``/``false``); strings such as ``"no"`` are refused."""
+    value = plain(value)
     if not isinstance(value, bool):
         raise ConfigError(f"{key}: expected true or false, got {_show(value)} ({_kind(value)})")
     return value
@@ -37,6 +64,7 @@ def boolean(value: Any, key: str) -> bool:
 def integer(value: Any, key: str, minimum: int | None = None, maximum: int = INT64_MAX,
             allow_none: bool = False) -> int | None:
     """An int (not a bool, not a float) with ``minimum <= value <= maximum``."""
+    value = plain(value)
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
@@ -51,6 +79,7 @@ def integer(value: Any, key: str, minimum: int | None = None, maximum: int = INT
 def number(value: Any, key: str, minimum: float | None = None, maximum: float | None = None,
            max_exclusive: bool = False) -> float:
     """A finite int or float (not a bool) in ``[minimum, maximum]`` (or ``[minimum, maximum)``)."""
+    value = plain(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{key}: expected a number, got {_show(value)} ({_kind(value)})")
     try:
@@ -113,6 +142,7 @@ def string_list(value: Any, key: str, allow_none: bool = False) -> list[str]:
 
 def positive_integer(value: Any, key: str, maximum: int | None = None, allow_none: bool = False) -> int | None:
     """An int (not a bool) >= 1, and <= ``maximum`` when given."""
+    value = plain(value)
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1 or (maximum is not None and value > maximum):
@@ -123,6 +153,7 @@ def positive_integer(value: Any, key: str, maximum: int | None = None, allow_non
 
 def non_negative_integer(value: Any, key: str, maximum: int = INT64_MAX) -> int:
     """An int (not a bool) with ``0 <= value <= maximum``."""
+    value = plain(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
         raise ConfigError(f"{key}: expected a non-negative integer, got {value!r}")
     return int(value)
@@ -130,6 +161,7 @@ def non_negative_integer(value: Any, key: str, maximum: int = INT64_MAX) -> int:
 
 def column_name(value: Any, key: str) -> str | None:
     """A non-empty column name, or None."""
+    value = str(value) if isinstance(value, str) else value  # numpy's str_ as a plain str
     if value is not None and (not isinstance(value, str) or not value):
         raise ConfigError(f"{key}: expected a column name or None, got {value!r}")
     return value
@@ -137,6 +169,7 @@ def column_name(value: Any, key: str) -> str | None:
 
 def column_names(value: Any, key: str) -> list[str]:
     """A non-empty list of distinct column names (or a comma-separated string of them)."""
+    value = _names(value)
     if isinstance(value, str):
         value = [c.strip() for c in value.split(",") if c.strip()]
     if not isinstance(value, (list, tuple)) or not value:

@@ -9,6 +9,7 @@ timestamp, date and time columns compare by value (typed_values.py), never as te
 
 from __future__ import annotations
 
+import datetime as _dt
 import decimal
 import functools
 from typing import Any, Callable, Iterable
@@ -40,11 +41,14 @@ def equal(a: Any, b: Any) -> bool:
 
 
 def python_value(value: Any) -> Any:
-    """A numpy scalar as the Python value it holds (``np.int64(3)`` -> 3), a ``datetime64`` as its ISO-8601
-    text (NaT: None, as pandas counts it missing); anything else as it is. Filters built from pandas
-    or numpy data then mean what their values say."""
+    """A numpy scalar as the Python value it holds (``np.int64(3)`` -> 3), a date, datetime or time (a
+    pandas Timestamp is one) or a numpy ``datetime64`` as its ISO-8601 text (NaT: None, as pandas counts
+    it missing); anything else as it is. Filters built from pandas or numpy data then mean what their
+    values say, and a generator's config stays plain JSON."""
     if isinstance(value, np.datetime64):
         return None if np.isnat(value) else str(np.datetime_as_string(value))
+    if isinstance(value, (_dt.date, _dt.time)):
+        return None if value != value else value.isoformat()  # pandas NaT is a datetime unequal to itself
     if isinstance(value, np.generic) and not isinstance(value, np.timedelta64):
         item = value.item()
         return item if isinstance(item, (bool, int, float, str, bytes)) else value

@@ -20,6 +20,7 @@ from typing import Any, Callable
 from datagen.contract import validate
 from datagen.contract.configfile import option_mapping, parse_size, read_mapping
 from datagen.contract.errors import ConfigError
+from .filter_values import python_value
 
 DEFAULT_MEMORY_BUDGET = "192MB"
 VERIFY_MODES = ("size", "sha256")
@@ -45,6 +46,16 @@ def _memory_budget(value: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or not MIN_MEMORY_BUDGET <= n <= MAX_MEMORY_BUDGET:
         raise ConfigError(bad)
     return n
+
+
+def python_values(value: Any) -> Any:
+    """A ``where`` dict value as plain JSON: list-likes as lists (sets sorted), numpy and date values as
+    ``python_value`` gives them."""
+    if isinstance(value, (set, frozenset)):
+        return sorted((python_value(v) for v in value), key=repr)
+    if isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) == 1:  # a list, numpy array, pandas Series
+        return [python_value(v) for v in value]
+    return python_value(value)
 
 
 @dataclass
@@ -110,14 +121,14 @@ class GeneratorOptions:
                 cleaned[name] = validate.column_names([cols] if isinstance(cols, str) else cols,
                                                       f"features[{name!r}]")
             self.features = cleaned
-        elif isinstance(self.features, (str, list, tuple)):
-            self.features = validate.column_names(self.features, "features")
+        elif not isinstance(self.features, (set, frozenset)) and hasattr(self.features, "__iter__"):
+            self.features = validate.column_names(self.features, "features")  # a list, tuple, Index, array
         else:
             raise ConfigError(f"features: expected a list of columns or a dict of lists, got {type(self.features).__name__}")
-        validate.column_name(self.label, "label")
-        validate.column_name(self.sample_weight, "sample_weight")
-        validate.positive_integer(self.batch_size, "batch_size", MAX_BATCH)
-        validate.positive_integer(self.num_classes, "num_classes", MAX_BATCH, allow_none=True)
+        self.label = validate.column_name(self.label, "label")
+        self.sample_weight = validate.column_name(self.sample_weight, "sample_weight")
+        self.batch_size = validate.positive_integer(self.batch_size, "batch_size", MAX_BATCH)
+        self.num_classes = validate.positive_integer(self.num_classes, "num_classes", MAX_BATCH, allow_none=True)
         if self.num_classes is not None and self.num_classes < 2:
             raise ConfigError(f"num_classes: expected at least 2, got {self.num_classes}")
         if self.num_classes is not None and self.label is None:
@@ -125,25 +136,24 @@ class GeneratorOptions:
         if self.sample_weight is not None and self.label is None:
             raise ConfigError(f"sample_weight={self.sample_weight!r} needs a label column: Keras ignores sample "
                               "weights without targets; pass label=... or drop sample_weight")
-        validate.non_negative_integer(self.seed, "seed")
-        validate.boolean(self.shuffle, "shuffle")
-        validate.boolean(self.drop_remainder, "drop_remainder")
-        self.memory_budget = _memory_budget(self.memory_budget)
+        self.seed = validate.non_negative_integer(self.seed, "seed")
+        self.shuffle = validate.boolean(self.shuffle, "shuffle")
+        self.drop_remainder = validate.boolean(self.drop_remainder, "drop_remainder")
+        self.memory_budget = _memory_budget(validate.plain(self.memory_budget))
         validate.choice(self.verify, "verify", VERIFY_MODES)
         validate.choice(self.dtype, "dtype", DTYPES)
         if self.manifest_sha256 is not None and not isinstance(self.manifest_sha256, str):
             raise ConfigError(f"manifest_sha256: expected a hex string, got {self.manifest_sha256!r}")
-        validate.positive_integer(self.num_replicas, "num_replicas")
-        validate.non_negative_integer(self.replica, "replica")
+        self.num_replicas = validate.positive_integer(self.num_replicas, "num_replicas")
+        self.replica = validate.non_negative_integer(self.replica, "replica")
         if self.replica >= self.num_replicas:
             raise ConfigError(f"replica: expected an integer in [0, num_replicas={self.num_replicas}), got {self.replica}")
         validate.choice(self.replica_tail, "replica_tail", REPLICA_TAILS)
-        validate.positive_integer(self.version, "version", allow_none=True)
+        self.version = validate.positive_integer(self.version, "version", allow_none=True)
         if self.where is not None and not isinstance(self.where, (str, dict)):
             raise ConfigError(f"where: expected a filter string or a dict, got {type(self.where).__name__}")
-        if isinstance(self.where, dict):  # list-likes as lists (sets sorted), so the config is plain JSON
-            self.where = {k: (sorted(v, key=repr) if isinstance(v, (set, frozenset)) else list(v))
-                          if isinstance(v, (list, tuple, set, frozenset)) else v for k, v in self.where.items()}
+        if isinstance(self.where, dict):  # plain JSON values (filter_values.python_value), sets sorted
+            self.where = {k: python_values(v) for k, v in self.where.items()}
 
     @property
     def feature_columns(self) -> list[str]:
@@ -180,11 +190,11 @@ class RuntimeOptions:
     text_tensors: bool = False
 
     def __post_init__(self) -> None:
-        validate.positive_integer(self.workers, "workers")
-        validate.boolean(self.use_multiprocessing, "use_multiprocessing")
-        validate.positive_integer(self.max_queue_size, "max_queue_size")
+        self.workers = validate.positive_integer(self.workers, "workers")
+        self.use_multiprocessing = validate.boolean(self.use_multiprocessing, "use_multiprocessing")
+        self.max_queue_size = validate.positive_integer(self.max_queue_size, "max_queue_size")
         validate.callable_or_none(self.transform, "transform")
-        validate.boolean(self.text_tensors, "text_tensors")
+        self.text_tensors = validate.boolean(self.text_tensors, "text_tensors")
         from datagen.contract.storage import check_storage_options
 
         self.storage_options = check_storage_options(self.storage_options)
@@ -192,7 +202,7 @@ class RuntimeOptions:
             raise ConfigError(f"cache_dir: expected a directory path, got {self.cache_dir!r}")
         self.cache_dir = os.path.expanduser(os.fspath(self.cache_dir or os.path.join("~", ".cache", "datagen",
                                                                                        "shards")))
-        self.cache_size = parse_size(self.cache_size, "cache_size", 1)
+        self.cache_size = parse_size(validate.plain(self.cache_size), "cache_size", 1)
 
 
 CONFIG_KEYS = {f.name for f in dataclasses.fields(GeneratorOptions)}

@@ -12,9 +12,8 @@ Here both the stored value and a literal compared with the column become typed v
 * date: a :class:`Typed` of kind date (days since 0001-01-01);
 * time: a :class:`Typed` of kind time (nanoseconds since midnight).
 
-A literal may also be a Python ``date``/``datetime``/``time`` (a pandas ``Timestamp`` is one) or a
-numpy ``datetime64``: it is read as its ISO-8601 text. A date column also matches a zone-less
-timestamp at midnight (``2024-01-05T00:00``, as pandas holds dates). A literal that does not parse as
+A date column also matches a zone-less timestamp at midnight (``2024-01-05T00:00``, as pandas holds
+dates; dict filters read date, datetime and datetime64 values as ISO text, filter_values.python_value). A literal that does not parse as
 the column's type is refused in one line (FilterError).
 """
 
@@ -31,7 +30,6 @@ _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _FRACTION = re.compile(r"(\d{2}:\d{2}:\d{2})\.(\d{1,9})")
 _DECIMAL = re.compile(r"decimal(32|64|128|256)?\(")
 _MIDNIGHT = re.compile(r"[T ]00:00(:00(\.0{1,9})?)?")
-TEMPORAL = (_dt.date, _dt.time)  # date, datetime (pandas Timestamp) and time objects: read as ISO text
 
 
 @functools.total_ordering
@@ -110,8 +108,6 @@ def typed_value(value: Any, kind: str) -> Any:
         if isinstance(value, decimal.Decimal):
             return value
         return _parse(kind, str(value) if not isinstance(value, str) else value)
-    if isinstance(value, TEMPORAL):
-        value = value.isoformat()
     if not isinstance(value, str):
         raise ValueError(f"not a {kind} text")
     return _parse(kind, value)

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable
 from datagen.contract.errors import FilterError
 from .filter_values import equal, group_kinds, kind, non_finite, normaliser, ordered, python_value
 from .outputs import FLOAT_TYPES
-from .typed_values import TEMPORAL, typed_kind, typed_value
+from .typed_values import typed_kind, typed_value
 
 Predicate = Callable[[dict], bool]
 MAX_LENGTH = 10_000
@@ -149,7 +149,7 @@ def _literal_reader(column: str | None, type_name: str | None, fail: Callable[[s
         return lambda v: v
 
     def read(v: Any) -> Any:
-        if v is None or kind(v) == "other" and not isinstance(v, TEMPORAL):
+        if kind(v) in ("null", "other"):
             return v
         try:
             return typed_value(v, typed)
