@@ -36,6 +36,21 @@ def _refuse_finer_time(column: pa.ChunkedArray, name: str, have: pa.DataType, ta
                               f"type {target} keeps (the type it is read as; for --append, the dataset's)")
 
 
+def _first_changed(column: pa.ChunkedArray, have: pa.DataType, target: pa.DataType) -> str | None:
+    """The first value that does not survive ``have`` -> ``target`` -> ``have`` (a decimal losing digits, an
+    integer out of range), as Arrow shows it; None when that cannot be told (the caller's message stands)."""
+    import pyarrow.compute as pc
+
+    try:
+        col = column.combine_chunks()
+        back = col.cast(target, safe=False).cast(have, safe=False)
+        changed = pc.fill_null(pc.not_equal(col, back), False)
+        first = pc.index(changed, True).as_py()
+    except (pa.ArrowException, NotImplementedError, TypeError, ValueError):
+        return None
+    return None if first < 0 else str(col[first])
+
+
 def conform(table: pa.Table, schema: pa.Schema, time_column: str | None) -> pa.Table:
     """``table`` (columns in ``schema`` order) with every column cast, safely, to the unified
     type: a value the type cannot hold raises ArrowInvalid. The time column is left as read
@@ -51,7 +66,9 @@ def conform(table: pa.Table, schema: pa.Schema, time_column: str | None) -> pa.T
                 if pa.types.is_timestamp(have) and pa.types.is_timestamp(f.type):
                     _refuse_finer_time(table.column(i), f.name, have, f.type)
                 never = " (an integer column never becomes float)" if pa.types.is_integer(f.type) and pa.types.is_floating(have) else ""
+                value = _first_changed(table.column(i), have, f.type)
+                arrow = " ".join(str(exc).split())
+                why = f"value {value} would change ({arrow})" if value is not None else arrow
                 raise pa.ArrowInvalid(f"column {f.name!r} ({have}) does not fit {f.type}{never}, the type it is read as "
-                                      f"(common to all inputs; for --append, the dataset's): "
-                                      f"{' '.join(str(exc).split())}") from None
+                                      f"(common to all inputs; for --append, the dataset's): {why}") from None
     return table
