@@ -4,7 +4,42 @@ resume states)."""
 from __future__ import annotations
 
 import os
+import re
+import time
 from pathlib import Path
+
+STALE_SECONDS = 60  # a temporary file this old whose writer is gone is left over from a killed write
+
+
+def sweep_stale_temporaries(path: Path) -> None:
+    """Remove the temporary files a killed ``atomic_write_text`` of ``path`` left beside it: only names
+    this module makes (``.<name>.<pid>.<12 hex>.tmp``), whose process no longer runs, untouched for
+    STALE_SECONDS. Anything else, and any file that cannot be removed, is left alone."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.(\d+)\.[0-9a-f]{{12}}\.tmp")
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        m = pattern.fullmatch(name)
+        if not m or int(m.group(1)) == os.getpid() or _running(int(m.group(1))):
+            continue
+        try:
+            stale = path.parent / name
+            if time.time() - os.lstat(stale).st_mtime > STALE_SECONDS:
+                os.unlink(stale)
+        except OSError:
+            pass
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process, or a pid this system cannot name: not ours to judge
+    return True
 
 
 def atomic_write_text(path: str | os.PathLike, text: str | bytes, durable: bool = False,

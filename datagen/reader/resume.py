@@ -15,9 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from datagen.contract.errors import ConfigError, OutputError
+from datagen.contract.atomicwrite import sweep_stale_temporaries
 from datagen.contract.manifest import atomic_write_text
 
 STATE_FORMAT = "datagen-state/1"
@@ -134,6 +136,7 @@ def write_state(path: str, state: dict) -> None:
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         atomic_write_text(path, json.dumps(state, indent=1), durable=True)
+        sweep_stale_temporaries(Path(path))  # what a kill during an earlier save left beside it
     except OSError as exc:
         raise OutputError(f"cannot write the generator state to {path!r}: {exc.strerror or exc}") from None
 
