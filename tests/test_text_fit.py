@@ -99,3 +99,36 @@ def test_fit_with_text_inputs(text_ds, workers, multi):
     assert out["loss"][-1] < out["loss"][0]
     aa, ua, b6, empty = out["pred"]
     assert aa > 0.8 and ua < 0.2 and b6 < 0.2   # the carrier alone decides y: the text reached the model
+
+
+def test_as_tf_dataset_with_text_inputs(text_ds):
+    """as_tf_dataset serves text inputs as tf.string (null -> ""): element for element the batches of a
+    text_tensors=True generator, and a model with a StringLookup learns from them."""
+    import keras
+    import tensorflow as tf
+
+    features = {"carrier": ["carrier"], "num": ["x"]}
+    gen = DataGenerator(text_ds, features, label="y", batch_size=64, shuffle=True, seed=3)
+    tensors = DataGenerator(text_ds, features, label="y", batch_size=64, shuffle=True, seed=3, text_tensors=True)
+    ds = gen.as_tf_dataset(first_epoch=2)
+    seen = list(ds)
+    assert len(seen) == len(gen)
+    tensors.set_epoch(2)
+    for i, (x, y) in enumerate(seen):
+        tx, ty = tensors[i]
+        assert x["carrier"].dtype == tf.string
+        assert x["carrier"].numpy().tolist() == tx["carrier"].numpy().tolist()
+        np.testing.assert_array_equal(x["num"].numpy(), tx["num"])
+        np.testing.assert_array_equal(y.numpy(), ty)
+
+    keras.utils.set_random_seed(0)
+    c = keras.Input((1,), dtype="string", name="carrier")
+    n = keras.Input((1,), name="num")
+    h = keras.layers.Flatten()(keras.layers.StringLookup(vocabulary=["AA", "UA", "B6"], output_mode="one_hot")(c))
+    model = keras.Model({"carrier": c, "num": n},
+                        keras.layers.Dense(1, activation="sigmoid")(keras.layers.Concatenate()([h, n * 0.0])))
+    model.compile(keras.optimizers.Adam(0.1), "binary_crossentropy")
+    history = model.fit(gen.as_tf_dataset(), epochs=6, verbose=0, callbacks=[gen.callback])
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    pred = model.predict({"carrier": tf.constant([["AA"], ["UA"]]), "num": np.zeros((2, 1), "float32")}, verbose=0)
+    assert pred[0, 0] > 0.8 and pred[1, 0] < 0.2

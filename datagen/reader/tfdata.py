@@ -4,7 +4,8 @@ Keras feeds a ``PyDataset`` to TensorFlow through ``tf.data.Dataset.from_generat
 work per batch. Here Python hands TensorFlow runs of ``CHUNK_ROWS // batch_size`` consecutive batches
 at once (one gather per window, ``BatchSource.batch_run``), each reshaped to ``(batches, batch_size, ...)``
 and split into batches by TensorFlow (``unbatch`` of the leading axis: one tensor slice per batch, in
-C++). The batch indices of a pass are the generator's (``gen.view``: this replica's share of the
+C++). Text inputs arrive as ``tf.string`` tensors (a null as ""), as ``text_tensors=True`` gives them
+to ``fit(gen)``. The batch indices of a pass are the generator's (``gen.view``: this replica's share of the
 epoch plan; consecutive indices form the runs); the last partial batch is a run of its own. Batches are element-for-element ``gen[i]``:
 same rows, order, dtypes and shapes.
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 import threading
 
 from datagen.contract.errors import ConfigError
-from datagen.contract.format import is_text
+from .text_tensors import text_to_tensors
 
 CHUNK_ROWS = 1 << 16  # rows handed to TensorFlow at once (about 4 MB with 16 float32 features)
 
@@ -55,10 +56,6 @@ def as_tf_dataset(gen, first_epoch: int = 0):
     if source.transform is not None:
         raise ConfigError("as_tf_dataset: this generator has a transform, which runs per batch in Python; "
                           "use the generator itself with model.fit, or apply the transform with dataset.map")
-    types = {**source.manifest.column_types, **source.manifest.group_types}
-    if any(is_text(types[c]) for c in o.feature_columns):
-        raise ConfigError("as_tf_dataset: text feature columns are not supported; use the generator itself "
-                          "with model.fit")
     if gen._resume is not None and gen._resume[1]:
         raise ConfigError(f"as_tf_dataset: this generator was restored at step {gen._resume[1]} of epoch "
                           f"{gen._resume[0]}; finish that epoch with model.fit(gen, ...) itself, which serves only "
@@ -81,13 +78,13 @@ def as_tf_dataset(gen, first_epoch: int = 0):
     def runs():
         epoch = epoch_now()
         for first, stop in _runs(indices, per_run, last_partial):
-            batch = source.batch_run(first, stop, epoch)
+            batch = text_to_tensors(source.batch_run(first, stop, epoch), tensors=False)  # text: str, null ""
             k = stop - first
             yield tf.nest.map_structure(lambda a: a.reshape((k, len(a) // k) + a.shape[1:]), batch)
 
-    sample = source.batch(indices[0], first_epoch)
-    spec = tf.nest.map_structure(
-        lambda a: tf.TensorSpec((None, None) + a.shape[1:], tf.as_dtype(a.dtype)), sample)
+    sample = text_to_tensors(source.batch(indices[0], first_epoch), tensors=False)
+    spec = tf.nest.map_structure(lambda a: tf.TensorSpec(
+        (None, None) + a.shape[1:], tf.string if a.dtype.kind == "U" else tf.as_dtype(a.dtype)), sample)
     ds = tf.data.Dataset.from_generator(runs, output_signature=spec).unbatch()
     count = len(indices)
     return ds.apply(tf.data.experimental.assert_cardinality(count)).prefetch(tf.data.AUTOTUNE)
