@@ -18,6 +18,7 @@ import os
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datagen._version import __version__
@@ -28,7 +29,7 @@ from datagen.contract.hashing import sha256_file
 from datagen.contract.manifest_fast import ShardFacts
 
 from . import outdir
-from .append_conform import conform_schema
+from .append_conform import conform_schema, stored_type
 from .append_parent import TableParent, read_parent
 from .append_reads import append_input_schema
 from .append_rules import AppendCasts, append_casts, append_config
@@ -86,7 +87,7 @@ def run_append(options: dict) -> SplitSummary:
                         return summary
                     schema, csv_units = append_input_schema(cfg, engine, new, old, str(out))
                     casts = append_casts(old, cfg, schema, str(out))
-                    schema, time_cast = conform_schema(old, cfg.time_column, cfg.time_unit, schema, new, str(out))
+                    schema, time_cast = conform_schema(old, cfg.time_column, schema, new, str(out))
                     if time_cast is not None:
                         casts.casts.append(time_cast)
                     target.begin()
@@ -114,6 +115,12 @@ def _part_start(old: Manifest | TableParent, dirs: set[str]) -> tuple[tuple[str,
     return tuple(sorted(nxt.items()))
 
 
+def _coarse_unit(casts: AppendCasts, time_column: str | None) -> str | None:
+    """The dataset's time unit when text times are cast into a coarser one (s, ms) at write time."""
+    stored = stored_type(dict(casts.casts).get(time_column, "")) if time_column else None
+    return stored.unit if stored is not None and pa.types.is_timestamp(stored) and stored.unit in ("s", "ms") else None
+
+
 def _append(cfg: SplitConfig, engine: Engine, parent: Manifest | TableParent, sources: list[SourceFile],
             fingerprints: list[str], schema, csv_units: dict, casts: AppendCasts, out: Path, t0: float) -> SplitSummary:
     old = parent.head if isinstance(parent, TableParent) else parent   # its shards: ``parent``'s
@@ -123,7 +130,8 @@ def _append(cfg: SplitConfig, engine: Engine, parent: Manifest | TableParent, so
     batch_rows = batch_rows_for(cfg.memory_limit, schema, engine.workers)
     ctx = StageContext(str(staging), schema, cfg.time_column, cfg.time_unit, cfg.timezone, tuple(cfg.group_by),
                        frozenset(derived), cfg.on_bad_time, batch_rows, tuple(casts.checks), cfg.encoding,
-                       cfg.on_missing_time, source_id_offset=offset, naive_timezone=cfg.naive_timezone)
+                       cfg.on_missing_time, source_id_offset=offset, naive_timezone=cfg.naive_timezone,
+                       keep_unit=_coarse_unit(casts, cfg.time_column))
     stage = engine.map(stage_unit, plan_units(sources, batch_rows, csv_units), ctx, desc="stage")
     check_staged(cfg, stage, sources, schema, appending=True)
     casts.check_ranges(measured_ranges(stage), str(out))

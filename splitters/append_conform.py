@@ -7,7 +7,8 @@
   unit, or a date, is cast to the stored type; a finer unit (ns into us) is checked value by value
   (the time column of each Parquet input is read) and refused when a time has digits the stored
   unit cannot hold. Text or numbers (CSV) are parsed as a split parses them and the parsed time is
-  cast to the stored type when only the zone differs or the stored unit is finer.
+  cast to the stored type; into a coarser stored unit (s, ms) a time with digits below it is a bad time at
+  staging (named with its file and row, or dropped with --on-bad-time drop), never truncated.
 Every refusal names the column and both types, and happens before staging.
 """
 
@@ -23,7 +24,6 @@ from datagen.contract.errors import SchemaError
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest
 
 from .sources import SourceFile
-from .timescale import resolution
 
 _TS = re.compile(r"timestamp\[(s|ms|us|ns)(?:, tz=(.+))?\]$")
 _ORDER = {"s": 0, "ms": 1, "us": 2, "ns": 3}
@@ -79,7 +79,7 @@ def _check_finer(column: str, new: pa.DataType, stored: str, target: pa.DataType
                                                     f"{target.unit} ({col[int(bad[0])]})")
 
 
-def conform_schema(old: Manifest, time_column: str | None, time_unit: str | None, schema: pa.Schema,
+def conform_schema(old: Manifest, time_column: str | None, schema: pa.Schema,
                    sources: list[SourceFile], out: str) -> tuple[pa.Schema, tuple[str, str] | None]:
     """(``schema`` in the dataset's column order with the time column as stored where the stage
     step can cast it, the (column, type) cast of a parsed text time at write time or None)."""
@@ -100,7 +100,6 @@ def conform_schema(old: Manifest, time_column: str | None, time_unit: str | None
             _check_finer(time_column, new, stored, target, sources, out)
         i = schema.get_field_index(time_column)
         return schema.set(i, pa.field(time_column, target)), None
-    parsed = pa.timestamp(resolution(new, time_unit), "UTC")   # what the stage step writes for text/numbers
-    if _ORDER[parsed.unit] > _ORDER[target.unit]:
-        raise _refuse(time_column, parsed, stored, out, f" (parsed from {new})")
+    # text or numbers: the stage step writes them at us (or ns); a time with digits below a coarser stored unit
+    # is a bad time there (StageContext.keep_unit), so the cast at write time keeps every value
     return schema, (time_column, stored)

@@ -59,6 +59,7 @@ class StageContext:
     on_missing_time: str | None = None   # group | drop | error (see missing_times.py)
     source_id_offset: int = 0       # an append numbers its sources after the dataset's (lineage ids)
     naive_timezone: str | None = None   # zone-less times are wall-clock times there (None: UTC; localtimes.py)
+    keep_unit: str | None = None    # an --append of text times into a s|ms time column: digits below it are bad
 
 
 @dataclass
@@ -72,6 +73,8 @@ class StageResult:
     missing_first: int | None = None   # the first such source row of the unit
     naive_count: int = 0            # rows whose time had no zone (localtimes.py)
     finer_count: int = 0            # bad text times with digits finer than the split's resolution (us)
+    coarse_count: int = 0           # bad text times with digits below ``keep_unit`` (the dataset's s|ms)
+    keep_unit: str | None = None    # that unit, when any was found
     dropped_rows: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     bad_samples: list[tuple[int, str]] = field(default_factory=list)
     files: list[StagedFile] = field(default_factory=list)

@@ -43,12 +43,16 @@ def bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[S
     shown = "; ".join(samples[:3])
     outside = sum(r.outside_count for r in results)
     finer = sum(r.finer_count for r in results)
-    if outside or finer:
+    coarse = sum(r.coarse_count for r in results)
+    unit = {"s": "second", "ms": "millisecond"}.get(next((r.keep_unit for r in results if r.keep_unit), ""), "unit")
+    if outside or finer or coarse:
         zone = f", also as a wall-clock time in --timezone {cfg.timezone}" if cfg.timezone != "UTC" else ""
         why = [f"{outside:,} outside the supported range {RANGE_TEXT[res]}{zone}"] if outside else []
         if finer:
             why.append(f"{finer:,} with digits finer than a microsecond: pass --time-unit ns to keep nanoseconds "
                        f"(times then lie in {RANGE_TEXT['ns']})")
+        if coarse:
+            why.append(f"{coarse:,} with digits below a {unit}, which the dataset's time column cannot keep")
         return TimeParseError(f"{total:,} rows have a time in column {cfg.time_column!r} that cannot be parsed or "
                               f"represented ({'; '.join(why)}) "
                               f"(first: {shown}); fix them or pass --on-bad-time drop")

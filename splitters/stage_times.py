@@ -21,6 +21,8 @@ from .missing_times import MISSING_TIME, missing_mask
 from .timekeys import looks_numeric, parse_times
 from .timescale import resolution, wall_clock_fits
 
+UNITS = ("s", "ms", "us", "ns")
+
 if TYPE_CHECKING:
     from .stage import StageContext, StageResult
 
@@ -67,6 +69,12 @@ def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: Sta
         unfit = ~bad & ~missing & ~wall_clock_fits(ns, res, ctx.timezone)
         if unfit.any():
             bad, outside = bad | unfit, outside | unfit
+    if ctx.keep_unit is not None and not (pa.types.is_timestamp(time_col.type) or pa.types.is_date(time_col.type)):
+        below = ~bad & ~missing & (ns % (10 ** (3 * (UNITS.index(res) - UNITS.index(ctx.keep_unit)))) != 0)
+        if below.any():   # the dataset keeps ms (or s): such a time would change when stored
+            result.coarse_count += int(below.sum())
+            result.keep_unit = ctx.keep_unit
+            bad = bad | below
     drop = np.zeros(len(ns), bool)
     if bad.any():
         _numbers_without_unit(time_col.filter(pa.array(~missing)), ctx)   # blank cells are not "not numbers"

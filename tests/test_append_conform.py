@@ -1,12 +1,15 @@
 """--append conforms a legitimate new day to the dataset (append_conform.py): column order never
 matters; the time column is cast to the stored type where exact (another zone, a CSV day into a
-Parquet dataset and back, ns without sub-us digits); an inexact one is refused before staging,
-naming the column and both types."""
+Parquet dataset and back, ns without sub-us digits, a CSV day into a s or ms time column); an inexact one
+is refused before staging, naming the column and both types (a CSV time with digits below the stored
+unit: at staging, naming the file, row and time)."""
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cli_checks import fails
 from datagen.contract.manifest import read_manifest
@@ -33,7 +36,7 @@ def instants(out):
     df = pd.concat(frames)
     t = df["ts"]
     t = t.dt.tz_convert("UTC").dt.tz_localize(None) if t.dt.tz is not None else t
-    return sorted(zip(t.astype("int64"), df["x"], df["k"]))
+    return sorted(zip(t.astype("datetime64[us]").astype("int64"), df["x"], df["k"]))
 
 
 def expected(*frames):
@@ -91,3 +94,36 @@ def test_append_refuses_sub_microsecond_times_before_staging(tmp_path, run_split
     r = run_split(tmp_path / "b.parquet", "--out", out, "--append")
     fails(r, 1, "column 'ts' is timestamp[ns] in the input but timestamp[us] in the dataset", "b.parquet")
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == state
+
+
+@settings(deadline=None, max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(unit=st.sampled_from(["s", "ms"]), zone=st.sampled_from([None, "UTC", "Asia/Kolkata"]),
+       below=st.lists(st.integers(0, 999), min_size=6, max_size=6), coarse=st.booleans())
+def test_a_csv_day_into_a_second_or_millisecond_time_column(tmp_path_factory, run_split, unit, zone, below, coarse):
+    """CSV times are parsed to microseconds; into a dataset storing s or ms they are stored exactly when
+    they have no digits below that unit, else the first such time is refused by file, row and value
+    (the reference: pandas' own floor to the unit)."""
+    tmp = tmp_path_factory.mktemp("coarse")
+    a = frame(0, n=6, seed=1, unit=unit)
+    a["ts"] = a["ts"].dt.floor(unit)
+    a.to_parquet(tmp / "a.parquet")
+    b = frame(5, n=6, seed=2, unit="us")
+    step = {"s": 1000, "ms": 1}[unit]
+    b["ts"] = b["ts"].dt.floor(unit) + pd.to_timedelta(
+        [0 if coarse else v * step for v in below], "us" if unit == "ms" else "ms")
+    if zone:
+        b["ts"] = b["ts"].dt.tz_localize("UTC").dt.tz_convert(zone)
+    b.to_csv(tmp / "b.csv", index=False)
+    out = tmp / "ds"
+    assert run_split(tmp / "a.parquet", *ARGS, "--out", out).exit_code == 0
+    r = run_split(tmp / "b.csv", "--out", out, "--append")
+    utc = b["ts"].dt.tz_convert("UTC").dt.tz_localize(None) if zone else b["ts"]
+    lossy = np.flatnonzero((utc != utc.dt.floor(unit)).to_numpy())
+    if len(lossy) == 0:
+        assert r.exit_code == 0, r.output
+        m = read_manifest(out)
+        assert {str(pq.read_schema(out / s.path).field("ts").type) for s in m.shards} == \
+            {str(pq.read_schema(out / m.shards[0].path).field("ts").type)}   # the dataset's type throughout
+        assert instants(out) == expected(a, b)
+    else:
+        fails(r, 1, "b.csv", f"row {lossy[0]}", "which the dataset's time column cannot keep")
