@@ -131,7 +131,7 @@ def _append(cfg: SplitConfig, engine: Engine, parent: Manifest | TableParent, so
     ctx = StageContext(str(staging), schema, cfg.time_column, cfg.time_unit, cfg.timezone, tuple(cfg.group_by),
                        frozenset(derived), cfg.on_bad_time, batch_rows, tuple(casts.checks), cfg.encoding,
                        cfg.on_missing_time, source_id_offset=offset, naive_timezone=cfg.naive_timezone,
-                       keep_unit=_coarse_unit(casts, cfg.time_column))
+                       keep_unit=_coarse_unit(casts, cfg.time_column), time_format=cfg.time_format)
     stage = engine.map(stage_unit, plan_units(sources, batch_rows, csv_units), ctx, desc="stage")
     check_staged(cfg, stage, sources, schema, appending=True)
     casts.check_ranges(measured_ranges(stage), str(out))

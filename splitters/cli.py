@@ -31,6 +31,8 @@ OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flag
 @click.option("--timezone", help="Time zone deciding a row's calendar day (default UTC).")
 @click.option("--naive-timezone", help="Time zone whose wall-clock times the zone-less times are (ISO text "
               "without Z or an offset, timestamps without a zone; default UTC).")
+@click.option("--time-format", help="strptime format of text times not in ISO-8601, e.g. '%m/%d/%Y %I:%M:%S %p' "
+              "(default: ISO-8601).")
 @click.option("--encoding", help="Text encoding of CSV inputs, e.g. latin-1 (default UTF-8).")
 @click.option("--on-bad-time", type=click.Choice(["error", "drop"]), help="Unparseable times: fail (default) or drop.")
 @click.option("--on-missing-time", type=click.Choice(["group", "drop", "error"]),

@@ -22,6 +22,8 @@ from datagen.contract.configfile import option_mapping, parse_size, read_mapping
 from datagen.contract import validate as v
 from datagen.contract.errors import ConfigError
 
+from .timeformat import check_time_format
+
 DERIVED_PARTS = ("year", "month", "day", "hour", "weekday", "date")
 TIME_UNITS = ("s", "ms", "us", "ns")
 COMPRESSIONS = ("zstd", "snappy", "lz4", "none")
@@ -30,7 +32,7 @@ MISSING_TIME_POLICIES = ("group", "drop", "error")
 # options about the time column: given without one they would do nothing, so they are refused
 TIME_OPTIONS = {"time_unit": None, "timezone": "UTC", "on_bad_time": "error", "on_missing_time": "group"}
 # stored in the manifest's config only when set: a manifest without the key reads and appends as before
-ABSENT_WHEN_NONE = ("naive_timezone",)
+ABSENT_WHEN_NONE = ("naive_timezone", "time_format")
 DEFAULT_ROW_GROUP_SIZE = 65_536
 MAX_WORKERS = 4096
 DEFAULT_BLOCKSIZE = 64 << 20   # bytes of an uncompressed CSV file per stage task
@@ -65,6 +67,7 @@ class OutputSettings:
     time_unit: str | None = None
     timezone: str | None = None      # default UTC when there is a time column (see _check_time_options)
     naive_timezone: str | None = None   # zone-less times are wall-clock times there; None (stored: absent) is UTC
+    time_format: str | None = None   # strptime format of text times (None, stored: absent: ISO-8601); timeformat.py
     on_bad_time: str | None = None   # default "error"
     on_missing_time: str | None = None   # default "group"
     max_rows_per_shard: int | None = None
@@ -109,7 +112,7 @@ class OutputSettings:
         """The time options default only when there is a time column; without one, giving any is an
         error (it would silently do nothing), and they stay None in the stored config."""
         if self.time_column is None:
-            given = [k for k in (*TIME_OPTIONS, "naive_timezone") if getattr(self, k) is not None]
+            given = [k for k in (*TIME_OPTIONS, *ABSENT_WHEN_NONE) if getattr(self, k) is not None]
             if given:
                 flags = ", ".join("--" + k.replace("_", "-") for k in given)
                 raise ConfigError(f"{flags} given without --time-column; these options are about the time column: "
@@ -123,6 +126,7 @@ class OutputSettings:
         if self.naive_timezone is not None:   # UTC is the default, stored as no key (manifests before it)
             zone = v.time_zone(self.naive_timezone, "naive_timezone")
             self.naive_timezone = None if zone == "UTC" else zone
+        self.time_format = check_time_format(self.time_format)
         self.on_bad_time = v.choice(self.on_bad_time, "on_bad_time", BAD_TIME_POLICIES)
         self.on_missing_time = v.choice(self.on_missing_time, "on_missing_time", MISSING_TIME_POLICIES)
 

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from datagen.contract.format import is_text
 
+from .timeformat import format_kind
 from .timekeys import TimeParse
 from .timescale import RANGES, to_us
 
@@ -85,10 +86,15 @@ def _text_kinds(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     return dates, ~dates & ~zoned
 
 
-def row_kinds(column: pa.ChunkedArray | pa.Array, good: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(calendar-date rows, zone-less rows) among the ``good`` (parsed) rows of a time column."""
+def row_kinds(column: pa.ChunkedArray | pa.Array, good: np.ndarray,
+              time_format: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(calendar-date rows, zone-less rows) among the ``good`` (parsed) rows of a time column; text read
+    by ``--time-format`` is of the kind its format says (timeformat.py)."""
     t = column.type
     none = np.zeros(len(good), bool)
+    if time_format is not None and is_text(t):
+        kind = format_kind(time_format)
+        return (good.copy() if kind == "date" else none), (good.copy() if kind == "wall-clock" else none)
     if pa.types.is_date(t):
         return good.copy(), none
     if pa.types.is_timestamp(t):
@@ -102,14 +108,14 @@ def row_kinds(column: pa.ChunkedArray | pa.Array, good: np.ndarray) -> tuple[np.
 
 
 def localize_times(parsed: TimeParse, column: pa.ChunkedArray | pa.Array, timezone: str,
-                   naive_timezone: str | None) -> int:
+                   naive_timezone: str | None, time_format: str | None = None) -> int:
     """Make ``parsed.ns`` instants, in place: calendar dates local midnight in ``timezone``, zone-less
     times wall-clock times in ``naive_timezone`` (None: UTC). Zone-less times whose instant leaves
     the range become bad (``outside``). Returns the number of zone-less rows (0 when both zones are
     UTC: they are not looked for, as nothing changes)."""
     if timezone == "UTC" and naive_timezone is None:   # the default: every kind is read in UTC already
         return 0
-    dates, naive = row_kinds(column, ~parsed.bad)
+    dates, naive = row_kinds(column, ~parsed.bad, time_format)
     scale = 1 if parsed.res == "us" else 1000
     lo, hi = RANGES[parsed.res]
     for rows, zone in ((dates, timezone), (naive, naive_timezone or "UTC")):

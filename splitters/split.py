@@ -175,7 +175,8 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
                           and f.name != cfg.time_column)
     ctx = StageContext(str(staging), schema, cfg.time_column, cfg.time_unit, cfg.timezone, tuple(cfg.group_by),
                        frozenset(derived), cfg.on_bad_time, batch_rows, range_columns if cfg.compact else (),
-                       cfg.encoding, cfg.on_missing_time, naive_timezone=cfg.naive_timezone)
+                       cfg.encoding, cfg.on_missing_time, naive_timezone=cfg.naive_timezone,
+                       time_format=cfg.time_format)
     # fingerprinting the sources runs in the same pass, filling the gaps between stage tasks
     known = {} if remote is None else remote.known_fingerprints(sources)  # object stores: ETags, no re-read
     # a local Parquet source staged by one unit is read once for both (stage_hashed.py)

@@ -60,6 +60,7 @@ class StageContext:
     source_id_offset: int = 0       # an append numbers its sources after the dataset's (lineage ids)
     naive_timezone: str | None = None   # zone-less times are wall-clock times there (None: UTC; localtimes.py)
     keep_unit: str | None = None    # an --append of text times into a s|ms time column: digits below it are bad
+    time_format: str | None = None  # --time-format: text times in this strptime format (timeformat.py)
 
 
 @dataclass

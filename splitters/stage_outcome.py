@@ -56,5 +56,10 @@ def bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[S
         return TimeParseError(f"{total:,} rows have a time in column {cfg.time_column!r} that cannot be parsed or "
                               f"represented ({'; '.join(why)}) "
                               f"(first: {shown}); fix them or pass --on-bad-time drop")
+    if cfg.time_format:
+        return TimeParseError(f"{total:,} rows have a time in column {cfg.time_column!r} that does not match "
+                              f"--time-format {cfg.time_format!r} (first: {shown}); fix them or the format, or pass "
+                              "--on-bad-time drop")
     return TimeParseError(f"{total:,} rows have a time in column {cfg.time_column!r} that cannot be parsed "
-                          f"(first: {shown}); fix them or pass --on-bad-time drop")
+                          f"(first: {shown}); fix them, pass --time-format for times not in ISO-8601 (e.g. "
+                          "'%m/%d/%Y %I:%M:%S %p'), or pass --on-bad-time drop")

@@ -61,9 +61,10 @@ def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: Sta
         return table, None, rows
     time_col = table.column(ctx.time_column)
     res = resolution(ctx.schema.field(ctx.time_column).type, ctx.time_unit)
-    parsed = parse_times(time_col, ctx.time_unit, res)
+    parsed = parse_times(time_col, ctx.time_unit, res, ctx.time_format)
     missing = missing_mask(time_col, bool(parsed.bad.any()))
-    result.naive_count += localize_times(parsed, time_col, ctx.timezone, ctx.naive_timezone)   # dates, zone-less times
+    result.naive_count += localize_times(parsed, time_col, ctx.timezone, ctx.naive_timezone,   # dates, zone-less
+                                         ctx.time_format)
     ns, bad, outside = parsed.ns, parsed.bad & ~missing, parsed.outside
     if ctx.derived:  # calendar parts need a wall-clock time in years 1..9999 (only the range's ends can fail)
         unfit = ~bad & ~missing & ~wall_clock_fits(ns, res, ctx.timezone)

@@ -101,8 +101,10 @@ def _from_pandas(parsed: pd.Series, res: str) -> TimeParse:
     return result
 
 
-def _from_text(arr: pa.Array, res: str) -> TimeParse:
+def _from_text(arr: pa.Array, res: str, time_format: str | None = None) -> TimeParse:
     text = arr.to_pandas()
+    if time_format is not None:   # --time-format (timeformat.py): a value that does not match is bad
+        return _from_pandas(pd.to_datetime(text, format=time_format, utc=True, errors="coerce"), res)
     missing = text.isna().to_numpy()
     result = _from_pandas(pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce"), res)
     failed = np.flatnonzero(result.bad & ~missing & ~result.finer)
@@ -120,7 +122,8 @@ def _from_text(arr: pa.Array, res: str) -> TimeParse:
 
 
 
-def parse_times(arr: pa.Array | pa.ChunkedArray, time_unit: str | None, res: str | None = None) -> TimeParse:
+def parse_times(arr: pa.Array | pa.ChunkedArray, time_unit: str | None, res: str | None = None,
+                time_format: str | None = None) -> TimeParse:
     """Times as int64 ticks since the epoch (UTC) at resolution ``res`` (default: the one
     timescale.resolution gives for this column), with the rows that failed: unparseable, null,
     outside the range (``outside``, a subset of ``bad``) or too fine (``finer``)."""
@@ -146,8 +149,8 @@ def parse_times(arr: pa.Array | pa.ChunkedArray, time_unit: str | None, res: str
     if pa.types.is_floating(t):
         values = pc.cast(arr, pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
         return _from_floats(values, missing, TICKS[res][time_unit], res)
-    # ISO-8601 text, with "Z", an offset, or none (taken as UTC).
-    return _from_text(arr, res)
+    # ISO-8601 text, with "Z", an offset, or none (taken as UTC); or text in --time-format
+    return _from_text(arr, res, time_format)
 
 
 def looks_numeric(arr: pa.Array | pa.ChunkedArray) -> str | None:

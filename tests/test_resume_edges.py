@@ -108,7 +108,7 @@ def test_as_tf_dataset_and_restore(dataset):
     gen.restore(dict(gen.state(), epoch=1, step=0))  # an epoch's start: the tf dataset serves it whole
     fresh = DataGenerator(dataset, FEATURES, **OPTS)
     fresh.restore(dict(fresh.state(), epoch=1, step=5))
-    with pytest.raises(ConfigError, match="restored at step 5 of epoch 1"):
+    with pytest.raises(ConfigError, match="restored mid-epoch and is at step 5 of epoch 1"):
         fresh.as_tf_dataset()
     at_start = DataGenerator(dataset, FEATURES, **OPTS)
     at_start.restore(dict(at_start.state(), epoch=2, step=0))

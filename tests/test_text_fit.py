@@ -82,9 +82,9 @@ def test_a_forked_worker_makes_no_tensorflow_tensor(text_ds):
     assert answered, "the forked worker did not answer within 120 s"
     kind, dtype_kind, values = parent.recv()
     assert p.exitcode == 0
-    assert (kind, dtype_kind) == ("ndarray", "U")
+    assert (kind, dtype_kind) == ("ndarray", "O")
     want = [["" if v is None else v for v in row] for row in plain[1][0]["carrier"].tolist()]
-    assert values == want == [[b.decode() for b in row] for row in here.numpy().tolist()]
+    assert [[b.decode() for b in row] for row in values] == want == [[b.decode() for b in row] for row in here.numpy().tolist()]
 
 
 @pytest.mark.parametrize("workers,multi", [(2, "0"), (2, "1")])
@@ -132,3 +132,23 @@ def test_as_tf_dataset_with_text_inputs(text_ds):
     assert history.history["loss"][-1] < history.history["loss"][0]
     pred = model.predict({"carrier": tf.constant([["AA"], ["UA"]]), "num": np.zeros((2, 1), "float32")}, verbose=0)
     assert pred[0, 0] > 0.8 and pred[1, 0] < 0.2
+
+
+def test_text_is_kept_exactly(tmp_path):
+    """Trailing NUL characters, non-ASCII text and a lone empty string reach TensorFlow as written (a numpy
+    unicode array would drop trailing NULs, so 'a\\x00' became 'a' and '\\x00' became '' like a null)."""
+    import tensorflow as tf
+
+    from cli_checks import split_cli
+
+    values = ["a\x00", "b\x00\x00", "\x00", "", None, "é漢\x00x"] * 4
+    pq.write_table(pa.table({"ts": pa.array([dt.datetime(2023, 1, 1)] * len(values), pa.timestamp("us")),
+                             "t": pa.array(values, pa.string()), "y": pa.array(range(len(values)))}), tmp_path / "t.parquet")
+    assert split_cli(tmp_path / "t.parquet", "--out", tmp_path / "ds", "--time-column", "ts", "--group-by",
+                     "day").exit_code == 0
+    want = [("" if v is None else v).encode() for v in values]
+    gen = DataGenerator(tmp_path / "ds", {"t": ["t"]}, label="y", batch_size=len(values), text_tensors=True)
+    (x, y), = [gen[0]]
+    assert x["t"].dtype == tf.string and x["t"].numpy()[:, 0].tolist() == [want[i] for i in y]
+    (tx, ty), = list(DataGenerator(tmp_path / "ds", {"t": ["t"]}, label="y", batch_size=len(values)).as_tf_dataset())
+    assert tx["t"].numpy()[:, 0].tolist() == [want[i] for i in ty.numpy()]

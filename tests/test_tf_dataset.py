@@ -90,3 +90,24 @@ def test_refusals(dataset):
         gen.as_tf_dataset()
     with pytest.raises(ConfigError, match="epoch"):
         DataGenerator(dataset, FEATURES, label="label").as_tf_dataset(first_epoch=-1)
+
+
+def test_runs_stay_within_the_memory_budget(dataset):
+    """Wide rows (one-hot labels of 2,000 classes: 8 KB a row) make runs of fewer batches: at most an eighth
+    of memory_budget each (one batch at least), where a fixed 64k-row run would be 500 MB."""
+    budget = 4 << 20
+    gen = DataGenerator(dataset, FEATURES, label="label", num_classes=2000, batch_size=64, shuffle=True, seed=2,
+                        memory_budget=budget)
+    sizes = []
+    run = gen.source.batch_run
+
+    def recorded(first, stop, epoch=0):
+        out = run(first, stop, epoch)
+        sizes.append(sum(a.nbytes for a in out))
+        return out
+
+    gen.source.batch_run = recorded
+    batches = list(gen.as_tf_dataset())
+    assert len(batches) == len(gen) and max(sizes) <= budget // 8 and len(sizes) > 10
+    np.testing.assert_array_equal(batches[-1][1].numpy(), gen[len(gen) - 1][1])
+    assert tfdata.run_batches((np.zeros((64, 16), "float32"), np.zeros(64, "int8")), 64, 192 << 20) == 1024

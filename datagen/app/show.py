@@ -69,6 +69,8 @@ def render(m: Manifest, directory: str, max_sources: int = 10) -> str:
         zones = f"days in {m.config.get('timezone') or 'UTC'}"
         if m.config.get("naive_timezone"):
             zones += f", zone-less times read in {m.config['naive_timezone']}"
+        if m.config.get("time_format"):
+            zones += f", text times read as {m.config['time_format']!r}"
         lines.append(f"time      {s['time_column']}: {s['time_range'][0]} .. {s['time_range'][1]} ({zones})")
     elif s["time_column"] is None:
         lines.append("time      none (rows in source file and row order)")

@@ -25,7 +25,7 @@ class EpochCallback(keras.callbacks.Callback):
         self.generator = generator
 
     def on_train_begin(self, logs=None):
-        self.generator._train_begin_from_fit(self.model)
+        self.generator._train_begin_from_fit(self.model, (self.params or {}).get("steps"))
 
     def on_epoch_begin(self, epoch, logs=None):
         self.generator._begin_epoch_from_fit(epoch, (self.params or {}).get("epochs"))

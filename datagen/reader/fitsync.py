@@ -63,9 +63,21 @@ class FitSync:
             self._callback = EpochCallback(self)
         return self._callback
 
+    def _check_steps(self, epoch: int, epochs: int | None) -> None:
+        """Refuse, before fit's first epoch trains, a ``steps_per_epoch`` other than an epoch's batches when
+        fit runs several epochs: Keras would carry its iterator across them while the batches follow fit's
+        epoch numbers (rows repeated or skipped, state and provenance wrong). One epoch cut short is fine."""
+        steps, self._fit_steps = self._fit_steps, None
+        if steps is not None and steps != self.view.per_replica and isinstance(epochs, int) and epochs - epoch > 1:
+            raise ConfigError(f"gen.callback: model.fit runs {steps} steps per epoch but this generator serves "
+                              f"{self.view.per_replica} batches per epoch; leave steps_per_epoch out when fit runs "
+                              "several epochs (change an epoch with batch_size or where=), and give a validation "
+                              "generator no callback")
+
     def _begin_epoch_from_fit(self, epoch: int, epochs: int | None = None) -> None:
         """Fit begins ``epoch`` of ``range(initial_epoch, epochs)``: when another follows, its first window is
         decoded during this epoch's last one (nextepoch.py)."""
+        self._check_steps(int(epoch), epochs)
         with self._epoch_lock:
             self._synced_by_fit = True
             epoch = int(epoch)
@@ -94,8 +106,11 @@ class FitSync:
         """At the end of an epoch (``None``: of fit). The resumed epoch, once its last batch trained, is
         over: ``len(gen)`` is N again for later fits, ``evaluate`` and ``predict``."""
         with self._epoch_lock:
-            if epoch is None:
+            if epoch is None:   # fit is over: later passes without the callback count on from its last epoch
                 self.source.follow = None
+                self._in_fit = self._synced_by_fit = False
+                self._epochs_begun = self.epoch + 1                 # fit(gen) counts from here
+                self._pin = (self.epoch + 1, self._tf_passes)      # and as_tf_dataset passes
             if self._resume is not None and self._resume_entered and epoch is not None \
                     and int(epoch) == self._resume[0] and self._step >= self.view.per_replica:
                 self._resume, self._resume_entered = None, False
@@ -105,10 +120,13 @@ class FitSync:
                     warnings._filters_mutated()
                 self._quiet = None
 
-    def _train_begin_from_fit(self, model) -> None:
-        """Agree with BackupAndRestore (Keras 3.15), which restores the epoch into ``model._initial_epoch``
-        before fit reads it. Saved at an epoch's last batch, its epoch is that epoch (its own counter moves at
-        on_epoch_end) while the state already says the next one: the state, written after the weights, wins."""
+    def _train_begin_from_fit(self, model, steps: int | None = None) -> None:
+        """Note fit's steps per epoch (checked when its first epoch begins, ``_check_steps``). Agree with BackupAndRestore (Keras 3.15), which restores the epoch into
+        ``model._initial_epoch`` before fit reads it. Saved at an epoch's last batch, its epoch is that epoch
+        (its own counter moves at on_epoch_end) while the state already says the next one: the state, written
+        after the weights, wins."""
+        with self._epoch_lock:
+            self._in_fit, self._fit_steps = True, steps
         if self._resume is None:
             return
         start, step = self._resume

@@ -8,9 +8,9 @@ text value becomes "" (numpy batches keep it as None). Numbers, labels and weigh
 
 Only in the process that made the generator: TensorFlow is not fork-safe, and a ``tf.constant`` in
 a worker forked by ``use_multiprocessing=True`` could hang for ever on a lock held at the fork.
-There the text arrays become numpy unicode arrays with the same values (null -> ""), which Keras,
+There the text arrays become numpy object arrays of the values' UTF-8 bytes (null -> b""), which Keras,
 having taken the batch signature (``tf.string``) from a batch made in the main process, converts
-there.
+there (``as_tf_dataset`` hands TensorFlow the same). Values are kept exactly, trailing NULs included.
 """
 
 from __future__ import annotations
@@ -33,13 +33,19 @@ def check_text_tensors(enabled: bool) -> None:
                           f"this one is {keras.backend.backend()!r}: map text to integer ids in transform instead")
 
 
+def _utf8(v: Any) -> bytes:
+    return b"" if v is None else v.encode("utf-8", "surrogatepass") if isinstance(v, str) else bytes(v)
+
+
+_TO_UTF8 = np.frompyfunc(_utf8, 1, 1)
+
+
 def _text(value: Any, tensors: bool) -> Any:
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "OUS":
         return value
-    if value.dtype.kind == "O":
-        value = np.where(np.equal(value, None), "", value).astype(str)
+    value = _TO_UTF8(value).astype(object)   # UTF-8 bytes, exactly: a numpy <U array would drop trailing NULs
     if not tensors:
-        return value.astype(str) if value.dtype.kind == "S" else value
+        return value
     import tensorflow as tf
 
     return tf.constant(value, dtype=tf.string)

@@ -1,7 +1,8 @@
 """``DataGenerator.as_tf_dataset()``: the same batches as ``gen[i]``, as a ``tf.data.Dataset`` (TensorFlow only).
 
 Keras feeds a ``PyDataset`` to TensorFlow through ``tf.data.Dataset.from_generator``, paying Python
-work per batch. Here Python hands TensorFlow runs of ``CHUNK_ROWS // batch_size`` consecutive batches
+work per batch. Here Python hands TensorFlow runs of consecutive batches (``CHUNK_ROWS`` rows, fewer when
+wide rows would make a run larger than an eighth of ``memory_budget``: ``run_batches``)
 at once (one gather per window, ``BatchSource.batch_run``), each reshaped to ``(batches, batch_size, ...)``
 and split into batches by TensorFlow (``unbatch`` of the leading axis: one tensor slice per batch, in
 C++). Text inputs arrive as ``tf.string`` tensors (a null as ""), as ``text_tensors=True`` gives them
@@ -14,15 +15,15 @@ also accept a ``tf.data.Dataset`` in ``fit`` (converted batch by batch to numpy)
 this raises a ConfigError; ``fit(gen)`` needs no TensorFlow.
 
 Epochs: each pass over the dataset (``model.fit`` starts one per epoch) reads the epoch when it starts:
-fit's own number when ``callbacks=[gen.callback]`` is passed (recommended) or the one ``gen.set_epoch``
-set last (custom loops), otherwise ``first_epoch`` + the number of passes begun before it. A generator
-restored mid-epoch refuses to make one (fit(gen) serves the rest of that epoch), and one that made
-one refuses a mid-epoch ``restore``.
+during a fit with ``callbacks=[gen.callback]`` (recommended), fit's own number; otherwise, with
+``first_epoch`` given, ``first_epoch`` + the passes of this dataset begun before it; else the passes
+count on from the last ``gen.set_epoch(e)`` (e, e+1, ...; custom loops), ``gen.restore`` or fit with the
+callback (the epoch after its last), or from 0. Do not ``.repeat()`` it: a repeated pass begins before
+fit's next epoch does. A generator restored mid-epoch refuses to make one (fit(gen) serves the rest of
+that epoch), and one that made one refuses a mid-epoch ``restore``.
 """
 
 from __future__ import annotations
-
-import threading
 
 from datagen.contract.errors import ConfigError
 from .text_tensors import text_to_tensors
@@ -42,7 +43,18 @@ def _runs(indices: list[int], size: int, last_partial: int | None) -> list[tuple
     return runs
 
 
-def as_tf_dataset(gen, first_epoch: int = 0):
+def run_batches(sample, batch_size: int, memory_budget: int) -> int:
+    """Batches per run: CHUNK_ROWS rows, at most an eighth of ``memory_budget`` of the batch tuple's bytes
+    (``sample``, one batch: one-hot labels and every input counted), at least one batch."""
+    import tensorflow as tf
+
+    leaves = tf.nest.flatten(sample)
+    rows = max(1, len(leaves[0]))
+    row_bytes = max(1, sum(a.nbytes for a in leaves) // rows)
+    return max(1, min(CHUNK_ROWS, memory_budget // 8 // row_bytes) // batch_size)
+
+
+def as_tf_dataset(gen, first_epoch: int | None = None):
     try:
         import tensorflow as tf
     except ImportError:
@@ -57,23 +69,26 @@ def as_tf_dataset(gen, first_epoch: int = 0):
         raise ConfigError("as_tf_dataset: this generator has a transform, which runs per batch in Python; "
                           "use the generator itself with model.fit, or apply the transform with dataset.map")
     if gen._resume is not None and gen._resume[1]:
-        raise ConfigError(f"as_tf_dataset: this generator was restored at step {gen._resume[1]} of epoch "
+        step = max(gen._resume[1], gen._step if gen.epoch == gen._resume[0] else 0)   # a fit may have moved on
+        raise ConfigError(f"as_tf_dataset: this generator was restored mid-epoch and is at step {step} of epoch "
                           f"{gen._resume[0]}; finish that epoch with model.fit(gen, ...) itself, which serves only "
                           "its remaining batches (a state saved at an epoch's end can use as_tf_dataset)")
-    first_epoch = check_epoch(first_epoch)
+    first_epoch = None if first_epoch is None else check_epoch(first_epoch)
     indices = gen.view.plan_batches_of_epoch()
     plan = source.plan
     bs = plan.batch_size
-    per_run = max(1, CHUNK_ROWS // bs)
     last_partial = plan.num_batches - 1 if plan.total_rows % bs and not plan.drop_remainder else None
     passes = [0]
-    lock = threading.Lock()
 
     def epoch_now() -> int:
-        with lock:
-            begun = passes[0]
-            passes[0] += 1
-        return gen.epoch if gen._synced_by_fit or gen._epoch_pinned else first_epoch + begun
+        with gen._epoch_lock:
+            begun, total = passes[0], gen._tf_passes
+            passes[0], gen._tf_passes = begun + 1, total + 1
+            if gen._in_fit:            # fit's own epoch (gen.callback)
+                return gen.epoch
+            if first_epoch is None and gen._pin is not None:   # on from set_epoch(), restore() or a fit
+                return gen._pin[0] + total - gen._pin[1]
+            return (first_epoch or 0) + begun
 
     def runs():
         epoch = epoch_now()
@@ -82,7 +97,8 @@ def as_tf_dataset(gen, first_epoch: int = 0):
             k = stop - first
             yield tf.nest.map_structure(lambda a: a.reshape((k, len(a) // k) + a.shape[1:]), batch)
 
-    sample = text_to_tensors(source.batch(indices[0], first_epoch), tensors=False)
+    sample = text_to_tensors(source.batch(indices[0], first_epoch or 0), tensors=False)
+    per_run = run_batches(sample, bs, o.memory_budget)
     spec = tf.nest.map_structure(lambda a: tf.TensorSpec(
         (None, None) + a.shape[1:], tf.string if a.dtype.kind == "U" else tf.as_dtype(a.dtype)), sample)
     ds = tf.data.Dataset.from_generator(runs, output_signature=spec).unbatch()

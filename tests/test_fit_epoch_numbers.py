@@ -1,0 +1,94 @@
+"""Which generator epoch each fit epoch trains, across several fits of one generator, on both paths
+(``fit(gen)`` and ``fit(gen.as_tf_dataset())``): a fit with ``gen.callback`` trains fit's own epochs; after
+it, a fit without the callback counts on from the epoch after its last (it used to repeat the last one
+for ever); passes count on from ``set_epoch`` and ``restore`` too; and ``steps_per_epoch`` other than an
+epoch's batches is refused when fit runs several epochs (Keras would carry its iterator across them)."""
+
+import keras
+import numpy as np
+import pytest
+
+from datagen import DataGenerator
+from datagen.contract.errors import ConfigError
+from gen_fixtures import FEATURES
+
+OPTS = dict(label="label", batch_size=2000, shuffle=True, seed=11, memory_budget="1MiB")
+
+
+class Recorder(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(1, activation="sigmoid")
+        self.seen = []
+
+    def call(self, x):
+        return self.dense(x)
+
+    def train_step(self, data):
+        self.seen.append(np.array(data[0]))
+        return super().train_step(data)
+
+
+def trained_epochs(gen, model) -> list[int]:
+    """The generator epoch of each fit epoch the model trained (every batch checked against gen's own)."""
+    n = len(gen)
+    assert len(model.seen) % n == 0
+    found = []
+    for k in range(0, len(model.seen), n):
+        match = [e for e in range(12) if all(np.array_equal(model.seen[k + i], gen.source.batch(i, e)[0])
+                                             for i in range(n))]
+        assert len(match) == 1, f"fit epoch {k // n} trained no single generator epoch ({match})"
+        found.append(match[0])
+    model.seen.clear()
+    return found
+
+
+def fitted(gen, path: str, model: Recorder, callback: bool, **fit):
+    data = gen.as_tf_dataset() if path == "tf" else gen
+    model.fit(data, verbose=0, shuffle=False, callbacks=[gen.callback] if callback else [], **fit)
+    return trained_epochs(gen, model)
+
+
+def model() -> Recorder:
+    m = Recorder()
+    m.compile("sgd", "binary_crossentropy", run_eagerly=True)
+    return m
+
+
+@pytest.mark.parametrize("path", ["gen", "tf"])
+def test_a_fit_without_the_callback_counts_on_after_one_with_it(dataset, path):
+    gen, m = DataGenerator(dataset, FEATURES, **OPTS), model()
+    assert fitted(gen, path, m, True, epochs=2) == [0, 1]
+    assert fitted(gen, path, m, False, epochs=3) == [2, 3, 4]
+    assert fitted(gen, path, m, True, epochs=7, initial_epoch=5) == [5, 6]
+
+
+def test_as_tf_dataset_passes_count_on_from_set_epoch_and_restore(dataset):
+    gen, m = DataGenerator(dataset, FEATURES, **OPTS), model()
+    gen.set_epoch(5)
+    assert fitted(gen, "tf", m, False, epochs=3) == [5, 6, 7]
+    restored = DataGenerator(dataset, FEATURES, **OPTS)
+    restored.restore(dict(restored.state(), epoch=2, step=0))
+    assert fitted(restored, "tf", m, False, epochs=5, initial_epoch=2) == [2, 3, 4]
+    explicit = DataGenerator(dataset, FEATURES, **OPTS)
+    explicit.set_epoch(9)
+    ds = explicit.as_tf_dataset(first_epoch=1)       # an explicit first epoch wins over the pin
+    m.fit(ds, epochs=2, verbose=0)
+    assert trained_epochs(explicit, m) == [1, 2]
+
+
+@pytest.mark.parametrize("path", ["gen", "tf"])
+def test_steps_per_epoch_is_refused_across_several_epochs(dataset, path):
+    gen, m = DataGenerator(dataset, FEATURES, **OPTS), model()
+    data = gen.as_tf_dataset() if path == "tf" else gen
+    with pytest.raises(ConfigError, match=r"model.fit runs 2 steps per epoch but this generator serves 6"):
+        m.fit(data, epochs=3, steps_per_epoch=2, verbose=0, callbacks=[gen.callback])
+    assert m.seen == []                                  # refused before any batch trained
+    m.fit(data, epochs=1, steps_per_epoch=2, verbose=0, callbacks=[gen.callback])   # one epoch cut short: fine
+    assert len(m.seen) == 2 and gen.state()["step"] == 2
+
+
+def test_a_first_fit_without_the_callback_starts_at_epoch_zero(dataset):
+    """Keras builds a fresh model on one peeked batch of a fresh iterator: that pass must not count."""
+    gen = DataGenerator(dataset, FEATURES, **OPTS)
+    assert fitted(gen, "tf", model(), False, epochs=2) == [0, 1]
