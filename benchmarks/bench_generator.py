@@ -19,7 +19,9 @@ split-datasets (once, under --data), then, alternating contenders run by run, ea
   * one pass of DataGenerator (shuffle off / on), batch 1024, 16 float32 features + label; the
     shuffled pass also reports its per-phase wall and CPU seconds (the generator's timers,
     datagen/reader/phases.py: summed over threads, so background phases overlap the foreground ones;
-    the CPU column is each phase's own thread CPU time, unaffected by waiting for a core) and its resident size at
+    the CPU column is each phase's own thread CPU time, unaffected by waiting for a core; timed on a
+    second pass, epoch 1, in the same process: the measured pass runs without timers, whose clock
+    reads cost about 10 ns a row on the development VM) and its resident size at
     every tenth of the epoch (flat = bounded by the window budget, not by the table);
   * pyarrow decode limit: every shard read with pyarrow into numpy (also with page checksums
     verified, as the generator reads them);
@@ -215,8 +217,13 @@ def report(what: str, repeats: int, runs: dict[str, list[dict]]) -> None:
             for phase in rs[0]["phases"]:
                 wall, cpu = (median([phase_seconds(r, phase)[k] for r in rs]) for k in (0, 1))
                 print(f"  {phase:12s} {wall:7.2f} {cpu:7.2f} {cpu / rows * 1e9:7.1f}")
+            if rs[0].get("phases_pass"):
+                timed = [median([r["phases_pass"][k] for r in rs]) for k in (0, 1)]
+                print(f"  {'(timed pass)':12s} {timed[0]:7.2f} {timed[1]:7.2f} {timed[1] / rows * 1e9:7.1f}"
+                      "   <- the pass these phases were timed on (epoch 1, timers on)")
             whole = median([r['cpu'] for r in rs])
-            print(f"  {'(whole pass)':12s} {median([r['seconds'] for r in rs]):7.2f} {whole:7.2f} {whole / rows * 1e9:7.1f}")
+            print(f"  {'(whole pass)':12s} {median([r['seconds'] for r in rs]):7.2f} {whole:7.2f} {whole / rows * 1e9:7.1f}"
+                  "   <- the measured pass (epoch 0, timers off)")
     shuffled = runs.get("DataGenerator pass shuffled")
     if shuffled and shuffled[0].get("rss_trace"):
         trace = [median(v) for v in zip(*[r["rss_trace"] for r in shuffled])]

@@ -14,6 +14,8 @@ Text is read dictionary-encoded and becomes object arrays sharing one str per di
 from __future__ import annotations
 
 import threading
+from concurrent.futures import wait
+from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
@@ -33,6 +35,7 @@ from .bufferpool import BufferPool
 # windows whose buffers are kept for reuse (bufferpool.py): windows.CACHED_WINDOWS cached ones,
 # the one being built, and one evicted while a caller still gathers from it
 POOLED_WINDOWS = 4
+ALONGSIDE = "alongside"  # key of what ``decode(alongside=...)`` computed while the reader threads decoded
 Dest = tuple  # (window matrices by key, each unit's first row in the window)
 
 
@@ -120,10 +123,13 @@ class WindowDecoder(ProcessLocal):
             return {"x": len(o.features)}
         return {f"x:{name}": len(cols) for name, cols in o.features.items() if not is_text(self.types[cols[0]])}
 
-    def decode(self, window: Window, capacity_rows: int = 0) -> dict[str, np.ndarray]:
+    def decode(self, window: Window, capacity_rows: int = 0, alongside: Callable[[], Any] | None = None
+               ) -> dict[str, np.ndarray]:
         """Decode a window's row groups into arrays (rows as stored in the window's units): each shard's
         units are read and converted in the reader threads, the float matrices straight into the window's
-        rows (buffers from ``pool``, bufferpool.py), the other outputs then joined in the window's order."""
+        rows (buffers from ``pool``, bufferpool.py), the other outputs then joined in the window's order.
+        ``alongside()`` (the window's row order, windows.py) runs in this thread while the reader threads
+        decode, instead of before them; its result is returned under ``ALONGSIDE``."""
         by_shard: dict[int, list[Unit]] = {}
         offsets: dict[Unit, int] = {}
         for unit in window.units:
@@ -137,19 +143,29 @@ class WindowDecoder(ProcessLocal):
                   for k, n in self._matrix_keys().items()}
         dest = (arrays, offsets)
         done: dict[Unit, dict[str, np.ndarray]] = {}
+        beside = {}
         if len(by_shard) > 1:
-            for part in self._readers().map(lambda s: self._decode_shard(s, by_shard[s], dest), list(by_shard)):
-                done.update(part)
+            readers = self._readers()
+            futures = [readers.submit(self._decode_shard, s, by_shard[s], dest) for s in by_shard]
+            try:
+                if alongside is not None:
+                    beside[ALONGSIDE] = alongside()
+                for future in futures:
+                    done.update(future.result())
+            finally:  # on an error, the window's buffers are not handed back while a reader still writes them
+                wait(futures)
         else:
+            if alongside is not None:
+                beside[ALONGSIDE] = alongside()
             shard, units = next(iter(by_shard.items()))
             done.update(self._decode_shard(shard, units, dest))
         if len(window.units) == 1:
-            return {**done[window.units[0]], **arrays}
+            return {**done[window.units[0]], **arrays, **beside}
         t = start(self.stats)
         parts = [done.pop(u) for u in window.units]
         data = {k: arrays[k] if k in arrays else np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
         lap(self.stats, "concat", t)
-        return data
+        return {**data, **beside}
 
     def _convert(self, unit: Unit, table: pa.Table, into: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One unit's file columns (``table``) as the output arrays (keys as in the module doc); the

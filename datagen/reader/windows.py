@@ -18,7 +18,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .decode import WindowDecoder
+from .decode import ALONGSIDE, WindowDecoder
 from .forksafe import ProcessLocal
 from .phases import lap, start
 from .plan import EpochPlan, Window
@@ -76,14 +76,20 @@ class WindowCache(ProcessLocal):
                 event.set()
 
     def _decode(self, epoch: int, window: Window) -> dict[str, np.ndarray]:
-        t = start(self.stats)
+        """The window's arrays; when shuffling, its row order is drawn in this thread while the reader
+        threads decode the window (the permutation is off the critical path)."""
         capacity = min(self.plan.window_rows, self.plan.total_rows)  # any window of any epoch fits
-        out = self.decoder.pool.take((window.rows,), np.int64, capacity) if self.plan.shuffle else None
-        order = self.plan.window_order(epoch, window, out)
-        lap(self.stats, "permutation", t)
-        value = self.decoder.decode(window, capacity)
-        if order is not None:
-            value[ORDER] = order
+        if not self.plan.shuffle:
+            return self.decoder.decode(window, capacity)
+
+        def order() -> np.ndarray:
+            t = start(self.stats)
+            out = self.plan.window_order(epoch, window, self.decoder.pool.take((window.rows,), np.int64, capacity))
+            lap(self.stats, "permutation", t)
+            return out
+
+        value = self.decoder.decode(window, capacity, alongside=order)
+        value[ORDER] = value.pop(ALONGSIDE)
         return value
 
     def prefetch(self, epoch: int, window: Window) -> None:
