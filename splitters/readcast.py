@@ -51,12 +51,32 @@ def _first_changed(column: pa.ChunkedArray, have: pa.DataType, target: pa.DataTy
     return None if first < 0 else str(col[first])
 
 
+def _check_precision(column: pa.ChunkedArray, name: str, target: pa.DataType) -> None:
+    """Every decimal fits ``target``'s precision: Arrow's CSV reader parses decimal text into the type
+    without checking it (1234.5 into decimal128(5, 2) made an invalid shard)."""
+    import decimal
+
+    for chunk in column.chunks:
+        try:
+            chunk.validate(full=True)
+            continue
+        except pa.ArrowInvalid:
+            pass
+        limit = decimal.Decimal(10) ** (target.precision - target.scale)
+        bad = next((v for v in chunk.to_pylist() if v is not None and abs(v) >= limit), None)
+        raise pa.ArrowInvalid(f"column {name!r} holds {bad} but its type is {target} (at most {target.precision} "
+                              f"digits, {target.scale} after the point), the type it is read as (common to all "
+                              "inputs; for --append, the dataset's)")
+
+
 def conform(table: pa.Table, schema: pa.Schema, time_column: str | None) -> pa.Table:
     """``table`` (columns in ``schema`` order) with every column cast, safely, to the unified
     type: a value the type cannot hold raises ArrowInvalid. The time column is left as read
     (``parse_times`` turns any time type into ticks, see timescale.py)."""
     for i, f in enumerate(schema):
         have = table.schema.field(i).type
+        if pa.types.is_decimal(f.type) and have == f.type:
+            _check_precision(table.column(i), f.name, f.type)
         if f.name != time_column and have != f.type:
             if pa.types.is_floating(have) and pa.types.is_integer(f.type):
                 _check_whole(table.column(i), f.name, have, f.type)

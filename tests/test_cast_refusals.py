@@ -76,3 +76,27 @@ def test_append_refusal_names_file_column_and_value(tmp_path):
 def test_other_refusals_keep_their_messages(values, have, target):
     message = refusal(values, have, target)
     assert message is not None and "column 'v'" in message
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.decimals(min_value=-10**6, max_value=10**6, places=2, allow_nan=False, allow_infinity=False),
+                min_size=1, max_size=20))
+def test_csv_decimals_beyond_the_precision_are_refused(values):
+    """Arrow's CSV reader parses decimal text into decimal128(5, 2) without checking the precision (1234.5
+    became an invalid shard that verify passed); conform refuses the first value of 4 or more integer
+    digits, naming it, and passes the rest."""
+    import io
+
+    from pyarrow import csv
+
+    text = "v\n" + "\n".join(str(v) for v in values) + "\n"
+    table = csv.read_csv(io.BytesIO(text.encode()),
+                         convert_options=csv.ConvertOptions(column_types={"v": pa.decimal128(5, 2)}))
+    too_big = [v for v in values if abs(v) >= 1000]
+    try:
+        conformed = conform(table, pa.schema([("v", pa.decimal128(5, 2))]), None)
+    except pa.ArrowInvalid as exc:
+        assert too_big and f"holds {table.column(0)[values.index(too_big[0])]}" in str(exc), str(exc)
+    else:
+        assert not too_big
+        conformed.validate(full=True)
