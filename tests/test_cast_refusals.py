@@ -90,9 +90,13 @@ def test_csv_decimals_beyond_the_precision_are_refused(values):
     from pyarrow import csv
 
     text = "v\n" + "\n".join(str(v) for v in values) + "\n"
-    table = csv.read_csv(io.BytesIO(text.encode()),
-                         convert_options=csv.ConvertOptions(column_types={"v": pa.decimal128(5, 2)}))
     too_big = [v for v in values if abs(v) >= 1000]
+    try:
+        table = csv.read_csv(io.BytesIO(text.encode()),
+                             convert_options=csv.ConvertOptions(column_types={"v": pa.decimal128(5, 2)}))
+    except pa.ArrowInvalid:   # the reader itself refuses some spellings ('1000.00'): also a refusal
+        assert too_big
+        return
     try:
         conformed = conform(table, pa.schema([("v", pa.decimal128(5, 2))]), None)
     except pa.ArrowInvalid as exc:
