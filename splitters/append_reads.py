@@ -2,8 +2,7 @@
 is not refused for a type its values fit (whole seconds into a ms column, whole numbers into a
 double column, a blank or all-NA column, a categorical, an all-None Parquet column).
 
-- CSV: every column (the time column aside: append_conform.py; into a date time column it is read as
-  dates) is read with the dataset's type
+- CSV: every column (the time column aside: append_conform.py) is read with the dataset's type
   (numbers as each block holds them, then cast safely by ``sources.conform``, as a split reads
   them). A value that does not parse as, or fit, that type is refused at staging in one line
   naming the file, the column and the value (csvread.py). A block the first pass read as text
@@ -101,9 +100,6 @@ def conform_source(src: SourceFile, schema: pa.Schema, wanted: dict[str, str], t
     fields = []
     for f in schema:
         want = wanted.get(f.name)
-        if f.name == time_column and src.format == "csv" and want == "date32[day]" and is_text(f.type):
-            fields.append(pa.field(f.name, pa.date32()))   # a date column: CSV dates are read as dates
-            continue
         if want is None or f.name == time_column:
             fields.append(f)
             continue

@@ -127,27 +127,3 @@ def test_a_csv_day_into_a_second_or_millisecond_time_column(tmp_path_factory, ru
         assert instants(out) == expected(a, b)
     else:
         fails(r, 1, "b.csv", f"row {lossy[0]}", "which the dataset's time column cannot keep")
-
-
-@pytest.mark.parametrize("zone", [None, "America/New_York"])
-def test_a_csv_day_into_a_date_time_column(tmp_path, run_split, zone):
-    """A dataset whose time column is a date takes a CSV day of ISO dates (read as dates, stored as
-    date32, filed under the same day a split of them gives); a CSV time of day there is refused naming
-    the file, the column and the value."""
-    days = pd.to_datetime(["2024-06-01", "2024-06-01", "2024-06-02"]).date
-    pd.DataFrame({"ts": days, "g": ["a", "b", "a"], "x": [1.0, 2.0, 3.0], "k": [1, 2, 3],
-                  "label": [0, 1, 0]}).to_parquet(tmp_path / "a.parquet")
-    pd.DataFrame({"ts": ["2024-06-03", "2024-06-04"], "g": ["a", "b"], "x": [4.0, 5.0], "k": [4, 5],
-                  "label": [1, 0]}).to_csv(tmp_path / "b.csv", index=False)
-    out = tmp_path / "ds"
-    zone_args = ("--timezone", zone) if zone else ()
-    assert run_split(tmp_path / "a.parquet", *ARGS, *zone_args, "--out", out).exit_code == 0
-    r = run_split(tmp_path / "b.csv", "--out", out, "--append")
-    assert r.exit_code == 0, r.output
-    m = read_manifest(out)
-    stored = pd.concat([pq.read_table(out / s.path).to_pandas() for s in m.shards])
-    assert sorted(map(str, stored["ts"])) == ["2024-06-01", "2024-06-01", "2024-06-02", "2024-06-03", "2024-06-04"]
-    assert {str(pq.read_schema(out / s.path).field("ts").type) for s in m.shards} == {"date32[day]"}
-    assert sorted(int(s.group["day"]) for s in m.shards) == [1, 1, 2, 3, 4]   # (day, g) groups
-    (tmp_path / "c.csv").write_text("ts,g,x,k,label\n2024-06-05,a,1.0,1,0\n2024-06-06 10:00,a,1.0,1,0\n")
-    fails(run_split(tmp_path / "c.csv", "--out", out, "--append"), 1, "c.csv", "column 'ts'", "2024-06-06 10:00")
