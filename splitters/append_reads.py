@@ -116,7 +116,7 @@ def append_input_schema(cfg, engine, sources: list[SourceFile], old: Manifest, o
     """``split.input_schema`` for an append: (the new inputs' read schema, each conformed to the
     dataset's types before the files are unified; the CSV blocks to stage)."""
     csv_schemas, csv_blocks = scan_csv_input(engine, sources, cfg.blocksize, cfg.encoding, cfg.time_column,
-                                             cfg.time_unit)
+                                             cfg.csv_time_unit)
     parquet = [s for s in sources if s.format == "parquet"]
     parquet_schemas = dict(zip((s.id for s in parquet), engine.map(read_schema, parquet, desc="schemas")))
     wanted = dataset_types(old)

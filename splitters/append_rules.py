@@ -31,6 +31,7 @@ from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifes
 from .config import ABSENT_WHEN_NONE, OutputSettings, SplitConfig
 
 _RUN_ONLY = {"inputs"}
+_DEFAULTS = {"naive_timezone": "'UTC'", "time_format": "no --time-format (ISO-8601 times)"}  # absent keys
 
 
 def _flag(key: str) -> str:
@@ -46,11 +47,11 @@ def append_config(old: Manifest, options: dict, out: str) -> SplitConfig:
     cfg = SplitConfig(**{**stored, **given, **{k: v for k, v in options.items() if k not in keys}})
     semantic = cfg.semantic()
     for k in given:
-        absent = k in ABSENT_WHEN_NONE   # not stored: the default (naive_timezone: UTC)
+        absent = k in ABSENT_WHEN_NONE   # not stored: the default (naive_timezone: UTC, time_format: ISO-8601)
         if semantic.get(k) != stored.get(k, None if absent else semantic.get(k)):
-            shown = [x if x is not None or not absent else "UTC" for x in (semantic.get(k), stored.get(k))]
-            raise ConfigError(f"--append: {_flag(k)} is {shown[0]!r} but the dataset in {out!r} was split with "
-                              f"{shown[1]!r}; drop {_flag(k)} (an append uses the dataset's settings) or split "
+            shown = [repr(x) if x is not None or not absent else _DEFAULTS[k] for x in (semantic.get(k), stored.get(k))]
+            raise ConfigError(f"--append: {_flag(k)} is {shown[0]} but the dataset in {out!r} was split with "
+                              f"{shown[1]}; drop {_flag(k)} (an append uses the dataset's settings) or split "
                               "into a new --out")
     return cfg
 

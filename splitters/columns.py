@@ -42,7 +42,7 @@ def check_columns(cfg: OutputSettings, schema: pa.Schema, sources: list[SourceFi
             check_group_type(g, schema.field(g).type)
     if cfg.time_column is not None and not pa.types.is_null(schema.field(cfg.time_column).type):
         # a column of type null (every cell empty) holds only missing times (missing_times.py)
-        check_time_type(cfg.time_column, schema.field(cfg.time_column).type, cfg.time_unit)
+        check_time_type(cfg.time_column, schema.field(cfg.time_column).type, cfg.time_unit, cfg.time_format)
 
 
 def listed(names: list[str], first: int = 10) -> str:

@@ -133,6 +133,11 @@ class OutputSettings:
     def __post_init__(self) -> None:
         self._check_output()
 
+    @property
+    def csv_time_unit(self) -> str | None:
+        """--time-unit as the CSV reader sees it: with --time-format a CSV time column is text, digits too."""
+        return None if self.time_format else self.time_unit
+
     def derived_group_parts(self, columns) -> set[str]:
         """The group parts derived from the time column: a name that is a column of the table means that
         column; a name that is not, and is a calendar part (year, month, ...), is derived."""

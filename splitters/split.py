@@ -76,7 +76,7 @@ def input_schema(cfg: SplitConfig, engine: Engine, sources: list[SourceFile],
     """(the unified schema of all inputs, the CSV blocks to stage): the CSV first pass (csvplan.py)
     and the Parquet footers, read on the engine; columns and exact CSV numbers checked."""
     csv_schemas, csv_blocks = scan_csv_input(engine, sources, cfg.blocksize, cfg.encoding,
-                                             cfg.time_column, cfg.time_unit)
+                                             cfg.time_column, cfg.csv_time_unit)
     parquet = [s for s in sources if s.format == "parquet"]
     parquet_schemas = dict(zip((s.id for s in parquet), engine.map(read_parquet_schema, parquet, desc="schemas")))
     schema = unified_schema(sources, [csv_schemas[s.id] if s.id in csv_schemas else parquet_schemas[s.id]

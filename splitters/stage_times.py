@@ -60,6 +60,8 @@ def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: Sta
     if ctx.time_column is None:
         return table, None, rows
     time_col = table.column(ctx.time_column)
+    if pa.types.is_dictionary(time_col.type):   # a categorical of text times: its values (blanks, NA words missing)
+        time_col = time_col.cast(time_col.type.value_type)
     res = resolution(ctx.schema.field(ctx.time_column).type, ctx.time_unit)
     parsed = parse_times(time_col, ctx.time_unit, res, ctx.time_format)
     missing = missing_mask(time_col, bool(parsed.bad.any()))

@@ -28,7 +28,7 @@ def check_time_format(value: Any) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"time_format: expected a strptime format, {_EXAMPLE}, got {value!r}")
-    if "%Y" not in value and "%y" not in value:
+    if "%Y" not in _plain(value) and "%y" not in _plain(value):
         raise ConfigError(f"time_format: expected a format with a year (%Y or %y), {_EXAMPLE}, got {value!r}")
     import pandas as pd
 
@@ -40,8 +40,14 @@ def check_time_format(value: Any) -> str | None:
     return value
 
 
+def _plain(time_format: str) -> str:
+    """The format without its escaped percent signs (``%%Y`` is the text "%Y", not a year)."""
+    return time_format.replace("%%", "")
+
+
 def format_kind(time_format: str) -> str:
     """"instant" (the format reads an offset or zone), "date" (no time of day) or "wall-clock"."""
-    if _ZONED.search(time_format):
+    directives = _plain(time_format)
+    if _ZONED.search(directives):
         return "instant"
-    return "wall-clock" if _TIME_OF_DAY.search(time_format) else "date"
+    return "wall-clock" if _TIME_OF_DAY.search(directives) else "date"

@@ -45,10 +45,16 @@ class TimeParse:
     finer: np.ndarray | None = None   # bad text rows with digits finer than ``res`` (us only)
 
 
-def check_time_type(column: str, dtype: pa.DataType, time_unit: str | None) -> None:
+def check_time_type(column: str, dtype: pa.DataType, time_unit: str | None, time_format: str | None = None) -> None:
     """Usage errors for a time column of a kind we cannot read as asked: numbers without
-    ``--time-unit`` (ConfigError: an option is missing), any other unusable type (ColumnError)."""
+    ``--time-unit`` (ConfigError: an option is missing), any other unusable type (ColumnError);
+    ``--time-format`` reads text, and integers as their digits (20240105), never times or fractions."""
     numeric = pa.types.is_integer(dtype) or pa.types.is_floating(dtype)
+    if time_format is not None:
+        if pa.types.is_integer(dtype) or is_text(dtype):
+            return
+        raise ConfigError(f"--time-format reads times written as text (or integer digits such as 20240105); time "
+                          f"column {column!r} is {dtype} in the inputs: leave --time-format out")
     if numeric and time_unit is None:
         raise ConfigError(f"time column {column!r} holds numbers ({dtype}); pass --time-unit s|ms|us|ns")
     if not (numeric or pa.types.is_timestamp(dtype) or pa.types.is_date(dtype)
@@ -102,20 +108,21 @@ def _from_pandas(parsed: pd.Series, res: str) -> TimeParse:
 
 
 def _from_text(arr: pa.Array, res: str, time_format: str | None = None) -> TimeParse:
+    """ISO-8601 text, or text in ``time_format`` (--time-format, timeformat.py); a value that does not
+    parse is bad."""
     text = arr.to_pandas()
-    if time_format is not None:   # --time-format (timeformat.py): a value that does not match is bad
-        return _from_pandas(pd.to_datetime(text, format=time_format, utc=True, errors="coerce"), res)
     missing = text.isna().to_numpy()
-    result = _from_pandas(pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce"), res)
+    fmt = time_format or "ISO8601"
+    result = _from_pandas(pd.to_datetime(text, utc=True, format=fmt, errors="coerce"), res)
     failed = np.flatnonzero(result.bad & ~missing & ~result.finer)
     if len(failed):
         # pandas gives the whole array one resolution: a value that needs nanoseconds makes the dates
-        # nanoseconds cannot hold NaT. Parse the failures again, those with digits finer than a
-        # microsecond apart from the others.
+        # nanoseconds cannot hold NaT (so a value's fate would hang on the others in its block). Parse the
+        # failures again, those with digits finer than a microsecond apart from the others.
         fine = text.iloc[failed].str.contains(r"\.\d{7}", regex=True, na=False).to_numpy()
         for part in (failed[fine], failed[~fine]):
             if len(part):
-                redo = _from_pandas(pd.to_datetime(text.iloc[part], utc=True, format="ISO8601", errors="coerce"), res)
+                redo = _from_pandas(pd.to_datetime(text.iloc[part], utc=True, format=fmt, errors="coerce"), res)
                 for name in ("ns", "bad", "outside", "finer"):
                     getattr(result, name)[part] = getattr(redo, name)
     return result
@@ -144,6 +151,8 @@ def parse_times(arr: pa.Array | pa.ChunkedArray, time_unit: str | None, res: str
             result.finer = finer
             return result
         return _from_ints(values, missing, TICKS[res][t.unit], res)
+    if time_format is not None and pa.types.is_integer(t):   # digits such as 20240105, read by the format
+        return _from_text(pc.cast(arr, pa.string()), res, time_format)
     if pa.types.is_integer(t):
         return _from_ints(arr.fill_null(0).to_numpy(zero_copy_only=False), missing, TICKS[res][time_unit], res)
     if pa.types.is_floating(t):

@@ -92,3 +92,16 @@ def test_a_first_fit_without_the_callback_starts_at_epoch_zero(dataset):
     """Keras builds a fresh model on one peeked batch of a fresh iterator: that pass must not count."""
     gen = DataGenerator(dataset, FEATURES, **OPTS)
     assert fitted(gen, "tf", model(), False, epochs=2) == [0, 1]
+
+
+def test_one_counter_for_both_paths(dataset):
+    """fit(gen) without the callback and as_tf_dataset passes share one counter: an epoch is never
+    trained twice by mixing them (each used to count on its own)."""
+    gen, m = DataGenerator(dataset, FEATURES, **OPTS), model()
+    assert fitted(gen, "gen", m, False, epochs=2) == [0, 1]
+    assert fitted(gen, "tf", m, False, epochs=1) == [2]
+    assert fitted(gen, "gen", m, False, epochs=1) == [3]
+    assert fitted(gen, "tf", m, True, epochs=6, initial_epoch=5) == [5]
+    assert fitted(gen, "gen", m, False, epochs=2) == [6, 7]
+    gen.set_epoch(1)
+    assert fitted(gen, "gen", m, False, epochs=1) == [1]

@@ -119,3 +119,67 @@ def test_bad_formats_are_refused(tmp_path, run_split, fmt, message):
     fails(run_split(tmp_path / "a.csv", "--out", tmp_path / "ds2", "--group-by", "x", "--time-format", "%Y"), 2,
           "--time-format given without --time-column")
     assert np.all([not (tmp_path / d).exists() for d in ("ds", "ds2")])
+
+
+def test_digits_are_read_by_the_format_and_times_are_refused(tmp_path, run_split):
+    """Integer digits (20240105) are read by the format, in CSV (even with --time-unit, which then only sets
+    the resolution) and Parquet; a timestamp or float time column with --time-format is refused (the
+    format would read nothing; digits with --time-unit alone were filed in 1970)."""
+    import pyarrow as pa
+
+    (tmp_path / "d.csv").write_text("t,x\n20240105,0\n20240106,1\n20231231,2\n")
+    pq.write_table(pa.table({"t": pa.array([20240105, 20231231]), "x": [0, 1]}), tmp_path / "d.parquet")
+    for source, extra in (("d.csv", ()), ("d.csv", ("--time-unit", "s")), ("d.parquet", ())):
+        out = tmp_path / f"out-{source}-{len(extra)}"
+        r = run_split(tmp_path / source, "--out", out, "--time-column", "t", "--group-by", "date",
+                      "--time-format", "%Y%m%d", *extra)
+        assert r.exit_code == 0, r.output
+        dates = sorted(s.group["date"] for s in read_manifest(out).shards)
+        assert dates == (["2023-12-31", "2024-01-05", "2024-01-06"] if source == "d.csv" else ["2023-12-31", "2024-01-05"])
+    pq.write_table(pa.table({"t": pa.array([dt.datetime(2024, 1, 5)]), "x": [0]}), tmp_path / "ts.parquet")
+    pq.write_table(pa.table({"t": pa.array([1.5]), "x": [0]}), tmp_path / "f.parquet")
+    for source in ("ts.parquet", "f.parquet"):
+        fails(run_split(tmp_path / source, "--out", tmp_path / "no", "--time-column", "t", "--group-by", "date",
+                        "--time-format", "%Y%m%d"), 2, "--time-format reads times written as text", "leave --time-format out")
+
+
+def test_escaped_percent_signs_are_text(tmp_path, run_split):
+    from splitters.timeformat import format_kind
+
+    assert format_kind("%Y-%m-%d %%H") == "date" and format_kind("%Y-%m-%d %H:%M") == "wall-clock"
+    (tmp_path / "a.csv").write_text("when,x\n2024,1\n")
+    fails(run_split(tmp_path / "a.csv", "--out", tmp_path / "ds", "--time-column", "when", "--group-by", "day",
+                    "--time-format", "%%Y-%m-%d"), 2, "with a year")
+
+
+def test_a_rows_fate_never_hangs_on_its_block(tmp_path, run_split):
+    """One value with 7 fraction digits made pandas parse its whole block at nanoseconds, so a valid year-9999
+    row in the same block was bad: the result depended on --blocksize."""
+    rows = ["05/01/2024 10:00:00.1234567"] + [f"05/01/2024 10:{i % 60:02d}:00.5" for i in range(1, 2999)]
+    rows.append("31/12/9999 00:00:00.0")
+    (tmp_path / "bs.csv").write_text("t,x\n" + "".join(f"{r},{i}\n" for i, r in enumerate(rows)))
+    kept = []
+    for blocksize in ("64MB", "16KB"):
+        out = tmp_path / f"o{blocksize}"
+        r = run_split(tmp_path / "bs.csv", "--out", out, "--time-column", "t", "--group-by", "year", "--time-format",
+                      "%d/%m/%Y %H:%M:%S.%f", "--on-bad-time", "drop", "--blocksize", blocksize)
+        assert r.exit_code == 0, r.output
+        kept.append(read_manifest(out).totals.rows_written)
+    assert kept == [2999, 2999]   # only the 7-digit fraction is bad (finer than a microsecond)
+
+
+def test_append_into_an_iso_dataset_names_what_it_was_split_with(tmp_path, run_split):
+    (tmp_path / "a.csv").write_text("when,x\n2024-01-05T10:00:00,1\n")
+    assert run_split(tmp_path / "a.csv", "--out", tmp_path / "ds", "--time-column", "when", "--group-by", "day").exit_code == 0
+    fails(run_split(tmp_path / "a.csv", "--out", tmp_path / "ds", "--append", "--time-format", "%Y-%m-%d"), 2,
+          "was split with no --time-format (ISO-8601 times)")
+
+
+def test_a_categorical_time_column_has_missing_times(tmp_path, run_split):
+    import pyarrow as pa
+
+    times = pa.array(["2024-01-05T10:00:00", None, "", "NA", " "]).cast(pa.dictionary(pa.int32(), pa.string()))
+    pq.write_table(pa.table({"t": times, "x": range(5)}), tmp_path / "c.parquet")
+    r = run_split(tmp_path / "c.parquet", "--out", tmp_path / "ds", "--time-column", "t", "--group-by", "date")
+    assert r.exit_code == 0, r.output
+    assert read_manifest(tmp_path / "ds").totals.missing_times == 4

@@ -104,3 +104,18 @@ def test_generator_takes_a_where_built_from_pandas(dataset):
                               where={"month": [3, 5]})
     assert 0 < by_numpy.num_rows == by_python.num_rows
     np.testing.assert_array_equal(by_numpy[0][0], by_python[0][0])
+
+
+def test_midnight_timestamps_na_and_numpy_dtypes(dataset):
+    """A zone-less midnight (how pandas holds dates) matches a date and the derived `date` text; pandas' NA
+    is the null group; dtype takes numpy's float types."""
+    groups = [{"date": "2024-01-03"}, {"date": "2024-01-04"}, {"date": None}]
+    for literal in (pd.Timestamp("2024-01-03"), np.datetime64("2024-01-03T00:00"), dt.datetime(2024, 1, 3)):
+        predicate = compile_where({"date": literal}, ["date"], groups, {"date": "string"})
+        assert [predicate(g) for g in groups] == [True, False, False]
+    predicate = compile_where({"date": list(pd.date_range("2024-01-03", "2024-01-04"))}, ["date"], groups,
+                              {"date": "string"})
+    assert [predicate(g) for g in groups] == [True, True, False]
+    assert picked({"s": pd.NA}, "s", "string", ["a", None]) == [False, True]
+    for dtype in (np.float64, np.dtype("float64"), "float64"):
+        assert DataGenerator(dataset, ["f0"], label="label", dtype=dtype)[0][0].dtype == np.float64

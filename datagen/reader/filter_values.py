@@ -43,12 +43,20 @@ def equal(a: Any, b: Any) -> bool:
 def python_value(value: Any) -> Any:
     """A numpy scalar as the Python value it holds (``np.int64(3)`` -> 3), a date, datetime or time (a
     pandas Timestamp is one) or a numpy ``datetime64`` as its ISO-8601 text (NaT: None, as pandas counts
-    it missing); anything else as it is. Filters built from pandas or numpy data then mean what their
-    values say, and a generator's config stays plain JSON."""
+    it missing, as is pandas' NA); anything else as it is. A zone-less midnight is written as its date
+    (``pd.Timestamp("2024-01-03")`` -> "2024-01-03": how pandas holds dates; the same instant for a
+    timestamp column, the date for a date column or the derived ``date`` part). Filters built from pandas
+    or numpy data then mean what their values say, and a generator's config stays plain JSON."""
     if isinstance(value, np.datetime64):
-        return None if np.isnat(value) else str(np.datetime_as_string(value))
+        return None if np.isnat(value) else python_value(value.astype("datetime64[us]").item()) \
+            if value.astype("datetime64[us]") == value else str(np.datetime_as_string(value))
+    if isinstance(value, _dt.datetime) and value == value and value.tzinfo is None and value.time() == _dt.time() \
+            and not getattr(value, "nanosecond", 0):
+        return value.date().isoformat()
     if isinstance(value, (_dt.date, _dt.time)):
         return None if value != value else value.isoformat()  # pandas NaT is a datetime unequal to itself
+    if type(value).__name__ == "NAType":   # pandas.NA (nullable dtypes): missing
+        return None
     if isinstance(value, np.generic) and not isinstance(value, np.timedelta64):
         item = value.item()
         return item if isinstance(item, (bool, int, float, str, bytes)) else value

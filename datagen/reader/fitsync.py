@@ -6,10 +6,11 @@ numbers. Two mechanisms, both race-free:
 * ``callbacks=[gen.callback]`` (recommended, exact): the callback's
   ``on_epoch_begin(epoch)`` runs before Keras starts fetching that epoch's
   batches, so fit's own number (``initial_epoch`` included) is used.
-* without it, the generator counts: Keras calls ``on_epoch_end`` once when fit
-  starts and after every epoch, always after its workers have stopped, so the
-  generator advances there to "number of epochs begun so far". For a single
-  ``fit`` from epoch 0 this equals fit's numbering.
+* without it, the generator counts with its one counter ``_next_epoch`` (shared with
+  ``as_tf_dataset`` passes; set by ``set_epoch``, ``restore`` and the end of a fit with the
+  callback): Keras calls ``on_epoch_end`` once when fit starts and after every epoch, always
+  after its workers have stopped, so the generator moves there to the next epoch. For a single
+  ``fit`` of a fresh generator this equals fit's numbering.
 
 Mid-epoch resume (resume.py, epochview.py): the callback also counts the batches
 training finished (``on_train_batch_end``), which ``state()`` reports. After
@@ -23,7 +24,7 @@ later epochs of the same fit get all N steps. A shorter value at fit start would
 cut every later epoch of that fit to N-k steps.
 
 The state lives on the generator (generator.py sets it up: ``epoch``, ``_step``, ``_resume``,
-``_resume_entered``, ``_hook_ends``, ``_quiet``, ``_epochs_begun``, ``_synced_by_fit``,
+``_resume_entered``, ``_hook_ends``, ``_quiet``, ``_next_epoch``, ``_synced_by_fit``,
 ``_epoch_lock``, ``_callback``); this mixin holds the code that moves it.
 """
 
@@ -44,7 +45,7 @@ class FitSync:
 
     def on_epoch_begin(self):
         with self._epoch_lock:
-            self._epochs_begun += 1
+            self._next_epoch = self.epoch + 1
             if self._resume is not None and not self._resume_entered and self._hook_ends:
                 raise ConfigError(f"gen.restore() resumes epoch {self._resume[0]} at step {self._resume[1]}: pass "
                                   "callbacks=[gen.callback] (or gen.checkpoint(...)) to model.fit; evaluate or "
@@ -54,7 +55,7 @@ class FitSync:
         with self._epoch_lock:
             self._hook_ends += 1
             if not self._synced_by_fit:
-                self.epoch = self._epochs_begun
+                self.epoch = self._next_epoch
 
     @property
     def callback(self) -> keras.callbacks.Callback:
@@ -109,8 +110,7 @@ class FitSync:
             if epoch is None:   # fit is over: later passes without the callback count on from its last epoch
                 self.source.follow = None
                 self._in_fit = self._synced_by_fit = False
-                self._epochs_begun = self.epoch + 1                 # fit(gen) counts from here
-                self._pin = (self.epoch + 1, self._tf_passes)      # and as_tf_dataset passes
+                self._next_epoch = self.epoch + 1
             if self._resume is not None and self._resume_entered and epoch is not None \
                     and int(epoch) == self._resume[0] and self._step >= self.view.per_replica:
                 self._resume, self._resume_entered = None, False

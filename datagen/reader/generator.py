@@ -55,14 +55,12 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         self._resume_entered = False
         self._hook_ends = 0        # PyDataset on_epoch_end calls since restore(): fit calls it once at its start
         self._quiet = None         # the warnings filter silencing Keras during a resumed epoch
-        self._epochs_begun = 0
+        self._next_epoch = 0       # the epoch the next pass without gen.callback serves (fitsync.py, tfdata.py)
         self._synced_by_fit = False
         self._in_fit = False        # a fit with gen.callback is running: as_tf_dataset passes use self.epoch
         self._fit_steps = None      # its steps per epoch, until its first epoch begins (fitsync._check_steps)
         self._epoch_lock = threading.Lock()
         self._callback = None
-        self._pin = None            # (epoch, tf passes begun then) of set_epoch()/restore(): later passes count on
-        self._tf_passes = 0         # passes begun over this generator's tf datasets (tfdata.py)
         self._tf_built = False      # as_tf_dataset() made a dataset, which serves whole epochs
         forksafe.register(self)
 
@@ -131,7 +129,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         with self._epoch_lock:
             self._resume, self._resume_entered, self._hook_ends = (epoch, step), False, 0
             self.epoch, self._step, self._synced_by_fit = epoch, step, True
-            self._pin = (epoch, self._tf_passes)
+            self._next_epoch = epoch
 
     def checkpoint(self, path: str, save_freq: int | str = "epoch") -> keras.callbacks.Callback:
         """A callback writing ``state()`` to ``path`` when ``BackupAndRestore(save_freq=...)`` saves weights."""
@@ -143,7 +141,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         with self._epoch_lock:
             if self._resume is not None and epoch != self._resume[0]:
                 self._resume, self._resume_entered = None, False
-            self.epoch, self._step, self._pin = epoch, self._offset(), (epoch, self._tf_passes)
+            self.epoch, self._step, self._next_epoch = epoch, self._offset(), epoch
 
     def as_tf_dataset(self, first_epoch: int | None = None):
         """The batches of ``self[i]``, element for element, as a ``tf.data.Dataset`` (TensorFlow backend

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from datagen.contract import validate
 from datagen.contract.configfile import option_mapping, parse_size, read_mapping
 from datagen.contract.errors import ConfigError
-from .filter_values import python_value
+from .option_values import dtype_name, python_values
 
 DEFAULT_MEMORY_BUDGET = "192MB"
 VERIFY_MODES = ("size", "sha256")
@@ -46,16 +46,6 @@ def _memory_budget(value: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or not MIN_MEMORY_BUDGET <= n <= MAX_MEMORY_BUDGET:
         raise ConfigError(bad)
     return n
-
-
-def python_values(value: Any) -> Any:
-    """A ``where`` dict value as plain JSON: list-likes as lists (sets sorted), numpy and date values as
-    ``python_value`` gives them."""
-    if isinstance(value, (set, frozenset)):
-        return sorted((python_value(v) for v in value), key=repr)
-    if isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) == 1:  # a list, numpy array, pandas Series
-        return [python_value(v) for v in value]
-    return python_value(value)
 
 
 @dataclass
@@ -141,7 +131,7 @@ class GeneratorOptions:
         self.drop_remainder = validate.boolean(self.drop_remainder, "drop_remainder")
         self.memory_budget = _memory_budget(validate.plain(self.memory_budget))
         validate.choice(self.verify, "verify", VERIFY_MODES)
-        validate.choice(self.dtype, "dtype", DTYPES)
+        self.dtype = validate.choice(dtype_name(self.dtype), "dtype", DTYPES)
         if self.manifest_sha256 is not None and not isinstance(self.manifest_sha256, str):
             raise ConfigError(f"manifest_sha256: expected a hex string, got {self.manifest_sha256!r}")
         self.num_replicas = validate.positive_integer(self.num_replicas, "num_replicas")

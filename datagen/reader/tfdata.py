@@ -82,13 +82,13 @@ def as_tf_dataset(gen, first_epoch: int | None = None):
 
     def epoch_now() -> int:
         with gen._epoch_lock:
-            begun, total = passes[0], gen._tf_passes
-            passes[0], gen._tf_passes = begun + 1, total + 1
+            begun = passes[0]
+            passes[0] += 1
             if gen._in_fit:            # fit's own epoch (gen.callback)
                 return gen.epoch
-            if first_epoch is None and gen._pin is not None:   # on from set_epoch(), restore() or a fit
-                return gen._pin[0] + total - gen._pin[1]
-            return (first_epoch or 0) + begun
+            epoch = gen._next_epoch if first_epoch is None else first_epoch + begun
+            gen._next_epoch = epoch + 1   # the generator's one counter: fit(gen) and other passes count on
+            return epoch
 
     def runs():
         epoch = epoch_now()
