@@ -86,7 +86,7 @@ def run_append(options: dict) -> SplitSummary:
                         summary.action = "\n".join(skipped)
                         return summary
                     schema, csv_units = append_input_schema(cfg, engine, new, old, str(out))
-                    casts = append_casts(old, cfg, schema, str(out))
+                    casts = append_casts(old, cfg, schema, str(out), all(s.format == "csv" for s in new))
                     schema, time_cast = conform_schema(old, cfg.time_column, schema, new, str(out))
                     if time_cast is not None:
                         casts.casts.append(time_cast)

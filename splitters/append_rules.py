@@ -78,7 +78,8 @@ class AppendCasts:
                                   f"type {stored} in {out!r} cannot hold; split into a new --out")
 
 
-def _compatible(name: str, new: pa.DataType, stored: str, compact: bool, out: str) -> tuple[bool, tuple | None]:
+def _compatible(name: str, new: pa.DataType, stored: str, compact: bool, out: str,
+                text_only: bool = False) -> tuple[bool, tuple | None]:
     """(needs a cast, range to check or None); raises when the stored type cannot hold the column."""
     if str(new) == stored:
         return False, None
@@ -94,7 +95,7 @@ def _compatible(name: str, new: pa.DataType, stored: str, compact: bool, out: st
         if pa.types.is_floating(new) and pa.types.is_floating(target):
             if target.bit_width >= new.bit_width:
                 return True, None
-            if compact:
+            if compact or text_only:   # CSV text is parsed to the nearest float32, as a float32 column reads it
                 f32 = float(np.finfo(np.float32).max)
                 return True, (-f32, f32)
         if is_text(new) and is_text(target):
@@ -105,8 +106,9 @@ def _compatible(name: str, new: pa.DataType, stored: str, compact: bool, out: st
                       f"{widening}; convert the input to {stored} or split into a new --out")
 
 
-def append_casts(old: Manifest, cfg: SplitConfig, schema: pa.Schema, out: str) -> AppendCasts:
-    """Check the new inputs' unified ``schema`` against the dataset; see the module docstring."""
+def append_casts(old: Manifest, cfg: SplitConfig, schema: pa.Schema, out: str, text_only: bool = False) -> AppendCasts:
+    """Check the new inputs' unified ``schema`` against the dataset; see the module docstring. ``text_only``:
+    every new input is CSV, whose numbers are text (a float32 column takes them, range-checked)."""
     stored = {c.name: c.type for c in old.schema if c.name not in (SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN)}
     plain = {g.name: value_type_name(g.type) for g in old.group_columns if g.derived_from is None}
     expected = {**stored, **plain}
@@ -127,7 +129,7 @@ def append_casts(old: Manifest, cfg: SplitConfig, schema: pa.Schema, out: str) -
             continue
         if f.name == cfg.time_column:  # parsed by the stage step; the written shards' schema is compared after
             continue
-        cast, check = _compatible(f.name, f.type, stored[f.name], bool(old.config.get("compact")), out)
+        cast, check = _compatible(f.name, f.type, stored[f.name], bool(old.config.get("compact")), out, text_only)
         if cast:
             result.casts.append((f.name, stored[f.name]))
         if check is not None:

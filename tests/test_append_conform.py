@@ -127,3 +127,25 @@ def test_a_csv_day_into_a_second_or_millisecond_time_column(tmp_path_factory, ru
         assert instants(out) == expected(a, b)
     else:
         fails(r, 1, "b.csv", f"row {lossy[0]}", "which the dataset's time column cannot keep")
+
+
+def test_a_csv_day_into_a_float32_column(tmp_path, run_split):
+    """A dataset split from float32 Parquet takes CSV days (text parsed to the nearest float32, as numpy reads
+    it; a value beyond float32's range refused); a float64 Parquet day is still refused (a value change)."""
+    import pyarrow as pa
+
+    stamps = lambda start: pa.array((np.arange(3) + start) * 3_600 * 10**9, pa.timestamp("ns", "UTC"))  # noqa: E731
+    pq.write_table(pa.table({"t": stamps(0), "f": pa.array([0.1, 0.2, 0.3], pa.float32())}), tmp_path / "a.parquet")
+    out = tmp_path / "ds"
+    assert run_split(tmp_path / "a.parquet", "--out", out, "--time-column", "t", "--group-by", "day").exit_code == 0
+    texts = ["0.1", "2.5", "-3.4028234e38", "1e-40"]
+    (tmp_path / "b.csv").write_text("t,f\n" + "".join(f"1970-01-04T0{i}:00:00Z,{v}\n" for i, v in enumerate(texts)))
+    r = run_split(tmp_path / "b.csv", "--out", out, "--append")
+    assert r.exit_code == 0, r.output
+    m = read_manifest(out)
+    got = pq.read_table(out / m.shards[-1].path).column("f")
+    assert str(got.type) == "float" and got.to_pylist() == [float(np.float32(float(v))) for v in texts]
+    (tmp_path / "c.csv").write_text("t,f\n1970-01-05T00:00:00Z,1e39\n")
+    fails(run_split(tmp_path / "c.csv", "--out", out, "--append"), 1, "column 'f'", "1e+39", "cannot hold")
+    pq.write_table(pa.table({"t": stamps(100), "f": pa.array([0.1] * 3, pa.float64())}), tmp_path / "d.parquet")
+    fails(run_split(tmp_path / "d.parquet", "--out", out, "--append"), 1, "column 'f' is double", "float")
