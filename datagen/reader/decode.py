@@ -34,6 +34,7 @@ from .bufferpool import BufferPool
 # the one being built, and one evicted while a caller still gathers from it
 POOLED_WINDOWS = 4
 Dest = tuple  # (window matrices by key, each unit's first row in the window)
+TASK_ROWS = 1 << 15  # rows of the shards one reader task decodes (reader_tasks)
 
 
 def text_values(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -51,6 +52,22 @@ def text_values(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if not parts:
         return np.empty(0, dtype=object)
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def reader_tasks(shards: list[tuple[int, int]], task_rows: int = TASK_ROWS) -> list[list[int]]:
+    """The window's shards ``(shard, rows)`` in consecutive runs of about ``task_rows`` rows, one reader
+    task each: a small shard costs a thread hand-off much like a big one, so small shards go together
+    (366 shards of 2.7k rows: 16 tasks an epoch instead of 366). Which task reads a shard changes no
+    value: every unit writes its own rows of the window."""
+    tasks: list[list[int]] = []
+    rows = task_rows
+    for shard, n in shards:
+        if rows >= task_rows:
+            tasks.append([])
+            rows = 0
+        tasks[-1].append(shard)
+        rows += n
+    return tasks
 
 
 class WindowDecoder(ProcessLocal):
@@ -81,6 +98,13 @@ class WindowDecoder(ProcessLocal):
 
                 self._reader_pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="datagen-read")
             return self._reader_pool
+
+    def _decode_shards(self, shards: list[int], by_shard: dict[int, list[Unit]], dest: Dest) -> dict:
+        """The units of several shards, one after the other (one reader task: see ``reader_tasks``)."""
+        out: dict[Unit, dict[str, np.ndarray]] = {}
+        for shard in shards:
+            out.update(self._decode_shard(shard, by_shard[shard], dest))
+        return out
 
     def _decode_shard(self, shard: int, units: list[Unit], dest: Dest) -> dict[Unit, dict[str, np.ndarray]]:
         """Read and convert the units of one shard (in a reader thread: pyarrow releases the GIL for
@@ -137,12 +161,12 @@ class WindowDecoder(ProcessLocal):
                   for k, n in self._matrix_keys().items()}
         dest = (arrays, offsets)
         done: dict[Unit, dict[str, np.ndarray]] = {}
-        if len(by_shard) > 1:
-            for part in self._readers().map(lambda s: self._decode_shard(s, by_shard[s], dest), list(by_shard)):
+        tasks = reader_tasks([(shard, sum(u.rows for u in units)) for shard, units in by_shard.items()])
+        if len(tasks) > 1:
+            for part in self._readers().map(lambda shards: self._decode_shards(shards, by_shard, dest), tasks):
                 done.update(part)
         else:
-            shard, units = next(iter(by_shard.items()))
-            done.update(self._decode_shard(shard, units, dest))
+            done.update(self._decode_shards(tasks[0], by_shard, dest))
         if len(window.units) == 1:
             return {**done[window.units[0]], **arrays}
         t = start(self.stats)
