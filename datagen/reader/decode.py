@@ -161,7 +161,7 @@ class WindowDecoder(ProcessLocal):
                   for k, n in self._matrix_keys().items()}
         dest = (arrays, offsets)
         done: dict[Unit, dict[str, np.ndarray]] = {}
-        tasks = reader_tasks([(shard, sum(u.rows for u in units)) for shard, units in by_shard.items()])
+        tasks = reader_tasks([(shard, sum(u.rows for u in units)) for shard, units in by_shard.items()], TASK_ROWS)
         if len(tasks) > 1:
             for part in self._readers().map(lambda shards: self._decode_shards(shards, by_shard, dest), tasks):
                 done.update(part)
