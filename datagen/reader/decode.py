@@ -148,10 +148,7 @@ class WindowDecoder(ProcessLocal):
         """Decode a window's row groups into arrays (rows as stored in the window's units): each shard's
         units are read and converted in the reader threads, the float matrices straight into the window's
         rows (buffers from ``pool``, bufferpool.py), the other outputs then joined in the window's order."""
-        by_shard: dict[int, list[Unit]] = {}
         offsets: dict[Unit, int] = {}
-        for unit in window.units:
-            by_shard.setdefault(unit.shard, []).append(unit)
         at = 0
         for unit in window.units:
             offsets[unit] = at
@@ -159,6 +156,21 @@ class WindowDecoder(ProcessLocal):
         # the float matrices are allocated once and filled in place (each unit its own rows): no join
         arrays = {k: self.pool.take((window.rows, n), self.options.dtype, capacity_rows)
                   for k, n in self._matrix_keys().items()}
+        done = self.decode_into(window.units, arrays, offsets)
+        if len(window.units) == 1:
+            return {**done[window.units[0]], **arrays}
+        t = start(self.stats)
+        parts = [done.pop(u) for u in window.units]
+        data = {k: arrays[k] if k in arrays else np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
+        lap(self.stats, "concat", t)
+        return data
+
+    def decode_into(self, units, arrays: dict[str, np.ndarray], offsets: dict[Unit, int]) -> dict:
+        """Read and convert ``units`` in the reader threads, each unit's float matrix rows written into
+        ``arrays`` from its row ``offsets[unit]``; returns each unit's other outputs (labels, weights, text)."""
+        by_shard: dict[int, list[Unit]] = {}
+        for unit in units:
+            by_shard.setdefault(unit.shard, []).append(unit)
         dest = (arrays, offsets)
         done: dict[Unit, dict[str, np.ndarray]] = {}
         tasks = reader_tasks([(shard, sum(u.rows for u in units)) for shard, units in by_shard.items()], TASK_ROWS)
@@ -167,13 +179,7 @@ class WindowDecoder(ProcessLocal):
                 done.update(part)
         else:
             done.update(self._decode_shards(tasks[0], by_shard, dest))
-        if len(window.units) == 1:
-            return {**done[window.units[0]], **arrays}
-        t = start(self.stats)
-        parts = [done.pop(u) for u in window.units]
-        data = {k: arrays[k] if k in arrays else np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
-        lap(self.stats, "concat", t)
-        return data
+        return done
 
     def _convert(self, unit: Unit, table: pa.Table, into: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One unit's file columns (``table``) as the output arrays (keys as in the module doc); the
