@@ -18,6 +18,7 @@ import stat
 
 from .errors import ShardError
 from .hashing import sha256_file
+from .realpath import real_path
 from .format import Manifest, ShardEntry
 
 PHRASES = {"missing": "is missing", "changed": "changed", "unreadable": "is unreadable",
@@ -48,7 +49,7 @@ class ShardChecker:
     def __init__(self, directory: str | os.PathLike, manifest: Manifest):
         self.directory = str(directory)
         self.manifest = manifest
-        self.root = os.path.realpath(self.directory)
+        self.root = real_path(self.directory)
         self.columns = [(c.name, c.type) for c in manifest.schema]
         self.id_column = manifest.lineage_columns["source_id"]
         self.row_column = manifest.lineage_columns["source_row"]
@@ -64,7 +65,7 @@ class ShardChecker:
     def locate_stat(self, shard: ShardEntry) -> tuple[str, tuple]:
         """:meth:`locate`, and the file's identity (inode, size, mtime, ctime) to tell a later change."""
         path = os.path.join(self.directory, *shard.path.split("/"))
-        real = os.path.realpath(path)
+        real = real_path(path)
         if not real.startswith(os.path.join(self.root, "")):
             raise ShardProblem(shard, "outside", f"it resolves to {real!r}, outside {self.root!r} "
                                                  "(a symlink?); refusing to read it")

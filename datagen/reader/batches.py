@@ -29,6 +29,7 @@ from .options import GeneratorOptions
 from datagen.contract.format import is_text
 from .plan import EpochPlan, check_batch_index, check_epoch
 from .provenance import provenance_table
+from .resident import ResidentRows, fits
 from .selection import row_group_units, select_shards
 from .shards import ShardAccess
 from .store import DatasetStore, Storage
@@ -67,7 +68,9 @@ class BatchSource:
                               window_rows(o, self.decoded_row_bytes, units))
         check_not_empty(self.plan)
         self.decoder = WindowDecoder(o, m, types, group_values, self.shards)
-        self.windows = WindowCache(self.plan, self.decoder)
+        resident = ResidentRows(self.plan, self.decoder) if fits(self.plan.total_rows, self.decoded_row_bytes,
+                                                                 o.memory_budget) else None
+        self.windows = WindowCache(self.plan, self.decoder, resident)
 
     def __len__(self) -> int:
         return self.plan.num_batches
@@ -146,6 +149,8 @@ class BatchSource:
         """Turn on the per-phase timers (phases.py) of this generator and return them (benchmarks)."""
         if self.stats is None:
             self.stats = self.decoder.stats = self.windows.stats = PhaseStats()
+            if self.windows.resident is not None:
+                self.windows.resident.stats = self.stats
         return self.stats
 
     def provenance(self, index: int, epoch: int = 0) -> pd.DataFrame:

@@ -37,6 +37,7 @@ from .bufferpool import BufferPool
 POOLED_WINDOWS = 4
 ALONGSIDE = "alongside"  # key of what ``decode(alongside=...)`` computed while the reader threads decoded
 Dest = tuple  # (window matrices by key, each unit's first row in the window)
+TASK_ROWS = 1 << 15  # rows of the shards one reader task decodes (reader_tasks)
 
 
 def text_values(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -54,6 +55,22 @@ def text_values(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if not parts:
         return np.empty(0, dtype=object)
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def reader_tasks(shards: list[tuple[int, int]], task_rows: int = TASK_ROWS) -> list[list[int]]:
+    """The window's shards ``(shard, rows)`` in consecutive runs of about ``task_rows`` rows, one reader
+    task each: a small shard costs a thread hand-off much like a big one, so small shards go together
+    (366 shards of 2.7k rows: 16 tasks an epoch instead of 366). Which task reads a shard changes no
+    value: every unit writes its own rows of the window."""
+    tasks: list[list[int]] = []
+    rows = task_rows
+    for shard, n in shards:
+        if rows >= task_rows:
+            tasks.append([])
+            rows = 0
+        tasks[-1].append(shard)
+        rows += n
+    return tasks
 
 
 class WindowDecoder(ProcessLocal):
@@ -84,6 +101,13 @@ class WindowDecoder(ProcessLocal):
 
                 self._reader_pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="datagen-read")
             return self._reader_pool
+
+    def _decode_shards(self, shards: list[int], by_shard: dict[int, list[Unit]], dest: Dest) -> dict:
+        """The units of several shards, one after the other (one reader task: see ``reader_tasks``)."""
+        out: dict[Unit, dict[str, np.ndarray]] = {}
+        for shard in shards:
+            out.update(self._decode_shard(shard, by_shard[shard], dest))
+        return out
 
     def _decode_shard(self, shard: int, units: list[Unit], dest: Dest) -> dict[Unit, dict[str, np.ndarray]]:
         """Read and convert the units of one shard (in a reader thread: pyarrow releases the GIL for
@@ -130,10 +154,7 @@ class WindowDecoder(ProcessLocal):
         rows (buffers from ``pool``, bufferpool.py), the other outputs then joined in the window's order.
         ``alongside()`` (the window's row order, windows.py) runs in this thread while the reader threads
         decode, instead of before them; its result is returned under ``ALONGSIDE``."""
-        by_shard: dict[int, list[Unit]] = {}
         offsets: dict[Unit, int] = {}
-        for unit in window.units:
-            by_shard.setdefault(unit.shard, []).append(unit)
         at = 0
         for unit in window.units:
             offsets[unit] = at
@@ -141,12 +162,31 @@ class WindowDecoder(ProcessLocal):
         # the float matrices are allocated once and filled in place (each unit its own rows): no join
         arrays = {k: self.pool.take((window.rows, n), self.options.dtype, capacity_rows)
                   for k, n in self._matrix_keys().items()}
+        beside: dict[str, Any] = {}
+        done = self.decode_into(window.units, arrays, offsets, alongside, beside)
+        if len(window.units) == 1:
+            return {**done[window.units[0]], **arrays, **beside}
+        t = start(self.stats)
+        parts = [done.pop(u) for u in window.units]
+        data = {k: arrays[k] if k in arrays else np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
+        lap(self.stats, "concat", t)
+        return {**data, **beside}
+
+    def decode_into(self, units, arrays: dict[str, np.ndarray], offsets: dict[Unit, int],
+                    alongside: Callable[[], Any] | None = None, beside: dict | None = None) -> dict:
+        """Read and convert ``units`` in the reader threads, each unit's float matrix rows written into
+        ``arrays`` from its row ``offsets[unit]``; returns each unit's other outputs (labels, weights, text).
+        ``alongside()`` runs in this thread meanwhile, its result put in ``beside[ALONGSIDE]``; on an error,
+        this returns only once no reader writes into ``arrays`` any more."""
+        by_shard: dict[int, list[Unit]] = {}
+        for unit in units:
+            by_shard.setdefault(unit.shard, []).append(unit)
         dest = (arrays, offsets)
         done: dict[Unit, dict[str, np.ndarray]] = {}
-        beside = {}
-        if len(by_shard) > 1:
+        tasks = reader_tasks([(shard, sum(u.rows for u in units)) for shard, units in by_shard.items()], TASK_ROWS)
+        if len(tasks) > 1 or alongside is not None:   # alongside: overlapped even with one task
             readers = self._readers()
-            futures = [readers.submit(self._decode_shard, s, by_shard[s], dest) for s in by_shard]
+            futures = [readers.submit(self._decode_shards, shards, by_shard, dest) for shards in tasks]
             try:
                 if alongside is not None:
                     beside[ALONGSIDE] = alongside()
@@ -155,17 +195,8 @@ class WindowDecoder(ProcessLocal):
             finally:  # on an error, the window's buffers are not handed back while a reader still writes them
                 wait(futures)
         else:
-            if alongside is not None:
-                beside[ALONGSIDE] = alongside()
-            shard, units = next(iter(by_shard.items()))
-            done.update(self._decode_shard(shard, units, dest))
-        if len(window.units) == 1:
-            return {**done[window.units[0]], **arrays, **beside}
-        t = start(self.stats)
-        parts = [done.pop(u) for u in window.units]
-        data = {k: arrays[k] if k in arrays else np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])}
-        lap(self.stats, "concat", t)
-        return {**data, **beside}
+            done.update(self._decode_shards(tasks[0], by_shard, dest))
+        return done
 
     def _convert(self, unit: Unit, table: pa.Table, into: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One unit's file columns (``table``) as the output arrays (keys as in the module doc); the

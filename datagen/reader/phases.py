@@ -12,6 +12,7 @@ and background threads, batches in the caller's). Phases:
 * ``concat``: joining the converted row groups of a window (labels, weights, text: the float
   matrices are written in place and join nothing);
 * ``permutation``: drawing the window's row order;
+* ``positions``: a window's row order made positions in the rows kept across epochs (resident.py);
 * ``gather``: a batch's rows taken from the window(s) in epoch order (the batch's own copy);
 * ``assemble``: the Keras tuple (one-hot labels) and the user's transform;
 * ``wait``: the caller waiting for a window (decoded in the foreground or by the prefetch thread);

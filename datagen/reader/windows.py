@@ -22,6 +22,7 @@ from .decode import ALONGSIDE, WindowDecoder
 from .forksafe import ProcessLocal
 from .phases import lap, start
 from .plan import EpochPlan, Window
+from .resident import ResidentRows
 
 CACHED_WINDOWS = 2  # the memory budget counts them (budget.py)
 ORDER = "order"     # key of a shuffled window's row order (positions in the window, in epoch order)
@@ -31,9 +32,10 @@ class WindowCache(ProcessLocal):
     RUNTIME = ("_lock", "_cache", "_loading", "_prefetcher")
     stats = None  # a PhaseStats while timing (phases.py)
 
-    def __init__(self, plan: EpochPlan, decoder: WindowDecoder):
+    def __init__(self, plan: EpochPlan, decoder: WindowDecoder, resident: ResidentRows | None = None):
         self.plan = plan
         self.decoder = decoder
+        self.resident = resident  # every row kept across epochs, when the selection fits (resident.py)
         self._start_runtime()
 
     def _init_runtime(self) -> None:
@@ -45,6 +47,8 @@ class WindowCache(ProcessLocal):
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
+        if self.resident is not None:
+            self.resident.clear()
 
     def get(self, epoch: int, window: Window) -> dict[str, np.ndarray]:
         """The decoded window (with its row order, see ``ORDER``), decoding it unless cached or being
@@ -79,6 +83,13 @@ class WindowCache(ProcessLocal):
         """The window's arrays; when shuffling, its row order is drawn in this thread while the reader
         threads decode the window (the permutation is off the critical path)."""
         capacity = min(self.plan.window_rows, self.plan.total_rows)  # any window of any epoch fits
+        if self.resident is not None:  # the resident rows, and the order as their positions
+            t = start(self.stats)
+            out = self.decoder.pool.take((window.rows,), np.int64, capacity) if self.plan.shuffle else None
+            order = self.plan.window_order(epoch, window, out)
+            lap(self.stats, "permutation", t)
+            arrays, arrays[ORDER] = self.resident.window(window, order)
+            return arrays
         if not self.plan.shuffle:
             return self.decoder.decode(window, capacity)
 
