@@ -20,7 +20,6 @@ import datetime as _dt
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -102,6 +101,8 @@ def _from_pandas(parsed: pd.Series, res: str) -> TimeParse:
 
 
 def _from_text(arr: pa.Array, res: str) -> TimeParse:
+    import pandas as pd   # imported when text times are parsed (a split of timestamps never pays for it)
+
     text = arr.to_pandas()
     missing = text.isna().to_numpy()
     result = _from_pandas(pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce"), res)
