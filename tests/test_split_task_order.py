@@ -72,3 +72,58 @@ def test_pandas_is_not_imported_before_the_split_starts():
             "assert 'pandas' in sys.modules and prewarm.start() is None\nprint('ok')")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+
+
+def test_split_collects_less_often_and_restores_the_collector(sample_parquet, tmp_path, monkeypatch):
+    import gc
+
+    from splitters import gctune
+    from splitters import split as split_module
+    from splitters.config import SplitConfig
+
+    before, seen = gc.get_threshold(), []
+    discover = split_module.discover
+
+    def noting(*args):   # called inside the split
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count()))
+        return discover(*args)
+
+    monkeypatch.setattr(split_module, "discover", noting)
+    s = split_module.run_split(SplitConfig(inputs=[str(sample_parquet)], out=str(tmp_path / "out"),
+                                           time_column="event_time", group_by=["month"], progress=False))
+    assert s.rows == 12_000
+    assert len(seen) == 1 and seen[0][0] >= gctune.YOUNG and seen[0][1] > 0
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0   # the caller's settings again
+    try:   # an error leaves everything as it was too
+        with gctune.fewer_collections():
+            raise KeyError("x")
+    except KeyError:
+        pass
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_staged_files_are_dropped_in_background_before_the_split_ends(sample_parquet, tmp_path, monkeypatch):
+    from splitters import split as split_module
+    from splitters import stagedrop
+    from splitters.config import SplitConfig
+
+    given = []
+    real = stagedrop.dropped_in_background
+
+    def noting(paths):
+        given.append([(p, Path(p).is_file()) for p in paths])
+        return real(paths)
+
+    monkeypatch.setattr(split_module, "dropped_in_background", noting)
+    out = tmp_path / "out"
+    split_module.run_split(SplitConfig(inputs=[str(sample_parquet)], out=str(out), time_column="event_time",
+                                       group_by=["month"], progress=False))
+    assert len(given) == 1 and given[0] and all(p.endswith(".arrow") and existed for p, existed in given[0])
+    assert not any(Path(p).exists() for p, _ in given[0])
+    # the module on its own: deletes local files, skips missing ones and URLs, and has finished when the block ends
+    files = [tmp_path / f"s{i}.arrow" for i in range(3)]
+    for f in files:
+        f.write_bytes(b"x" * 10_000)
+    with stagedrop.dropped_in_background([str(f) for f in files] + [str(tmp_path / "gone.arrow"), "s3://b/k.arrow"]):
+        pass
+    assert not any(f.exists() for f in files)
