@@ -127,3 +127,21 @@ def test_staged_files_are_dropped_in_background_before_the_split_ends(sample_par
     with stagedrop.dropped_in_background([str(f) for f in files] + [str(tmp_path / "gone.arrow"), "s3://b/k.arrow"]):
         pass
     assert not any(f.exists() for f in files)
+
+
+@settings(max_examples=30, deadline=None)
+@given(size=st.sampled_from([0, 1, 4095]) | st.integers(0, 3).flatmap(
+    lambda k: st.integers(-2, 2).map(lambda d: max(0, k * (1 << 20) + d))), seed=st.integers(0, 2**32 - 1))
+def test_local_file_fingerprint_is_the_sha256_of_its_bytes(tmp_path_factory, size, seed):
+    """sha256_file reads a local file into one reused buffer: the digest at and around its chunk
+    boundaries is hashlib's over the whole content."""
+    import hashlib
+    import random
+
+    from datagen.contract.hashing import LOCAL_CHUNK, sha256_file
+
+    assert LOCAL_CHUNK == 1 << 20
+    data = random.Random(seed).randbytes(size)
+    path = tmp_path_factory.mktemp("h") / "f.bin"
+    path.write_bytes(data)
+    assert sha256_file(path) == sha256_file(str(path)) == hashlib.sha256(data).hexdigest()
