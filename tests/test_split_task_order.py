@@ -102,33 +102,6 @@ def test_split_collects_less_often_and_restores_the_collector(sample_parquet, tm
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
 
 
-def test_staged_files_are_dropped_in_background_before_the_split_ends(sample_parquet, tmp_path, monkeypatch):
-    from splitters import split as split_module
-    from splitters import stagedrop
-    from splitters.config import SplitConfig
-
-    given = []
-    real = stagedrop.dropped_in_background
-
-    def noting(paths):
-        given.append([(p, Path(p).is_file()) for p in paths])
-        return real(paths)
-
-    monkeypatch.setattr(split_module, "dropped_in_background", noting)
-    out = tmp_path / "out"
-    split_module.run_split(SplitConfig(inputs=[str(sample_parquet)], out=str(out), time_column="event_time",
-                                       group_by=["month"], progress=False))
-    assert len(given) == 1 and given[0] and all(p.endswith(".arrow") and existed for p, existed in given[0])
-    assert not any(Path(p).exists() for p, _ in given[0])
-    # the module on its own: deletes local files, skips missing ones and URLs, and has finished when the block ends
-    files = [tmp_path / f"s{i}.arrow" for i in range(3)]
-    for f in files:
-        f.write_bytes(b"x" * 10_000)
-    with stagedrop.dropped_in_background([str(f) for f in files] + [str(tmp_path / "gone.arrow"), "s3://b/k.arrow"]):
-        pass
-    assert not any(f.exists() for f in files)
-
-
 @settings(max_examples=30, deadline=None)
 @given(size=st.sampled_from([0, 1, 4095]) | st.integers(0, 3).flatmap(
     lambda k: st.integers(-2, 2).map(lambda d: max(0, k * (1 << 20) + d))), seed=st.integers(0, 2**32 - 1))
