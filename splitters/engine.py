@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
@@ -51,6 +52,16 @@ def with_options(fn, urls, options, *args):
 
     apply_storage_options(urls, options)
     return fn(*args)
+
+
+def run_order_keys(fn: Callable, n: int) -> list[str]:
+    """Task keys under which the local threaded scheduler starts ``n`` independent tasks in list order.
+    With random keys (``pure=False``) it starts them in an arbitrary order, so a plan's order (the
+    biggest reduce tasks first, a source's fingerprint right after its last staged unit) was lost;
+    among independent tasks dask.order starts the one whose key sorts last first, hence the
+    countdown. Only the order tasks start in depends on it, never a result."""
+    run = f"{getattr(fn, '__name__', 'task')}-{uuid.uuid4().hex}"
+    return [f"{run}-{n - 1 - i:09d}" for i in range(n)]
 
 
 class Engine:
@@ -102,7 +113,8 @@ class Engine:
         try:
             if self.client is not None:
                 return self._map_distributed(fn, items, args, bar)
-            tasks = [dask.delayed(fn, pure=False)(item, *args) for item in items]
+            tasks = [dask.delayed(fn, pure=False)(item, *args, dask_key_name=key)
+                     for item, key in zip(items, run_order_keys(fn, len(items)))]
             keys = {t.key for t in tasks}
             # our own pool, so that after a failure we wait for the tasks still running
             # before anyone cleans up the files they write

@@ -21,7 +21,6 @@ import datetime as _dt
 import zoneinfo
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -67,6 +66,8 @@ def localize_us(wall: np.ndarray, timezone: str) -> tuple[np.ndarray, np.ndarray
     rest = ~((wall >= _PANDAS_LO) & (wall < _PANDAS_HI))
     mid = np.flatnonzero(~rest)
     if len(mid):
+        import pandas as pd   # imported when needed (a UTC split never pays for it)
+
         idx = pd.DatetimeIndex((wall[mid] * 1000).view("datetime64[ns]"))
         idx = idx.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
         nat = np.asarray(idx.isna())

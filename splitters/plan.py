@@ -26,6 +26,7 @@ MIN_BATCH_ROWS = 16_384
 MAX_BATCH_ROWS = 1 << 20
 LINEAGE_BYTES = 16        # _source_id and _source_row, per staged row
 UNSIZED_COLUMN_BYTES = 32  # a guess for a column of variable width (text, binary)
+_MEMO_TYPES = (int, str, bool, type(None))   # group values whose equality is identity of the stored value
 
 
 def staged_row_bytes(schema: pa.Schema) -> int:
@@ -75,10 +76,18 @@ def group_jobs(out: str, group_by: list[str], derived: set[str], results: list[S
 
     slices: dict[tuple, list] = {}
     first_key: dict[tuple, tuple] = {}
+    seen: dict[tuple, tuple] = {}   # a stage key (with each value's type) -> its canonical stored key
     for r in sorted(results, key=lambda r: r.unit):
         for f in r.files:
             for key, offset, count in f.groups:
-                canon = canonical(stored(key))
+                # every unit stages the same groups: a key of ints, text or nulls (calendar parts, most plain
+                # columns) is worked out once; its values' types are part of the memo (1 and True stay apart)
+                typed = tuple((type(v), v) for v in key) if all(type(v) in _MEMO_TYPES for v in key) else None
+                canon = seen.get(typed) if typed is not None else None
+                if canon is None:
+                    canon = canonical(stored(key))
+                    if typed is not None:
+                        seen[typed] = canon
                 first_key.setdefault(canon, key)
                 slices.setdefault(canon, []).append((f.path, offset, count))
     jobs = []
@@ -119,9 +128,17 @@ def job_rows(job: GroupJob) -> int:
 
 def batch_jobs(jobs: list[GroupJob], target_rows: int, min_tasks: int) -> list[list[GroupJob]]:
     """Reduce tasks: jobs packed in order up to ``target_rows`` (fewer when that makes fewer than
-    ``min_tasks`` tasks), biggest first, so the last tasks to finish are short ones."""
+    ``min_tasks`` tasks), biggest first, so the last tasks to finish are short ones. The jobs of the
+    last ``min_tasks // 4`` tasks' worth of rows (one per worker) go in tasks of a quarter of that
+    size: the phase ends when its last task does, and a short last task leaves no core idle long."""
     total = sum(job_rows(j) for j in jobs)
     per_task = max(1, min(target_rows, -(-total // max(1, min_tasks))))
-    batches = [batch for batch, _ in pack_in_order(jobs, job_rows, per_task)]
+    tail_rows = per_task * max(1, min_tasks // 4)
+    head, tail, seen = [], [], 0
+    for job in jobs:   # in group order: which task a group lands in never changes a shard's bytes
+        (head if seen < total - tail_rows else tail).append(job)
+        seen += job_rows(job)
+    batches = [batch for batch, _ in pack_in_order(head, job_rows, per_task)] + \
+        [batch for batch, _ in pack_in_order(tail, job_rows, max(1, per_task // 4))]
     batches.sort(key=lambda b: -sum(job_rows(j) for j in b))
     return batches

@@ -24,13 +24,14 @@ from datagen.contract.hashing import sha256_file
 from datagen.contract.errors import OutputError
 from datagen.contract.storage import is_remote
 
-from . import outdir
+from . import outdir, prewarm
 from .columns import check_columns
 from .csvexact import check_exact
 from .csvplan import csv_units, scan_csv_input
 from .config import SplitConfig
 from .conservation import check_conservation
 from .engine import Engine
+from .gctune import fewer_collections
 from .manifest_build import build_manifest
 from .oserrors import output_error
 from .overlap import check_overlap
@@ -86,6 +87,21 @@ def input_schema(cfg: SplitConfig, engine: Engine, sources: list[SourceFile],
     return schema, csv_units(csv_blocks, schema)
 
 
+def stage_work(sources: list[SourceFile], units: list, whole: set, known: dict, once: set) -> list[tuple]:
+    """The stage step's tasks in the order they start: each source's units, then (unless its fingerprint
+    is known or a unit reads it whole) the task that fingerprints it, which then re-reads a file the
+    page cache still holds instead of one the later units' reads have pushed out."""
+    per_source: dict[int, list] = {}
+    for u in units:
+        per_source.setdefault(u.source_id, []).append(u)
+    work = []
+    for s in sources:
+        work += [("stage+sha256" if u.index in whole else "stage", u) for u in per_source.get(s.id, [])]
+        if s.id not in known and s.id not in once:
+            work.append(("sha256", s.url))
+    return work
+
+
 def _stage_or_fingerprint(item: tuple, ctx: StageContext):
     kind, what = item
     return sha256_file(what) if kind == "sha256" else stage_unit(what, ctx, hash_source=kind == "stage+sha256")
@@ -111,7 +127,13 @@ def _reduce_step(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], sc
 
 def run_split(cfg: SplitConfig) -> SplitSummary:
     """Run one split as configured; raises a DatagenError on bad input."""
+    with fewer_collections():   # gctune.py
+        return _run_split(cfg)
+
+
+def _run_split(cfg: SplitConfig) -> SplitSummary:
     t0 = time.perf_counter()
+    prewarm.start()   # pandas loads in the background while the split starts (prewarm.py)
     from datagen.contract.storage import apply_storage_options
 
     apply_storage_options([*cfg.inputs, cfg.out], cfg.storage_options)  # for these URLs only ({}: none)
@@ -182,8 +204,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     # a local Parquet source staged by one unit is read once for both (stage_hashed.py)
     whole = hashed_units(sources, units, schema, batch_rows) if remote is None else set()
     once = {u.source_id for u in units if u.index in whole}
-    work = [("stage+sha256" if u.index in whole else "stage", u) for u in units] + \
-        [("sha256", s.url) for s in sources if s.id not in known and s.id not in once]
+    work = stage_work(sources, units, whole, known, once)
     # on the local scheduler, staged batches may stay in this process's memory (stage_memory.py)
     local = remote is None and engine.client is None
     with kept_in_memory(str(staging), cfg.staging_memory if local else 0), \

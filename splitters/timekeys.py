@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -28,6 +28,9 @@ from datagen.contract.errors import ColumnError, ConfigError
 
 from datagen.contract.format import is_text
 from .timescale import MAX_NS, MIN_NS, RANGES, TICKS, US_PER_DAY, US_PER_HOUR, resolution
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NS_PER = TICKS["ns"]
 _EPOCH_DATE = _dt.date(1970, 1, 1)
@@ -110,6 +113,8 @@ def _from_pandas(parsed: pd.Series, res: str) -> TimeParse:
 def _from_text(arr: pa.Array, res: str, time_format: str | None = None) -> TimeParse:
     """ISO-8601 text, or text in ``time_format`` (--time-format, timeformat.py); a value that does not
     parse is bad."""
+    import pandas as pd   # imported when text times are parsed (a split of timestamps never pays for it)
+
     text = arr.to_pandas()
     missing = text.isna().to_numpy()
     fmt = time_format or "ISO8601"

@@ -21,7 +21,6 @@ import datetime as _dt
 import zoneinfo
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 US_PER_DAY = 86_400_000_000
@@ -33,8 +32,8 @@ _ONE_US = _dt.timedelta(microseconds=1)
 
 MIN_US = -62_135_596_800 * 10**6        # 0001-01-01T00:00:00Z
 MAX_US = 253_402_300_800 * 10**6        # 10000-01-01T00:00:00Z
-MIN_NS = int(pd.Timestamp("1677-09-22", tz="UTC").as_unit("ns").value)
-MAX_NS = int(pd.Timestamp("2262-04-11", tz="UTC").as_unit("ns").value)
+MIN_NS = int(np.datetime64("1677-09-22", "ns").astype(np.int64))   # 1677-09-22T00:00:00Z
+MAX_NS = int(np.datetime64("2262-04-11", "ns").astype(np.int64))   # 2262-04-11T00:00:00Z
 # [lo, hi) in ticks of each resolution, and how the range reads in messages
 RANGES = {"us": (MIN_US, MAX_US), "ns": (MIN_NS, MAX_NS)}
 RANGE_TEXT = {"us": "0001-01-01..9999-12-31 UTC", "ns": "1677-09-22..2262-04-10 UTC"}
@@ -61,6 +60,8 @@ def to_us(ticks: np.ndarray, res: str) -> np.ndarray:
 def iso_time(tick: int, res: str) -> str:
     """A time as ISO-8601 text in UTC (``+00:00``), to the microsecond or nanosecond."""
     if res == "ns":
+        import pandas as pd   # imported when needed: ~0.3 s a split of timestamps never pays
+
         return pd.Timestamp(int(tick), unit="ns", tz="UTC").isoformat()
     return (_EPOCH + _dt.timedelta(microseconds=int(tick))).isoformat()
 
@@ -90,6 +91,8 @@ def wall_clock(us: np.ndarray, timezone: str) -> tuple[np.ndarray, np.ndarray]:
     ok = np.ones(len(us), bool)
     mid = (us >= _PANDAS_LO) & (us < _PANDAS_HI)
     if mid.any():
+        import pandas as pd
+
         ns = us[mid] * 1000
         idx = pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(timezone)
         local[mid] = np.floor_divide(idx.tz_localize(None).asi8, 1000)
