@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from datagen._version import __version__
 from datagen.contract.errors import OutputError, SchemaError
 from datagen.contract.gcpause import gc_frozen, gc_paused
-from datagen.contract.format import ColumnEntry, Manifest, ShardEntry, SourceEntry, Totals
+from datagen.contract.format import ColumnEntry, Manifest, ShardEntry, SourceEntry, Totals, is_text
 from datagen.contract.hashing import sha256_file
 from datagen.contract.manifest_fast import ShardFacts
 
@@ -115,9 +115,15 @@ def _part_start(old: Manifest | TableParent, dirs: set[str]) -> tuple[tuple[str,
     return tuple(sorted(nxt.items()))
 
 
-def _coarse_unit(casts: AppendCasts, time_column: str | None) -> str | None:
-    """The dataset's time unit when text times are cast into a coarser one (s, ms) at write time."""
-    stored = stored_type(dict(casts.casts).get(time_column, "")) if time_column else None
+def _coarse_unit(casts: AppendCasts, time_column: str | None, old: Manifest, schema) -> str | None:
+    """What the dataset's time column keeps of text times: "s" or "ms" when they are cast into that unit at
+    write time, "day" when it holds dates (the stage step writes each date), else None."""
+    if time_column is None or time_column not in schema.names:
+        return None
+    if is_text(schema.field(time_column).type) and \
+            next((c.type for c in old.schema if c.name == time_column), None) == "date32[day]":
+        return "day"
+    stored = stored_type(dict(casts.casts).get(time_column, ""))
     return stored.unit if stored is not None and pa.types.is_timestamp(stored) and stored.unit in ("s", "ms") else None
 
 
@@ -131,7 +137,7 @@ def _append(cfg: SplitConfig, engine: Engine, parent: Manifest | TableParent, so
     ctx = StageContext(str(staging), schema, cfg.time_column, cfg.time_unit, cfg.timezone, tuple(cfg.group_by),
                        frozenset(derived), cfg.on_bad_time, batch_rows, tuple(casts.checks), cfg.encoding,
                        cfg.on_missing_time, source_id_offset=offset, naive_timezone=cfg.naive_timezone,
-                       keep_unit=_coarse_unit(casts, cfg.time_column), time_format=cfg.time_format)
+                       keep_unit=_coarse_unit(casts, cfg.time_column, old, schema), time_format=cfg.time_format)
     stage = engine.map(stage_unit, plan_units(sources, batch_rows, csv_units), ctx, desc="stage")
     check_staged(cfg, stage, sources, schema, appending=True)
     casts.check_ranges(measured_ranges(stage), str(out))

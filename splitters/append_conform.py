@@ -8,7 +8,8 @@
   (the time column of each Parquet input is read) and refused when a time has digits the stored
   unit cannot hold. Text or numbers (CSV) are parsed as a split parses them and the parsed time is
   cast to the stored type; into a coarser stored unit (s, ms) a time with digits below it is a bad time at
-  staging (named with its file and row, or dropped with --on-bad-time drop), never truncated.
+  staging (named with its file and row, or dropped with --on-bad-time drop), never truncated. Into a date
+  time column, text is parsed the same way and each date is stored as itself; a time of day is a bad time.
 Every refusal names the column and both types, and happens before staging.
 """
 
@@ -21,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datagen.contract.errors import SchemaError
-from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest
+from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, is_text
 
 from .sources import SourceFile
 
@@ -93,6 +94,8 @@ def conform_schema(old: Manifest, time_column: str | None, schema: pa.Schema,
     if str(new) == stored:
         return schema, None
     target = stored_type(stored)
+    if target == pa.date32() and is_text(new):   # dates of a CSV day: the stage step writes each as itself
+        return schema, None
     if target is None or not pa.types.is_timestamp(target):
         raise _refuse(time_column, new, stored, out)
     if pa.types.is_timestamp(new) or pa.types.is_date(new):

@@ -33,6 +33,9 @@ def check_staged(cfg: SplitConfig, stage: list[StageResult], sources: list[Sourc
     return rows_read
 
 
+_UNITS = {"s": "second", "ms": "millisecond"}
+
+
 def bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[SourceFile],
                     res: str) -> TimeParseError:
     total = sum(r.bad_count for r in results)
@@ -44,7 +47,7 @@ def bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[S
     outside = sum(r.outside_count for r in results)
     finer = sum(r.finer_count for r in results)
     coarse = sum(r.coarse_count for r in results)
-    unit = {"s": "second", "ms": "millisecond"}.get(next((r.keep_unit for r in results if r.keep_unit), ""), "unit")
+    kept = next((r.keep_unit for r in results if r.keep_unit), "")
     if outside or finer or coarse:
         zone = f", also as a wall-clock time in --timezone {cfg.timezone}" if cfg.timezone != "UTC" else ""
         why = [f"{outside:,} outside the supported range {RANGE_TEXT[res]}{zone}"] if outside else []
@@ -52,7 +55,9 @@ def bad_time_error(cfg: SplitConfig, results: list[StageResult], sources: list[S
             why.append(f"{finer:,} with digits finer than a microsecond: pass --time-unit ns to keep nanoseconds "
                        f"(times then lie in {RANGE_TEXT['ns']})")
         if coarse:
-            why.append(f"{coarse:,} with digits below a {unit}, which the dataset's time column cannot keep")
+            why.append(f"{coarse:,} with a time of day, which the dataset's date time column cannot keep" if kept == "day"
+                       else f"{coarse:,} with digits below a {_UNITS.get(kept, 'unit')}, which the dataset's time "
+                       "column cannot keep")
         return TimeParseError(f"{total:,} rows have a time in column {cfg.time_column!r} that cannot be parsed or "
                               f"represented ({'; '.join(why)}) "
                               f"(first: {shown}); fix them or pass --on-bad-time drop")

@@ -16,10 +16,10 @@ import pyarrow.compute as pc
 from datagen.contract.errors import ConfigError
 
 from datagen.contract.format import is_text
-from .localtimes import localize_times
+from .localtimes import localize_times, row_kinds
 from .missing_times import MISSING_TIME, missing_mask
 from .timekeys import looks_numeric, parse_times
-from .timescale import resolution, wall_clock_fits
+from .timescale import TICKS, resolution, wall_clock_fits
 
 UNITS = ("s", "ms", "us", "ns")
 
@@ -49,6 +49,15 @@ def _numbers_without_unit(column: pa.ChunkedArray, ctx: StageContext) -> None:
             raise ConfigError(f"time column {ctx.time_column!r} holds numbers ({kind}); pass --time-unit s|ms|us|ns")
 
 
+def _below_kept(ns: np.ndarray, res: str, ctx: StageContext, time_col: pa.ChunkedArray) -> np.ndarray:
+    """Rows whose text time the dataset's time column cannot keep (an --append, ``ctx.keep_unit``): digits
+    below its s or ms unit, or, into a date column, anything but a calendar date."""
+    if ctx.keep_unit == "day":
+        dates, _ = row_kinds(time_col, np.ones(len(ns), bool), ctx.time_format)
+        return ~dates
+    return ns % (10 ** (3 * (UNITS.index(res) - UNITS.index(ctx.keep_unit)))) != 0
+
+
 def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: StageResult,
                dropped: list[np.ndarray]) -> tuple[pa.Table, np.ndarray | None, np.ndarray] | None:
     """(the rows to stage, their times in ns, their source rows), or None when nothing of
@@ -64,6 +73,8 @@ def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: Sta
         time_col = time_col.cast(time_col.type.value_type)
     res = resolution(ctx.schema.field(ctx.time_column).type, ctx.time_unit)
     parsed = parse_times(time_col, ctx.time_unit, res, ctx.time_format)
+    text = not (pa.types.is_timestamp(time_col.type) or pa.types.is_date(time_col.type))
+    wall = parsed.ns.copy() if ctx.keep_unit == "day" and text else None   # a date's own ticks, before localizing
     missing = missing_mask(time_col, bool(parsed.bad.any()))
     result.naive_count += localize_times(parsed, time_col, ctx.timezone, ctx.naive_timezone,   # dates, zone-less
                                          ctx.time_format)
@@ -72,9 +83,9 @@ def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: Sta
         unfit = ~bad & ~missing & ~wall_clock_fits(ns, res, ctx.timezone)
         if unfit.any():
             bad, outside = bad | unfit, outside | unfit
-    if ctx.keep_unit is not None and not (pa.types.is_timestamp(time_col.type) or pa.types.is_date(time_col.type)):
-        below = ~bad & ~missing & (ns % (10 ** (3 * (UNITS.index(res) - UNITS.index(ctx.keep_unit)))) != 0)
-        if below.any():   # the dataset keeps ms (or s): such a time would change when stored
+    if ctx.keep_unit is not None and text:
+        below = ~bad & ~missing & _below_kept(ns, res, ctx, time_col)
+        if below.any():   # the dataset keeps ms, s or dates: such a time would change when stored
             result.coarse_count += int(below.sum())
             result.keep_unit = ctx.keep_unit
             bad = bad | below
@@ -101,10 +112,14 @@ def timed_rows(table: pa.Table, rows: np.ndarray, ctx: StageContext, result: Sta
         dropped.append(rows[drop])
         keep = ~drop
         table, ns, rows, missing = table.filter(pa.array(keep)), ns[keep], rows[keep], missing[keep]
+        wall = wall[keep] if wall is not None else None
         if table.num_rows == 0:
             return None
     idx = table.schema.get_field_index(ctx.time_column)
-    if not (pa.types.is_timestamp(time_col.type) or pa.types.is_date(time_col.type)):
+    if wall is not None:   # an --append into a date time column: each date as itself
+        days = np.floor_divide(wall, TICKS[res]["s"] * 86_400).astype(np.int32)
+        table = table.set_column(idx, ctx.time_column, pa.array(days, pa.date32(), mask=missing if missing.any() else None))
+    elif text:
         stored = pa.array(ns, type=pa.timestamp(res, "UTC"), mask=missing if missing.any() else None)
         table = table.set_column(idx, ctx.time_column, stored)
     elif time_col.type != ctx.schema.field(idx).type:

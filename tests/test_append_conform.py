@@ -4,6 +4,8 @@ Parquet dataset and back, ns without sub-us digits, a CSV day into a s or ms tim
 is refused before staging, naming the column and both types (a CSV time with digits below the stored
 unit: at staging, naming the file, row and time)."""
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -149,3 +151,30 @@ def test_a_csv_day_into_a_float32_column(tmp_path, run_split):
     fails(run_split(tmp_path / "c.csv", "--out", out, "--append"), 1, "column 'f'", "1e+39", "cannot hold")
     pq.write_table(pa.table({"t": stamps(100), "f": pa.array([0.1] * 3, pa.float64())}), tmp_path / "d.parquet")
     fails(run_split(tmp_path / "d.parquet", "--out", out, "--append"), 1, "column 'f' is double", "float")
+
+
+@settings(deadline=None, max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(days=st.lists(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2100, 1, 1)), min_size=1, max_size=6),
+       zone=st.sampled_from([None, "America/New_York", "Asia/Tokyo"]), clock=st.booleans(), drop=st.booleans())
+def test_a_csv_day_into_a_date_time_column(tmp_path_factory, run_split, days, zone, clock, drop):
+    """A dataset whose time column is a date takes a CSV day of ISO dates, parsed by the split's own rules:
+    each stored as itself and filed under its own day in any --timezone; a time of day is a bad time named
+    by file and row (dropped with --on-bad-time drop), never truncated to a date."""
+    tmp = tmp_path_factory.mktemp("dates")
+    pd.DataFrame({"ts": [dt.date(2000, 1, 1)], "g": ["a"], "x": [0.0], "k": [0],
+                  "label": [0]}).to_parquet(tmp / "a.parquet")
+    text = [d.isoformat() for d in days] + (["2000-01-02T10:00:00"] if clock else [])
+    pd.DataFrame({"ts": text, "g": "b", "x": 1.0, "k": range(len(text)), "label": 1}).to_csv(tmp / "b.csv", index=False)
+    out = tmp / "ds"
+    args = ("--timezone", zone) if zone else ()
+    assert run_split(tmp / "a.parquet", *ARGS, *args, "--out", out, *(("--on-bad-time", "drop") if drop else ())).exit_code == 0
+    r = run_split(tmp / "b.csv", "--out", out, "--append")
+    if clock and not drop:
+        fails(r, 1, "b.csv:row", str(len(days)), "with a time of day")
+        return
+    assert r.exit_code == 0, r.output
+    m = read_manifest(out)
+    stored = pd.concat([pq.read_table(out / s.path).to_pandas().assign(day=s.group["day"], g=s.group["g"]) for s in m.shards])
+    new = stored[stored["g"] == "b"].sort_values("k")
+    assert list(new["ts"]) == days and [int(d) for d in new["day"]] == [d.day for d in days]
+    assert {str(pq.read_schema(out / s.path).field("ts").type) for s in m.shards} == {"date32[day]"}
