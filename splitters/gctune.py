@@ -11,6 +11,7 @@ that imports ``splitters`` as a library keeps its own settings."""
 from __future__ import annotations
 
 import gc
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -19,12 +20,24 @@ from datagen.contract.gcpause import gc_frozen
 YOUNG = 10_000
 
 
+_lock = threading.Lock()
+_running = [0, None]   # splits running in this process, and the threshold the first of them found
+
+
 @contextmanager
 def fewer_collections() -> Iterator[None]:
-    old = gc.get_threshold()
-    gc.set_threshold(max(old[0], YOUNG), *old[1:])
+    """Set on the first of overlapping splits (threads of one process) and put back by the last, so the
+    caller's threshold is what remains, whichever ends first."""
+    with _lock:
+        if _running[0] == 0:
+            _running[1] = gc.get_threshold()
+            gc.set_threshold(max(_running[1][0], YOUNG), *_running[1][1:])
+        _running[0] += 1
     try:
         with gc_frozen():
             yield
     finally:
-        gc.set_threshold(*old)
+        with _lock:
+            _running[0] -= 1
+            if _running[0] == 0:
+                gc.set_threshold(*_running[1])

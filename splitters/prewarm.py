@@ -39,3 +39,12 @@ def start() -> threading.Thread | None:
         _started.append(thread)
     thread.start()
     return thread
+
+
+def finish() -> None:
+    """Wait for the background import, if one runs (a split calls this before it returns or raises: a
+    process forked while pandas is half imported would hang on the import lock in the child)."""
+    with _lock:
+        threads = list(_started)
+    for thread in threads:
+        thread.join()

@@ -128,7 +128,10 @@ def _reduce_step(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], sc
 def run_split(cfg: SplitConfig) -> SplitSummary:
     """Run one split as configured; raises a DatagenError on bad input."""
     with fewer_collections():   # gctune.py
-        return _run_split(cfg)
+        try:
+            return _run_split(cfg)
+        finally:   # never return with an import half done: a caller's fork would inherit its lock (prewarm.py)
+            prewarm.finish()
 
 
 def _run_split(cfg: SplitConfig) -> SplitSummary:

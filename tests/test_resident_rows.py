@@ -36,7 +36,7 @@ def _same(a, b) -> bool:
 
 @settings(max_examples=30, deadline=None)
 @given(variant=st.sampled_from(sorted(VARIANTS)), seed=st.integers(0, 5), shuffle=st.booleans(),
-       batch_size=st.sampled_from([100, 1000, 4096]), backwards=st.booleans(), budget=st.sampled_from([8, 192]))
+       batch_size=st.sampled_from([100, 1000, 4096]), backwards=st.booleans(), budget=st.sampled_from([24, 192]))
 def test_resident_batches_are_the_decoded_windows_batches(dataset, variant, seed, shuffle, batch_size,
                                                           backwards, budget):
     options = dict(VARIANTS[variant], batch_size=batch_size, shuffle=shuffle, seed=seed,
@@ -86,3 +86,75 @@ def test_a_selection_beyond_half_the_budget_is_decoded_per_window(dataset):
     with pytest.warns(UserWarning, match="one row group per shuffle window"):
         gen = DataGenerator(dataset, FEATURES, label="label", batch_size=64, shuffle=True, memory_budget=256 << 10)
     assert gen.source.windows.resident is None
+
+
+ALPHABETS = {"ascii": "abcxyz", "latin-1": "aéü", "cjk": "漢字か", "emoji": "a😀"}
+
+
+@settings(max_examples=12, deadline=None)
+@given(alphabet=st.sampled_from(sorted(ALPHABETS)), length=st.sampled_from([3, 60, 400]),
+       distinct=st.sampled_from([5, 3000]), budget_mb=st.sampled_from([4, 12, 48]))
+def test_kept_text_stays_within_half_the_budget(tmp_path_factory, alphabet, length, distinct, budget_mb):
+    """Kept rows, text included, never take more than half the budget, whatever characters the text
+    holds (a str of emoji takes 4 bytes a character: the UTF-8 sizes in the footers understated it 3x)."""
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cli_checks import split_cli
+
+    tmp = tmp_path_factory.mktemp("text")
+    rng = np.random.default_rng(length + distinct)
+    chars = ALPHABETS[alphabet]
+    pool = ["".join(rng.choice(list(chars), length)) + str(i) for i in range(distinct)]
+    n = 3000
+    pq.write_table(pa.table({"g": np.arange(n) % 3, "s": [pool[i % distinct] for i in range(n)],
+                             "x": rng.normal(size=n), "y": np.arange(n) % 2}), tmp / "t.parquet")
+    assert split_cli(tmp / "t.parquet", "--out", tmp / "ds", "--group-by", "g", "--label", "y").exit_code == 0
+    budget = budget_mb << 20
+    gen = DataGenerator(tmp / "ds", {"s": ["s"], "x": ["x"]}, label="y", batch_size=500, memory_budget=budget)
+    kept = gen.source.windows.resident
+    if kept is None:
+        return
+    for i in range(len(gen)):
+        gen[i]
+    seen, total = set(), 0
+    for array in kept._arrays.values():
+        total += array.nbytes
+        if array.dtype == object:
+            for value in array.ravel():
+                if id(value) not in seen:
+                    seen.add(id(value))
+                    total += sys.getsizeof(value)
+    assert total <= budget // 2, (total, budget)
+
+
+def test_a_clear_during_a_decode_does_not_make_it_start_over(dataset, monkeypatch):
+    """A clear() landing on a decode of kept rows threw the decode away and started again, so repeated clears
+    starved every reader; now the decode serves what it read (later ones read the files again)."""
+    import threading
+
+    gen = DataGenerator(dataset, FEATURES, label="label", batch_size=1000, shuffle=True, seed=3)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(resident_mod, "RESIDENT_SHARE", 10**9)   # rows not kept: every window decoded
+        reference = DataGenerator(dataset, FEATURES, label="label", batch_size=1000, shuffle=True, seed=3)[2]
+    kept = gen.source.windows.resident
+    assert kept is not None
+    decode, calls = kept.decoder.decode_into, []
+
+    def decode_then_clear(*args, **kwargs):
+        calls.append(1)
+        out = decode(*args, **kwargs)
+        if len(calls) < 50:
+            kept.clear()          # as another thread's clear() would, every time
+        return out
+
+    monkeypatch.setattr(kept.decoder, "decode_into", decode_then_clear)
+    got = []
+    worker = threading.Thread(target=lambda: got.append(gen[2]), daemon=True)
+    worker.start()
+    worker.join(120)
+    assert got and len(calls) == 1
+    for a, b in zip(got[0], reference):
+        np.testing.assert_array_equal(a, b)

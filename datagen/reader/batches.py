@@ -68,8 +68,8 @@ class BatchSource:
                               window_rows(o, self.decoded_row_bytes, units))
         check_not_empty(self.plan)
         self.decoder = WindowDecoder(o, m, types, group_values, self.shards)
-        resident = ResidentRows(self.plan, self.decoder) if fits(self.plan.total_rows, self.decoded_row_bytes,
-                                                                 o.memory_budget) else None
+        worst = decoded_row_bytes(types, o, self.shards.stats, group_values, text_factor=4)  # any text
+        resident = ResidentRows(self.plan, self.decoder) if fits(self.plan.total_rows, worst, o.memory_budget) else None
         self.windows = WindowCache(self.plan, self.decoder, resident)
 
     def __len__(self) -> int:

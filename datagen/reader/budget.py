@@ -39,11 +39,13 @@ def text_bytes(column: str, stats: dict[str, ColumnStats], group_values: dict[in
 
 
 def decoded_row_bytes(types: dict[str, str], o: GeneratorOptions, stats: dict[str, ColumnStats] | None = None,
-                      group_values: dict[int, dict] | None = None) -> int:
+                      group_values: dict[int, dict] | None = None, text_factor: int = 1) -> int:
     """Bytes one row takes in a decoded window: its outputs (text from the footers' sizes, see
-    ``text_bytes``) and its 8-byte place in the window's row order."""
+    ``text_bytes``, times ``text_factor``) and its 8-byte place in the window's row order. A Python str
+    holding any character beyond Latin-1 takes 2 or 4 bytes a character (UTF-8 bytes are at least the
+    characters), so ``text_factor=4`` bounds text whatever it holds (resident.py keeps every row)."""
     width = 8 if o.dtype == "float64" else 4
-    total = sum(text_bytes(c, stats or {}, group_values or {}) if is_text(types[c]) else width
+    total = sum(text_factor * text_bytes(c, stats or {}, group_values or {}) if is_text(types[c]) else width
                 for c in o.feature_columns)
     total += width if o.sample_weight else 0
     if o.label:

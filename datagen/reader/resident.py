@@ -97,6 +97,8 @@ class ResidentRows(ProcessLocal):
                     for u in mine:
                         self._loading.pop(u, None)
                 event.set()
+            if mine and not theirs:   # every unit asked for is in ``arrays``, even if a clear() came meanwhile:
+                return arrays          # serve them (decoding again after every clear could starve)
             for other in theirs:
                 other.wait()  # decoded by another thread (or failed there: then tried here again)
 
