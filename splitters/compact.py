@@ -31,13 +31,14 @@ from datagen.contract.cli_edge import Command, report_errors
 from datagen.contract.errors import ConservationError, OutputError
 from datagen.contract.lineageseen import LineageSeen
 from datagen.contract.shardcheck import ShardProblem
-from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, ShardEntry, is_text
+from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, ShardEntry
 from datagen.contract.nancount import with_nan_counts
 
 from . import outdir
 from .publish import publish
 from .missing_times import MISSING_TIME, time_range
 from .reduce import _label_counts
+from .shard_encoding import write_options
 from .timekeys import parse_times
 from .timescale import resolution
 
@@ -98,10 +99,8 @@ def _merge(out: Path, run: list[ShardEntry], part: int, m: Manifest, root: Path,
     dest.parent.mkdir(parents=True, exist_ok=True)
     sink = pa.BufferOutputStream()
     collected: list = []
-    pq.write_table(table, sink, compression={c: m.codecs.get(c, "zstd") for c in table.column_names},
-                   row_group_size=int(m.config.get("row_group_size", 65_536)),
-                   use_dictionary=[f.name for f in table.schema if is_text(f.type) or pa.types.is_boolean(f.type)],
-                   write_statistics=True, metadata_collector=collected, write_page_checksum=True)
+    pq.write_table(table, sink, metadata_collector=collected,
+                   **write_options(table.schema, m.codecs, int(m.config.get("row_group_size", 65_536))))
     data = sink.getvalue()
     dest.write_bytes(data)
     if table.num_rows != sum(s.rows for s in run):

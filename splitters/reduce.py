@@ -26,6 +26,7 @@ from .append_conform import stored_type
 from .directwrite import ShardWrites, write_file
 from .gather import gather_rows, time_sort
 from .missing_times import time_range
+from .shard_encoding import write_options
 from .sharedmarks import SharedMarks, marks_for
 from .stage_memory import store_for
 from .stage_write import staged_source, unpack_staged
@@ -46,7 +47,6 @@ class WriteContext:
     row_group_size: int
     max_rows_per_shard: int | None
     casts: tuple[tuple[str, str], ...]   # (column, Arrow type name) applied by --compact
-    dictionary_columns: tuple[str, ...]  # columns worth dictionary encoding (text)
     label: str | None
     time_column: str | None          # None: no time column (shards in source order, no time range)
     source_rows: tuple[int, ...]     # rows read per source id, for the bitmaps
@@ -182,12 +182,9 @@ def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray | Non
         os.makedirs(os.path.dirname(dest), exist_ok=True)
     sink = pa.BufferOutputStream()
     collected: list = []
-    codecs = dict(ctx.compression)
     piece = with_nan_counts(piece)  # NaN counts of float columns in the footer (contract/nancount.py)
-    pq.write_table(piece, sink, compression={c: codecs.get(c, "zstd") for c in piece.column_names},
-                   row_group_size=ctx.row_group_size,
-                   use_dictionary=list(ctx.dictionary_columns), write_statistics=True, metadata_collector=collected,
-                   write_page_checksum=True)  # readers verify each page: a flipped byte is an error, not a value
+    pq.write_table(piece, sink, metadata_collector=collected,
+                   **write_options(piece.schema, dict(ctx.compression), ctx.row_group_size))  # shard_encoding.py
     data = sink.getvalue()
     if ctx.upload_to is not None:  # the task uploads its own shard: the client never needs this machine's disk
         from .remote_split import upload_shard

@@ -10,7 +10,6 @@ import pyarrow as pa
 
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN
 
-from datagen.contract.format import is_text
 from .codecs import choose_codecs
 from .config import OutputSettings
 from .reduce import WriteContext
@@ -69,7 +68,6 @@ def write_context(cfg: OutputSettings, sources: list[SourceFile], schema: pa.Sch
         shard_root=shard_root, compression=tuple(codecs.items()), row_group_size=cfg.row_group_size,
         max_rows_per_shard=cfg.max_rows_per_shard,
         casts=tuple(compact_casts(stored, measured_ranges(stage))) if cfg.compact else (),
-        dictionary_columns=tuple(f.name for f in stored if is_text(f.type) or pa.types.is_boolean(f.type)),
         label=cfg.label, time_column=cfg.time_column, source_rows=tuple(read_per_source),
         time_resolution=resolution(schema.field(cfg.time_column).type, cfg.time_unit) if cfg.time_column else "us",
     )

@@ -58,7 +58,7 @@ def _failed_line(r) -> str:
 @pytest.mark.parametrize("staging", ["staged files", "staged in memory"])
 def test_a_file_too_large_is_one_line_naming_the_output_file(tmp_path, staging):
     rng = np.random.default_rng(3)
-    pq.write_table(_table(200_000, rng.normal(size=200_000)), tmp_path / "big.parquet")
+    pq.write_table(_table(400_000, rng.normal(size=400_000)), tmp_path / "big.parquet")   # shards of 1.6 MB of x
     extra = ["--staging-memory", "256MiB"] if staging == "staged in memory" else []
     r = _cli("--out", "o", "big.parquet", "--time-column", "t", "--group-by", "g", "--compression", "none", *extra,
              cwd=tmp_path, file_limit=1_000_000)   # the input (written above) is larger: it is only read

@@ -127,6 +127,7 @@ class FitSync:
         after the weights, wins."""
         with self._epoch_lock:
             self._in_fit, self._fit_steps = True, steps
+            self._fits += 1   # as_tf_dataset passes number themselves within one fit (tfdata.py)
         if self._resume is None:
             return
         start, step = self._resume

@@ -58,6 +58,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         self._next_epoch = 0       # the epoch the next pass without gen.callback serves (fitsync.py, tfdata.py)
         self._synced_by_fit = False
         self._in_fit = False        # a fit with gen.callback is running: as_tf_dataset passes use self.epoch
+        self._fits = 0              # fits with gen.callback begun (fitsync.py)
         self._fit_steps = None      # its steps per epoch, until its first epoch begins (fitsync._check_steps)
         self._epoch_lock = threading.Lock()
         self._callback = None

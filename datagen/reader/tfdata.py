@@ -18,8 +18,9 @@ Epochs: each pass over the dataset (``model.fit`` starts one per epoch) reads th
 during a fit with ``callbacks=[gen.callback]`` (recommended), fit's own number; otherwise, with
 ``first_epoch`` given, ``first_epoch`` + the passes of this dataset begun before it; else the passes
 count on from the last ``gen.set_epoch(e)`` (e, e+1, ...; custom loops), ``gen.restore`` or fit with the
-callback (the epoch after its last), or from 0. Do not ``.repeat()`` it: a repeated pass begins before
-fit's next epoch does. A generator restored mid-epoch refuses to make one (fit(gen) serves the rest of
+callback (the epoch after its last), or from 0. ``.repeat()`` (with ``steps_per_epoch=len(gen)``) works:
+its next pass begins before fit's next epoch does, so within one fit a pass never serves an epoch an
+earlier pass served; it serves the one after. A generator restored mid-epoch refuses to make one (fit(gen) serves the rest of
 that epoch), and one that made one refuses a mid-epoch ``restore``.
 """
 
@@ -79,13 +80,18 @@ def as_tf_dataset(gen, first_epoch: int | None = None):
     bs = plan.batch_size
     last_partial = plan.num_batches - 1 if plan.total_rows % bs and not plan.drop_remainder else None
     passes = [0]
+    last = [None, -1]   # (fit, epoch) of the last pass begun during a fit with the callback
 
     def epoch_now() -> int:
         with gen._epoch_lock:
             begun = passes[0]
             passes[0] += 1
-            if gen._in_fit:            # fit's own epoch (gen.callback)
-                return gen.epoch
+            if gen._in_fit:            # fit's own epoch (gen.callback) ...
+                epoch = gen.epoch
+                if last[0] == gen._fits and epoch <= last[1]:
+                    epoch = last[1] + 1   # ... but .repeat() begins the next pass before fit's next epoch does
+                last[:] = [gen._fits, epoch]
+                return epoch
             epoch = gen._next_epoch if first_epoch is None else first_epoch + begun
             gen._next_epoch = epoch + 1   # the generator's one counter: fit(gen) and other passes count on
             return epoch
