@@ -37,6 +37,16 @@ def _partition(pa, pc, name: str, value, dtype):
     return pc.field(name) == pa.scalar(value, dtype)
 
 
+def shard_files(directory: str | os.PathLike) -> list[str]:
+    """The current version's shard files (absolute local paths, manifest order): what to give DuckDB's
+    ``read_parquet([...], hive_partitioning=true)`` or Polars' ``scan_parquet([...])``. A glob such as
+    ``DIR/**/*.parquet`` also reads the shards of earlier versions (after ``--append``, ``--overwrite`` or
+    ``compact``) until ``datagen vacuum`` deletes them. Nothing is checked here (``arrow_dataset`` checks
+    the footers); the list comes from reading and validating ``manifest.json``."""
+    directory = Path(os.path.abspath(directory))
+    return [str(directory.joinpath(*s.path.split("/"))) for s in read_manifest(directory).shards]
+
+
 def arrow_dataset(directory: str | os.PathLike, storage_options: dict | None = None):
     """A ``pyarrow.dataset.Dataset`` of the shards the manifest lists, with the group
     columns. Unlike ``pyarrow.dataset.dataset(DIR)``, it needs no directory listing, never

@@ -32,7 +32,8 @@ from . import outdir
 from .append_conform import conform_schema, stored_type
 from .append_parent import TableParent, read_parent
 from .append_reads import append_input_schema
-from .append_rules import AppendCasts, append_casts, append_config
+from .label_notes import label_notes
+from .append_rules import AppendCasts, append_casts, append_config, refuse_changed_paths
 from .config import SplitConfig
 from .conservation import check_conservation
 from .engine import Engine
@@ -72,6 +73,7 @@ def run_append(options: dict) -> SplitSummary:
                     engine.with_options([*options["inputs"], str(out)], cfg.storage_options)  # object-store inputs
                     digests = engine.map(sha256_file, [s.url for s in sources], desc="sha256")
                     known = {s.sha256: s.id for s in old.sources}
+                    refuse_changed_paths(old, sources, digests, str(out))
                     new, fingerprints, skipped = [], [], []
                     for src, digest in zip(sources, digests):
                         if digest in known:
@@ -183,5 +185,6 @@ def _append(cfg: SplitConfig, engine: Engine, parent: Manifest | TableParent, so
                        keep=() if isinstance(parent, TableParent) else parent.shards, prev=parent)
     added = manifest.shards[len(manifest.shards) - len(staged):]
     summary = SplitSummary(str(out), f"appended (version {manifest.version})", sum(s.rows for s in added),
-                           len(added), sum(s.bytes for s in added), time.perf_counter() - t0)
+                           len(added), sum(s.bytes for s in added), time.perf_counter() - t0,
+                           notes=label_notes(cfg.label, added))
     return summary

@@ -2,7 +2,11 @@
 
 Settings: the append runs with the settings stored in the manifest's ``config``; an option given
 on the command line or in ``--config`` must equal the stored one (after the same validation), or
-the append is refused with one line naming the option and both values.
+the append is refused with one line naming the option and both values. ``--encoding`` is each
+run's own (it describes that run's CSV files; default UTF-8, whatever the split used): reusing the
+split's latin-1 for a UTF-8 day stored ``cafÃ©``. A new input at the path of a source the dataset
+holds, with other content (the file changed since), is refused: its unchanged rows would be stored
+twice (``refuse_changed_paths``).
 
 Columns: the new inputs must have exactly the dataset's input columns (the shard columns, less
 the lineage ones, plus the plain group columns). A type may differ only where the stored type
@@ -25,12 +29,12 @@ import dataclasses
 import numpy as np
 import pyarrow as pa
 
-from datagen.contract.errors import ConfigError, SchemaError
+from datagen.contract.errors import ConfigError, SchemaError, SourceError
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, is_text, value_type_name
 
 from .config import ABSENT_WHEN_NONE, OutputSettings, SplitConfig
 
-_RUN_ONLY = {"inputs"}
+_RUN_ONLY = {"inputs", "encoding"}   # each run's own: --encoding describes its input files (default UTF-8)
 _DEFAULTS = {"naive_timezone": "'UTC'", "time_format": "no --time-format (ISO-8601 times)"}  # absent keys
 
 
@@ -135,3 +139,17 @@ def append_casts(old: Manifest, cfg: SplitConfig, schema: pa.Schema, out: str, t
         if check is not None:
             result.checks[f.name] = check
     return result
+
+
+def refuse_changed_paths(old: Manifest, sources: list, digests: list[str], out: str) -> None:
+    """Refuse a new input at the path of a source the dataset holds, with other content: the file changed
+    since it was split (a corrected or re-downloaded file). Appending it would hold its unchanged rows
+    twice, and provenance would name rows of one path under two contents."""
+    held = {s.path: s for s in old.sources}
+    for src, digest in zip(sources, digests):
+        was = held.get(src.url)
+        if was is not None and was.sha256 != digest:
+            raise SourceError(f"--append: input {src.url!r} is already in the dataset in {out!r} as source {was.id}, "
+                              f"with other content (sha256 {was.sha256[:12]}… then, {digest[:12]}… now): its rows "
+                              "that did not change would be stored twice; append new rows under a new file name, "
+                              "or split again with --overwrite to take the file as it is now")

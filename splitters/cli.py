@@ -96,6 +96,8 @@ def main(inputs, config_file, no_progress, memory_limit, **flags):
                        f"-> {summary.out}")
             return
         click.echo(summary.line())
+        for note in summary.notes:
+            click.echo(f"note: {note}", err=True)
         return
     cfg = SplitConfig(**options)
     from splitters.split import run_split

@@ -41,6 +41,7 @@ from .reduce import ReduceResult, reduce_groups
 from .sources import SourceFile, discover, read_schema
 from .stage import StageContext, stage_unit
 from .stage_outcome import check_staged
+from .label_notes import label_notes
 from .localtimes import zone_notes
 from .stage_hashed import hashed_units
 from .sharedmarks import shared_marks
@@ -241,6 +242,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     return SplitSummary(str(out), "written", manifest.totals.rows_written, len(manifest.shards),
                         manifest.totals.bytes, time.perf_counter() - t0, notes=shortened_note(jobs) + zone_notes(
                             cfg.time_column, schema.field(cfg.time_column).type if cfg.time_column else None, cfg.timezone,
-                            cfg.naive_timezone, sum(r.naive_count for r in stage), bool(derived)),
+                            cfg.naive_timezone, sum(r.naive_count for r in stage), bool(derived))
+                        + label_notes(cfg.label, manifest.shards),
                         listed=frozenset(s.path for s in manifest.shards), phases=phases,
                         cpu_phases=cpu_phases, version=manifest.number)

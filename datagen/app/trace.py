@@ -74,6 +74,10 @@ def trace_batch(directory, batch, step, epoch, config_file, state_file, fmt, sto
     if epoch < 0:
         raise ConfigError(f"--epoch must be >= 0, got {epoch}")
     table = source.provenance(view.plan_batch(batch), epoch)
+    from datagen.contract.sourcecheck import changed_sources
+
+    for line in changed_sources(source.manifest, table["source_id"].unique()):
+        click.echo(f"note: {line}", err=True)
     if fmt == "csv":
         click.echo(table.to_csv(), nl=False)
     elif fmt == "json":

@@ -18,6 +18,7 @@ from pathlib import Path
 from datagen.contract.format import Manifest
 from datagen.contract.manifest import read_manifest
 from datagen.contract.shardcheck import ShardChecker, ShardProblem
+from datagen.contract.sourcecheck import changed_sources
 from datagen.contract.storage import is_remote
 
 THREADS = min(4, os.cpu_count() or 1)  # shards hashed and their footers read in parallel
@@ -29,6 +30,7 @@ class VerifyReport:
     checked: int = 0
     problems: list[str] = field(default_factory=list)
     pack_problems: int = 0  # how many of ``problems`` are about the footer pack, not a shard
+    notes: list[str] = field(default_factory=list)   # not failures: local sources changed since the split
 
     @property
     def ok(self) -> bool:
@@ -59,7 +61,9 @@ def verify_dataset(directory: str | os.PathLike, manifest: Manifest | None = Non
         return report
     directory = Path(directory)
     manifest = manifest or read_manifest(directory)
-    return _verify(str(directory), manifest, ShardChecker(directory, manifest), full_hash)
+    report = _verify(str(directory), manifest, ShardChecker(directory, manifest), full_hash)
+    report.notes = changed_sources(manifest)   # sourcecheck.py: provenance would name rows of the old files
+    return report
 
 
 def pack_problems(remote, manifest: Manifest) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import warnings
 from typing import Any
 
 import keras
@@ -18,6 +19,7 @@ import keras
 from . import forksafe
 from .batches import BatchSource
 from datagen.contract.errors import ConfigError
+from datagen.contract.sourcecheck import changed_sources
 from .options import (OPTIONS_DOC, RUNTIME_KEYS, GeneratorOptions, RuntimeOptions, generator_signature,
                       load_config_file, options_from_config)
 from .epochview import EpochView
@@ -160,7 +162,10 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         ``batch`` counts in the uninterrupted epoch of this replica: after a resume at step k, the first
         batch trained is batch k, not 0 (as ``state()["step"]``)."""
         batch = check_batch_index(batch)
-        return self.source.provenance(self.view.plan_batch(batch), self.epoch if epoch is None else check_epoch(epoch))
+        table = self.source.provenance(self.view.plan_batch(batch), self.epoch if epoch is None else check_epoch(epoch))
+        for line in changed_sources(self.source.manifest, table["source_id"].unique()):   # contract/sourcecheck.py
+            warnings.warn(f"provenance: {line}", UserWarning, stacklevel=2)
+        return table
 
     @property
     def config(self) -> dict[str, Any]:
