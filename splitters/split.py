@@ -43,6 +43,7 @@ from .stage import StageContext, stage_unit
 from .stage_outcome import check_staged
 from .localtimes import zone_notes
 from .stage_hashed import hashed_units
+from .stage_tail import split_tail
 from .sharedmarks import shared_marks
 from .stage_memory import kept_in_memory
 from .unify import unified_schema
@@ -206,6 +207,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     known = {} if remote is None else remote.known_fingerprints(sources)  # object stores: ETags, no re-read
     # a local Parquet source staged by one unit is read once for both (stage_hashed.py)
     whole = hashed_units(sources, units, schema, batch_rows) if remote is None else set()
+    units, whole = split_tail(units, whole, engine.workers)   # the step ends with short tasks (stage_tail.py)
     once = {u.source_id for u in units if u.index in whole}
     work = stage_work(sources, units, whole, known, once)
     # on the local scheduler, staged batches may stay in this process's memory (stage_memory.py)
