@@ -1,8 +1,10 @@
 """Core-utilisation timeline of one run (``bench_split.py --timeline``): a side thread samples the
-process's CPU time (all threads) every ``STEP`` seconds; ``Engine.map`` calls are marked (each map's
-start and end, by its ``desc``). ``summary`` prints, per stretch between marks, wall seconds, CPU
-seconds, mean busy cores and the *idle core-seconds* (cores x wall - CPU: what a fully busy machine
-would have done more), then the longest runs of samples with fewer than ``cores - 0.5`` busy cores.
+process's CPU time (all threads) and its threads' states every ``STEP`` seconds; ``Engine.map`` calls
+(by their ``desc``), the conservation check and the publish step are marked (start and end). ``summary`` prints, per stretch between marks, wall seconds, CPU
+seconds, mean busy cores, mean threads running or runnable (R) and in disk wait (D), the *idle
+core-seconds* (cores x wall - CPU, which the machine's other load also makes) and the *unasked
+core-seconds* (when fewer threads of the run were in R or D than there are cores: the run's own serial
+stretches, whatever the load), then the longest such stretches.
 Benchmark-only instrumentation: nothing in splitters/ imports it."""
 
 from __future__ import annotations
@@ -60,6 +62,22 @@ class Timeline:
             finally:
                 timeline.mark(f"{desc or 'map'} end")
         Engine.map = map
+
+    def watch_split(self) -> None:
+        """Mark the start and end of the split's conservation check and its publish step."""
+        from splitters import split
+
+        for name in ("check_conservation", "publish"):
+            setattr(split, name, self._marked(getattr(split, name), name))
+
+    def _marked(self, fn, name: str):
+        def marked(*args, **kwargs):
+            self.mark(f"{name} start")
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.mark(f"{name} end")
+        return marked
 
     def summary(self, cores: int | None = None, min_gap: float = 0.1) -> str:
         cores = cores or os.cpu_count() or 1
