@@ -16,6 +16,11 @@ children: the figure to compare on a shared machine), peak RSS, output file coun
 and split-datasets' own per-phase wall and CPU times (schema, stage+hash, write, publish, cleanup).
 split-datasets runs as the command runs it, with Arrow's allocator keeping freed memory
 (splitters/allocator.py); importing splitters as a library would leave that to the caller.
+``--timeline`` adds one more split-datasets run (not in the medians) that prints a core-utilisation
+timeline (timeline.py): per stretch between the phase marks, wall and CPU seconds, threads running or
+runnable and in disk wait, idle core-seconds (cores x wall - CPU: also the machine's other load) and
+unasked core-seconds (fewer of the run's threads wanting a core than there are cores: its own serial
+stretches, whatever the load).
 Not a test: nothing here asserts a timing.
 """
 
