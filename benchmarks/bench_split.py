@@ -16,6 +16,11 @@ children: the figure to compare on a shared machine), peak RSS, output file coun
 and split-datasets' own per-phase wall and CPU times (schema, stage+hash, write, publish, cleanup).
 split-datasets runs as the command runs it, with Arrow's allocator keeping freed memory
 (splitters/allocator.py); importing splitters as a library would leave that to the caller.
+``--timeline`` adds one more split-datasets run (not in the medians) that prints a core-utilisation
+timeline (timeline.py): per stretch between the phase marks, wall and CPU seconds, threads running or
+runnable and in disk wait, idle core-seconds (cores x wall - CPU: also the machine's other load) and
+unasked core-seconds (fewer of the run's threads wanting a core than there are cores: its own serial
+stretches, whatever the load).
 Not a test: nothing here asserts a timing.
 """
 
@@ -65,6 +70,18 @@ RESULT = {{}}
 }
 BASELINE = ("split-datasets", "dask partition_on", "duckdb COPY")   # what runs without --only
 
+# --timeline: one more split-datasets run (not in the medians) with a core-utilisation timeline (timeline.py)
+TIMELINE = """
+import sys
+sys.path.insert(0, {here!r})
+from timeline import Timeline
+tl = Timeline().start()
+""" + CONTENDERS["split-datasets"].replace("from splitters.config import", "tl.mark('allocator set')\nfrom splitters.config import") \
+    .replace("s = run_split(", "tl.mark('splitters imported')\ntl.watch_engine()\ntl.watch_split()\ns = run_split(") + """
+tl.stop()
+RESULT['timeline'] = tl.summary()
+"""
+
 
 def _rows(text: str) -> int:
     """``20M`` -> 20_000_000, ``1.5k`` -> 1_500, ``300`` -> 300."""
@@ -85,6 +102,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DATA, help="where the table and the outputs go")
     ap.add_argument("--only", nargs="*", default=list(BASELINE), choices=list(CONTENDERS),
                     help="contenders to run (default: the first three; also 'duckdb COPY zstd', DuckDB with our codec)")
+    ap.add_argument("--timeline", action="store_true",
+                    help="after the repeats, one more split-datasets run (not in the medians) printing a "
+                         "core-utilisation timeline: where fewer cores than the machine's are busy (timeline.py)")
     args = ap.parse_args()
     if args.rows is not None:
         args.rows_per_file = -(-args.rows // args.files)
@@ -125,6 +145,13 @@ def main() -> None:
             if phases:
                 print(f"split-datasets phases ({what}): " + ", ".join(
                     f"{p} {median([r[key].get(p, 0.0) for r in runs]):.2f}" for p in phases))
+    if args.timeline:
+        out = args.data / "out" / "split-datasets-timeline"
+        shutil.rmtree(out, ignore_errors=True)
+        settle()
+        r = run_measured(TIMELINE.format(here=str(Path(__file__).resolve().parent), src=src, out=out))
+        shutil.rmtree(out, ignore_errors=True)
+        print(f"\nsplit-datasets, one more run: {r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU; " + r["timeline"])
 
 
 if __name__ == "__main__":

@@ -115,14 +115,16 @@ def _render(manifest: Manifest, prev: Manifest | None) -> tuple[str, str | None]
 
 def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
             build: Callable[[list[ShardEntry]], Manifest], command: str = "split", settings: dict | None = None,
-            replace_all: bool = True, keep: list[ShardEntry] = (), prev: Manifest | TableParent | None = None) -> Manifest:
+            replace_all: bool = True, keep: list[ShardEntry] = (), prev: Manifest | TableParent | None = None,
+            before_cleanup: Callable[[], None] | None = None) -> Manifest:
     """Move ``staged`` (paths relative to ``shard_root``) into ``out`` under content names and
     commit the manifest ``build`` makes from ``keep`` + them as the next version (its record first,
     then ``manifest.json``), and clean up. ``replace_all``: the commit removes every shard of the
     previous version (a split or an overwrite); otherwise it keeps ``keep``'s. ``prev``: the current
     manifest when the caller has read it already (under the lock); an append may give it as a
     :class:`TableParent` (then ``keep`` is empty, ``build`` gets the added shards only and must return a
-    manifest holding only them, and the returned manifest holds only them). Returns the manifest."""
+    manifest holding only them, and the returned manifest holds only them). ``before_cleanup``: called
+    before the staging tree is removed (split.py: wait for the staged files' deletion). Returns the manifest."""
     shards = [dataclasses.replace(s, path=content_name(s.path, s.sha256)) for s in staged]
     if prev is None and (out / MANIFEST_NAME).exists():
         prev = read_manifest(out)
@@ -174,12 +176,15 @@ def publish(out: Path, shard_root: Path, staged: list[ShardEntry],
         os.mkdir(out.joinpath(*rel.split("/")))
     for before, after in zip(staged, shards):
         os.replace(shard_root.joinpath(*before.path.split("/")), out.joinpath(*after.path.split("/")))
+    done = before_cleanup or (lambda: None)
     if unchanged:
+        done()
         journal.recover(out)
         return prev
     os.makedirs(out / versions.VERSIONS_DIR, exist_ok=True)
     for name, record in records:
         atomic_write_text(out.joinpath(*name.split("/")), versions.record_text(record), tmp_name=journal.RECORD_TMP)
     atomic_write_text(out / MANIFEST_NAME, text, tmp_name=journal.MANIFEST_TMP)  # the commit
+    done()
     journal.recover(out, written_sha256=commit_sha)
     return manifest

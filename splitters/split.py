@@ -44,6 +44,8 @@ from .stage_outcome import check_staged
 from .label_notes import label_notes
 from .localtimes import zone_notes
 from .stage_hashed import hashed_units
+from .stage_tail import split_tail
+from .staged_drop import StagedDrop, staged_paths
 from .sharedmarks import shared_marks
 from .stage_memory import kept_in_memory
 from .unify import unified_schema
@@ -207,6 +209,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     known = {} if remote is None else remote.known_fingerprints(sources)  # object stores: ETags, no re-read
     # a local Parquet source staged by one unit is read once for both (stage_hashed.py)
     whole = hashed_units(sources, units, schema, batch_rows) if remote is None else set()
+    units, whole = split_tail(units, whole, engine.workers)   # the step ends with short tasks (stage_tail.py)
     once = {u.source_id for u in units if u.index in whole}
     work = stage_work(sources, units, whole, known, once)
     # on the local scheduler, staged batches may stay in this process's memory (stage_memory.py)
@@ -221,23 +224,24 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
         if marks is not None:   # the tasks' shared conservation marks, as one more result (sharedmarks.py)
             reduced = [*reduced, ReduceResult(shards=[], written=marks.packed(), counts={})]
         lap("write")
-    counts = check_conservation(sources, stage, reduced)
+    # nothing reads a staged file again: they are deleted while the driver commits (staged_drop.py)
+    with StagedDrop(staged_paths(stage) if remote is None else []) as drop:
+        counts = check_conservation(sources, stage, reduced)
+        shard_results = [s for _, s in sorted((pair for r in reduced for pair in r.shards),
+                                               key=lambda pair: (pair[0], pair[1].part))]
+        shard_root = Path(wctx.shard_root)
+        shard_schema = pq.read_schema(shard_root.joinpath(*shard_results[0].path.split("/"))) if remote is None \
+            else remote.shard_schema(shard_results[0])
 
-    shard_results = [s for _, s in sorted((pair for r in reduced for pair in r.shards),
-                                           key=lambda pair: (pair[0], pair[1].part))]
-    shard_root = Path(wctx.shard_root)
-    shard_schema = pq.read_schema(shard_root.joinpath(*shard_results[0].path.split("/"))) if remote is None \
-        else remote.shard_schema(shard_results[0])
+        def build(shards: list):
+            return build_manifest(cfg, sources, fingerprints, counts, schema, shard_schema, dict(wctx.compression),
+                                  len(jobs), shards, missing_times=sum(r.missing_count for r in stage))
 
-    def build(shards: list):
-        return build_manifest(cfg, sources, fingerprints, counts, schema, shard_schema, dict(wctx.compression),
-                              len(jobs), shards, missing_times=sum(r.missing_count for r in stage))
-
-    if remote is None:
-        manifest = publish(out, shard_root, shard_results, build, command="overwrite" if cfg.overwrite else "split",
-                           settings=cfg.semantic())
-    else:
-        manifest = remote.publish(shard_results, build)
+        if remote is None:
+            manifest = publish(out, shard_root, shard_results, build, command="overwrite" if cfg.overwrite else "split",
+                               settings=cfg.semantic(), before_cleanup=drop.join)
+        else:
+            manifest = remote.publish(shard_results, build)
     lap("publish")
     return SplitSummary(str(out), "written", manifest.totals.rows_written, len(manifest.shards),
                         manifest.totals.bytes, time.perf_counter() - t0, notes=shortened_note(jobs) + zone_notes(

@@ -374,13 +374,18 @@ def _staging_and_shard_bytes(tmp_path, big, run_split, monkeypatch, args=ARGS):
     real = publish_module.publish
 
     def measuring(out, shard_root, staged, build, **kwargs):
-        staging = shard_root.parent
-        seen["staging"] = sum(p.stat().st_size for p in staging.glob("*.arrow"))
         seen["shards"] = sum(s.bytes for s in staged)
         return real(out, shard_root, staged, build, **kwargs)
 
+    real_drop = split_module.StagedDrop
+
+    def dropping(paths):   # the staged files on disk after the write step, before their deletion (staged_drop.py)
+        seen["staging"] = sum(os.path.getsize(p) for p in paths if os.path.exists(p))
+        return real_drop(paths)
+
     with monkeypatch.context() as m:
         m.setattr(split_module, "publish", measuring)
+        m.setattr(split_module, "StagedDrop", dropping)
         assert run_split(big, "--out", tmp_path / "measure", *args).exit_code == 0
     return seen["staging"], seen["shards"]
 

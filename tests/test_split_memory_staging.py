@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import splitters.directwrite as directwrite
-import splitters.publish as publish_module
 import splitters.split as split_module
 from datagen.contract.errors import ConfigError
 from datagen.contract.manifest import read_manifest
@@ -43,14 +42,14 @@ def _inputs(tmp_path, files: int = 3, rows: int = 4000):
 def _split(src, out, monkeypatch, **options) -> tuple[list, int]:
     """(the manifest's shards as (path, sha256), the staged files written to disk)."""
     seen = {}
-    real = publish_module.publish
+    real_drop = split_module.StagedDrop
 
-    def measuring(out_dir, shard_root, staged, build, **kwargs):
-        seen["files"] = len(list(shard_root.parent.glob("*.arrow")))
-        return real(out_dir, shard_root, staged, build, **kwargs)
+    def measuring(paths):   # the staged files on disk after the write step, before their deletion (staged_drop.py)
+        seen["files"] = sum(os.path.exists(p) for p in paths)
+        return real_drop(paths)
 
     with monkeypatch.context() as m:
-        m.setattr(split_module, "publish", measuring)
+        m.setattr(split_module, "StagedDrop", measuring)
         run_split(SplitConfig(inputs=[str(src)], out=str(out), time_column="t", group_by=["month", "day"],
                               label="label", progress=False, memory_limit="64MiB", **options))
     manifest = read_manifest(out)
