@@ -32,7 +32,7 @@ from . import outdir
 from .append_conform import conform_schema, stored_type
 from .append_parent import TableParent, read_parent
 from .append_reads import append_input_schema
-from .label_notes import label_notes
+from .run_notes import label_notes
 from .append_rules import AppendCasts, append_casts, append_config, refuse_changed_paths
 from .config import SplitConfig
 from .conservation import check_conservation

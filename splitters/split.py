@@ -35,14 +35,13 @@ from .gctune import fewer_collections
 from .manifest_build import build_manifest
 from .oserrors import output_error
 from .overlap import check_overlap
-from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units, shortened_note
+from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units
 from .publish import publish
 from .reduce import ReduceResult, reduce_groups
 from .sources import SourceFile, discover, read_schema
 from .stage import StageContext, stage_unit
 from .stage_outcome import check_staged
-from .label_notes import label_notes
-from .localtimes import zone_notes
+from .run_notes import split_notes
 from .stage_hashed import hashed_units
 from .stage_tail import split_tail
 from .staged_drop import StagedDrop, staged_paths
@@ -244,9 +243,7 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
             manifest = remote.publish(shard_results, build)
     lap("publish")
     return SplitSummary(str(out), "written", manifest.totals.rows_written, len(manifest.shards),
-                        manifest.totals.bytes, time.perf_counter() - t0, notes=shortened_note(jobs) + zone_notes(
-                            cfg.time_column, schema.field(cfg.time_column).type if cfg.time_column else None, cfg.timezone,
-                            cfg.naive_timezone, sum(r.naive_count for r in stage), bool(derived))
-                        + label_notes(cfg.label, manifest.shards),
+                        manifest.totals.bytes, time.perf_counter() - t0,
+                        notes=split_notes(cfg, jobs, schema, sum(r.naive_count for r in stage), bool(derived), manifest),
                         listed=frozenset(s.path for s in manifest.shards), phases=phases,
                         cpu_phases=cpu_phases, version=manifest.number)

@@ -1,4 +1,4 @@
-"""A note after a split or append whose ``--label`` column holds nulls.
+"""Notes after a split (``split_notes``), and the one after a split or append whose ``--label`` column holds nulls.
 
 The split stores every row, labelled or not (the data is the data), but a ``DataGenerator`` with that
 label refuses null labels and ``datagen verify`` fails such a dataset: rows without a label cannot
@@ -7,7 +7,10 @@ labels; a float label's NaN and nulls are not counted there, so ``datagen verify
 
 from __future__ import annotations
 
-from datagen.contract.format import ShardEntry
+from datagen.contract.format import Manifest, ShardEntry
+
+from .localtimes import zone_notes
+from .plan import shortened_note
 
 
 def label_notes(label: str | None, shards: list[ShardEntry]) -> tuple[str, ...]:
@@ -21,3 +24,10 @@ def label_notes(label: str | None, shards: list[ShardEntry]) -> tuple[str, ...]:
     return (f"label column {label!r} holds {total:,} null values (first in shard {first!r}): a DataGenerator "
             f"with label={label!r} refuses them and datagen verify fails the dataset; drop or fill those rows in the "
             "input and split again, or split without --label",)
+
+
+def split_notes(cfg, jobs: list, schema, naive_rows: int, derived: bool, manifest: Manifest) -> tuple[str, ...]:
+    """Every note of a finished split: shortened group directories, time zones (localtimes.py), null labels."""
+    time_type = schema.field(cfg.time_column).type if cfg.time_column else None
+    return shortened_note(jobs) + zone_notes(cfg.time_column, time_type, cfg.timezone, cfg.naive_timezone,
+                                             naive_rows, derived) + label_notes(cfg.label, manifest.shards)
