@@ -1,0 +1,45 @@
+"""A CSV read as UTF-8 that is not (a cp1252 Excel export, a misnamed gzip): one error line naming
+the file, its data row and column and the --encoding way out; never Arrow's "Exception ignored"
+decode traceback (its invalid-row handler decodes a ragged record as UTF-8), whatever the path."""
+
+import gzip
+
+import pytest
+
+from cli_checks import cli_process, error_line, fails
+from splitters.csvrows import find_bad_record, not_utf8
+
+RAGGED = b"a,b\nx,1\ncaf\xe9,2,3\ny,4\n"
+
+
+@pytest.mark.parametrize("name, data, needles", [
+    ("rag.csv", RAGGED, ("data row 1", "column 'a' is not UTF-8 text", "--encoding")),
+    ("rag.csv.gz", gzip.compress(RAGGED), ("data row 1", "column 'a' is not UTF-8 text", "--encoding")),
+    ("blank.csv", b"a,b\nx,1\n  \n\ny,caf\xe9\n", ("data row 1", "column 'b' is not UTF-8", "--encoding")),
+    ("head.csv", b"a,\xe9b\nx,1\n", ("the header", "column 2 is not UTF-8", "--encoding")),
+    # a quote inside an unquoted field: Arrow's own parser reads the file (csvtypes._restated)
+    ("unclean.csv", b"a,b\nx,5'10\"\ncaf\xe9,2,3\ny,4\n", ("not UTF-8 text", "--encoding")),
+    ("unclean2.csv", b"a,b\nx,5'10\"\ncaf\xe9,2\ny,4\n", ("not UTF-8 text", "--encoding")),
+])
+def test_undecodable_csv_is_one_error_line_without_exception_ignored(tmp_path, name, data, needles):
+    src = tmp_path / name
+    src.write_bytes(data)
+    r = cli_process("splitters.cli", src, "--out", tmp_path / "o", "--group-by", "a", "--no-progress")
+    assert "Exception ignored" not in r.stderr, r.stderr
+    error_line(r.returncode, r.stdout, r.stderr, 1, name, *needles)
+
+
+def test_ragged_record_is_shown_in_the_given_encoding(tmp_path, run_split):
+    src = tmp_path / "rag.csv"
+    src.write_bytes(RAGGED)
+    line = fails(run_split(src, "--out", tmp_path / "o", "--group-by", "a", "--encoding", "cp1252"), 1,
+                 "data row 1", "got 3: 'café,2,3'")
+    assert "\ufffd" not in line
+
+
+def test_not_utf8_names_row_and_column_and_passes_valid_text():
+    assert not_utf8("a,b\ncafé,1\n".encode(), None) is None
+    assert not_utf8(RAGGED, "latin-1") is None
+    bad = not_utf8(b'a,"b,c"\n"x,\n",1\n\n y ,caf\xe9\n', None)
+    assert (bad.row, bad.detail) == (1, "column 'b,c' is not UTF-8 text (byte 0xe9)")
+    assert find_bad_record(RAGGED, "cp1252")[1].endswith("'café,2,3'")
