@@ -52,6 +52,16 @@ def source_format(path: str) -> str | None:
     return None
 
 
+def _check_decompressor(url: str) -> None:
+    """A compressed CSV whose decompressor is not installed is refused by name (fsspec would hand
+    its compressed bytes to the CSV parser): ``.csv.zst`` needs the ``zstandard`` package."""
+    from fsspec.utils import infer_compression
+
+    if url.lower().endswith(".zst") and infer_compression(url) is None:
+        raise SourceError(f"input {url!r} is zstd-compressed but the Python package 'zstandard' is not installed; "
+                          "install it (pip install zstandard) or decompress the file (zstd -d)")
+
+
 def _url(fs: fsspec.AbstractFileSystem, path: str) -> str:
     if isinstance(fs, LocalFileSystem):
         return os.path.abspath(path)
@@ -130,6 +140,8 @@ def discover(inputs: list[str]) -> list[SourceFile]:
             fmt = source_format(m)
             if fmt is None:
                 raise SourceError(f"input {_url(fs, m)!r}: unknown format (expected .csv, .csv.gz or .parquet)")
+            if fmt == "csv":
+                _check_decompressor(_url(fs, m))
             key = _identity(fs, m, _url(fs, m))
             if key in seen:
                 continue
