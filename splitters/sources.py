@@ -199,8 +199,11 @@ def check_names(src: SourceFile, names: list[str]) -> None:
     """Every column named, and each name once."""
     empty = next((i for i, n in enumerate(names) if not n.strip()), None)
     if empty is not None:
-        raise SchemaError(f"input {src.url!r}: column {empty + 1} has an empty name (a trailing comma in the CSV "
-                          "header?); name every column")
+        why = ("a leading comma: the index column pandas' to_csv writes; write with index=False or name the "
+               "column" if empty == 0 else "a trailing comma in the CSV header?" if empty == len(names) - 1
+               else "two commas in a row in the CSV header?")
+        why = f" ({why})" if src.format == "csv" else ""
+        raise SchemaError(f"input {src.url!r}: column {empty + 1} has an empty name{why}; name every column")
     twice = next((n for n in names if names.count(n) > 1), None)
     if twice is not None:
         raise SchemaError(f"input {src.url!r} has the column name {twice!r} more than once; "
