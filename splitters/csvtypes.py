@@ -28,7 +28,7 @@ from .csvrows import BadRecord, find_bad_record, not_utf8
 from .csvstamps import merge_stamps, piece_stamps, stamp_type
 from .csvscan import CHUNK_BYTES, WHOLE, BlockStream, CsvLayout, RecordScanner, ascii_safe, scan_layout, splittable
 from .csvread import CSV_BOOLS, csv_options
-from .sources import SourceFile, check_names, open_binary, read_error
+from .sources import SourceFile, check_names, check_uncompressed, open_binary, read_error
 from .unify import csv_join
 
 
@@ -60,8 +60,9 @@ def csv_blocks(src: SourceFile, blocksize: int, encoding: str | None) -> list[Cs
     if splittable(src.url, encoding):
         try:
             with open_binary(src.url) as fh:
+                check_uncompressed(src.url, fh)
                 layout = scan_layout(fh, src.bytes, blocksize)
-        except Exception as exc:
+        except Exception as exc:              # a SourceError (check_uncompressed) is raised as it is
             raise read_error(src.url, exc) from None
     return [CsvBlock(src.id, src.url, i, layout.header, s, e, tuple(p for p in layout.pieces if s <= p < (e or 0)))
             for i, (s, e) in enumerate(layout.blocks)]
@@ -105,9 +106,8 @@ def _pieces(fh):
 
 def _read(fh, encoding: str | None, text: str | None, raw: bytes | None = None) -> pa.Table:
     read, parse = csv_options(1 << 20, encoding)
-    undecodable = not_utf8(raw, encoding) if raw is not None else None
-    if undecodable is not None:               # refused before Arrow prints a decode error (csvrows.py)
-        raise undecodable
+    if raw is not None and (undecodable := not_utf8(raw, encoding)) is not None:
+        raise undecodable                     # before Arrow prints a decode error (csvrows.py)
     try:
         return pacsv.read_csv(fh, read_options=read, parse_options=parse, convert_options=pacsv.ConvertOptions(
             column_types={text: pa.string()} if text else {}, **CSV_BOOLS))

@@ -43,3 +43,21 @@ def test_not_utf8_names_row_and_column_and_passes_valid_text():
     bad = not_utf8(b'a,"b,c"\n"x,\n",1\n\n y ,caf\xe9\n', None)
     assert (bad.row, bad.detail) == (1, "column 'b,c' is not UTF-8 text (byte 0xe9)")
     assert find_bad_record(RAGGED, "cp1252")[1].endswith("'café,2,3'")
+
+
+@pytest.mark.parametrize("kind, suffix", [("gzip", ".csv.gz"), ("bzip2", ".csv.bz2"), ("xz", ".csv.xz"),
+                                          ("zstd", ".csv.zst")])
+def test_compressed_file_named_as_plain_csv_is_named_as_such(tmp_path, kind, suffix):
+    import bz2
+    import lzma
+
+    import zstandard
+
+    text = ("VendorID,fare\n" + "".join(f"{i % 2},{i}.5\n" for i in range(2000))).encode()
+    pack = {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress,
+            "zstd": zstandard.ZstdCompressor().compress}[kind]
+    src = tmp_path / f"taxi.{kind}.csv"
+    src.write_bytes(pack(text))
+    r = cli_process("splitters.cli", src, "--out", tmp_path / "o", "--group-by", "VendorID", "--no-progress")
+    assert "Exception ignored" not in r.stderr, r.stderr
+    error_line(r.returncode, r.stdout, r.stderr, 1, src.name, f"is {kind}-compressed", f"end in {suffix}")
