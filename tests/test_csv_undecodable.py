@@ -61,3 +61,36 @@ def test_compressed_file_named_as_plain_csv_is_named_as_such(tmp_path, kind, suf
     r = cli_process("splitters.cli", src, "--out", tmp_path / "o", "--group-by", "VendorID", "--no-progress")
     assert "Exception ignored" not in r.stderr, r.stderr
     error_line(r.returncode, r.stdout, r.stderr, 1, src.name, f"is {kind}-compressed", f"end in {suffix}")
+
+
+def test_not_utf8_finds_the_row_and_column_of_the_first_bad_byte_property():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    field = st.text(alphabet="ab ,\n\"", max_size=4).map(lambda s: '"' + s.replace('"', '""') + '"' if s else s)
+    rows = st.lists(st.one_of(st.just(None), st.lists(field, min_size=3, max_size=3)), min_size=1, max_size=12)
+
+    @settings(deadline=None, max_examples=50)
+    @given(rows, st.data())
+    def check(records, data):
+        real = [i for i, r in enumerate(records) if r is not None]
+        if not real:
+            return
+        pick = data.draw(st.sampled_from(real))
+        col = data.draw(st.integers(0, 2))
+        lines = ["h1,\"h,2\",h3"]
+        for i, r in enumerate(records):
+            if r is None:
+                lines.append(data.draw(st.sampled_from(["", "  ", "\t"])))
+                continue
+            r = list(r)
+            if i == pick:
+                r[col] = "caf\xe9" + r[col]
+            lines.append(",".join(r))
+        text = ("\n".join(lines) + "\n").encode("cp1252")
+        bad = not_utf8(text, None)
+        want_row = sum(1 for i in real if i < pick)
+        want_name = ["h1", "h,2", "h3"][col]
+        assert (bad.row, bad.detail) == (want_row, f"column {want_name!r} is not UTF-8 text (byte 0xe9)")
+
+    check()
