@@ -209,7 +209,9 @@ def read_error(url: str, exc: BaseException) -> DatagenError:
             or type(exc).__name__ in ("BadGzipFile", "ZstdError"):
         return SourceError(f"input {url!r} is truncated or corrupt (its compressed data cannot be decompressed: {detail})")
     if isinstance(exc, UnicodeError) or "invalid UTF8" in detail or "\ufffd" in detail:
-        return SourceError(f"input {url!r}: cannot read: not UTF-8 text ({detail}); pass its encoding, "
+        codec = getattr(exc, "encoding", None) if isinstance(exc, UnicodeError) else "UTF-8"
+        what = f"{codec} text" if codec else "text in the given --encoding"
+        return SourceError(f"input {url!r}: cannot read: not {what} ({detail}); pass its encoding, "
                            "e.g. --encoding latin-1 (or cp1252 for an Excel export)")
     return SourceError(f"input {url!r}: cannot read: {detail}")
 

@@ -94,3 +94,11 @@ def test_not_utf8_finds_the_row_and_column_of_the_first_bad_byte_property():
         assert (bad.row, bad.detail) == (want_row, f"column {want_name!r} is not UTF-8 text (byte 0xe9)")
 
     check()
+
+
+def test_text_not_in_the_given_encoding_names_that_encoding(tmp_path, run_split):
+    src = tmp_path / "rag.csv"
+    src.write_bytes(RAGGED)
+    line = fails(run_split(src, "--out", tmp_path / "o", "--group-by", "a", "--encoding", "ascii"), 1,
+                 "rag.csv", "not ascii text", "--encoding")
+    assert "UTF-8" not in line
