@@ -30,3 +30,18 @@ def test_a_plainly_missing_column_gets_no_unicode_note(tmp_path, run_split):
     (d / "b.csv").write_text("Region,v\ny,2\n", encoding="utf-8")
     line = fails(run_split(d, "--out", tmp_path / "o", "--group-by", "v"), 1, f"lacks column {NFC!r}")
     assert "Unicode" not in line
+
+
+def test_group_by_a_name_in_another_unicode_form_says_so(tmp_path, run_split):
+    src = tmp_path / "a.csv"
+    src.write_text(f"{NFD},v\nx,1\n", encoding="utf-8")
+    fails(run_split(src, "--out", tmp_path / "o", "--group-by", NFC), 2, "not found", "another Unicode form",
+          ascii(NFD), ascii(NFC))
+
+
+@pytest.mark.parametrize("option", ["--time-column", "--label"])
+def test_time_or_label_column_in_another_unicode_form_says_so(tmp_path, run_split, option):
+    src = tmp_path / "a.csv"
+    src.write_text(f"g,{NFD}\nx,2024-01-01\n", encoding="utf-8")
+    fails(run_split(src, "--out", tmp_path / "o", "--group-by", "g", option, NFC), 2, "not found",
+          "another Unicode form", ascii(NFD))
