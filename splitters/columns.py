@@ -23,9 +23,11 @@ def check_columns(cfg: OutputSettings, schema: pa.Schema, sources: list[SourceFi
         if reserved in names:
             raise ColumnError(f"input column {reserved!r} clashes with the lineage column of that name; rename it")
     if cfg.time_column is not None and cfg.time_column not in names:
-        raise ColumnError(f"time column {cfg.time_column!r} not found in {where}{_other_form(cfg.time_column, schema.names)} (columns: {listed(schema.names)})")
+        raise ColumnError(f"time column {cfg.time_column!r} not found in {where}"
+                          f"{_other_form(cfg.time_column, schema.names)} (columns: {listed(schema.names)})")
     if cfg.label is not None and cfg.label not in names:
-        raise ColumnError(f"label column {cfg.label!r} not found in {where}{_other_form(cfg.label, schema.names)} (columns: {listed(schema.names)})")
+        raise ColumnError(f"label column {cfg.label!r} not found in {where}{_other_form(cfg.label, schema.names)} "
+                          f"(columns: {listed(schema.names)})")
     if cfg.label is not None:
         check_label_type(cfg.label, schema.field(cfg.label).type)
     for g in cfg.group_by:  # a name that is a column means that column; else a calendar part is derived

@@ -246,4 +246,3 @@ def _time_column_as_key(name: str) -> str:
     return (f"group_by: {name!r} is the time column's own name, so it means that column (which cannot be a group "
             f"key), not the derived part {name!r}: a derived {name!r} would read back as a second column of that "
             f"name beside it; group by {same or f'other derived parts ({other})'}, or rename the column in the input")
-

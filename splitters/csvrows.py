@@ -4,7 +4,8 @@ line of only spaces or tabs is skipped like an empty line (pandas' skip_blank_li
 same); any other record with too few or too many fields is refused naming the file and its data
 row (0-based, as _source_row), the same whatever --blocksize: the type pass finds the record in
 the piece it failed on (vectorised: separators are the commas outside quotes) and the plan adds
-the rows of the blocks before it."""
+the rows of the blocks before it. Text read as UTF-8 that is not (a cp1252 export) is refused
+naming the data row and column of its first undecodable byte, before Arrow parses it."""
 
 from __future__ import annotations
 

@@ -112,8 +112,8 @@ def _read(fh, encoding: str | None, text: str | None, raw: bytes | None = None) 
         return pacsv.read_csv(fh, read_options=read, parse_options=parse, convert_options=pacsv.ConvertOptions(
             column_types={text: pa.string()} if text else {}, **CSV_BOOLS))
     except pa.ArrowInvalid as exc:            # which record has the wrong field count (Arrow cannot say)
-        bad = find_bad_record(raw, encoding) if raw is not None and ascii_safe(encoding) and "columns, got" in str(exc) else None
-        if bad is None:
+        bad = raw is not None and ascii_safe(encoding) and "columns, got" in str(exc) and find_bad_record(raw, encoding)
+        if not bad:
             raise
         raise BadRecord(*bad) from None
 
