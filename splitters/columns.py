@@ -23,9 +23,11 @@ def check_columns(cfg: OutputSettings, schema: pa.Schema, sources: list[SourceFi
         if reserved in names:
             raise ColumnError(f"input column {reserved!r} clashes with the lineage column of that name; rename it")
     if cfg.time_column is not None and cfg.time_column not in names:
-        raise ColumnError(f"time column {cfg.time_column!r} not found in {where} (columns: {listed(schema.names)})")
+        raise ColumnError(f"time column {cfg.time_column!r} not found in {where}"
+                          f"{_other_form(cfg.time_column, schema.names)} (columns: {listed(schema.names)})")
     if cfg.label is not None and cfg.label not in names:
-        raise ColumnError(f"label column {cfg.label!r} not found in {where} (columns: {listed(schema.names)})")
+        raise ColumnError(f"label column {cfg.label!r} not found in {where}{_other_form(cfg.label, schema.names)} "
+                          f"(columns: {listed(schema.names)})")
     if cfg.label is not None:
         check_label_type(cfg.label, schema.field(cfg.label).type)
     for g in cfg.group_by:  # a name that is a column means that column; else a calendar part is derived
@@ -51,8 +53,24 @@ def listed(names: list[str], first: int = 10) -> str:
     return shown + (f" and {len(names) - first:,} more" if len(names) > first else "")
 
 
+def _other_form(name: str, names: list[str]) -> str:
+    """A hint when a column differs from ``name`` only in its Unicode form (NFC 'é' vs NFD 'e' +
+    U+0301: they look identical), both spellings escaped; else ''."""
+    import unicodedata
+
+    nfc = unicodedata.normalize("NFC", name)
+    twin = [n for n in names if n != name and unicodedata.normalize("NFC", n) == nfc]
+    if not twin:
+        return ""
+    return (f" (the input has {twin[0]!r} spelt in another Unicode form: {ascii(twin[0])}, not {ascii(name)}; "
+            "give the name as the input spells it, or normalize the header to NFC)")
+
+
 def _near(name: str, names: list[str]) -> str:
-    """A hint when a column differs from ``name`` only in surrounding spaces."""
+    """A hint when a column differs from ``name`` only in its Unicode form or surrounding spaces."""
+    other = _other_form(name, names)
+    if other:
+        return other
     near = [n for n in names if n.strip() == name.strip() and n != name]
     if not near:
         return ""

@@ -93,8 +93,7 @@ class OutputSettings:
         if len(set(self.group_by)) != len(self.group_by):
             raise ConfigError(f"group_by: duplicate part in {self.group_by}")
         if self.time_column in self.group_by:
-            raise ConfigError(f"group_by: the time column {self.time_column!r} cannot be a group key; "
-                              f"use a derived part such as {', '.join(DERIVED_PARTS)}")
+            raise ConfigError(_time_column_as_key(self.time_column))
         self.label = v.string(self.label, "label", allow_none=True)
         if self.label is not None and self.label in self.group_by:
             raise ConfigError(f"label: {self.label!r} cannot also be a group key")
@@ -233,3 +232,17 @@ CONFIG_KEYS = {f.name for f in dataclasses.fields(SplitConfig)}
 def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
     """Read a YAML (or JSON) split config; keys may use '-' or '_'."""
     return option_mapping(read_mapping(path, "config file"), CONFIG_KEYS, f"config file {str(path)!r}")
+
+
+def _time_column_as_key(name: str) -> str:
+    """Why the time column cannot be a group key, and a way out that works; a time column named like a
+    derived part shadows it (a name that is a column means the column), and deriving the part anyway
+    would put a second column of that name (the hive path's) beside the time column in every reader."""
+    if name not in DERIVED_PARTS:
+        return (f"group_by: the time column {name!r} cannot be a group key; use a derived part such as "
+                f"{', '.join(DERIVED_PARTS)}")
+    same = {"date": "year,month,day (the same groups: one per date)"}.get(name)
+    other = ", ".join(p for p in DERIVED_PARTS if p != name)
+    return (f"group_by: {name!r} is the time column's own name, so it means that column (which cannot be a group "
+            f"key), not the derived part {name!r}: a derived {name!r} would read back as a second column of that "
+            f"name beside it; group by {same or f'other derived parts ({other})'}, or rename the column in the input")

@@ -43,9 +43,10 @@ def check_records(blocks: list[CsvBlock], infos: list[BlockInfo]) -> None:
     before: dict[int, int] = {}
     for block, info in zip(blocks, infos):
         if info.bad is not None:
-            row, detail = info.bad
-            raise SourceError(f"input {block.url!r}: data row {before.get(block.source_id, 0) + row} (0-based, as "
-                              f"_source_row): {detail}; fix or remove that record")
+            row, detail, advice = info.bad
+            row += before.get(block.source_id, 0)
+            where = "the header" if row < 0 else f"data row {row} (0-based, as _source_row)"
+            raise SourceError(f"input {block.url!r}: {where}: {detail}; {advice}")
         before[block.source_id] = before.get(block.source_id, 0) + info.rows
 
 

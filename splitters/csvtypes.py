@@ -24,11 +24,11 @@ from datagen.contract.errors import SourceError
 
 from .csvexact import float_big_ints, int_extremes
 from .csvhex import hex_columns
-from .csvrows import BadRecord, find_bad_record
+from .csvrows import BadRecord, find_bad_record, not_utf8
 from .csvstamps import merge_stamps, piece_stamps, stamp_type
 from .csvscan import CHUNK_BYTES, WHOLE, BlockStream, CsvLayout, RecordScanner, ascii_safe, scan_layout, splittable
 from .csvread import CSV_BOOLS, csv_options
-from .sources import SourceFile, check_names, open_binary, read_error
+from .sources import SourceFile, check_names, check_uncompressed, open_binary, read_error
 from .unify import csv_join
 
 
@@ -51,7 +51,7 @@ class BlockInfo:
     int_extremes: dict = field(default_factory=dict)    # see csvexact.py
     float_big_ints: dict = field(default_factory=dict)
     stamps: dict = field(default_factory=dict)          # see csvstamps.py
-    bad: tuple | None = None        # (data row within the block, what is wrong): see csvrows.py
+    bad: tuple | None = None        # (data row within the block, what is wrong, advice): see csvrows.py
 
 
 def csv_blocks(src: SourceFile, blocksize: int, encoding: str | None) -> list[CsvBlock]:
@@ -60,8 +60,9 @@ def csv_blocks(src: SourceFile, blocksize: int, encoding: str | None) -> list[Cs
     if splittable(src.url, encoding):
         try:
             with open_binary(src.url) as fh:
+                check_uncompressed(src.url, fh)
                 layout = scan_layout(fh, src.bytes, blocksize)
-        except Exception as exc:
+        except Exception as exc:              # a SourceError (check_uncompressed) is raised as it is
             raise read_error(src.url, exc) from None
     return [CsvBlock(src.id, src.url, i, layout.header, s, e, tuple(p for p in layout.pieces if s <= p < (e or 0)))
             for i, (s, e) in enumerate(layout.blocks)]
@@ -105,12 +106,14 @@ def _pieces(fh):
 
 def _read(fh, encoding: str | None, text: str | None, raw: bytes | None = None) -> pa.Table:
     read, parse = csv_options(1 << 20, encoding)
+    if raw is not None and (undecodable := not_utf8(raw, encoding)) is not None:
+        raise undecodable                     # before Arrow prints a decode error (csvrows.py)
     try:
         return pacsv.read_csv(fh, read_options=read, parse_options=parse, convert_options=pacsv.ConvertOptions(
             column_types={text: pa.string()} if text else {}, **CSV_BOOLS))
     except pa.ArrowInvalid as exc:            # which record has the wrong field count (Arrow cannot say)
-        bad = find_bad_record(raw) if raw is not None and ascii_safe(encoding) and "columns, got" in str(exc) else None
-        if bad is None:
+        bad = raw is not None and ascii_safe(encoding) and "columns, got" in str(exc) and find_bad_record(raw, encoding)
+        if not bad:
             raise
         raise BadRecord(*bad) from None
 
@@ -191,7 +194,7 @@ def infer_block(block: CsvBlock, encoding: str | None, text: str | None = None) 
             for name, value in float_big_ints(table, reopen, options, raw).items():
                 big.setdefault(name, value)
     except BadRecord as exc:                  # the plan names the file's data row (csvplan.check_records)
-        return BlockInfo(names or (), (), rows, bad=(rows + exc.row, exc.detail))
+        return BlockInfo(names or (), (), rows, bad=(rows + exc.row, exc.detail, exc.advice))
     except SourceError:
         raise
     except Exception as exc:

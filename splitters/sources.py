@@ -52,6 +52,16 @@ def source_format(path: str) -> str | None:
     return None
 
 
+def _check_decompressor(url: str) -> None:
+    """A compressed CSV whose decompressor is not installed is refused by name (fsspec would hand
+    its compressed bytes to the CSV parser): ``.csv.zst`` needs the ``zstandard`` package."""
+    from fsspec.utils import infer_compression
+
+    if url.lower().endswith(".zst") and infer_compression(url) is None:
+        raise SourceError(f"input {url!r} is zstd-compressed but the Python package 'zstandard' is not installed; "
+                          "install it (pip install zstandard) or decompress the file (zstd -d)")
+
+
 def _url(fs: fsspec.AbstractFileSystem, path: str) -> str:
     if isinstance(fs, LocalFileSystem):
         return os.path.abspath(path)
@@ -130,6 +140,8 @@ def discover(inputs: list[str]) -> list[SourceFile]:
             fmt = source_format(m)
             if fmt is None:
                 raise SourceError(f"input {_url(fs, m)!r}: unknown format (expected .csv, .csv.gz or .parquet)")
+            if fmt == "csv":
+                _check_decompressor(_url(fs, m))
             key = _identity(fs, m, _url(fs, m))
             if key in seen:
                 continue
@@ -157,6 +169,23 @@ def open_binary(url: str):
     return open_url(url, compression="infer")
 
 
+_MAGIC = ((b"\x1f\x8b", "gzip", ".csv.gz"), (b"\x28\xb5\x2f\xfd", "zstd", ".csv.zst"),
+          (b"\xfd7zXZ\x00", "xz", ".csv.xz"))
+
+
+def check_uncompressed(url: str, fh) -> None:
+    """A file named as plain CSV whose first bytes (read from ``fh``, which is then rewound) are a
+    compressed format's magic number is refused naming the format (its bytes would be parsed, or
+    refused, as text)."""
+    head = fh.read(10)
+    fh.seek(0)
+    bz2 = head[:3] == b"BZh" and head[4:10] == b"1AY&SY"
+    for magic, kind, suffix in _MAGIC + (((head[:3], "bzip2", ".csv.bz2"),) if bz2 else ()):
+        if head.startswith(magic):
+            raise SourceError(f"input {url!r} is {kind}-compressed but its name says plain CSV; rename it to end "
+                              f"in {suffix} (or decompress it)")
+
+
 def parquet_file(url: str) -> pq.ParquetFile:
     if "://" not in url:
         return pq.ParquetFile(url)
@@ -170,6 +199,8 @@ from .oserrors import NO_SPACE  # noqa: E402  (one list of 'disk full' errors)
 def read_error(url: str, exc: BaseException) -> DatagenError:
     """A one-line error naming ``url`` for an exception raised while reading it (a full
     disk while writing the staged copy is an OutputError, not the input's fault)."""
+    if isinstance(exc, DatagenError):
+        return exc
     detail = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, OSError) and (exc.errno in NO_SPACE or "No space left" in detail):
         where = exc.filename or "the staging directory"
@@ -177,8 +208,11 @@ def read_error(url: str, exc: BaseException) -> DatagenError:
     if isinstance(exc, (EOFError, zlib.error, lzma.LZMAError)) or "end-of-stream" in detail \
             or type(exc).__name__ in ("BadGzipFile", "ZstdError"):
         return SourceError(f"input {url!r} is truncated or corrupt (its compressed data cannot be decompressed: {detail})")
-    if isinstance(exc, UnicodeError):
-        return SourceError(f"input {url!r}: cannot read: not UTF-8 text ({detail})")
+    if isinstance(exc, UnicodeError) or "invalid UTF8" in detail or "\ufffd" in detail:
+        codec = getattr(exc, "encoding", None) if isinstance(exc, UnicodeError) else "UTF-8"
+        what = f"{codec} text" if codec else "text in the given --encoding"
+        return SourceError(f"input {url!r}: cannot read: not {what} ({detail}); pass its encoding, "
+                           "e.g. --encoding latin-1 (or cp1252 for an Excel export)")
     return SourceError(f"input {url!r}: cannot read: {detail}")
 
 
@@ -186,8 +220,11 @@ def check_names(src: SourceFile, names: list[str]) -> None:
     """Every column named, and each name once."""
     empty = next((i for i, n in enumerate(names) if not n.strip()), None)
     if empty is not None:
-        raise SchemaError(f"input {src.url!r}: column {empty + 1} has an empty name (a trailing comma in the CSV "
-                          "header?); name every column")
+        why = ("a leading comma: the index column pandas' to_csv writes; write with index=False or name the "
+               "column" if empty == 0 else "a trailing comma in the CSV header?" if empty == len(names) - 1
+               else "two commas in a row in the CSV header?")
+        why = f" ({why})" if src.format == "csv" else ""
+        raise SchemaError(f"input {src.url!r}: column {empty + 1} has an empty name{why}; name every column")
     twice = next((n for n in names if names.count(n) > 1), None)
     if twice is not None:
         raise SchemaError(f"input {src.url!r} has the column name {twice!r} more than once; "

@@ -158,7 +158,9 @@ def unified_schema(sources: list[SourceFile], schemas: list[pa.Schema]) -> pa.Sc
         extra = [n for n in names if n not in ref.names]
         if missing or extra:
             what = f"lacks column {missing[0]!r}" if missing else f"has an extra column {extra[0]!r}"
-            raise SchemaError(f"schema mismatch: {src.url!r} {what} (compared with {ref_src.url!r})")
+            twin = _unicode_twin(missing[0], names, src.url, ref_src.url) if missing else \
+                _unicode_twin(extra[0], ref.names, ref_src.url, src.url)
+            raise SchemaError(f"schema mismatch: {src.url!r} {what} (compared with {ref_src.url!r}){twin}")
         for f in schema:
             if f.type == fields[f.name]:
                 continue
@@ -173,6 +175,21 @@ def unified_schema(sources: list[SourceFile], schemas: list[pa.Schema]) -> pa.Sc
                 origin[f.name] = src.url
             fields[f.name] = merged
     return pa.schema([pa.field(n, _stored(t)) for n, t in fields.items()])
+
+
+def _unicode_twin(name: str, names: list[str], where: str, name_from: str) -> str:
+    """When ``names`` (the columns of ``where``) hold ``name`` (a column of ``name_from``) spelt in
+    another Unicode form (NFC 'é' vs NFD 'e' + U+0301: they look identical), a note saying so with
+    both spellings escaped; the columns are not merged. Else ''."""
+    import unicodedata
+
+    nfc = unicodedata.normalize("NFC", name)
+    twin = next((n for n in names if n != name and unicodedata.normalize("NFC", n) == nfc), None)
+    if twin is None:
+        return ""
+    return (f": it has {twin!r} spelt in another Unicode form, {ascii(twin)} in {where!r} but {ascii(name)} in "
+            f"{name_from!r} (the same name once normalized to NFC); rename the column so every file spells it the "
+            "same, e.g. normalize the headers to NFC")
 
 
 def _stored(t: pa.DataType) -> pa.DataType:
