@@ -28,7 +28,8 @@ FLAGS = (  # (option field, click option) in --help order
     ("batch_size", click.option("--batch-size", type=int, help="Batch size.")),
     ("shuffle", click.option("--shuffle/--no-shuffle", default=None, help="Whether the generator shuffled.")),
     ("seed", click.option("--seed", type=int, help="Shuffle seed.")),
-    ("where", click.option("--where", help="Group filter, e.g. \"month <= 10\".")),
+    ("where", click.option("--where", help="Group filter, e.g. \"month <= 10\", \"`Primary Type` == 'THEFT'\" "
+                           "(backticks quote any column name) or a JSON object such as '{\"month\": [1, 2]}'.")),
     ("drop_remainder", click.option("--drop-remainder/--keep-remainder", default=None)),
     ("memory_budget", click.option("--memory-budget", help="The generator's memory budget, e.g. 256MB.")),
     ("version", click.option("--version", "version", type=int,
@@ -58,7 +59,8 @@ def _json_object(text: str, flag: str, shape: str) -> dict:
 
 
 def read_flags(flags: dict) -> dict:
-    """The flags as option values: --features as a list (or a JSON object of inputs)."""
+    """The flags as option values: --features as a list (or a JSON object of inputs), --where a JSON
+    object (column -> value or list of values) when it is one."""
     flags = dict(flags)
     features = flags.get("features")
     if features is not None:
@@ -66,4 +68,7 @@ def read_flags(flags: dict) -> dict:
             flags["features"] = _json_object(features, "--features", '{"input": ["column", ...]}')
         else:
             flags["features"] = [c.strip() for c in features.split(",") if c.strip()]
+    where = flags.get("where")
+    if where is not None and where.lstrip().startswith("{"):
+        flags["where"] = _json_object(where, "--where", '{"column": [value, ...]}')
     return flags
