@@ -135,18 +135,19 @@ def vacuum(directory, keep, dry_run):
 def compact(directory):
     """Merge the part files of each group of DIRECTORY into one shard (a new version; nothing is deleted)."""
     import importlib.util
-    import subprocess
 
     from datagen.contract.errors import UsageError
+
+    from .child import run_child
 
     refuse_object_store(directory, "datagen compact")
     # compaction is a commit, which the splitter owns (lock, journal, publish); datagen never imports it
     if importlib.util.find_spec("splitters") is None:
         raise UsageError("datagen compact needs the splitters package (installed with split-datasets)")
-    proc = subprocess.run([sys.executable, "-m", "splitters.compact", directory], capture_output=True, text=True)
-    click.echo(proc.stdout, nl=False)
-    click.echo(proc.stderr, nl=False, err=True)
-    sys.exit(proc.returncode)
+    code, out, err = run_child([sys.executable, "-m", "splitters.compact", directory])  # signals forwarded
+    click.echo(out, nl=False)
+    click.echo(err, nl=False, err=True)
+    sys.exit(code)
 
 
 @main.command()
