@@ -124,7 +124,9 @@ def run_compact(directory: str, started: dict | None = None) -> tuple[Manifest |
     out = Path(os.path.realpath(directory))
     if not (out / "manifest.json").exists():
         raise OutputError(f"{directory!r} holds no dataset (no manifest.json) to compact")
-    with outdir.OutDir(out) as target:
+    directory_life = outdir.OutDir(out)
+    directory_life.lock.command = "datagen compact"  # named to whoever finds the directory locked
+    with directory_life as target:
         old = target.inspect()
         if started is not None:
             started["version"] = old.version

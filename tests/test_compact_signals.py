@@ -135,3 +135,35 @@ def test_any_moment_the_outcome_printed_is_the_outcome(parts, delay):
     assert (parent.returncode == 0) == committed, (parent.returncode, stdout, stderr)
     assert (f"compacted (version {version + 1})" in stdout) == committed
     _settled(parts, version, committed)
+
+
+def test_a_lock_held_by_compaction_names_it(parts, tmp_path, run_split):
+    parent = _start(parts)
+    child = _child(parent)
+    while not (parts / ".datagen-staging").exists():
+        assert child.is_running(), parent.communicate()
+        time.sleep(0.001)
+    child.suspend()
+    try:
+        r = run_split(day_file(tmp_path / "more.parquet", 300, 5, 50, 9), "--out", parts, "--append")
+    finally:
+        child.resume()
+    stdout, stderr = parent.communicate(timeout=WAIT)
+    assert parent.returncode == 0, (stdout, stderr)
+    assert r.exit_code == 1
+    assert r.stderr.strip() == f"error: datagen compact is writing {str(parts)!r} (pid {child.pid}); wait for it to " \
+                               "finish", r.stderr
+
+
+def test_a_lock_held_by_vacuum_names_it(parts, tmp_path, run_split):
+    import inspect
+
+    from datagen.app import vacuum
+    from datagen.contract.outlock import OutLock
+
+    assert 'OutLock(root, command="datagen vacuum")' in inspect.getsource(vacuum)
+    with OutLock(parts, command="datagen vacuum"):
+        r = run_split(day_file(tmp_path / "more.parquet", 300, 5, 50, 9), "--out", parts, "--append")
+    assert r.exit_code == 1
+    assert r.stderr.strip() == f"error: datagen vacuum is writing {str(parts)!r} (pid {os.getpid()}); wait for it " \
+                               "to finish", r.stderr
