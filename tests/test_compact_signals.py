@@ -26,7 +26,7 @@ WAIT = 120  # seconds: a bound on waiting for a process, never an assertion on s
 def parts(tmp_path, run_split):
     """A dataset whose months have several part files (compact has work to do)."""
     out = tmp_path / "ds"
-    files = [day_file(tmp_path / f"d{i}.parquet", 10 * i, 45, 3_000, i) for i in range(6)]
+    files = [day_file(tmp_path / f"d{i}.parquet", 10 * i, 45, 10_000, i) for i in range(6)]
     assert run_split(files[0], *ARGS, "--out", out).exit_code == 0
     for f in files[1:]:
         assert run_split(f, "--out", out, "--append").exit_code == 0

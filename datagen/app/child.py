@@ -24,13 +24,18 @@ PR_SET_PDEATHSIG = 1
 
 
 def _die_with(parent: int):
-    """preexec_fn: SIGTERM to the child when ``parent`` dies (Linux); if it died already, end at once."""
+    """preexec_fn: SIGTERM to the child when ``parent`` dies (Linux); if it died already, end at once.
+    libc is loaded here, in the parent: the forked child only makes the call (no dlopen after a fork)."""
+    prctl = None
+    if sys.platform.startswith("linux"):
+        try:
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            pass
+
     def arm() -> None:
-        if sys.platform.startswith("linux"):
-            try:
-                ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-            except (OSError, AttributeError):
-                pass
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
         if os.getppid() != parent:  # the parent died before the request was made
             os._exit(128 + signal.SIGTERM)
     return arm
