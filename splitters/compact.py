@@ -17,6 +17,7 @@ import datetime as _dt
 import hashlib
 import os
 import posixpath
+import signal
 import sys
 import time
 from pathlib import Path
@@ -27,8 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datagen._version import __version__
-from datagen.contract.cli_edge import Command, report_errors
-from datagen.contract.errors import ConservationError, OutputError
+from datagen.contract.cli_edge import Command, Terminated, report_errors
+from datagen.contract.errors import ConservationError, DatagenError, OutputError
 from datagen.contract.lineageseen import LineageSeen
 from datagen.contract.shardcheck import ShardProblem
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, ShardEntry
@@ -114,17 +115,21 @@ def _merge(out: Path, run: list[ShardEntry], part: int, m: Manifest, root: Path,
                       label_counts=_label_counts(table.column(m.label_column)) if m.label_column else None)
 
 
-def run_compact(directory: str) -> tuple[Manifest | None, int, int]:
+def run_compact(directory: str, started: dict | None = None) -> tuple[Manifest | None, int, int]:
     """Compact ``directory``; (the new manifest or None when there was nothing to merge, parts merged,
-    shards written)."""
+    shards written). ``started`` gets the version compacted ("version"), once the lock is held."""
     from datagen.contract.storage import refuse_object_store
 
     refuse_object_store(directory, "datagen compact")
     out = Path(os.path.realpath(directory))
     if not (out / "manifest.json").exists():
         raise OutputError(f"{directory!r} holds no dataset (no manifest.json) to compact")
-    with outdir.OutDir(out) as target:
+    directory_life = outdir.OutDir(out)
+    directory_life.lock.command = "datagen compact"  # named to whoever finds the directory locked
+    with directory_life as target:
         old = target.inspect()
+        if started is not None:
+            started["version"] = old.version
         limit = old.config.get("max_rows_per_shard")
         by_dir: dict[str, list[ShardEntry]] = {}
         for s in old.shards:
@@ -157,13 +162,41 @@ def run_compact(directory: str) -> tuple[Manifest | None, int, int]:
         return manifest, len(merged), len(staged)
 
 
+def _ignore_signals() -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def _committed(directory: str, started: dict) -> int | None:
+    """The version this compaction committed: the current one when it is newer than the one it began from
+    (read under its lock; the journal settled the commit when the lock was released)."""
+    from datagen.contract.manifest import read_manifest
+
+    if started.get("version") is None:
+        return None
+    try:
+        now = read_manifest(directory)
+    except (DatagenError, OSError):
+        return None
+    return now.version if now.version > started["version"] else None
+
+
 @click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("directory")
 @report_errors
 def main(directory):
     """Merge the part files of each group of DIRECTORY into one shard (a new version)."""
-    t0 = time.perf_counter()
-    manifest, merged, written = run_compact(directory)
+    t0, started = time.perf_counter(), {}
+    try:
+        manifest, merged, written = run_compact(directory, started)
+        _ignore_signals()  # done (committed, or nothing to do): that is what is reported
+    except (Terminated, KeyboardInterrupt):  # the journal has settled it: a commit that happened is a success
+        _ignore_signals()
+        committed = _committed(directory, started)
+        if committed is None:
+            raise
+        click.echo(f"compacted (version {committed}): committed before the signal arrived -> {directory}")
+        return
     if manifest is None:
         click.echo(f"nothing to compact: no group of {directory} has several part files; no new version committed")
         return

@@ -12,6 +12,8 @@ from datagen.contract.gcpause import gc_frozen, gc_paused
 from datagen.contract.manifest import read_manifest, read_manifest_with_hash
 from datagen.contract.storage import is_remote, parse_storage_options, refuse_object_store
 
+from .trace_flags import generator_flags
+
 STORAGE_OPTION = click.option("--storage-option", "storage_option", multiple=True, metavar="KEY=VALUE",
                               help="For a dataset URL (s3://...): passed to fsspec (repeatable).")
 
@@ -85,18 +87,7 @@ def verify(directory, quick, storage_option):
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="gen.config saved as JSON or YAML.")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False),
               help="A state file written by gen.checkpoint(...): its generator config (and dataset identity) is used.")
-@click.option("--features", help="Comma-separated feature columns (when no --config).")
-@click.option("--label", help="Label column.")
-@click.option("--batch-size", type=int, help="Batch size.")
-@click.option("--shuffle/--no-shuffle", default=None, help="Whether the generator shuffled.")
-@click.option("--seed", type=int, help="Shuffle seed.")
-@click.option("--where", help="Group filter, e.g. \"month <= 10\".")
-@click.option("--drop-remainder/--keep-remainder", default=None)
-@click.option("--memory-budget", help="The generator's memory budget, e.g. 256MB.")
-@click.option("--version", "version", type=int, help="Dataset version the run read (gen.config records it).")
-@click.option("--num-replicas", type=int, help="Replicas of a data-parallel run (with --replica).")
-@click.option("--replica", type=int, help="Which replica trained the batch (0-based).")
-@click.option("--replica-tail", type=click.Choice(["pad", "drop"]), help="The run's replica_tail.")
+@generator_flags
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--cache-dir", help="For a dataset URL: local directory caching its shards.")
 @STORAGE_OPTION
@@ -146,18 +137,19 @@ def vacuum(directory, keep, dry_run):
 def compact(directory):
     """Merge the part files of each group of DIRECTORY into one shard (a new version; nothing is deleted)."""
     import importlib.util
-    import subprocess
 
     from datagen.contract.errors import UsageError
+
+    from .child import run_child
 
     refuse_object_store(directory, "datagen compact")
     # compaction is a commit, which the splitter owns (lock, journal, publish); datagen never imports it
     if importlib.util.find_spec("splitters") is None:
         raise UsageError("datagen compact needs the splitters package (installed with split-datasets)")
-    proc = subprocess.run([sys.executable, "-m", "splitters.compact", directory], capture_output=True, text=True)
-    click.echo(proc.stdout, nl=False)
-    click.echo(proc.stderr, nl=False, err=True)
-    sys.exit(proc.returncode)
+    code, out, err = run_child([sys.executable, "-m", "splitters.compact", directory])  # signals forwarded
+    click.echo(out, nl=False)
+    click.echo(err, nl=False, err=True)
+    sys.exit(code)
 
 
 @main.command()

@@ -10,6 +10,8 @@ import click
 from datagen.contract.errors import ConfigError
 from datagen.contract.storage import parse_storage_options
 
+from .trace_flags import read_flags
+
 
 def _batch_of(batch: int | None, step: int | None) -> int:
     if batch is not None and step is not None and batch != step:
@@ -40,8 +42,6 @@ def _config(directory: str, config_file, state_file, flags: dict) -> dict:
     else:
         config = load_config_file(config_file) if config_file else {}
     config["directory"] = directory
-    if flags.get("features"):
-        flags["features"] = [c.strip() for c in flags["features"].split(",") if c.strip()]
     if "features" not in config and not flags.get("features"):
         raise ConfigError("give --config FILE (a saved gen.config) or at least --features")
     return config
@@ -60,6 +60,7 @@ def trace_batch(directory, batch, step, epoch, config_file, state_file, fmt, sto
     from datagen.reader.options import options_from_config
 
     batch = _batch_of(batch, step)
+    flags = read_flags(flags)
     config = _config(directory, config_file, state_file, flags)
     options = options_from_config(config, **flags)
     with warnings.catch_warnings():  # training-time advice (e.g. float32 rounding) is noise when only tracing

@@ -102,7 +102,7 @@ def _prune(directory: Path, rel: str) -> None:
 def vacuum(directory: str, keep: int, dry_run: bool, say) -> VacuumPlan:
     root = Path(directory)
     read_manifest_with_hash(root)  # a clear error for a directory that holds no dataset, before locking
-    with OutLock(root):
+    with OutLock(root, command="datagen vacuum"):
         plan = plan_vacuum(root, keep)
         verb = "would delete" if dry_run else "deleting"
         for rel in plan.files:

@@ -2,7 +2,8 @@
 
 The lock is held for the whole split, from before the up-to-date check to after
 the last clean-up, and is not waited for: a second split into the same
-directory stops at once with "another split is writing DIR (pid N)". The lock
+directory stops at once with "another split is writing DIR (pid N)" (or "datagen compact is writing ...":
+a writer that is not a split names its command in the lock file). The lock
 file holds our own JSON (tool name and pid) and is removed, still locked, when
 the split ends; whoever opened the removed file notices (its inode no longer
 is the one at the path) and tries again, so two holders can never coexist.
@@ -41,21 +42,25 @@ def _ours(data: bytes) -> bool:
     return isinstance(obj, dict) and obj.get("lock") == _TAG and isinstance(obj.get("pid"), int)
 
 
-def _holder(fd: int) -> str:
-    """The pid written by the split holding the lock (it writes it just after locking)."""
+def _holder(fd: int) -> tuple[str, str]:
+    """(pid, who) written by the writer holding the lock (just after locking): who is "another split"
+    unless it named its command (``datagen compact``, ``datagen vacuum``)."""
     for _ in range(20):
         data = _read(fd)
         if _ours(data):
-            return str(json.loads(data.decode("utf-8"))["pid"])
+            obj = json.loads(data.decode("utf-8"))
+            command = obj.get("command")
+            return str(obj["pid"]), command if isinstance(command, str) and command else "another split"
         time.sleep(0.05)
-    return "unknown"
+    return "unknown", "another split"
 
 
 class OutLock:
     """``with OutLock(out):`` holds the exclusive lock of ``out`` (an existing directory)."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, command: str | None = None):
         self.out = Path(out)
+        self.command = command  # written into the lock file, so whoever finds it locked is told who holds it
         self.path = self.out / LOCK_NAME
         self.fd: int | None = None
 
@@ -75,9 +80,9 @@ class OutLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                pid = _holder(fd)
+                pid, who = _holder(fd)
                 os.close(fd)
-                raise OutputError(f"another split is writing {str(self.out)!r} (pid {pid}); wait for it to finish") from None
+                raise OutputError(f"{who} is writing {str(self.out)!r} (pid {pid}); wait for it to finish") from None
             except BaseException:
                 os.close(fd)
                 raise
@@ -95,7 +100,8 @@ class OutLock:
                                   "remove it or choose another directory")
             try:
                 os.ftruncate(fd, 0)
-                os.pwrite(fd, json.dumps({"lock": _TAG, "pid": os.getpid()}).encode() + b"\n", 0)
+                mine = {"lock": _TAG, "pid": os.getpid(), **({"command": self.command} if self.command else {})}
+                os.pwrite(fd, json.dumps(mine).encode() + b"\n", 0)
             except BaseException:  # e.g. disk full: leave no lock file behind (we hold the lock)
                 try:
                     os.unlink(self.path)

@@ -21,6 +21,7 @@ Semantics (decided for every shard, never an error once compiled):
   that does not parse as that type is refused.
 * ``and``, ``or``, ``not`` are plain two-valued logic over those results; a bare name
   (``flag``) is allowed for true/false columns and means ``flag == True``.
+* A column name that is not a Python identifier goes in backticks: `Primary Type` == 'THEFT' (where_parse.py).
 
 Anything else, including over-long (more than MAX_LENGTH characters) or too deeply
 nested (more than MAX_DEPTH levels) expressions, is a one-line FilterError.
@@ -36,10 +37,9 @@ from datagen.contract.errors import FilterError
 from .filter_values import equal, group_kinds, kind, non_finite, normaliser, ordered, python_value
 from .outputs import FLOAT_TYPES
 from .typed_values import typed_kind, typed_value
+from .where_parse import MAX_DEPTH, MAX_LENGTH, parse_where  # noqa: F401  (the limits are documented here)
 
 Predicate = Callable[[dict], bool]
-MAX_LENGTH = 10_000
-MAX_DEPTH = 64
 _ORDER = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
 _EQUALITY = (ast.Eq, ast.NotEq, ast.In, ast.NotIn)
 
@@ -195,31 +195,9 @@ def compile_where(where: str | dict | None, group_names: list[str], groups: Iter
         return _compile_dict(where, kinds, types, norm)
     if not isinstance(where, str) or not where.strip():
         raise FilterError(f"where: expected a filter string or a dict, got {where!r}")
-    if len(where) > MAX_LENGTH:
-        raise FilterError(f"where {_show(where)}: {len(where):,} characters, at most {MAX_LENGTH:,} are allowed")
-    try:
-        tree = ast.parse(where.strip(), mode="eval")
-        depth = _depth(tree)
-    except SyntaxError as exc:
-        raise FilterError(f"where {_show(where)}: not a valid filter ({exc.msg})") from None
-    except (ValueError, OverflowError) as exc:
-        raise FilterError(f"where {_show(where)}: not a valid filter ({exc})") from None
-    except (RecursionError, MemoryError):
-        depth = MAX_DEPTH + 1
-    if depth > MAX_DEPTH:
-        raise FilterError(f"where {_show(where)}: nested more than {MAX_DEPTH} levels deep")
+    tree = parse_where(where, lambda m: FilterError(f"where {_show(where)}: {m}"))
     compiled = _Compiler(where, kinds, types).node(tree.body)
     return lambda g: bool(compiled(norm(g)))
-
-
-def _depth(tree: ast.AST) -> int:
-    deepest, stack = 0, [(tree, 1)]
-    while stack:
-        node, d = stack.pop()
-        deepest = max(deepest, d)
-        if d <= MAX_DEPTH:
-            stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
-    return deepest
 
 
 def _compile_dict(where: dict, kinds: dict[str, set[str]], types: dict[str, str],
