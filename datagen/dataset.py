@@ -43,6 +43,12 @@ def shard_files(directory: str | os.PathLike) -> list[str]:
     ``DIR/**/*.parquet`` also reads the shards of earlier versions (after ``--append``, ``--overwrite`` or
     ``compact``) until ``datagen vacuum`` deletes them. Nothing is checked here (``arrow_dataset`` checks
     the footers); the list comes from reading and validating ``manifest.json``."""
+    from datagen.contract.errors import ConfigError
+    from datagen.contract.storage import is_remote
+
+    if is_remote(directory) or str(directory).startswith("file:"):
+        raise ConfigError(f"shard_files takes a local dataset directory, got {str(directory)!r}; for a dataset URL "
+                          "use arrow_dataset(URL), which reads the listed shards through fsspec")
     directory = Path(os.path.abspath(directory))
     return [str(directory.joinpath(*s.path.split("/"))) for s in read_manifest(directory).shards]
 

@@ -25,6 +25,7 @@ with the dataset's type already.
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import pyarrow as pa
@@ -145,9 +146,13 @@ def refuse_changed_paths(old: Manifest, sources: list, digests: list[str], out: 
     """Refuse a new input at the path of a source the dataset holds, with other content: the file changed
     since it was split (a corrected or re-downloaded file). Appending it would hold its unchanged rows
     twice, and provenance would name rows of one path under two contents."""
-    held = {s.path: s for s in old.sources}
+    def real(path: str) -> str:   # a symlink or a linked directory names the same file
+        return path if "://" in path else os.path.realpath(path)
+
+    held = {real(s.path): s for s in old.sources}
+    held.update({s.path: s for s in old.sources})
     for src, digest in zip(sources, digests):
-        was = held.get(src.url)
+        was = held.get(real(src.url)) or held.get(src.url)
         if was is not None and was.sha256 != digest:
             raise SourceError(f"--append: input {src.url!r} is already in the dataset in {out!r} as source {was.id}, "
                               f"with other content (sha256 {was.sha256[:12]}… then, {digest[:12]}… now): its rows "

@@ -21,7 +21,7 @@ def label_notes(label: str | None, shards: list[ShardEntry]) -> tuple[str, ...]:
     if not total:
         return ()
     first = next(s.path for s, n in zip(shards, missing) if n)
-    return (f"label column {label!r} holds {total:,} null values (first in shard {first!r}): a DataGenerator "
+    return (f"label column {label!r} holds {total:,} null value{'s' if total > 1 else ''} (first in shard {first!r}): a DataGenerator "
             f"with label={label!r} refuses them and datagen verify fails the dataset; drop or fill those rows in the "
             "input and split again, or split without --label",)
 

@@ -139,7 +139,7 @@ def discover(inputs: list[str]) -> list[SourceFile]:
         for m in matches:
             fmt = source_format(m)
             if fmt is None:
-                raise SourceError(f"input {_url(fs, m)!r}: unknown format (expected .csv, .csv.gz or .parquet)")
+                raise SourceError(f"input {_url(fs, m)!r}: unknown format (expected .parquet, .csv, .csv.gz, .csv.bz2, .csv.xz or .csv.zst)")
             if fmt == "csv":
                 _check_decompressor(_url(fs, m))
             key = _identity(fs, m, _url(fs, m))
@@ -165,7 +165,12 @@ def discover(inputs: list[str]) -> list[SourceFile]:
 
 
 def open_binary(url: str):
-    """A readable binary file object; compressed CSV is decompressed by suffix."""
+    """A readable binary file object; compressed CSV is decompressed by suffix (zstd by zstdstream.py,
+    which refuses a file cut short inside a frame)."""
+    if url.lower().endswith(".zst"):
+        from .zstdstream import open_zstd
+
+        return open_zstd(open_url(url), url)
     return open_url(url, compression="infer")
 
 

@@ -147,3 +147,41 @@ def test_shard_files_read_only_the_current_version(tmp_path, run_split, run_data
     frame = pl.scan_parquet(files, hive_partitioning=True).collect()
     assert frame.height == 600 and sorted(frame["id"].to_list()) == list(range(600))
     assert "day" in frame.columns
+
+
+def test_a_changed_file_appended_through_a_symlink_is_refused_too(split_csv, run_split, tmp_path):
+    src, out = split_csv
+    _csv(src, 301)
+    link = tmp_path / "elsewhere" / "link.csv"
+    link.parent.mkdir()
+    link.symlink_to(src)
+    fails(run_split(link, "--out", out, "--append"), 1, "already in the dataset", "source 0")
+
+
+def test_a_truncated_zstd_csv_is_refused(tmp_path, run_split):
+    """zstandard's stream reader returned what it had of a file cut inside a frame: 128,854 of 200,000
+    rows were split, the last value cut mid-number, exit 0 (splitters/zstdstream.py)."""
+    import zstandard
+
+    text = b"g,v\n" + b"".join(b"%s,%d\n" % (b"ab"[i % 2:i % 2 + 1], i) for i in range(50_000))
+    whole = zstandard.ZstdCompressor(level=1).compress(text)
+    frames = zstandard.ZstdCompressor().compress(text[:999]) + zstandard.ZstdCompressor().compress(text[999:])
+    (tmp_path / "frames.csv.zst").write_bytes(frames)
+    r = run_split(tmp_path / "frames.csv.zst", "--out", tmp_path / "ok", "--group-by", "g")
+    assert r.exit_code == 0, r.output
+    assert sorted(arrow_dataset(str(tmp_path / "ok")).to_table().column("v").to_pylist()) == list(range(50_000))
+    for cut in (0.5, 0.99, len(frames) - 3):
+        data = frames[:cut] if isinstance(cut, int) else whole[:int(len(whole) * cut)]
+        (tmp_path / "cut.csv.zst").write_bytes(data)
+        fails(run_split(tmp_path / "cut.csv.zst", "--out", tmp_path / "o", "--group-by", "g"), 1,
+              "truncated or corrupt", "cut.csv.zst")
+        assert not (tmp_path / "o").exists()
+
+
+def test_shard_files_refuses_a_url_in_one_line():
+    from datagen.contract.errors import ConfigError
+    from datagen.dataset import shard_files
+
+    for url in ("s3://bucket/ds", "file:///tmp/ds"):
+        with pytest.raises(ConfigError, match="takes a local dataset directory.*arrow_dataset"):
+            shard_files(url)
