@@ -6,11 +6,10 @@ timestamp; anything else together is text, which holds the file's exact characte
 are the words true/false only, so the join of any split of the rows into blocks is the type of
 all of them: the types never depend on --blocksize. The same pass counts each block's rows, so a
 block's first ``_source_row`` is the sum of the rows of the blocks before it, and notes what
-csvexact.py needs to refuse an integer a float64 column would round.
+csvexact.py needs to refuse an integer a float64 column would round. (filekinds.py: what a .csv is.)
 
-The stage step then reads each block with explicit types: a number column with the type the
-block itself holds (an int64 block of a float64 column is cast exactly by ``sources.conform``),
-every other column with the final type."""
+The stage step then reads each block with explicit types: a number column with the type the block itself
+holds (an int64 block of a float64 column is cast exactly by ``sources.conform``), every other column with the final type."""
 
 from __future__ import annotations
 
@@ -28,7 +27,8 @@ from .csvrows import BadRecord, find_bad_record, not_utf8
 from .csvstamps import merge_stamps, piece_stamps, stamp_type
 from .csvscan import CHUNK_BYTES, WHOLE, BlockStream, CsvLayout, RecordScanner, ascii_safe, scan_layout, splittable
 from .csvread import CSV_BOOLS, csv_options
-from .sources import SourceFile, check_names, check_uncompressed, open_binary, read_error
+from .filekinds import check_uncompressed
+from .sources import SourceFile, check_names, open_binary, read_error
 from .unify import csv_join
 
 

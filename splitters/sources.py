@@ -174,23 +174,6 @@ def open_binary(url: str):
     return open_url(url, compression="infer")
 
 
-_MAGIC = ((b"\x1f\x8b", "gzip", ".csv.gz"), (b"\x28\xb5\x2f\xfd", "zstd", ".csv.zst"),
-          (b"\xfd7zXZ\x00", "xz", ".csv.xz"))
-
-
-def check_uncompressed(url: str, fh) -> None:
-    """A file named as plain CSV whose first bytes (read from ``fh``, which is then rewound) are a
-    compressed format's magic number is refused naming the format (its bytes would be parsed, or
-    refused, as text)."""
-    head = fh.read(10)
-    fh.seek(0)
-    bz2 = head[:3] == b"BZh" and head[4:10] == b"1AY&SY"
-    for magic, kind, suffix in _MAGIC + (((head[:3], "bzip2", ".csv.bz2"),) if bz2 else ()):
-        if head.startswith(magic):
-            raise SourceError(f"input {url!r} is {kind}-compressed but its name says plain CSV; rename it to end "
-                              f"in {suffix} (or decompress it)")
-
-
 def parquet_file(url: str) -> pq.ParquetFile:
     if "://" not in url:
         return pq.ParquetFile(url)
