@@ -198,8 +198,12 @@ def read_error(url: str, exc: BaseException) -> DatagenError:
         return SourceError(f"input {url!r} is truncated or corrupt (its compressed data cannot be decompressed: {detail})")
     if isinstance(exc, UnicodeError) or "invalid UTF8" in detail or "\ufffd" in detail:
         codec = getattr(exc, "encoding", None) if isinstance(exc, UnicodeError) else "UTF-8"
-        what = f"{codec} text" if codec else "text in the given --encoding"
-        return SourceError(f"input {url!r}: cannot read: not {what} ({detail}); pass its encoding, "
+        codec = None if codec in ("charmap", None) else codec   # Python names every 8-bit codebook 'charmap'
+        if codec is None or codec.replace("-", "").lower() != "utf8":   # an --encoding was given and fails
+            what = f"{codec} text, the --encoding given" if codec else "text in the --encoding given"
+            return SourceError(f"input {url!r}: cannot read: not {what} ({detail}); pass "
+                               "the file's own encoding with --encoding (latin-1 decodes any byte)")
+        return SourceError(f"input {url!r}: cannot read: not UTF-8 text ({detail}); pass its encoding, "
                            "e.g. --encoding latin-1 (or cp1252 for an Excel export)")
     return SourceError(f"input {url!r}: cannot read: {detail}")
 

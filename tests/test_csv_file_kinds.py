@@ -39,3 +39,10 @@ def test_utf16_with_its_encoding_splits(tmp_path, run_split):
     r = run_split(tmp_path / "x.csv", "--out", tmp_path / "o", "--group-by", "g", "--encoding", "utf-16")
     assert r.exit_code == 0, r.output
     assert sorted(arrow_dataset(str(tmp_path / "o")).to_table().column("v").to_pylist()) == [2, 4]
+
+
+def test_a_failing_given_encoding_is_not_called_charmap_nor_advised_again(tmp_path, run_split):
+    (tmp_path / "cp.csv").write_bytes(b"g,name\n" + b"".join(b"a,row%d\n" % i for i in range(3000)) + b"b,x\x81y\n")
+    line = fails(run_split(tmp_path / "cp.csv", "--out", tmp_path / "o", "--group-by", "g", "--encoding", "cp1252"),
+                 1, "cp.csv", "--encoding given", "the file's own encoding")
+    assert "not charmap" not in line and "or cp1252 for" not in line, line
