@@ -34,6 +34,7 @@ from datagen.contract.errors import ConfigError, SchemaError, SourceError
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, is_text, value_type_name
 
 from .config import ABSENT_WHEN_NONE, OutputSettings, SplitConfig
+from .unify import unicode_twin
 
 _RUN_ONLY = {"inputs", "encoding"}   # each run's own: --encoding describes its input files (default UTF-8)
 _DEFAULTS = {"naive_timezone": "'UTC'", "time_format": "no --time-format (ISO-8601 times)"}  # absent keys
@@ -120,9 +121,10 @@ def append_casts(old: Manifest, cfg: SplitConfig, schema: pa.Schema, out: str, t
     extra = [n for n in schema.names if n not in expected]
     missing = [n for n in expected if n not in schema.names]
     if extra:
+        twin = unicode_twin(extra[0], list(expected), out, "the new input")
         raise SchemaError(f"--append: the new input has column {extra[0]!r} ({schema.field(extra[0]).type}), which "
-                          f"the dataset in {out!r} does not have (its columns: {', '.join(expected)}); drop the "
-                          "column or split into a new --out")
+                          f"the dataset in {out!r} does not have" + (twin or f" (its columns: {', '.join(expected)}); "
+                                                                     "drop the column or split into a new --out"))
     if missing:
         raise SchemaError(f"--append: the new input lacks column {missing[0]!r} ({expected[missing[0]]}) of the "
                           f"dataset in {out!r}; add it or split into a new --out")

@@ -158,8 +158,8 @@ def unified_schema(sources: list[SourceFile], schemas: list[pa.Schema]) -> pa.Sc
         extra = [n for n in names if n not in ref.names]
         if missing or extra:
             what = f"lacks column {missing[0]!r}" if missing else f"has an extra column {extra[0]!r}"
-            twin = _unicode_twin(missing[0], names, src.url, ref_src.url) if missing else \
-                _unicode_twin(extra[0], ref.names, ref_src.url, src.url)
+            twin = unicode_twin(missing[0], names, src.url, ref_src.url) if missing else \
+                unicode_twin(extra[0], ref.names, ref_src.url, src.url)
             raise SchemaError(f"schema mismatch: {src.url!r} {what} (compared with {ref_src.url!r}){twin}")
         for f in schema:
             if f.type == fields[f.name]:
@@ -177,7 +177,7 @@ def unified_schema(sources: list[SourceFile], schemas: list[pa.Schema]) -> pa.Sc
     return pa.schema([pa.field(n, _stored(t)) for n, t in fields.items()])
 
 
-def _unicode_twin(name: str, names: list[str], where: str, name_from: str) -> str:
+def unicode_twin(name: str, names: list[str], where: str, name_from: str) -> str:
     """When ``names`` (the columns of ``where``) hold ``name`` (a column of ``name_from``) spelt in
     another Unicode form (NFC 'é' vs NFD 'e' + U+0301: they look identical), a note saying so with
     both spellings escaped; the columns are not merged. Else ''."""

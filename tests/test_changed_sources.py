@@ -185,3 +185,14 @@ def test_shard_files_refuses_a_url_in_one_line():
     for url in ("s3://bucket/ds", "file:///tmp/ds"):
         with pytest.raises(ConfigError, match="takes a local dataset directory.*arrow_dataset"):
             shard_files(url)
+
+
+def test_append_names_a_column_spelt_in_another_unicode_form(tmp_path, run_split):
+    import unicodedata
+
+    nfd, nfc = unicodedata.normalize("NFD", "café"), unicodedata.normalize("NFC", "café")
+    (tmp_path / "a.csv").write_text(f"g,{nfd},v\na,1,2\n")
+    (tmp_path / "b.csv").write_text(f"g,{nfc},v\nb,3,4\n")
+    assert run_split(tmp_path / "a.csv", "--out", tmp_path / "o", "--group-by", "g").exit_code == 0
+    fails(run_split(tmp_path / "b.csv", "--out", tmp_path / "o", "--append"), 1, "another Unicode form",
+          ascii(nfd), ascii(nfc))
