@@ -68,7 +68,8 @@ def parse_size(value: Any, key: str, minimum: int) -> int:
         raise ConfigError(f"{key}: expected at most {MAX_SIZE:,} bytes (2**63 - 1), got {value!r}")
     n = int(n)  # bytes: fractions dropped
     if n < minimum:
-        raise ConfigError(f"{key}: expected at least {minimum:,} bytes, got {value!r}")
+        mib = f" ({minimum >> 20:,} MiB: MB and GB are powers of 10, MiB and GiB of 2)" if minimum % (1 << 20) == 0 else ""
+        raise ConfigError(f"{key}: expected at least {minimum:,} bytes{mib}, got {value!r} ({n:,} bytes)")
     return n
 
 
