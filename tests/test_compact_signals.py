@@ -57,6 +57,21 @@ def _settled(out, version: int, committed: bool) -> None:
     assert verify_dataset(out).ok
 
 
+def _signal_held_child(parent: subprocess.Popen, child: psutil.Process, signum: int, parent_waits: bool = False) -> str:
+    """Send ``signum`` to datagen compact's group (as a terminal's Ctrl-C or a scheduler does) while its
+    suspended child is held, let datagen forward it, release the child; datagen must exit 128 + signum.
+    ``parent_waits``: datagen must still be waiting for the child then. Returns datagen's stderr."""
+    os.killpg(parent.pid, signum)
+    time.sleep(0.2)                     # datagen forwards it (a child with no handler yet dies of it at once)
+    if parent_waits:
+        assert parent.poll() is None, parent.communicate()
+    with contextlib.suppress(psutil.NoSuchProcess):
+        child.resume()
+    stdout, stderr = parent.communicate(timeout=WAIT)
+    assert parent.returncode == 128 + signum, (stdout, stderr)
+    return stderr
+
+
 def test_kill_9_of_datagen_stops_the_compaction(parts):
     version = read_manifest(parts).version
     parent = _start(parts)
@@ -76,12 +91,7 @@ def test_a_signal_before_the_commit_is_forwarded_and_rolled_back(parts, signum):
     parent = _start(parts)
     child = _child(parent)
     child.suspend()
-    os.killpg(parent.pid, signum)       # the group of datagen compact, as a terminal's Ctrl-C or a scheduler
-    time.sleep(0.2)                     # datagen forwards it (a child with no handler yet dies of it at once)
-    with contextlib.suppress(psutil.NoSuchProcess):
-        child.resume()
-    stdout, stderr = parent.communicate(timeout=WAIT)
-    assert parent.returncode == 128 + signum, (stdout, stderr)
+    stderr = _signal_held_child(parent, child, signum)
     assert ("terminated (SIGTERM)" if signum == signal.SIGTERM else "interrupted") in stderr
     assert not child.is_running()
     _settled(parts, version, committed=False)
@@ -98,12 +108,7 @@ def test_a_signal_mid_compaction_is_forwarded_and_waited_for(parts, signum):
         time.sleep(0.001)
     child.suspend()
     assert read_manifest(parts).version == version   # caught before its commit
-    os.killpg(parent.pid, signum)
-    time.sleep(0.2)
-    assert parent.poll() is None, parent.communicate()
-    child.resume()
-    stdout, stderr = parent.communicate(timeout=WAIT)
-    assert parent.returncode == 128 + signum, (stdout, stderr)
+    stderr = _signal_held_child(parent, child, signum, parent_waits=True)
     assert stderr == ("terminated (SIGTERM)\n" if signum == signal.SIGTERM else "interrupted\n")
     _settled(parts, version, committed=False)
 
