@@ -50,11 +50,18 @@ def missing_in(ns: np.ndarray | None) -> np.ndarray | None:
     return missing if missing.any() else None
 
 
-def time_range(ns: np.ndarray | None, res: str) -> tuple[str | None, str | None]:
-    """(time_min, time_max) of a shard's rows (ticks at resolution ``res``), ordered by staged time: the timed rows come first;
-    (None, None) when there is no time column or no row of the shard has a time."""
-    if ns is None:
+def time_range(ns: np.ndarray | None, res: str, ordered: bool = False) -> tuple[str | None, str | None]:
+    """(time_min, time_max) of a shard's rows (ticks at resolution ``res``; MISSING_TIME for a row
+    without a time); (None, None) when there is no time column or no row of the shard has a time.
+    ``ordered``: the ticks are sorted (a shard's rows: by time, missing times last), so the ends are
+    looked up, not searched for."""
+    if ns is None or not len(ns):
         return None, None
+    if ordered:
+        timed = int(np.searchsorted(ns, MISSING_TIME))   # the rows with a time come first
+        if not timed:
+            return None, None
+        return iso_time(int(ns[0]), res), iso_time(int(ns[timed - 1]), res)
     timed = ns[ns != MISSING_TIME]
     if not len(timed):
         return None, None

@@ -29,7 +29,7 @@ from .missing_times import time_range
 from .shard_encoding import write_options
 from .sharedmarks import SharedMarks, marks_for
 from .stage_memory import store_for
-from .stage_write import staged_source, unpack_staged
+from .stage_write import StagedLayout, staged_layout, staged_source, ticks_of
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ def _label_counts(column: pa.ChunkedArray) -> dict[str, int] | None:
 def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
     """Write the shards of ``jobs``; see the module docstring."""
     readers: dict[str, pa.ipc.RecordBatchFileReader] = {}
+    layouts: dict[str, StagedLayout] = {}   # per staged file, read once from its schema
     marks: dict[int, np.ndarray] = {}
     counts: dict[int, int] = {}
     shards: list[tuple[int, ShardEntry]] = []
@@ -86,29 +87,12 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
     try:
         with ShardWrites() if ctx.upload_to is None else nullcontext() as writes:
             for job in jobs:
-                pieces, ids, rows, ticks = [], [], [], []
-                for path, batch_index, _ in job.slices:
-                    staged = memory.piece(path, batch_index) if memory is not None else None   # stage_memory.py
-                    if staged is None:
-                        if path not in readers:
-                            readers[path] = pa.ipc.open_file(staged_source(path, mapped=True))
-                        staged = readers[path].get_batch(batch_index)
-                    # each staged slice holds rows of exactly one source
-                    piece, source_id, piece_rows, piece_ticks = unpack_staged(staged, ctx.time_column)
-                    _mark_written(source_id, piece_rows, marks, counts, ctx.source_rows, ctx.source_id_offset, shared)
-                    pieces.append(piece)
-                    ids.append(np.full(piece.num_rows, source_id, np.int32))
-                    rows.append(piece_rows)
-                    ticks.append(piece_ticks)
-                if len({p.schema for p in pieces}) > 1:  # staged files encode text independently: decode first
-                    table = pa.concat_tables([_decode_text(pa.Table.from_batches([p])) for p in pieces])
-                else:
-                    table = pa.Table.from_batches(pieces)
-                source_ids, source_rows = np.concatenate(ids), np.concatenate(rows)
+                table, source_ids, source_rows, ticks = _gather_group(job, ctx, readers, layouts, memory)
+                _mark_runs(source_ids, source_rows, marks, counts, ctx.source_rows, ctx.source_id_offset, shared)
                 if ctx.time_column is None:   # no time: source file and row order
                     ns, order = None, lineage_order(source_ids, source_rows)
                 else:
-                    order, ns = time_sort(np.concatenate(ticks))
+                    order, ns = time_sort(ticks)
                 table = _decode_text(gather_rows(table, order))   # gather.py: contiguous, then taken
                 # the lineage columns, last: numpy gathers them
                 table = table.append_column(SOURCE_ID_COLUMN,
@@ -128,6 +112,52 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
             reader.close() if hasattr(reader, "close") else None
     written = {} if shared is not None else {k: np.packbits(v) for k, v in marks.items()}   # shared: the driver packs them
     return ReduceResult(shards=shards, written=written, counts=counts)
+
+
+def _gather_group(job: GroupJob, ctx: WriteContext, readers: dict, layouts: dict, memory
+                  ) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray | None]:
+    """One group's staged rows, in source order: (stored columns, lineage ids as int32, source rows as
+    int64, ticks or None without a time column). Each staged slice holds rows of exactly one source;
+    a file's layout is parsed once (stage_write.staged_layout) and the lineage columns are built for
+    the whole group at once, not per slice."""
+    pieces, offsets, ticks, ids, firsts, sizes = [], [], [], [], [], []
+    for path, batch_index, _ in job.slices:
+        staged = memory.piece(path, batch_index) if memory is not None else None   # stage_memory.py
+        if staged is None:
+            if path not in readers:
+                readers[path] = pa.ipc.open_file(staged_source(path, mapped=True))
+            staged = readers[path].get_batch(batch_index)
+        lay = layouts.get(path)
+        if lay is None:
+            lay = layouts[path] = staged_layout(staged.schema, ctx.time_column)
+        pieces.append(staged.select(lay.stored))
+        offsets.append(staged.column(lay.rows).to_numpy())
+        if lay.ticks is not None:
+            column = staged.column(lay.ticks)
+            ticks.append(column.to_numpy() if lay.ticks_staged else ticks_of(column))
+        ids.append(lay.source_id)
+        firsts.append(lay.first_row)
+        sizes.append(staged.num_rows)
+    first = pieces[0].schema
+    if all(p.schema.equals(first) for p in pieces[1:]):
+        table = pa.Table.from_batches(pieces).replace_schema_metadata(None)
+    else:   # staged files encode text independently: decode first
+        table = pa.concat_tables([_decode_text(pa.Table.from_batches([p]).replace_schema_metadata(None))
+                                  for p in pieces])
+    rows = np.concatenate(offsets).astype(np.int64)
+    rows += np.repeat(np.array(firsts, np.int64), sizes)
+    source_ids = np.repeat(np.array(ids, np.int32), sizes)
+    return table, source_ids, rows, (np.concatenate(ticks) if ticks else None)
+
+
+def _mark_runs(ids: np.ndarray, rows: np.ndarray, marks: dict, counts: dict, source_rows: tuple[int, ...],
+               offset: int, shared: SharedMarks | None) -> None:
+    """``_mark_written`` for each run of one source in a group's rows (they arrive in source order)."""
+    if not len(ids):
+        return
+    cuts = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    for start, stop in zip([0, *cuts.tolist()], [*cuts.tolist(), len(ids)]):
+        _mark_written(int(ids[start]), rows[start:stop], marks, counts, source_rows, offset, shared)
 
 
 def _decode_text(table: pa.Table) -> pa.Table:
@@ -193,7 +223,7 @@ def _write_shard(job: GroupJob, part: int, piece: pa.Table, ns: np.ndarray | Non
     else:
         (writes.submit if writes is not None else write_file)(dest, data)   # past the page cache where the filesystem allows it (directwrite.py)
     meta = collected[0]
-    time_min, time_max = time_range(ns, ctx.time_resolution)
+    time_min, time_max = time_range(ns, ctx.time_resolution, ordered=True)   # shard rows are in time order
     return job.index, ShardEntry(
         path=rel, group=job.group, part=part, rows=piece.num_rows, bytes=data.size,
         sha256=hashlib.sha256(data).hexdigest(),

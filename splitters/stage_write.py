@@ -4,8 +4,8 @@ already holds it) the time in ticks are appended, repetitive text is dictionary-
 are ordered by group, and the table is written to an Arrow IPC file with one record batch per
 group, so the reduce step reads exactly one group's bytes. The lineage source id, the same
 for every row of a staged file, is stored once, in the file's schema metadata, and so is the
-batch's first source row: the rows are staged as uint32 offsets from it (``unpack_staged``
-reads a staged batch back). Value ranges are measured here for --compact."""
+batch's first source row: the rows are staged as uint32 offsets from it (``staged_layout``
+says where a staged file's parts sit). Value ranges are measured here for --compact."""
 
 from __future__ import annotations
 
@@ -102,18 +102,29 @@ def ticks_of(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.asarray(values.to_numpy())
 
 
-def unpack_staged(piece: pa.RecordBatch, time_column: str | None
-                  ) -> tuple[pa.RecordBatch, int, np.ndarray, np.ndarray | None]:
-    """A staged record batch as (its stored columns, its lineage source id, its source rows as int64,
-    its times in ticks or None without a time column); see the module docstring."""
-    meta, last = piece.schema.metadata, piece.num_columns - 1
-    ticks = None
+@dataclass(frozen=True)
+class StagedLayout:
+    """Where a staged file's parts sit, the same for every record batch of the file (read once per
+    file from its schema): the stored columns, the source rows (uint32 offsets from ``first_row``),
+    the ticks (a staged column, or the time column itself, or none) and the lineage source id."""
+    stored: tuple[int, ...]
+    rows: int
+    ticks: int | None
+    ticks_staged: bool
+    source_id: int
+    first_row: int
+
+
+def staged_layout(schema: pa.Schema, time_column: str | None) -> StagedLayout:
+    """The layout of a staged file (or kept batch) of ``schema``; see the module docstring."""
+    meta, last = schema.metadata, len(schema) - 1
+    ticks, staged_ticks = None, False
     if time_column is not None:   # staged last, or the time column itself
-        staged_ticks = piece.schema.names[last] != SOURCE_ROW_COLUMN
-        ticks = piece.column(last).to_numpy() if staged_ticks else ticks_of(piece.column(time_column))
+        staged_ticks = schema.names[last] != SOURCE_ROW_COLUMN
+        ticks = last if staged_ticks else schema.get_field_index(time_column)
         last -= staged_ticks
-    rows = piece.column(last).to_numpy().astype(np.int64) + int(meta[FIRST_ROW_KEY])
-    return piece.select(range(last)).replace_schema_metadata(None), int(meta[SOURCE_ID_KEY]), rows, ticks
+    return StagedLayout(tuple(range(last)), last, ticks, staged_ticks, int(meta[SOURCE_ID_KEY]),
+                        int(meta[FIRST_ROW_KEY]))
 
 
 def track_ranges(table: pa.Table, names: tuple[str, ...], ranges: dict[str, tuple]) -> None:

@@ -210,3 +210,17 @@ def test_all_empty_time_columns_and_epoch_numbers_with_blanks(tmp_path, run_spli
                   "--group-by", "day")
     assert r.exit_code == 0, r.stderr
     assert sorted((s.group["day"] or 0, s.rows) for s in read_manifest(tmp_path / "o").shards) == [(0, 1), (14, 2)]
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.integers(-62_135_596_800_000_000, 253_402_300_799_999_999), max_size=40), st.integers(0, 5),
+       st.sampled_from(["us", "ns"]))
+def test_property_time_range_of_ordered_ticks_is_the_searched_one(ticks, missing, res):
+    """A shard's ticks are sorted, missing times last: the looked-up ends are the min and max of the
+    rows that have a time (None, None when none has)."""
+    from splitters.missing_times import MISSING_TIME, time_range
+
+    ns = np.array(sorted(ticks) + [MISSING_TIME] * missing, dtype=np.int64)
+    timed = ticks
+    want = (None, None) if not timed else time_range(np.array([min(timed), max(timed)], np.int64), res)
+    assert time_range(ns, res, ordered=True) == time_range(ns, res) == want

@@ -22,7 +22,8 @@ from splitters.sources import discover
 from splitters.split import run_split
 from splitters.stage import StageContext, stage_unit
 from splitters.stage_hashed import _read_whole
-from splitters.stage_write import FIRST_ROW_KEY, SOURCE_ID_KEY, staged_table, unpack_staged
+from splitters.reduce import GroupJob, WriteContext, _gather_group
+from splitters.stage_write import FIRST_ROW_KEY, SOURCE_ID_KEY, staged_table
 
 DAY_S = 86_400
 
@@ -126,30 +127,54 @@ def test_staged_files_are_written_through_a_buffer_and_closed(tmp_path):
     assert pa.ipc.open_file(staged_source(str(tmp_path / "s7.arrow"))).read_all().equals(table)
 
 
+class _OneBatch:
+    """A staged file's reader, as the reduce step caches it: record batches by index."""
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def get_batch(self, i):
+        return self.batches[i]
+
+
 @settings(deadline=None, max_examples=40)
-@given(st.lists(st.integers(0, 2**40), min_size=0, max_size=30, unique=True), st.integers(0, 50),
+@given(st.lists(st.tuples(st.integers(0, 50), st.lists(st.integers(0, 2**40), min_size=0, max_size=30, unique=True)),
+                min_size=1, max_size=4),
        st.sampled_from(["us", "s", None]))
-def test_property_a_staged_batch_reads_back_as_it_was(source_rows, source_id, unit):
-    """stage_write.staged_table then unpack_staged give back the stored columns, the source id, the
-    source rows (uint32 offsets when they span less than 2**32, else int64) and the ticks."""
-    n = len(source_rows)
-    rows = np.array(source_rows, dtype=np.int64)
-    seconds = np.arange(n, dtype=np.int64) * 7
-    columns = {"x": np.arange(n, dtype=np.float64)}
-    if unit is not None:
-        columns["event_time"] = pa.array(seconds * (10**6 if unit == "us" else 1), pa.timestamp(unit, tz="UTC"))
-    table = pa.table(columns)
-    ctx = StageContext("", table.schema, "event_time" if unit else None, None, "UTC", ("month",),
-                       frozenset({"month"}), "error", 1000, ())
-    ticks = seconds * 10**6 if unit else None
-    staged = staged_table(table, ticks, rows, source_id, np.arange(n), ctx).combine_chunks()
-    batch = staged.to_batches()[0] if n else pa.RecordBatch.from_pylist([], schema=staged.schema)
-    stored, got_id, got_rows, got_ticks = unpack_staged(batch, ctx.time_column)
-    assert pa.Table.from_batches([stored]).equals(table) and got_id == source_id
-    assert got_rows.dtype == np.int64 and got_rows.tolist() == rows.tolist()
-    assert (got_ticks is None) if unit is None else got_ticks.tolist() == ticks.tolist()
-    narrow = n == 0 or rows.max() - rows.min() < 2**32
-    assert staged.schema.field(SOURCE_ROW_COLUMN).type == (pa.uint32() if narrow else pa.int64())
+def test_property_staged_slices_gather_back_as_they_were(staged_pieces, unit):
+    """stage_write.staged_table, then the reduce step's gather of a group's slices (one per staged
+    file, each of one source) give back the stored columns, the lineage source ids, the source rows
+    (uint32 offsets when they span less than 2**32, else int64) and the ticks, in slice order."""
+    ctx = wctx = None
+    readers, tables, all_rows, all_ids, all_ticks, slices = {}, [], [], [], [], []
+    for k, (source_id, source_rows) in enumerate(staged_pieces):
+        n = len(source_rows)
+        rows = np.array(source_rows, dtype=np.int64)
+        seconds = np.arange(n, dtype=np.int64) * 7 + k
+        columns = {"x": np.arange(n, dtype=np.float64) + k}
+        if unit is not None:
+            columns["event_time"] = pa.array(seconds * (10**6 if unit == "us" else 1), pa.timestamp(unit, tz="UTC"))
+        table = pa.table(columns)
+        ctx = StageContext("", table.schema, "event_time" if unit else None, None, "UTC", ("month",),
+                           frozenset({"month"}), "error", 1000, ())
+        wctx = WriteContext("", (), 1, None, (), None, ctx.time_column, ())
+        ticks = seconds * 10**6 if unit else None
+        staged = staged_table(table, ticks, rows, source_id, np.arange(n), ctx).combine_chunks()
+        narrow = n == 0 or rows.max() - rows.min() < 2**32
+        assert staged.schema.field(SOURCE_ROW_COLUMN).type == (pa.uint32() if narrow else pa.int64())
+        batch = staged.to_batches()[0] if n else pa.RecordBatch.from_pylist([], schema=staged.schema)
+        readers[f"s{k}"] = _OneBatch([batch])
+        slices.append((f"s{k}", 0, n))
+        tables.append(table)
+        all_rows += source_rows
+        all_ids += [source_id] * n
+        all_ticks += [] if ticks is None else ticks.tolist()
+    job = GroupJob(0, "month=1", {"month": 1}, tuple(slices))
+    stored, ids, rows, ticks = _gather_group(job, wctx, readers, {}, None)
+    assert stored.equals(pa.concat_tables(tables)) and stored.schema.metadata is None
+    assert ids.dtype == np.int32 and ids.tolist() == all_ids
+    assert rows.dtype == np.int64 and rows.tolist() == all_rows
+    assert (ticks is None) if unit is None else ticks.tolist() == all_ticks
 
 
 def test_split_reports_cpu_time_per_phase(tmp_path):
