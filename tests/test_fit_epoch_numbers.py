@@ -88,6 +88,34 @@ def test_steps_per_epoch_is_refused_across_several_epochs(dataset, path):
     assert len(m.seen) == 2 and gen.state()["step"] == 2
 
 
+def test_steps_per_epoch_carried_across_epochs_is_refused_without_the_callback(dataset):
+    """Without the callback Keras still carries its iterator across the epochs of a shortened fit (it asks
+    for batches 2, 3, ... in epoch 1) while the generator reshuffles at each epoch end: rows would train
+    twice and others never. The first batch that carries the cut pass on is refused."""
+    gen, m = DataGenerator(dataset, FEATURES, **OPTS), model()
+    with pytest.raises(Exception, match=r"carries its pass across epochs when steps_per_epoch is less than len"):
+        m.fit(gen, epochs=3, steps_per_epoch=2, verbose=0, shuffle=False)
+    assert len(m.seen) <= 3   # epoch 0's two batches, and at most the one Keras fetched ahead in that epoch
+    epoch0 = [gen.source.batch(i, 0)[0] for i in range(3)]
+    assert all(any(np.array_equal(x, y) for y in epoch0) for x in m.seen)
+    with pytest.raises(ConfigError, match=r"call gen.set_epoch\(\) before reading batches by hand"):
+        gen[5]
+    gen.set_epoch(4)
+    assert np.array_equal(gen[5][0], gen.source.batch(5, 4)[0])
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_whole_and_single_short_epochs_without_the_callback_still_train(dataset, workers):
+    """No refusal where nothing is carried on: one epoch cut short, then fits of whole epochs (threads
+    fetching out of order included)."""
+    gen, m = DataGenerator(dataset, FEATURES, **OPTS, workers=workers), model()
+    m.fit(gen, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
+    assert len(m.seen) == 2
+    m.seen.clear()
+    m.fit(gen, epochs=2, verbose=0, shuffle=False)
+    assert len(m.seen) == 2 * len(gen)
+
+
 def test_a_first_fit_without_the_callback_starts_at_epoch_zero(dataset):
     """Keras builds a fresh model on one peeked batch of a fresh iterator: that pass must not count."""
     gen = DataGenerator(dataset, FEATURES, **OPTS)

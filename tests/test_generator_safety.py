@@ -21,7 +21,7 @@ from datagen.contract.errors import (ColumnError, ConfigError, DatagenError, Fil
 from datagen.contract.hashing import sha256_file
 from datagen.contract.manifest import read_manifest
 from datagen.reader.outputs import float_matrix, label_array, lineage_int64
-from gen_fixtures import ROWS
+from gen_fixtures import FEATURES, ROWS
 from manifest_edit import dump, load  # shards as entries, written back as the format's table
 
 N = 40
@@ -373,3 +373,21 @@ def test_transform_errors_are_one_line(hostile):
     with pytest.raises(TransformError, match="transform returned None for batch 0"):
         gen[0]
     assert issubclass(TransformError, DatagenError)
+
+
+def test_a_relative_directory_is_fixed_when_the_generator_is_built(dataset, monkeypatch, tmp_path):
+    """The directory is made absolute once: an ``os.chdir`` after construction changes neither the
+    batches nor the config (it used to be resolved again on every read, against the new directory)."""
+    import os
+
+    monkeypatch.chdir(os.path.dirname(dataset))
+    gen = DataGenerator(os.path.basename(dataset), FEATURES, label="label", batch_size=700, shuffle=True, seed=3,
+                        memory_budget="1MiB")
+    first, config = gen[0], gen.config
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    batches = [gen[i] for i in range(len(gen))]
+    assert np.array_equal(batches[0][0], first[0]) and gen.config == config
+    assert config["directory"] == os.path.realpath(dataset)
+    assert np.array_equal(DataGenerator.from_config(config)[1][0], batches[1][0])

@@ -30,6 +30,7 @@ The state lives on the generator (generator.py sets it up: ``epoch``, ``_step``,
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import keras
@@ -55,7 +56,35 @@ class FitSync:
         with self._epoch_lock:
             self._hook_ends += 1
             if not self._synced_by_fit:
+                # the epoch moves on after a pass cut short (_note_served); batch 0 alone is Keras probing
+                # the shapes (fit's first call, before its first epoch, moves no epoch)
+                if self._next_epoch != self.epoch and len(self._served) > 1 and self._served_epoch == self.epoch \
+                        and len(self._served) < len(self):
+                    self._cut = (self.epoch, max(self._served), os.getpid())   # served here: worker processes
+                    # (use_multiprocessing=True) serve their own batches, so the rule holds in this process only
                 self.epoch = self._next_epoch
+
+    def _note_served(self, i: int) -> None:
+        """Without the callback, remember which batches of this epoch this process served; refuse a batch
+        that carries on a pass an epoch end cut short. Keras keeps its iterator across the epochs of one
+        ``fit(gen, steps_per_epoch=...)`` with fewer steps than ``len(gen)``: it asks for batches 10, 11, ...
+        after epoch 0 served 0..9, while the generator moved to the next epoch's order at that epoch's end,
+        so rows would train twice and others never (the callback refuses this case before fit starts)."""
+        if self._synced_by_fit:
+            return
+        with self._epoch_lock:
+            if self._served_epoch != self.epoch:
+                self._served_epoch, self._served = self.epoch, set()
+            cut = self._cut
+            if cut is not None and (i == 0 or cut[2] != os.getpid()):   # a new pass begins: nothing is carried on
+                self._cut = cut = None
+            if cut is not None and i > cut[1]:
+                raise ConfigError(f"batch {i} was asked for after epoch {cut[0]} ended at batch {cut[1]} of "
+                                  f"{len(self)}: model.fit carries its pass across epochs when steps_per_epoch is "
+                                  "less than len(gen), so rows would train twice and others never; leave "
+                                  "steps_per_epoch out (or run one epoch), or call gen.set_epoch() before "
+                                  "reading batches by hand")
+            self._served.add(i)
 
     @property
     def callback(self) -> keras.callbacks.Callback:

@@ -62,6 +62,8 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         self._in_fit = False        # a fit with gen.callback is running: as_tf_dataset passes use self.epoch
         self._fits = 0              # fits with gen.callback begun (fitsync.py)
         self._fit_steps = None      # its steps per epoch, until its first epoch begins (fitsync._check_steps)
+        self._served, self._served_epoch = set(), None   # without the callback: batches served this epoch
+        self._cut = None            # (epoch, last batch, pid) of a pass an epoch end cut short (fitsync._note_served)
         self._epoch_lock = threading.Lock()
         self._callback = None
         self._tf_built = False      # as_tf_dataset() made a dataset, which serves whole epochs
@@ -111,6 +113,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         else:
             raise IndexError(f"batch index {i} out of range: this generator has {n} batches "
                              f"(valid indices 0..{n - 1}, or -{n}..-1 from the end)")
+        self._note_served(i)
         batch = self.source.batch(self.view.plan_batch(self._offset() + i), self.epoch)
         return text_to_tensors(batch, os.getpid() == self._made_in) if self._text_tensors else batch
 
@@ -130,7 +133,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
                               f"serves whole epochs; resume epoch {epoch} at step {step} with model.fit(gen, ...) "
                               "on a generator without one")
         with self._epoch_lock:
-            self._resume, self._resume_entered, self._hook_ends = (epoch, step), False, 0
+            self._resume, self._resume_entered, self._hook_ends, self._cut = (epoch, step), False, 0, None
             self.epoch, self._step, self._synced_by_fit = epoch, step, True
             self._next_epoch = epoch
 
@@ -145,6 +148,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
             if self._resume is not None and epoch != self._resume[0]:
                 self._resume, self._resume_entered = None, False
             self.epoch, self._step, self._next_epoch = epoch, self._offset(), epoch
+            self._cut = None
 
     def as_tf_dataset(self, first_epoch: int | None = None):
         """The batches of ``self[i]``, element for element, as a ``tf.data.Dataset`` (TensorFlow backend

@@ -190,8 +190,8 @@ class RuntimeOptions:
         self.storage_options = check_storage_options(self.storage_options)
         if self.cache_dir is not None and not isinstance(self.cache_dir, (str, os.PathLike)):
             raise ConfigError(f"cache_dir: expected a directory path, got {self.cache_dir!r}")
-        self.cache_dir = os.path.expanduser(os.fspath(self.cache_dir or os.path.join("~", ".cache", "datagen",
-                                                                                       "shards")))
+        self.cache_dir = os.path.abspath(os.path.expanduser(os.fspath(   # absolute: a later os.chdir changes nothing
+            self.cache_dir or os.path.join("~", ".cache", "datagen", "shards"))))
         self.cache_size = parse_size(validate.plain(self.cache_size), "cache_size", 1)
 
 

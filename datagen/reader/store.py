@@ -10,6 +10,7 @@ The next window's shards are fetched by the window prefetch (windows.py), in the
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +46,7 @@ class DatasetStore:
 
             refuse_unused_options(self.storage.storage_options, [directory], f"the dataset {str(directory)!r}",
                                   "storage_options")
-            self.directory = Path(directory)
+            self.directory = Path(os.path.abspath(directory))   # once: a later os.chdir changes nothing
             self.manifest, self.manifest_sha256 = read_manifest_with_hash(self.directory, version)
 
     @property
