@@ -215,8 +215,9 @@ def check_names(src: SourceFile, names: list[str]) -> None:
         why = ("a leading comma: the index column pandas' to_csv writes; write with index=False or name the "
                "column" if empty == 0 else "a trailing comma in the CSV header?" if empty == len(names) - 1
                else "two commas in a row in the CSV header?")
-        why = f" ({why})" if src.format == "csv" else ""
-        raise SchemaError(f"input {src.url!r}: column {empty + 1} has an empty name{why}; name every column")
+        why = f" ({why})" if src.format == "csv" and not names[empty] else ""
+        what = "an empty name" if not names[empty] else f"a blank name ({names[empty]!r}, white space only)"
+        raise SchemaError(f"input {src.url!r}: column {empty + 1} has {what}{why}; name every column")
     twice = next((n for n in names if names.count(n) > 1), None)
     if twice is not None:
         raise SchemaError(f"input {src.url!r} has the column name {twice!r} more than once; "
