@@ -195,3 +195,33 @@ def test_a_shard_written_damaged_says_the_fresh_copy_failed_too(local_ds, s3_buc
     with pytest.raises(ShardError, match="fresh download") as err:
         _all_batches(gen)
     assert shard["path"] in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("odd", ["fifo", "symlink", "directory"])
+def test_odd_entry_where_a_cached_shard_belongs(local_ds, s3_bucket, tmp_path, odd):
+    """A FIFO or a symlink in place of a cached shard is dropped (the link, never what it names) and
+    the shard fetched again; a directory is refused in one line, never removed. A FIFO used to hang
+    the generator, the others gave raw OSErrors."""
+    url = upload_dataset(local_ds, s3_bucket)
+    cache = tmp_path / "cache"
+    gen_opts = dict(**OPTS, cache_dir=cache, cache_size="50MB")
+    want = _all_batches(DataGenerator(local_ds, FEATURES, **OPTS))
+    assert _same(_all_batches(DataGenerator(url, FEATURES, **gen_opts)), want)
+    where = sorted((cache / "shards").iterdir())[0]
+    where.unlink()
+    if odd == "fifo":
+        os.mkfifo(where)
+    elif odd == "symlink":
+        (tmp_path / "elsewhere").write_bytes(b"not a shard")
+        where.symlink_to(tmp_path / "elsewhere")
+    else:
+        where.mkdir()
+    make = lambda: _all_batches(DataGenerator(url, FEATURES, **gen_opts))  # noqa: E731
+    if odd == "directory":
+        with pytest.raises(ConfigError, match="is a directory where a cached shard belongs") as err:
+            _bounded(make)
+        assert str(where) in str(err.value) and "\n" not in str(err.value) and where.is_dir()
+    else:
+        assert _same(_bounded(make), want)
+        assert where.is_file() and not where.is_symlink()
+        assert odd == "fifo" or (tmp_path / "elsewhere").read_bytes() == b"not a shard"

@@ -20,6 +20,7 @@ gives, never by URL: a rewritten object has another key and is never served stal
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
@@ -85,12 +86,20 @@ class ShardCache:
         Python file object, as a local shard's do not), after its size check; None when absent."""
         import pyarrow as pa
 
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        try:   # never follows a link, never waits on a FIFO
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            os.unlink(path)  # a symlink put in place of a copy: the link goes, never what it names
             return None
         try:
             st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise ConfigError(f"cache_dir {self.cache_dir!r}: {path!r} is a directory where a cached shard "
+                                  "belongs; remove it (or use another cache_dir)")
             if not stat.S_ISREG(st.st_mode) or st.st_size != shard.bytes:
                 os.unlink(path)  # a damaged copy is only a copy: fetch it again
                 return None
