@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import os
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
 import dask
@@ -83,9 +83,16 @@ class Engine:
                 detail = " ".join(str(exc).split()) or type(exc).__name__
                 raise SchedulerError(f"cannot reach the Dask scheduler at {scheduler!r}: {detail}") from None
             try:
-                self.workers = max(1, sum(self.client.nthreads().values()))
+                threads = sum(self.client.nthreads().values())
+                if not threads:   # a cluster without workers would hold every task for ever
+                    self.client.wait_for_workers(1, timeout=dask.utils.parse_timedelta(timeout))
+                    threads = sum(self.client.nthreads().values())
+                self.workers = max(1, threads)
             except Exception as exc:
                 self.close()
+                if isinstance(exc, TimeoutError) or type(exc).__name__ == "TimeoutError":
+                    raise SchedulerError(f"the Dask scheduler at {scheduler!r} has no workers (none joined within "
+                                         f"{timeout}); start workers with 'dask worker {scheduler}'") from None
                 raise SchedulerError(f"the Dask scheduler at {scheduler!r} did not answer: {exc}") from None
 
     def close(self) -> None:
@@ -134,11 +141,16 @@ class Engine:
 
         futures = [self.client.submit(fn, item, *args, pure=False) for item in items]
         try:
-            for fut in as_completed(futures, loop=self.client.loop):
-                if fut.status == "error":
-                    fut.result()  # raises the task's own exception
-                bar.update()
-            return self.client.gather(futures)
+            try:
+                for fut in as_completed(futures, loop=self.client.loop):
+                    if fut.status == "error":
+                        fut.result()  # raises the task's own exception
+                    bar.update()
+                return self.client.gather(futures)
+            except CancelledError as exc:   # the client lost the scheduler (it cancels every future)
+                reason = getattr(exc, "reason", None) or "cancelled"
+                raise SchedulerError(f"lost the Dask scheduler at {self.scheduler!r} during the split ({reason}); "
+                                     "nothing was committed: rerun when the cluster is back") from None
         except BaseException:
             from distributed import wait
 
