@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from datagen.contract.errors import ConfigError, SchemaError, SourceError
 from datagen.contract.format import SOURCE_ID_COLUMN, SOURCE_ROW_COLUMN, Manifest, is_text, value_type_name
+from datagen.contract.sourcecheck import source_change
 
 from .config import ABSENT_WHEN_NONE, OutputSettings, SplitConfig
 from .unify import unicode_twin
@@ -155,7 +156,7 @@ def refuse_changed_paths(old: Manifest, sources: list, digests: list[str], out: 
     held.update({s.path: s for s in old.sources})
     for src, digest in zip(sources, digests):
         was = held.get(real(src.url)) or held.get(src.url)
-        if was is not None and was.sha256 != digest:
+        if was is not None and source_change(was, src.bytes, src.mtime, digest) is not None:  # sourcecheck.py
             raise SourceError(f"--append: input {src.url!r} is already in the dataset in {out!r} as source {was.id}, "
                               f"with other content (sha256 {was.sha256[:12]}… then, {digest[:12]}… now): its rows "
                               "that did not change would be stored twice; append new rows under a new file name, "

@@ -46,14 +46,16 @@ def test_unchanged_sources_give_no_note(split_csv, run_datagen):
         DataGenerator(str(out), ["fare"], batch_size=3).provenance(0)
 
 
-@pytest.mark.parametrize("change", ["row inserted", "same size, later mtime", "deleted"])
+@pytest.mark.parametrize("change", ["row inserted", "same size, other bytes, later mtime", "deleted"])
 def test_provenance_and_verify_name_a_changed_source(split_csv, run_datagen, change):
     src, out = split_csv
     if change == "row inserted":
         lines = src.read_text().splitlines(keepends=True)
         src.write_text(lines[0] + "999,2024-01-01 09:00,0.0\n" + "".join(lines[1:]))
-    elif change == "same size, later mtime":
+    elif change == "same size, other bytes, later mtime":   # the same bytes again is no change: test_touched_sources
         st = os.stat(src)
+        src.write_text(src.read_text().replace("1,2024-01-02 10:00,1.5", "1,2024-01-02 10:00,1.6"))
+        assert os.stat(src).st_size == st.st_size
         os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
     else:
         src.unlink()

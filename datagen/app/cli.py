@@ -84,7 +84,9 @@ def verify(directory, quick, storage_option):
 @click.option("--step", type=int, help="Same as --batch: the step of the epoch that trained it (0-based, "
               "as Keras's on_train_batch_end numbers an uninterrupted epoch).")
 @click.option("--epoch", type=int, default=0, show_default=True, help="Epoch (0-based, model.fit's numbering).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="gen.config saved as JSON or YAML.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="gen.config saved as JSON or YAML. A flag below given with it overrides the config's value "
+              "(a note names each one overridden); without a version in it or --version, the current version.")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False),
               help="A state file written by gen.checkpoint(...): its generator config (and dataset identity) is used.")
 @generator_flags

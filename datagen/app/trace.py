@@ -77,7 +77,11 @@ def trace_batch(directory, batch, step, epoch, config_file, state_file, fmt, sto
     table = source.provenance(view.plan_batch(batch), epoch)
     from datagen.contract.sourcecheck import changed_sources
 
-    for line in changed_sources(source.manifest, table["source_id"].unique()):
+    from .trace_notes import override_notes, version_note
+
+    for line in [*override_notes(config, flags, config_file, options),
+                 *version_note(config, flags, config_file, source.manifest.number),
+                 *changed_sources(source.manifest, table["source_id"].unique())]:
         click.echo(f"note: {line}", err=True)
     if fmt == "csv":
         click.echo(table.to_csv(), nl=False)

@@ -20,7 +20,8 @@ NOT_FLAGS = {
 
 FLAGS = (  # (option field, click option) in --help order
     ("features", click.option("--features", help="Feature columns, comma-separated, or a JSON object of inputs "
-                              "such as '{\"num\": [\"f0\", \"f1\"], \"txt\": [\"name\"]}' (when no --config).")),
+                              "such as '{\"num\": [\"f0\", \"f1\"], \"txt\": [\"name\"]}' (required without "
+                              "--config).")),
     ("label", click.option("--label", help="Label column.")),
     ("sample_weight", click.option("--sample-weight", help="The run's sample_weight column.")),
     ("num_classes", click.option("--num-classes", type=int, help="The run's num_classes (one-hot labels).")),

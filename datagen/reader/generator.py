@@ -24,7 +24,7 @@ from .options import (OPTIONS_DOC, RUNTIME_KEYS, GeneratorOptions, RuntimeOption
                       load_config_file, options_from_config)
 from .epochview import EpochView
 from .fitsync import FitSync
-from .plan import check_batch_index, check_epoch
+from .plan import batch_out_of_range, check_batch_index, check_epoch
 from .fitcallback import StateCheckpoint
 from .resume import check_state, make_state, read_state
 from .store import Storage
@@ -111,8 +111,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         elif 0 <= i < self.num_batches:  # Keras probing shapes, or its build pass under a distribution
             i = i % n                      # strategy, before fit begins the resumed epoch: discarded batches
         else:
-            raise IndexError(f"batch index {i} out of range: this generator has {n} batches "
-                             f"(valid indices 0..{n - 1}, or -{n}..-1 from the end)")
+            raise batch_out_of_range(i, n)
         self._note_served(i)
         batch = self.source.batch(self.view.plan_batch(self._offset() + i), self.epoch)
         return text_to_tensors(batch, os.getpid() == self._made_in) if self._text_tensors else batch
@@ -164,8 +163,12 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
     def provenance(self, batch: int, epoch: int | None = None):
         """The source rows of batch ``batch`` of ``epoch`` (default: the current epoch), as a DataFrame.
         ``batch`` counts in the uninterrupted epoch of this replica: after a resume at step k, the first
-        batch trained is batch k, not 0 (as ``state()["step"]``)."""
-        batch = check_batch_index(batch)
+        batch trained is batch k, not 0 (as ``state()["step"]``). A negative ``batch`` counts from the end of
+        that epoch, as ``gen[-1]`` does."""
+        batch, n = check_batch_index(batch), self.view.per_replica
+        if not -n <= batch < n:
+            raise batch_out_of_range(batch, n)
+        batch = batch + n if batch < 0 else batch
         table = self.source.provenance(self.view.plan_batch(batch), self.epoch if epoch is None else check_epoch(epoch))
         for line in changed_sources(self.source.manifest, table["source_id"].unique()):   # contract/sourcecheck.py
             warnings.warn(f"provenance: {line}", UserWarning, stacklevel=2)

@@ -39,6 +39,12 @@ def check_batch_index(index) -> int:
         raise TypeError(f"batch index must be an integer, got {index!r}") from None
 
 
+def batch_out_of_range(index: int, n: int) -> IndexError:
+    """The error for a batch index outside ``-n..n-1`` (``gen[i]`` and ``gen.provenance(i)``)."""
+    return IndexError(f"batch index {index} out of range: this generator has {n} batches "
+                      f"(valid indices 0..{n - 1}, or -{n}..-1 from the end)")
+
+
 @dataclass(frozen=True)
 class Unit:
     shard: int      # index into manifest.shards

@@ -2,7 +2,8 @@
 
 One table row per example: its shard and row within the shard, its source id, source file
 and row within that file (from the shard's lineage columns, checked against the manifest),
-and its shard's group values (named ``group.<name>`` when a name would hide a lineage field).
+and its shard's group values (named ``group.<name>`` when a name is one the table uses itself: a lineage
+field, or ``example``, the index's name, which ``reset_index()`` and the CLI's CSV/JSON make a column).
 Only the lineage columns of the row groups the batch touches are read; no window is decoded.
 """
 
@@ -16,11 +17,14 @@ from .plan import EpochPlan, check_epoch
 from .shards import ShardAccess
 
 PROVENANCE_FIELDS = ("shard", "shard_row", "source_id", "source", "source_row")
+PROVENANCE_INDEX = "example"
+PROVENANCE_NAMES = frozenset((*PROVENANCE_FIELDS, PROVENANCE_INDEX))   # every name the table uses itself
 
 
 def provenance_name(group_column: str) -> str:
-    """A group column's name in provenance tables: ``group.<name>`` when it would hide a lineage field."""
-    return f"group.{group_column}" if group_column in PROVENANCE_FIELDS or group_column.startswith("group.") \
+    """A group column's name in provenance tables: ``group.<name>`` when it would clash with a name the
+    table uses itself (a lineage field or the index's name), or with such a renamed one."""
+    return f"group.{group_column}" if group_column in PROVENANCE_NAMES or group_column.startswith("group.") \
         else group_column
 
 
@@ -49,5 +53,5 @@ def provenance_table(manifest: Manifest, plan: EpochPlan, shards: ShardAccess, i
                          **{provenance_name(g): v for g, v in shard.group.items()}})
         frames.append(pd.DataFrame(rows))
     table = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    table.index.name = "example"
+    table.index.name = PROVENANCE_INDEX
     return table
