@@ -194,7 +194,7 @@ class RemoteOut:
         have = self.listing()
         for s in manifest.shards:
             if have.get(s.path) != s.bytes:
-                return f"shard {s.path!r} is {'missing' if s.path not in have else 'of another size'}"
+                return f"whose shard {s.path!r} is {'missing' if s.path not in have else 'of another size'}"
         return None
 
     def put_footer_pack(self, manifest: Manifest) -> Manifest:

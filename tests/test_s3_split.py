@@ -177,3 +177,13 @@ def test_storage_option_flag_reaches_fsspec(src, s3_bucket, s3_server, run_split
     assert _remote_manifest(s3_bucket)["totals"]["rows_written"] == 5_000
     import fsspec.config
     fsspec.config.conf.pop("s3", None)
+
+
+def test_a_missing_shard_in_a_bucket_dataset_reads_as_one_sentence(src, s3_bucket, run_split):
+    url = f"s3://{s3_bucket}/gone"
+    args = ["--time-column", "event_time", "--group-by", "month", "--no-progress"]
+    assert run_split(src, "--out", url, *args).exit_code == 0
+    first = _shards(_remote_manifest(s3_bucket, "gone"))[0][0]
+    _fs().rm(f"{s3_bucket}/gone/{first}")
+    fails(run_split(src, "--out", url, *args), 1,
+          f"already holds a dataset whose shard {first!r} is missing; pass --overwrite")

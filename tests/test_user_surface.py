@@ -112,3 +112,17 @@ def test_demo_runs_end_to_end(tmp_path):
     r = subprocess.run([str(BIN / "datagen"), "demo", "--rows", "40000", "--out", str(tmp_path / "mine")],
                        capture_output=True, text=True, env=_env(), timeout=600)
     assert r.returncode == 1 and "not empty" in r.stderr and (tmp_path / "mine/keep.txt").exists()
+
+
+@pytest.mark.parametrize("rows, files", [(4000, 3), (10, 4), (7, 7), (300_000, 4)])
+def test_sample_writes_exactly_the_rows_asked_for(run_datagen, tmp_path, rows, files):
+    """--rows is the total: the rows that do not divide evenly go one each to the first files (4,000 rows
+    in 3 files used to give 3,999); ids run on across the files."""
+    import pyarrow.dataset as pads
+
+    out = tmp_path / "s"
+    assert run_datagen("sample", "--out", out, "--rows", rows, "--files", files).exit_code == 0
+    table = pads.dataset(out).to_table(columns=["id"])
+    assert table.num_rows == rows and sorted(table.column("id").to_pylist()) == list(range(rows))
+    counts = sorted(pads.dataset(p).count_rows() for p in out.iterdir())
+    assert counts[-1] - counts[0] <= 1 and len(counts) == files

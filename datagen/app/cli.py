@@ -200,7 +200,7 @@ def sample(out, rows, files, fmt, seed):
     except OSError as exc:  # e.g. a name too long for the filesystem
         raise OutputError(f"cannot use --out {out[:80]!r}: {exc.strerror or exc}") from None
     try:
-        paths = write_sample(out, files=files, rows_per_file=rows // files, seed=seed, fmt=fmt)
+        paths = write_sample(out, files=files, rows=rows, seed=seed, fmt=fmt)
     except OSError as exc:  # remove what this command wrote, then say where it failed
         import shutil
 

@@ -58,7 +58,7 @@ def _run(out: Path, rows: int, epochs: int, progress: bool, say: Callable[[str],
 
     files = 4
     say(f"1. writing a synthetic sample: {rows:,} time-stamped rows in {files} Parquet files -> {out / 'source'}")
-    write_sample(out / "source", files=files, rows_per_file=rows // files, seed=7)
+    write_sample(out / "source", files=files, rows=rows, seed=7)
 
     dataset = out / "dataset"
     say("2. split-datasets source --out dataset --time-column event_time --group-by month,day --label label")

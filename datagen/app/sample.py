@@ -49,13 +49,16 @@ def sample_table(rows: int, seed: int = 0, features: int = 16, start_id: int = 0
 
 
 def write_sample(directory: str | os.PathLike, files: int = 4, rows_per_file: int = 100_000, seed: int = 0,
-                 features: int = 16, fmt: str = "parquet", row_group_size: int = 131_072) -> list[Path]:
-    """Write ``files`` sample files into ``directory``; returns their paths."""
+                 features: int = 16, fmt: str = "parquet", row_group_size: int = 131_072,
+                 rows: int | None = None) -> list[Path]:
+    """Write ``files`` sample files into ``directory``; returns their paths. ``rows``: the total instead
+    of ``rows_per_file``, spread as evenly as it goes (the first ``rows % files`` files hold one more)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    sizes = [rows_per_file] * files if rows is None else [rows // files + (i < rows % files) for i in range(files)]
     paths = []
     for i in range(files):
-        table = sample_table(rows_per_file, seed=seed * 1000 + i, features=features, start_id=i * rows_per_file)
+        table = sample_table(sizes[i], seed=seed * 1000 + i, features=features, start_id=sum(sizes[:i]))
         if fmt == "parquet":
             path = directory / f"events-{i:03d}.parquet"
             pq.write_table(table, path, row_group_size=row_group_size, compression="snappy")
