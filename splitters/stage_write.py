@@ -167,6 +167,12 @@ def write_staged(table: pa.Table, keys: list[tuple], counts: np.ndarray, path: s
         if getattr(exc, "filename", None) is not None:
             raise
         raise OSError(exc.errno, exc.strerror or str(exc).splitlines()[0], path) from None
+    except Exception as exc:   # a bucket's own errors (no credentials on a worker, access denied): one line
+        if "://" not in path:
+            raise
+        from datagen.contract.storage import storage_error
+
+        raise storage_error(exc, path, "staging") from None
     return StagedFile(path, table.num_rows, groups)
 
 

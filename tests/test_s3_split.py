@@ -187,3 +187,24 @@ def test_a_missing_shard_in_a_bucket_dataset_reads_as_one_sentence(src, s3_bucke
     _fs().rm(f"{s3_bucket}/gone/{first}")
     fails(run_split(src, "--out", url, *args), 1,
           f"already holds a dataset whose shard {first!r} is missing; pass --overwrite")
+
+
+def test_staging_without_credentials_is_one_line(s3_bucket, monkeypatch):
+    """A staged file written to a bucket by a process without credentials (a cluster worker started
+    without them) fails in one line naming the staging location, not botocore's NoCredentialsError."""
+    import numpy as np
+    import pyarrow as pa
+
+    from datagen.contract.errors import OutputError
+    from splitters.stage_write import write_staged
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key)
+    s3fs.S3FileSystem.clear_instance_cache()
+    path = f"s3://{s3_bucket}/staging/u000000-0000.arrow"
+    try:
+        with pytest.raises(OutputError, match="no credentials found") as err:
+            write_staged(pa.table({"x": [1.0, 2.0]}), [(1,)], np.array([2]), path)
+    finally:
+        s3fs.S3FileSystem.clear_instance_cache()
+    assert path in str(err.value) and str(err.value).startswith("staging ")
