@@ -62,8 +62,10 @@ def test_storage_options_without_an_object_store_url_are_refused(src, tmp_path, 
     assert "INPUTS/--out" in r.output and not out.exists()
     assert run_split(str(src), "--out", str(out), "--time-column", "event_time", "--group-by", "month",
                      "--no-progress").exit_code == 0
-    r = run_datagen("verify", str(out), "--storage-option", "anon=false")
-    assert r.exit_code == 2 and "storage options apply to object-store URLs" in r.output
+    for command in (["verify"], ["show"], ["provenance", "--features", "f0", "--batch", "0"]):
+        r = run_datagen(*command[:1], str(out), *command[1:], "--storage-option", "anon=false")
+        assert r.exit_code == 2 and "storage options apply to object-store URLs" in r.output, command
+        assert "--storage-option anon" in r.output and "storage_options" not in r.output, command
     with pytest.raises(ConfigError, match="storage_options") as err:
         DataGenerator(out, ["f0"], storage_options={"anon": False})
     assert "--storage-option" not in str(err.value) and "\n" not in str(err.value)

@@ -25,6 +25,9 @@ def _manifest(directory: str, pairs, version: int | None = None) -> object:
         manifest = RemoteDataset(directory, parse_storage_options(pairs)).read_manifest_with_hash()[0]
         check_remote_version(directory, version, manifest.number, "--version ", "leave out --version")
         return manifest
+    from datagen.contract.storage import refuse_unused_options
+
+    refuse_unused_options(parse_storage_options(pairs), [directory], "DIRECTORY")   # as verify and provenance do
     return read_manifest_with_hash(directory, version)[0] if version is not None else read_manifest(directory)
 
 

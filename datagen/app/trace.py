@@ -8,7 +8,7 @@ import warnings
 import click
 
 from datagen.contract.errors import ConfigError
-from datagen.contract.storage import parse_storage_options
+from datagen.contract.storage import parse_storage_options, refuse_unused_options
 
 from .trace_flags import read_flags
 
@@ -67,7 +67,9 @@ def trace_batch(directory, batch, step, epoch, config_file, state_file, fmt, sto
         warnings.simplefilter("ignore", UserWarning)
         from datagen.reader.store import Storage
 
-        source = BatchSource(options, storage=Storage(parse_storage_options(storage_option), _cache_dir(cache_dir)))
+        storage = parse_storage_options(storage_option)
+        refuse_unused_options(storage, [options.directory], "DIRECTORY")   # named as the command's flag
+        source = BatchSource(options, storage=Storage(storage, _cache_dir(cache_dir)))
     view = EpochView(len(source), options.num_replicas, options.replica, options.replica_tail)
     if not 0 <= batch < view.per_replica:
         raise ConfigError(f"--batch/--step {batch} is out of range: this generator has {view.per_replica} batches "
