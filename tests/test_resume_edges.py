@@ -135,7 +135,12 @@ def test_checkpoint_paths_are_checked_when_made(dataset, tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(ConfigError, match="is not a directory"):
         gen.checkpoint(tmp_path / "afile" / "deeper" / "state.json")
-    gen.checkpoint(tmp_path / "new" / "dir" / "state.json")  # made at the first save
+    cb = gen.checkpoint(tmp_path / "new" / "dir" / "state.json")   # the directory is made now, and tried
+    assert (tmp_path / "new" / "dir").is_dir() and list((tmp_path / "new" / "dir").iterdir()) == []
+    assert os.path.isabs(cb.path)
+    with pytest.raises(ConfigError, match=r"cannot write in '/proc/nope'") as err:   # not at the first save
+        gen.checkpoint("/proc/nope/x.json")
+    assert "\n" not in str(err.value)
 
 
 def test_restore_ignores_options_that_do_not_change_batches(dataset):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -163,4 +164,11 @@ def check_state_path(path) -> str:
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
         raise ConfigError(f"checkpoint path {path!r}: {parent!r} is not a directory")
-    return path
+    folder = os.path.dirname(os.path.abspath(path))
+    try:   # made and tried now: a directory that cannot be made or written would fail at the first save
+        os.makedirs(folder, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        raise ConfigError(f"checkpoint path {path!r}: cannot write in {folder!r} "
+                          f"({exc.strerror or exc}); choose a writable directory") from None
+    return os.path.abspath(path)   # a later os.chdir changes nothing
