@@ -147,7 +147,8 @@ def run_remote_split(cfg, t0: float, split_fn):
             engine.with_options(urls, cfg.storage_options)  # every task on a cluster: CSV scan, types, stage, reduce
             wrap = functools.partial(_with_options, read_schema, urls, cfg.storage_options)
             schema, units = input_schema(cfg, engine, sources, wrap)
-            area = StagingArea(base, cfg.storage_options, guarded)  # this run's own child (staging_area.py)
+            # this run's own child of the staging location (staging_area.py)
+            area = StagingArea(base, cfg.storage_options, guarded, bool(cfg.staging))
             root = area.open()
             stage_root = _Staging(root) if is_remote(root) else Path(root)
             target = RemoteTarget(out.url, stage_root, out, old, cfg.storage_options, urls)
@@ -158,11 +159,12 @@ def run_remote_split(cfg, t0: float, split_fn):
     except BaseException as exc:  # an error, Ctrl-C, SIGTERM: this run's unlisted uploads go, then the lock
         if before is not None:
             out.forget_uploads(before)
+        where = area.blamed(exc) if area is not None and isinstance(exc, OSError) else None
         if area is not None:
             area.close()
             area = None
         left = out.release()
-        error = storage_error(exc, out.url, "--out") if isinstance(exc, OSError) else exc
+        error = storage_error(exc, *(where or (out.url, "--out"))) if isinstance(exc, OSError) else exc
         if left and isinstance(error, DatagenError):
             raise type(error)(f"{error}; {left}") from None
         if error is not exc:

@@ -92,8 +92,9 @@ def foreign_in_out_staging(listing, staging_dir: str) -> list[str]:
 class StagingArea:
     """The run child of one staging location; ``root`` is a local Path or a URL string."""
 
-    def __init__(self, base: str, options: dict, guarded: bool = False):
+    def __init__(self, base: str, options: dict, guarded: bool = False, given: bool = True):
         self.base, self.options, self.guarded = base, options, guarded  # guarded: under the --out lock
+        self.given = given  # named by --staging
         self.remote = is_remote(base)
         self.name = run_name()
         self.created: list[Path] = []
@@ -137,6 +138,13 @@ class StagingArea:
         os.mkdir(self.root)
         os.mkdir(Path(self.root) / "shards")
         return self.root
+
+    def blamed(self, exc: OSError) -> tuple[str, str] | None:
+        """(location, option) to name for an error about one of this run's staged files, else None."""
+        inner = self.root.split("://", 1)[-1]
+        if inner in f"{getattr(exc, 'filename', None) or ''} {exc}":
+            return self.base, "--staging" if self.given else "the staging location"
+        return None
 
     def close(self) -> None:
         """Delete this run's child (and the directories ``open`` created, when empty)."""

@@ -193,3 +193,22 @@ def test_cluster_stages_in_its_own_child_of_out(src, reference, s3_bucket, run_s
     assert r.exit_code == 0, r.output
     assert not any(k.startswith(".datagen") for k in _keys(f"{s3_bucket}/ds"))
     assert _remote_shards(f"{s3_bucket}/ds") == reference
+
+
+def test_lost_staged_file_is_blamed_on_staging(src, s3_bucket, tmp_path):
+    """A staged object deleted under a running split: the one-line error names --staging, not --out."""
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    a = _split_process("hold_s3_split.py", src, f"s3://{s3_bucket}/a", tmp_path, {"HOLD_DIR": str(hold)},
+                       "--staging", f"s3://{s3_bucket}/st")
+    try:
+        _wait_for(hold / "held", a)
+        fs = _fs()
+        fs.rm([k for k in fs.find(f"{s3_bucket}/st") if k.endswith(".arrow")])
+    finally:
+        (hold / "go").touch()
+        _, err = a.communicate(timeout=300)
+    assert a.returncode == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --staging 's3://{s3_bucket}/st'"), err
+    assert not _fs().exists(f"{s3_bucket}/st") and not _fs().exists(f"{s3_bucket}/a/manifest.json")
