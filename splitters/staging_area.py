@@ -151,10 +151,10 @@ class StagingArea:
         if self.remote:
             try:
                 fs, root = remote_fs(self.root, self.options)
-                if fs.exists(root):
-                    fs.rm(root, recursive=True)
+                fs.invalidate_cache(root.rsplit("/", 1)[0])  # the workers wrote it: this process's listings are stale
+                fs.rm(root, recursive=True)
             except Exception:
-                pass
+                pass  # FileNotFoundError: nothing was staged
             return
         shutil.rmtree(self.root, ignore_errors=True)
         for path in reversed(self.created):

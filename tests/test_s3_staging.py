@@ -212,3 +212,15 @@ def test_lost_staged_file_is_blamed_on_staging(src, s3_bucket, tmp_path):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: --staging 's3://{s3_bucket}/st'"), err
     assert not _fs().exists(f"{s3_bucket}/st") and not _fs().exists(f"{s3_bucket}/a/manifest.json")
+
+
+def test_cluster_with_staging_url_leaves_nothing_there(src, reference, s3_server, s3_bucket, run_split, cluster):
+    """The workers write the staged objects; the client (whose listings never saw them) still deletes them."""
+    victim = f"{s3_bucket}-cv"
+    _new_bucket(s3_server, victim)
+    _fs().pipe_file(f"{victim}/precious.txt", b"keep")
+    r = run_split(src, "--out", f"s3://{s3_bucket}/ds", *ARGS, "--scheduler", cluster.scheduler_address,
+                  "--staging", f"s3://{victim}")
+    assert r.exit_code == 0, r.output
+    assert _keys(victim) == {"precious.txt": b"keep"}
+    assert _remote_shards(f"{s3_bucket}/ds") == reference
