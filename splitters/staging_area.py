@@ -60,13 +60,24 @@ def _key(url: str, options: dict) -> tuple[str, str]:
     return protocol, root.strip("/")
 
 
+def overlap(staging: str, out: str, options: dict) -> str | None:
+    """"is --out", "lies inside --out" or "lies above --out" when the URLs overlap, else None."""
+    (sp, s), (op, o) = _key(staging, options), _key(out, options)
+    if sp != op:
+        return None
+    if s == o:
+        return "is --out"
+    if s.startswith(o + "/"):
+        return "lies inside --out"
+    return "lies above --out" if not s or o.startswith(s + "/") else None
+
+
 def check_staging(staging: str, out: str, options: dict) -> None:
     """Refuse a staging URL equal to, above or inside ``out``, or in a bucket that does not exist."""
     if not is_remote(staging):
         return
-    (sp, s), (op, o) = _key(staging, options), _key(out, options)
-    if sp == op and (s == o or o.startswith(s + "/") or s.startswith(o + "/") or not s):
-        where = "is --out" if s == o else "lies inside --out" if s.startswith(o + "/") else "lies above --out"
+    where = overlap(staging, out, options)
+    if where:
         raise ConfigError(f"--staging {staging!r} {where} {out!r}; choose a staging location outside --out "
                           "(its staged files would mix with the dataset)")
     fs, root = remote_fs(staging, options)

@@ -134,7 +134,8 @@ def test_rerun_after_sigkill_removes_dead_runs_staging_only(src, reference, s3_b
     rerun = _split_process("fault_s3_split.py", src, url, tmp_path, {"TMPDIR": str(tmp)})
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
-    assert sorted(n for n in os.listdir(tmp) if n.startswith("datagen-staging-")) == sorted([live, "datagen-staging-foreign"])
+    left = sorted(n for n in os.listdir(tmp) if n.startswith("datagen-staging-"))
+    assert left == sorted([live, "datagen-staging-foreign"])
     assert _remote_shards(url) == reference
 
 
