@@ -178,7 +178,8 @@ class StagingArea:
 def default_base(cfg_staging: str | None, out_url: str, staging_dir: str, cluster: bool) -> tuple[str, bool]:
     """(staging location, guarded by the --out lock)."""
     if cfg_staging:
-        return (cfg_staging.rstrip("/") if is_remote(cfg_staging) else cfg_staging), False
+        # a local directory made absolute here: workers resolve a relative one against their own cwd
+        return (cfg_staging.rstrip("/") if is_remote(cfg_staging) else os.path.abspath(cfg_staging)), False
     if cluster:
         return join(out_url, staging_dir), True
     return tempfile.gettempdir(), False

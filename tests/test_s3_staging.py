@@ -225,3 +225,24 @@ def test_cluster_with_staging_url_leaves_nothing_there(src, reference, s3_server
     assert r.exit_code == 0, r.output
     assert _keys(victim) == {"precious.txt": b"keep"}
     assert _remote_shards(f"{s3_bucket}/ds") == reference
+
+
+def test_relative_local_staging_is_the_clients(src, reference, s3_bucket, run_split, cluster, tmp_path, monkeypatch):
+    """A relative --staging DIR names the client's directory: the workers (another cwd) stage there too."""
+    from distributed import Client
+
+    name = f"rel-stage-{os.getpid()}-{tmp_path.name}"
+    with Client(cluster) as client:
+        worker_cwds = set(client.run(os.getcwd).values())
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).mkdir()
+    assert all(Path(c) != tmp_path for c in worker_cwds)
+    r = run_split(src, "--out", f"s3://{s3_bucket}/ds", *ARGS, "--scheduler", cluster.scheduler_address,
+                  "--staging", name)
+    strays = [Path(c) / name for c in worker_cwds if (Path(c) / name).exists()]
+    for stray in strays:
+        import shutil
+        shutil.rmtree(stray)
+    assert r.exit_code == 0, r.output
+    assert not strays and os.listdir(tmp_path / name) == []
+    assert _remote_shards(f"{s3_bucket}/ds") == reference
