@@ -50,7 +50,8 @@ OPTIONS_HELP = "Options may also come from --config FILE (YAML, same keys); flag
 @click.option("--blocksize", help="Bytes of an uncompressed CSV file per parallel task, e.g. 64MB (default).")
 @click.option("--workers", type=int, help="Local worker threads (default: CPU count).")
 @click.option("--staging", help="Object-store --out only: a local directory or URL for the staged files "
-              "(default: a temporary directory; with --scheduler tcp://..., a prefix in --out).")
+              "(default: a temporary directory; with --scheduler tcp://..., a prefix in --out); the run stages "
+              "in its own datagen-staging-<host>-<pid>-<token> child there and deletes only that.")
 @click.option("--storage-option", "storage_option", multiple=True, metavar="KEY=VALUE",
               help="Passed to fsspec for every URL (repeatable), e.g. endpoint_url=http://host:9000.")
 @click.option("--overwrite", is_flag=True, default=None, help="Replace a previous split in --out.")

@@ -9,7 +9,7 @@ Object stores have atomic single-object PUTs and no rename, so the commit rule b
   shards; an interrupted or failed split never leaves a manifest (the old one stays current).
   (Version records, see COMMIT_DESIGN.md, are written just before this PUT: ``commit``.)
 * after the commit, with ``--overwrite``, the shards the old manifest listed and the new one does
-  not are deleted; then the staging prefix and the lock.
+  not are deleted; then the run's staging child (staging_area.py) and the lock.
 
 One split at a time: ``DIR/.datagen.lock`` is created with a conditional PUT (``If-None-Match: *``,
 S3 and moto support it; a store without conditional writes falls back to check-then-put, which two
@@ -233,10 +233,3 @@ class RemoteOut:
                     self.fs.rm(obsolete)
                 except Exception:
                     pass  # unlisted now: never read; a later vacuum may remove them
-
-    def remove_staging(self, staging: str) -> None:
-        try:
-            if self.fs.exists(staging):
-                self.fs.rm(staging, recursive=True)
-        except Exception:
-            pass

@@ -7,6 +7,7 @@ Staging (the intermediate Arrow files between the stage and the reduce step):
 * ``--scheduler tcp://...``: a prefix in the bucket (``<out>/.datagen-staging/``, or ``--staging URL``),
   because the reduce task of a group reads the staged files of every stage task and the workers
   share no disk. A local ``--staging`` with a cluster must be a directory every worker sees.
+Either way the run stages in a child of that location only it names and deletes (staging_area.py).
 The reduce tasks upload their own shards (``upload_shard``), so the client never reads a
 worker's disk. Object-store sources are fingerprinted by their ETag (and VersionId when the
 bucket is versioned) instead of being downloaded a second time; the manifest says so
@@ -18,8 +19,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 
@@ -118,12 +117,21 @@ def run_remote_split(cfg, t0: float, split_fn):
             from datagen.contract.errors import ConfigError
 
             raise ConfigError(f"input {s.url!r} lies inside --out {out.url!r}; write the split outside its inputs")
+    from .staging_area import StagingArea, check_staging, default_base, foreign_in_out_staging
+
+    base, guarded = default_base(cfg.staging, out.url, STAGING, cfg.scheduler != "local")
+    if cfg.staging:
+        check_staging(base, out.url, cfg.storage_options)  # before anything is written
     out.acquire()
-    temp = None
-    staging = None
+    area = None
     before = None
     try:
         before = set(out.listing())  # under the lock: what a failure must not delete
+        foreign = foreign_in_out_staging(before, STAGING)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise OutputError(f"--out {out.url!r} holds {shown}, which datagen did not write under {STAGING!r}; "
+                              "it is left untouched: remove it or choose another prefix")
         old = out.inspect()
         if old is not None and not cfg.overwrite:
             from .uptodate import config_or_source_change, remote_content_change
@@ -139,19 +147,10 @@ def run_remote_split(cfg, t0: float, split_fn):
             engine.with_options(urls, cfg.storage_options)  # every task on a cluster: CSV scan, types, stage, reduce
             wrap = functools.partial(_with_options, read_schema, urls, cfg.storage_options)
             schema, units = input_schema(cfg, engine, sources, wrap)
-            if cfg.staging:
-                staging = cfg.staging.rstrip("/") if is_remote(cfg.staging) else cfg.staging
-            elif cfg.scheduler != "local":
-                staging = join(out.url, STAGING)
-            else:
-                staging = temp = tempfile.mkdtemp(prefix="datagen-staging-")
-            if is_remote(staging):
-                out.remove_staging(remote_fs(staging, cfg.storage_options)[1])  # a killed run's leftovers
-                stage_root = _Staging(staging)
-            else:
-                Path(staging).mkdir(parents=True, exist_ok=True)
-                stage_root = Path(staging)
-                (stage_root / "shards").mkdir(exist_ok=True)
+            # this run's own child of the staging location (staging_area.py)
+            area = StagingArea(base, cfg.storage_options, guarded, bool(cfg.staging))
+            root = area.open()
+            stage_root = _Staging(root) if is_remote(root) else Path(root)
             target = RemoteTarget(out.url, stage_root, out, old, cfg.storage_options, urls)
             summary = split_fn(cfg, engine, sources, schema, Path("."), t0, units, remote=target)
         summary.out = out.url
@@ -160,23 +159,18 @@ def run_remote_split(cfg, t0: float, split_fn):
     except BaseException as exc:  # an error, Ctrl-C, SIGTERM: this run's unlisted uploads go, then the lock
         if before is not None:
             out.forget_uploads(before)
-        _drop_staging(out, staging, cfg.storage_options)
-        staging = None
+        where = area.blamed(exc) if area is not None and isinstance(exc, OSError) else None
+        if area is not None:
+            area.close()
+            area = None
         left = out.release()
-        error = storage_error(exc, out.url, "--out") if isinstance(exc, OSError) else exc
+        error = storage_error(exc, *(where or (out.url, "--out"))) if isinstance(exc, OSError) else exc
         if left and isinstance(error, DatagenError):
             raise type(error)(f"{error}; {left}") from None
         if error is not exc:
             raise error from None
         raise
     finally:
-        _drop_staging(out, staging, cfg.storage_options)
-        if temp is not None:
-            shutil.rmtree(temp, ignore_errors=True)
+        if area is not None:
+            area.close()
         out.release()
-
-
-def _drop_staging(out: RemoteOut, staging, storage_options: dict) -> None:
-    if staging is not None and is_remote(staging):
-        out.remove_staging(remote_fs(staging, storage_options)[1])
-

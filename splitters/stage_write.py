@@ -185,7 +185,7 @@ def staged_sink(path: str):
         return pa.BufferedOutputStream(pa.OSFile(path, "wb"), buffer_size=STAGED_WRITE_BUFFER)
     from datagen.contract.storage import open_url
 
-    return open_url(path, "wb")
+    return open_url(path, "wb", auto_mkdir=False)  # an object store needs no directory; never make a bucket
 
 
 def staged_source(path: str, mapped: bool = False):
