@@ -48,10 +48,10 @@ class _TaskCounter(Callback):
 
 def with_options(fn, urls, options, *args):
     """``fn(*args)`` after applying ``options`` for ``urls`` (in a worker process: that process's fsspec)."""
-    from datagen.contract.storage import apply_storage_options
+    from datagen.contract.storage import storage_scope
 
-    apply_storage_options(urls, options)
-    return fn(*args)
+    with storage_scope(urls, options):  # this task only: a long-lived worker keeps nothing
+        return fn(*args)
 
 
 def run_order_keys(fn: Callable, n: int) -> list[str]:
@@ -107,7 +107,7 @@ class Engine:
     def map(self, fn: Callable, items: Sequence, *args: Any, desc: str = "") -> list:
         """``[fn(item, *args) for item in items]``, run by Dask, in order."""
         urls, options = self.task_options
-        if options and self.client is not None:
+        if self.client is not None:  # even with no options: the task's URLs get the environment's defaults
             fn = functools.partial(with_options, fn, urls, options)
         bar = _Bar(len(items), desc, self.progress)
         try:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datagen.contract.errors import DatagenError, OutputError
 from datagen.contract.format import ShardEntry
 from datagen.contract.manifest import render_manifest
-from datagen.contract.storage import apply_storage_options, is_remote, join, options_for, remote_fs, storage_error
+from datagen.contract.storage import is_remote, join, options_for, remote_fs, storage_error
 
 from .publish import content_name
 from .remote_out import STAGING, RemoteOut
@@ -43,8 +43,9 @@ def upload_shard(root_url: str, rel: str, data) -> None:
 
 
 def _with_options(fn, urls, options, *args):
-    apply_storage_options(urls, options)  # in a worker process too: the options of these URLs only
-    return fn(*args)
+    from .engine import with_options
+
+    return with_options(fn, urls, options, *args)  # in a worker process too: these URLs, this task only
 
 
 def etag_fingerprint(etag: str, version: str | None = None) -> str:

@@ -5,13 +5,16 @@ code paths untouched). ``remote_fs(url, storage_options)`` gives the fsspec file
 inside it (credentials and endpoints come from the standard environment/config files of the
 protocol, plus ``storage_options``); a missing protocol package fails with one line naming the
 extra to install. ``storage_error(exc, url)`` turns a backend's exception (no credentials, no such
-bucket, access denied, endpoint unreachable) into one line naming the URL. ``parse_storage_options``
+bucket, access denied, endpoint unreachable) into one line naming the URL. ``storage_scope`` gives
+``--storage-option`` values to a run's URLs while it runs (options_for). ``parse_storage_options``
 reads ``--storage-option KEY=VALUE`` flags.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from typing import Any
 
 from .errors import ConfigError, DatagenError, OutputError
@@ -114,7 +117,9 @@ def refuse_object_store(location: Any, what: str) -> None:
                           "use a local dataset directory")
 
 
-_SCOPED: dict[tuple[str, bool], dict] = {}  # (URL prefix, cut at a glob?) -> storage options, in this process
+_SCOPED: dict[tuple[str, bool], list] = {}  # (URL prefix, cut at a glob?) -> [(run token, options)], live runs only
+_LOCK = threading.Lock()
+_LOCAL = threading.local()  # .table: the scope of the run (or cluster task) this thread works for
 
 
 def _scope(url) -> tuple[str, bool]:
@@ -123,16 +128,25 @@ def _scope(url) -> tuple[str, bool]:
     return (text[:cut], True) if cut >= 0 else (text.rstrip("/"), False)
 
 
-def options_for(url) -> dict:
-    """The storage options given for the dataset or input ``url`` lies in (the longest registered
-    prefix: ``s3://b/in/`` covers ``s3://b/in/x.parquet``, ``s3://b/in/*.csv`` covers ``s3://b/in/a.csv``);
-    ``{}`` for any other URL."""
-    text, best, found = str(url), -1, {}
-    for (prefix, glob), options in _SCOPED.items():
+def _lookup(table: dict, text: str) -> dict:
+    best, found = -1, {}
+    for (prefix, glob), options in table.items():
         inside = text.startswith(prefix) if glob else (text == prefix or text.startswith(prefix + "/"))
         if inside and len(prefix) > best:
             best, found = len(prefix), options
     return dict(found)
+
+
+def options_for(url) -> dict:
+    """The storage options given for the dataset or input ``url`` lies in (the longest registered
+    prefix: ``s3://b/in/`` covers ``s3://b/in/x.parquet``, ``s3://b/in/*.csv`` covers ``s3://b/in/a.csv``);
+    ``{}`` for any other URL. Only runs still in progress count (storage_scope): in a thread working for
+    a run, that run's options only; elsewhere those of the runs in progress in this process."""
+    table = getattr(_LOCAL, "table", None)
+    if table is None:
+        with _LOCK:
+            table = {key: entries[-1][1] for key, entries in _SCOPED.items() if entries}
+    return _lookup(table, str(url))
 
 
 def url_fs(url: str):
@@ -149,15 +163,34 @@ def open_url(url: str, mode: str = "rb", **kwargs):
     return fsspec.open(url, mode, **kwargs, **options_for(url)).open()
 
 
-def apply_storage_options(urls, options: dict) -> None:
+@contextlib.contextmanager
+def storage_scope(urls, options: dict | None):
     """Give ``options`` to the fsspec filesystems of the remote ``urls`` (and of what lies under them)
-    in this process: passed to the filesystem's constructor for those URLs only (url_fs, open_url),
-    never made a process-wide default, so two datasets with different options do not mix."""
+    while the block runs, then forget them: passed to the filesystem's constructor for those URLs only
+    (url_fs, open_url), never made a process-wide default, never seen by a later run (a URL no run in
+    progress gave options for gets the environment's defaults). The split wraps itself in it, and each
+    task on a cluster worker too, so a long-lived worker keeps nothing from one task to the next."""
     from .storage_options import check_storage_options_for
 
+    options = dict(options or {})
     for url in urls:  # all checked before any is recorded: a bad value is never used
         if is_remote(url):
             check_storage_options_for(str(url), options)
-    for url in urls:
-        if is_remote(url):
-            _SCOPED[_scope(url)] = dict(options)
+    mine = {_scope(url): dict(options) for url in urls if is_remote(url)}
+    token = object()
+    with _LOCK:
+        for key, value in mine.items():
+            _SCOPED.setdefault(key, []).append((token, value))
+    before = getattr(_LOCAL, "table", None)
+    _LOCAL.table = {**(before or {}), **mine}
+    try:
+        yield
+    finally:
+        _LOCAL.table = before
+        with _LOCK:
+            for key in mine:
+                left = [e for e in _SCOPED.get(key, []) if e[0] is not token]
+                if left:
+                    _SCOPED[key] = left
+                else:
+                    _SCOPED.pop(key, None)
