@@ -46,11 +46,11 @@ class _TaskCounter(Callback):
             self._bar.update()
 
 
-def with_options(fn, urls, options, *args):
-    """``fn(*args)`` after applying ``options`` for ``urls`` (in a worker process: that process's fsspec)."""
+def with_options(fn, urls, options, *args, pins=None):
+    """``fn(*args)`` with ``options`` for ``urls`` and the inputs' ``pins`` (storage_scope) while it runs."""
     from datagen.contract.storage import storage_scope
 
-    with storage_scope(urls, options):  # this task only: a long-lived worker keeps nothing
+    with storage_scope(urls, options, pins):  # this task only: a long-lived worker keeps nothing
         return fn(*args)
 
 
@@ -72,7 +72,8 @@ class Engine:
         self.workers = workers or os.cpu_count() or 1
         self.progress = progress
         self.client = None
-        self.task_options: tuple = ((), {})  # (urls, storage options) applied by each task on a cluster
+        self.task_options: tuple = ((), {}, {})  # (urls, storage options, input pins) for each task on a cluster
+        self._scope = None
         if scheduler != "local":
             from distributed import Client
 
@@ -89,6 +90,9 @@ class Engine:
                 raise SchedulerError(f"the Dask scheduler at {scheduler!r} did not answer: {exc}") from None
 
     def close(self) -> None:
+        if self._scope is not None:
+            scope, self._scope = self._scope, None
+            scope.__exit__(None, None, None)
         if self.client is not None:
             self.client.close()
             self.client = None
@@ -99,16 +103,24 @@ class Engine:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def with_options(self, urls: list, options: dict) -> "Engine":
-        """Every task run on a cluster's workers applies these storage options for these URLs first."""
-        self.task_options = (list(urls), dict(options or {}))
+    def with_options(self, urls: list, options: dict, sources=()) -> "Engine":
+        """Every task run on a cluster's workers applies these storage options for these URLs first, and
+        reads each remote input of ``sources`` as listed (its ETag/VersionId, datagen.contract.pinned);
+        in this process the pins hold until close()."""
+        from datagen.contract.storage import storage_scope
+
+        pins = {s.url: (s.etag, s.version, s.bytes) for s in sources if "://" in s.url and s.etag}
+        self.task_options = (list(urls), dict(options or {}), pins)
+        if self._scope is None and pins:
+            self._scope = storage_scope([], {}, pins)
+            self._scope.__enter__()
         return self
 
     def map(self, fn: Callable, items: Sequence, *args: Any, desc: str = "") -> list:
         """``[fn(item, *args) for item in items]``, run by Dask, in order."""
-        urls, options = self.task_options
+        urls, options, pins = self.task_options
         if self.client is not None:  # even with no options: the task's URLs get the environment's defaults
-            fn = functools.partial(with_options, fn, urls, options)
+            fn = functools.partial(with_options, fn, urls, options, pins=pins)
         bar = _Bar(len(items), desc, self.progress)
         try:
             if self.client is not None:

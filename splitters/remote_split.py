@@ -42,10 +42,10 @@ def upload_shard(root_url: str, rel: str, data) -> None:
         raise storage_error(exc, join(root_url, name), "shard upload to") from None
 
 
-def _with_options(fn, urls, options, *args):
+def _with_options(fn, urls, options, *args, pins=None):
     from .engine import with_options
 
-    return with_options(fn, urls, options, *args)  # in a worker process too: these URLs, this task only
+    return with_options(fn, urls, options, *args, pins=pins)  # in a worker process too: these URLs, this task only
 
 
 def etag_fingerprint(etag: str, version: str | None = None) -> str:
@@ -61,10 +61,11 @@ class RemoteTarget:
     old: object
     storage_options: dict
     urls: list
+    pins: dict = dataclasses.field(default_factory=dict)  # input URL -> (ETag, VersionId, size) as listed
 
     def task(self, fn):
         """``fn`` wrapped so that a worker process applies --storage-option first."""
-        return functools.partial(_with_options, fn, self.urls, self.storage_options)
+        return functools.partial(_with_options, fn, self.urls, self.storage_options, pins=self.pins)
 
     def known_fingerprints(self, sources) -> dict[int, str]:
         return {s.id: etag_fingerprint(s.etag, getattr(s, "version", None) or getattr(s, "version_id", None))
@@ -137,8 +138,9 @@ def run_remote_split(cfg, t0: float, split_fn):
             raise OutputError(f"--out {out.url!r} already holds a dataset {reason}; pass --overwrite to replace it")
         with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
             urls = [*cfg.inputs, cfg.out, *([cfg.staging] if cfg.staging and is_remote(cfg.staging) else [])]
-            engine.with_options(urls, cfg.storage_options)  # every task on a cluster: CSV scan, types, stage, reduce
-            wrap = functools.partial(_with_options, read_schema, urls, cfg.storage_options)
+            engine.with_options(urls, cfg.storage_options, sources)  # every task on a cluster; inputs read as listed
+            pins = engine.task_options[2]
+            wrap = functools.partial(_with_options, read_schema, urls, cfg.storage_options, pins=pins)
             schema, units = input_schema(cfg, engine, sources, wrap)
             if cfg.staging:
                 staging = cfg.staging.rstrip("/") if is_remote(cfg.staging) else cfg.staging
@@ -153,7 +155,7 @@ def run_remote_split(cfg, t0: float, split_fn):
                 Path(staging).mkdir(parents=True, exist_ok=True)
                 stage_root = Path(staging)
                 (stage_root / "shards").mkdir(exist_ok=True)
-            target = RemoteTarget(out.url, stage_root, out, old, cfg.storage_options, urls)
+            target = RemoteTarget(out.url, stage_root, out, old, cfg.storage_options, urls, pins)
             summary = split_fn(cfg, engine, sources, schema, Path("."), t0, units, remote=target)
         summary.out = out.url
         summary.action = "replaced" if old is not None else "created"

@@ -160,7 +160,7 @@ def _run_split(cfg: SplitConfig) -> SplitSummary:
                 raise OutputError(f"--out {str(out)!r} already holds a dataset {reason}; "
                                   "pass --overwrite to replace it")
             with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
-                engine.with_options([*cfg.inputs, cfg.out], cfg.storage_options)  # object-store inputs on a cluster
+                engine.with_options([*cfg.inputs, cfg.out], cfg.storage_options, sources)  # inputs read as listed
                 schema, units = input_schema(cfg, engine, sources)
                 target.begin()
                 summary = _split(cfg, engine, sources, schema, out, t0, units)

@@ -117,9 +117,9 @@ def refuse_object_store(location: Any, what: str) -> None:
                           "use a local dataset directory")
 
 
-_SCOPED: dict[tuple[str, bool], list] = {}  # (URL prefix, cut at a glob?) -> [(run token, options)], live runs only
+_SCOPED: list = []  # [(run token, {(URL prefix, cut at a glob?): options}, {URL: pin})]: runs in progress only
 _LOCK = threading.Lock()
-_LOCAL = threading.local()  # .table: the scope of the run (or cluster task) this thread works for
+_LOCAL = threading.local()  # .scope: (options table, pins) of the run (or cluster task) this thread works for
 
 
 def _scope(url) -> tuple[str, bool]:
@@ -128,13 +128,16 @@ def _scope(url) -> tuple[str, bool]:
     return (text[:cut], True) if cut >= 0 else (text.rstrip("/"), False)
 
 
-def _lookup(table: dict, text: str) -> dict:
-    best, found = -1, {}
-    for (prefix, glob), options in table.items():
-        inside = text.startswith(prefix) if glob else (text == prefix or text.startswith(prefix + "/"))
-        if inside and len(prefix) > best:
-            best, found = len(prefix), options
-    return dict(found)
+def _current() -> tuple[dict, dict]:
+    here = getattr(_LOCAL, "scope", None)
+    if here is not None:
+        return here
+    table, pins = {}, {}
+    with _LOCK:
+        for _, options, pinned in _SCOPED:
+            table.update(options)
+            pins.update(pinned)
+    return table, pins
 
 
 def options_for(url) -> dict:
@@ -142,11 +145,17 @@ def options_for(url) -> dict:
     prefix: ``s3://b/in/`` covers ``s3://b/in/x.parquet``, ``s3://b/in/*.csv`` covers ``s3://b/in/a.csv``);
     ``{}`` for any other URL. Only runs still in progress count (storage_scope): in a thread working for
     a run, that run's options only; elsewhere those of the runs in progress in this process."""
-    table = getattr(_LOCAL, "table", None)
-    if table is None:
-        with _LOCK:
-            table = {key: entries[-1][1] for key, entries in _SCOPED.items() if entries}
-    return _lookup(table, str(url))
+    text, best, found = str(url), -1, {}
+    for (prefix, glob), options in _current()[0].items():
+        inside = text.startswith(prefix) if glob else (text == prefix or text.startswith(prefix + "/"))
+        if inside and len(prefix) > best:
+            best, found = len(prefix), options
+    return dict(found)
+
+
+def pin_for(url):
+    """(ETag, VersionId, size) the run in progress recorded for the input ``url`` (pinned.py), or None."""
+    return _current()[1].get(str(url))
 
 
 def url_fs(url: str):
@@ -157,19 +166,26 @@ def url_fs(url: str):
 
 
 def open_url(url: str, mode: str = "rb", **kwargs):
-    """``fsspec.open(url, mode, **kwargs).open()`` with the storage options given for ``url``."""
+    """``fsspec.open(url, mode, **kwargs).open()`` with the storage options given for ``url``; an input
+    the run recorded (pin_for) is read as that very object (pinned.py), never a newer one."""
     import fsspec
 
+    pin = pin_for(url) if "r" in mode else None
+    if pin is not None:
+        from .pinned import open_pinned
+
+        return open_pinned(url, mode, pin, options_for(url), kwargs)
     return fsspec.open(url, mode, **kwargs, **options_for(url)).open()
 
 
 @contextlib.contextmanager
-def storage_scope(urls, options: dict | None):
+def storage_scope(urls, options: dict | None, pins: dict | None = None):
     """Give ``options`` to the fsspec filesystems of the remote ``urls`` (and of what lies under them)
     while the block runs, then forget them: passed to the filesystem's constructor for those URLs only
     (url_fs, open_url), never made a process-wide default, never seen by a later run (a URL no run in
     progress gave options for gets the environment's defaults). The split wraps itself in it, and each
-    task on a cluster worker too, so a long-lived worker keeps nothing from one task to the next."""
+    task on a cluster worker too, so a long-lived worker keeps nothing from one task to the next.
+    ``pins``: input URL -> (ETag, VersionId, size) as listed, so that open_url reads that object."""
     from .storage_options import check_storage_options_for
 
     options = dict(options or {})
@@ -177,20 +193,16 @@ def storage_scope(urls, options: dict | None):
         if is_remote(url):
             check_storage_options_for(str(url), options)
     mine = {_scope(url): dict(options) for url in urls if is_remote(url)}
+    pinned = dict(pins or {})
     token = object()
     with _LOCK:
-        for key, value in mine.items():
-            _SCOPED.setdefault(key, []).append((token, value))
-    before = getattr(_LOCAL, "table", None)
-    _LOCAL.table = {**(before or {}), **mine}
+        _SCOPED.append((token, mine, pinned))
+    before = getattr(_LOCAL, "scope", None)
+    table, known = before or ({}, {})
+    _LOCAL.scope = ({**table, **mine}, {**known, **pinned})
     try:
         yield
     finally:
-        _LOCAL.table = before
+        _LOCAL.scope = before
         with _LOCK:
-            for key in mine:
-                left = [e for e in _SCOPED.get(key, []) if e[0] is not token]
-                if left:
-                    _SCOPED[key] = left
-                else:
-                    _SCOPED.pop(key, None)
+            _SCOPED[:] = [entry for entry in _SCOPED if entry[0] is not token]
