@@ -58,28 +58,47 @@ class RemoteOut:
         return storage_error(exc, self.url, "--out")
 
     # -- lock ------------------------------------------------------------------------------------
-    def _put_new(self, rel: str, data: bytes) -> bool:
-        """Create ``rel`` only if absent; False if it exists."""
+    def _put_new(self, rel: str, data: bytes, replace: str | None = None) -> bool:
+        """Create ``rel`` only if absent (or, with ``replace``, only while it still has that ETag: a
+        stale lock taken over in one conditional PUT); False if the condition fails."""
         bucket, _, key = self.key(rel).partition("/")
         if hasattr(self.fs, "call_s3"):
+            if replace == "stale":  # no ETag was given for it: never overwritten unconditionally
+                return False
+            condition = {"IfMatch": replace} if replace else {"IfNoneMatch": "*"}
             try:
-                self.fs.call_s3("put_object", Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
+                self.fs.call_s3("put_object", Bucket=bucket, Key=key, Body=data, **condition)
                 return True
-            except FileExistsError:  # s3fs's translation of 412 PreconditionFailed
+            except (FileExistsError, FileNotFoundError):  # s3fs's 412 PreconditionFailed; gone meanwhile
                 return False
             except Exception as exc:
-                if "PreconditionFailed" in str(exc) or "412" in str(exc) or "ConditionalRequestConflict" in str(exc):
+                if any(w in str(exc) for w in ("PreconditionFailed", "412", "ConditionalRequestConflict", "pre-conditions")):
                     return False
                 raise
+        if replace:
+            self.fs.rm_file(self.key(rel))  # no conditional writes: check-then-put (two takers can race)
         if self.fs.exists(self.key(rel)):
             return False
         self.fs.pipe_file(self.key(rel), data)
         return True
 
+    def _held(self) -> tuple[dict, str | None]:
+        """The lock's content and the ETag of that very object (one GET carrying If-Match)."""
+        path = self.key(LOCK_NAME)
+        self.fs.invalidate_cache(path)
+        with self.fs.open(path, "rb") as fh:
+            raw, etag = fh.read(), (getattr(fh, "details", None) or {}).get("ETag")
+        try:
+            held = json.loads(raw)
+        except ValueError:
+            held = {}
+        return (held if isinstance(held, dict) else {}), etag
+
     def acquire(self) -> None:
         me = {"lock": "datagen split lock", "host": socket.gethostname(), "pid": os.getpid(),
               "token": os.urandom(8).hex()}  # release deletes the lock only while it still holds this token
         self._token = me["token"]
+        held: dict = {}
         try:
             for _ in range(2):
                 if self._put_new(LOCK_NAME, json.dumps(me).encode()):
@@ -87,14 +106,22 @@ class RemoteOut:
                     self._read_back()
                     return
                 try:
-                    held = json.loads(self.fs.cat_file(self.key(LOCK_NAME)))
+                    held, etag = self._held()
                 except FileNotFoundError:
                     continue
-                except ValueError:
-                    held = {}
+                except OSError as exc:  # rewritten while it was read: someone else holds it now
+                    if type(exc).__name__ != "FileExpired":
+                        raise
+                    held, etag = {}, None
+                    continue
                 if held.get("host") == me["host"] and isinstance(held.get("pid"), int) \
                         and not _pid_alive(held["pid"]):
-                    self.fs.rm_file(self.key(LOCK_NAME))  # a killed split's lock, on this host: ours to reuse
+                    # a killed split's lock, on this host: taken over only while it is still that object
+                    # (If-Match on its ETag), so two runs taking it over at once never both hold it
+                    if self._put_new(LOCK_NAME, json.dumps(me).encode(), replace=etag or "stale"):
+                        self.locked = True
+                        self._read_back()
+                        return
                     continue
                 break
         except DatagenError:
