@@ -113,6 +113,10 @@ def run_remote_split(cfg, t0: float, split_fn):
     from .sources import discover, read_schema
     from .split import SplitSummary, input_schema
 
+    from .url_overlap import check_out_url, check_url_overlap
+
+    check_out_url(cfg.out)  # before any request: an --out URL no listing finds again is refused
+    check_url_overlap(cfg.out, cfg.inputs)  # whatever the bucket holds yet
     out = RemoteOut(cfg.out, cfg.storage_options)
     sources = discover(cfg.inputs)
     for s in sources:
