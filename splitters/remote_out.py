@@ -69,8 +69,12 @@ class RemoteOut:
             try:
                 self.fs.call_s3("put_object", Bucket=bucket, Key=key, Body=data, **condition)
                 return True
-            except (FileExistsError, FileNotFoundError):  # s3fs's 412 PreconditionFailed; gone meanwhile
+            except FileExistsError:  # s3fs's translation of 412 PreconditionFailed
                 return False
+            except FileNotFoundError:
+                if replace:  # the stale lock was deleted meanwhile
+                    return False
+                raise
             except Exception as exc:
                 if any(w in str(exc) for w in ("PreconditionFailed", "412", "ConditionalRequestConflict", "pre-conditions")):
                     return False
