@@ -188,6 +188,26 @@ class RemoteOut:
         except Exception:
             pass  # best effort: unlisted objects are never read; the next split may overwrite them
 
+    def sweep(self, have: dict[str, int], committed: Manifest | None) -> dict[str, int]:
+        """Under the lock, before anything else: delete the shard objects and footer packs under --out
+        that the committed manifest (``committed``; None: no dataset yet) does not list: uploads of a
+        split that was killed (kill -9, a lost client, a cluster's tasks still running after the
+        client gave up) and an old version's objects an overwrite killed right after its commit left.
+        Only datagen's own names (shards, ``_footers/*.bin``); never a listed object. Returns ``have``
+        (rel -> size, the listing taken under the lock) without what was deleted."""
+        listed = set() if committed is None else {s.path for s in committed.shards}
+        if committed is not None and committed.footer_pack is not None:
+            listed.add(committed.footer_pack.path)
+        stray = [rel for rel in have if rel not in listed and (journal.shard_like(rel) or (
+            rel.startswith(PACK_DIR + "/") and rel.endswith(".bin") and rel.count("/") == 1))]
+        if stray:
+            try:
+                self.fs.rm([self.key(rel) for rel in stray])
+            except Exception as exc:
+                raise self._err(exc) from None
+            self.fs.invalidate_cache(self.root)
+        return {rel: size for rel, size in have.items() if rel not in set(stray)}
+
     # -- what --out holds --------------------------------------------------------------------------
     def listing(self) -> dict[str, int]:
         """rel path -> size of every object under --out (one recursive listing)."""

@@ -129,8 +129,9 @@ def run_remote_split(cfg, t0: float, split_fn):
     staging = None
     before = None
     try:
-        before = set(out.listing())  # under the lock: what a failure must not delete
+        listing = out.listing()
         old = out.inspect()
+        before = set(out.sweep(listing, old))  # under the lock: a dead run's leftovers go; a failure keeps the rest
         if old is not None and not cfg.overwrite:
             from .uptodate import config_or_source_change, remote_content_change
 
