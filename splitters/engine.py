@@ -154,7 +154,35 @@ class Engine:
         except BaseException:
             from distributed import wait
 
+            keys = [f.key for f in futures if f.status == "pending"]
             self.client.cancel([f for f in futures if f.status == "pending"])
             with self.client.as_current():  # not the default client (set_as_default=False): wait() needs it
                 wait([f for f in futures if f.status == "pending"], timeout=60)
+            _wait_workers_idle(self.client, keys)  # a cancelled task already running goes on: let it end
             raise
+
+
+def _running(keys, dask_worker=None) -> int:
+    """How many of ``keys`` a worker is still running (a cancelled task's thread runs to its end)."""
+    tasks = dask_worker.state.tasks
+    return sum(1 for k in keys if k in tasks and tasks[k].state in ("executing", "long-running", "cancelled",
+                                                                      "resumed"))
+
+
+def _wait_workers_idle(client, keys, timeout: float = 120.0) -> None:
+    """After an error or an interrupt: wait until no worker runs any of ``keys`` any more, so the
+    caller's cleanup comes after the last upload of those tasks (best effort: a lost scheduler or
+    worker cannot be asked, and the next run on that --out removes what they left)."""
+    import time
+
+    if not keys:
+        return
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            busy = client.run(_running, keys, on_error="return")
+        except Exception:
+            return
+        if not any(isinstance(n, int) and n for n in busy.values()):
+            return
+        time.sleep(0.1)
