@@ -18,6 +18,8 @@ killed run's uploads, an old version's objects an overwrite killed after its com
 
 from __future__ import annotations
 
+import re
+
 from datagen.contract.errors import DatagenError, ManifestError, OutputError
 from datagen.contract.footerpack import PACK_DIR
 from datagen.contract.format import MANIFEST_NAME, Manifest
@@ -30,6 +32,8 @@ from datagen.contract.outlock import LOCK_NAME
 from .remote_lock import BucketLock
 
 STAGING = journal.STAGING
+# the names a split uploads: shards (content_name, below hive directories) and footer packs
+OURS = re.compile(r"(?:[^/=.][^/=]*=[^/]*/)*part-\d{5,}-[0-9a-f]{16}\.parquet|" + re.escape(PACK_DIR) + r"/[0-9a-f]{16}\.bin")
 
 
 class RemoteOut(BucketLock):
@@ -76,8 +80,7 @@ class RemoteOut(BucketLock):
         listed = set() if committed is None else {s.path for s in committed.shards}
         if committed is not None and committed.footer_pack is not None:
             listed.add(committed.footer_pack.path)
-        stray = [rel for rel in have if rel not in listed and (journal.shard_like(rel) or (
-            rel.startswith(PACK_DIR + "/") and rel.endswith(".bin") and rel.count("/") == 1))]
+        stray = [rel for rel in have if rel not in listed and OURS.fullmatch(rel)]
         if stray:
             try:
                 self.fs.rm([self.key(rel) for rel in stray])

@@ -80,9 +80,11 @@ def test_an_overwrite_killed_after_its_commit_leaves_nothing_after_the_next_run(
     assert p.returncode == 137, p.stderr
     second = _listed(fs, root)
     assert first - second and (first - second) <= _objects(fs, root)  # the old version's objects stayed
+    fs.pipe_file(f"{root}/notes/keep.parquet", b"not ours")  # someone else's object: never swept
+    fs.pipe_file(f"{root}/month=01/part-00000.parquet", b"not a content name either")
     r = run_split(b, "--out", f"s3://{root}", *ARGS)
     assert r.exit_code == 0 and "up to date" in r.output, r.output
-    assert _objects(fs, root) == second
+    assert _objects(fs, root) == second | {"notes/keep.parquet", "month=01/part-00000.parquet"}
 
 
 def test_a_split_killed_mid_upload_then_a_different_rerun(srcs, s3_bucket, tmp_path, run_split):
