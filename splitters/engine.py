@@ -144,7 +144,8 @@ class Engine:
     def _map_distributed(self, fn, items, args, bar) -> list:
         from distributed import as_completed
 
-        futures = [self.client.submit(fn, item, *args, pure=False) for item in items]
+        name = _task_name(fn)  # task keys named after the task, not the with_options wrapper
+        futures = [self.client.submit(fn, item, *args, key=f"{name}-{uuid.uuid4().hex}") for item in items]
         try:
             for fut in as_completed(futures, loop=self.client.loop):
                 if fut.status == "error":
@@ -160,6 +161,15 @@ class Engine:
                 wait([f for f in futures if f.status == "pending"], timeout=60)
             _wait_workers_idle(self.client, keys)  # a cancelled task already running goes on: let it end
             raise
+
+
+def _task_name(fn) -> str:
+    from dask.utils import funcname
+
+    while isinstance(fn, functools.partial):
+        wrapped = fn.func.__name__ in ("with_options", "_with_options") and fn.args
+        fn = fn.args[0] if wrapped else fn.func
+    return funcname(fn)
 
 
 def _running(keys, dask_worker=None) -> int:
