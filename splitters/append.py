@@ -70,7 +70,7 @@ def run_append(options: dict) -> SplitSummary:
             with gc_frozen():   # the parent manifest lives until the commit: not traversed again and again
                 cfg = append_config(old, options, str(out))
                 with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
-                    engine.with_options([*options["inputs"], str(out)], cfg.storage_options)  # object-store inputs
+                    engine.with_options([*options["inputs"], str(out)], cfg.storage_options, sources)  # inputs as listed
                     digests = engine.map(sha256_file, [s.url for s in sources], desc="sha256")
                     known = {s.sha256: s.id for s in old.sources}
                     refuse_changed_paths(old, sources, digests, str(out))

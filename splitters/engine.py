@@ -46,12 +46,12 @@ class _TaskCounter(Callback):
             self._bar.update()
 
 
-def with_options(fn, urls, options, *args):
-    """``fn(*args)`` after applying ``options`` for ``urls`` (in a worker process: that process's fsspec)."""
-    from datagen.contract.storage import apply_storage_options
+def with_options(fn, urls, options, *args, pins=None):
+    """``fn(*args)`` with ``options`` for ``urls`` and the inputs' ``pins`` (storage_scope) while it runs."""
+    from datagen.contract.storage import storage_scope
 
-    apply_storage_options(urls, options)
-    return fn(*args)
+    with storage_scope(urls, options, pins):  # this task only: a long-lived worker keeps nothing
+        return fn(*args)
 
 
 def run_order_keys(fn: Callable, n: int) -> list[str]:
@@ -72,7 +72,8 @@ class Engine:
         self.workers = workers or os.cpu_count() or 1
         self.progress = progress
         self.client = None
-        self.task_options: tuple = ((), {})  # (urls, storage options) applied by each task on a cluster
+        self.task_options: tuple = ((), {}, {})  # (urls, storage options, input pins) for each task on a cluster
+        self._scope = None
         if scheduler != "local":
             from distributed import Client
 
@@ -96,6 +97,9 @@ class Engine:
                 raise SchedulerError(f"the Dask scheduler at {scheduler!r} did not answer: {exc}") from None
 
     def close(self) -> None:
+        if self._scope is not None:
+            scope, self._scope = self._scope, None
+            scope.__exit__(None, None, None)
         if self.client is not None:
             self.client.close()
             self.client = None
@@ -106,16 +110,24 @@ class Engine:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def with_options(self, urls: list, options: dict) -> "Engine":
-        """Every task run on a cluster's workers applies these storage options for these URLs first."""
-        self.task_options = (list(urls), dict(options or {}))
+    def with_options(self, urls: list, options: dict, sources=()) -> "Engine":
+        """Every task run on a cluster's workers applies these storage options for these URLs first, and
+        reads each remote input of ``sources`` as listed (its ETag/VersionId, datagen.contract.pinned);
+        in this process the pins hold until close()."""
+        from datagen.contract.storage import storage_scope
+
+        pins = {s.url: (s.etag, s.version, s.bytes) for s in sources if "://" in s.url and s.etag}
+        self.task_options = (list(urls), dict(options or {}), pins)
+        if self._scope is None and pins:
+            self._scope = storage_scope([], {}, pins)
+            self._scope.__enter__()
         return self
 
     def map(self, fn: Callable, items: Sequence, *args: Any, desc: str = "") -> list:
         """``[fn(item, *args) for item in items]``, run by Dask, in order."""
-        urls, options = self.task_options
-        if options and self.client is not None:
-            fn = functools.partial(with_options, fn, urls, options)
+        urls, options, pins = self.task_options
+        if self.client is not None:  # even with no options: the task's URLs get the environment's defaults
+            fn = functools.partial(with_options, fn, urls, options, pins=pins)
         bar = _Bar(len(items), desc, self.progress)
         try:
             if self.client is not None:
@@ -139,7 +151,8 @@ class Engine:
     def _map_distributed(self, fn, items, args, bar) -> list:
         from distributed import as_completed
 
-        futures = [self.client.submit(fn, item, *args, pure=False) for item in items]
+        name = _task_name(fn)  # task keys named after the task, not the with_options wrapper
+        futures = [self.client.submit(fn, item, *args, key=f"{name}-{uuid.uuid4().hex}") for item in items]
         try:
             try:
                 for fut in as_completed(futures, loop=self.client.loop):
@@ -154,7 +167,44 @@ class Engine:
         except BaseException:
             from distributed import wait
 
+            keys = [f.key for f in futures if f.status == "pending"]
             self.client.cancel([f for f in futures if f.status == "pending"])
             with self.client.as_current():  # not the default client (set_as_default=False): wait() needs it
                 wait([f for f in futures if f.status == "pending"], timeout=60)
+            _wait_workers_idle(self.client, keys)  # a cancelled task already running goes on: let it end
             raise
+
+
+def _task_name(fn) -> str:
+    from dask.utils import funcname
+
+    while isinstance(fn, functools.partial):
+        wrapped = fn.func.__name__ in ("with_options", "_with_options") and fn.args
+        fn = fn.args[0] if wrapped else fn.func
+    return funcname(fn)
+
+
+def _running(keys, dask_worker=None) -> int:
+    """How many of ``keys`` a worker is still running (a cancelled task's thread runs to its end)."""
+    tasks = dask_worker.state.tasks
+    return sum(1 for k in keys if k in tasks and tasks[k].state in ("executing", "long-running", "cancelled",
+                                                                      "resumed"))
+
+
+def _wait_workers_idle(client, keys, timeout: float = 120.0) -> None:
+    """After an error or an interrupt: wait until no worker runs any of ``keys`` any more, so the
+    caller's cleanup comes after the last upload of those tasks (best effort: a lost scheduler or
+    worker cannot be asked, and the next run on that --out removes what they left)."""
+    import time
+
+    if not keys:
+        return
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            busy = client.run(_running, keys, on_error="return")
+        except Exception:
+            return
+        if not any(isinstance(n, int) and n for n in busy.values()):
+            return
+        time.sleep(0.1)

@@ -11,17 +11,14 @@ Object stores have atomic single-object PUTs and no rename, so the commit rule b
 * after the commit, with ``--overwrite``, the shards the old manifest listed and the new one does
   not are deleted; then the run's staging child (staging_area.py) and the lock.
 
-One split at a time: ``DIR/.datagen.lock`` is created with a conditional PUT (``If-None-Match: *``,
-S3 and moto support it; a store without conditional writes falls back to check-then-put, which two
-simultaneous splits can race). A lock left by a killed split on this host (its pid is gone) is
-taken over; a lock from another host is reported with the command that removes it.
+One split at a time: ``DIR/.datagen.lock`` (remote_lock.py). Under the lock, before anything else,
+the shard objects and footer packs the committed manifest does not list are deleted (``sweep``: a
+killed run's uploads, an old version's objects an overwrite killed after its commit left).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import socket
+import re
 
 from datagen.contract.errors import DatagenError, ManifestError, OutputError
 from datagen.contract.footerpack import PACK_DIR
@@ -32,20 +29,14 @@ from datagen.contract.storage import join, storage_error
 from . import journal
 from datagen.contract.outlock import LOCK_NAME
 
+from .remote_lock import BucketLock
+
 STAGING = journal.STAGING
+# the names a split uploads: shards (content_name, below hive directories) and footer packs
+OURS = re.compile(r"(?:[^/=.][^/=]*=[^/]*/)*part-\d{5,}-[0-9a-f]{16}\.parquet|" + re.escape(PACK_DIR) + r"/[0-9a-f]{16}\.bin")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class RemoteOut:
+class RemoteOut(BucketLock):
     def __init__(self, url: str, storage_options: dict | None = None):
         self.dataset = RemoteDataset(url, storage_options)
         self.url, self.fs, self.root = self.dataset.url, self.dataset.fs, self.dataset.root
@@ -56,84 +47,6 @@ class RemoteOut:
 
     def _err(self, exc: BaseException) -> DatagenError:
         return storage_error(exc, self.url, "--out")
-
-    # -- lock ------------------------------------------------------------------------------------
-    def _put_new(self, rel: str, data: bytes) -> bool:
-        """Create ``rel`` only if absent; False if it exists."""
-        bucket, _, key = self.key(rel).partition("/")
-        if hasattr(self.fs, "call_s3"):
-            try:
-                self.fs.call_s3("put_object", Bucket=bucket, Key=key, Body=data, IfNoneMatch="*")
-                return True
-            except FileExistsError:  # s3fs's translation of 412 PreconditionFailed
-                return False
-            except Exception as exc:
-                if "PreconditionFailed" in str(exc) or "412" in str(exc) or "ConditionalRequestConflict" in str(exc):
-                    return False
-                raise
-        if self.fs.exists(self.key(rel)):
-            return False
-        self.fs.pipe_file(self.key(rel), data)
-        return True
-
-    def acquire(self) -> None:
-        me = {"lock": "datagen split lock", "host": socket.gethostname(), "pid": os.getpid(),
-              "token": os.urandom(8).hex()}  # release deletes the lock only while it still holds this token
-        self._token = me["token"]
-        try:
-            for _ in range(2):
-                if self._put_new(LOCK_NAME, json.dumps(me).encode()):
-                    self.locked = True
-                    self._read_back()
-                    return
-                try:
-                    held = json.loads(self.fs.cat_file(self.key(LOCK_NAME)))
-                except FileNotFoundError:
-                    continue
-                except ValueError:
-                    held = {}
-                if held.get("host") == me["host"] and isinstance(held.get("pid"), int) \
-                        and not _pid_alive(held["pid"]):
-                    self.fs.rm_file(self.key(LOCK_NAME))  # a killed split's lock, on this host: ours to reuse
-                    continue
-                break
-        except DatagenError:
-            raise
-        except Exception as exc:
-            raise self._err(exc) from None
-        who = f"pid {held.get('pid')} on {held.get('host')}" if held else "an unknown writer"
-        raise OutputError(f"another split is writing --out {self.url!r} ({who}); if none is running, delete "
-                          f"{join(self.url, LOCK_NAME)!r} and retry")
-
-    def _read_back(self) -> None:
-        """The lock just created must be readable (and so releasable): credentials that may PUT but
-        not GET (or DELETE) would otherwise leave it behind after the first failure."""
-        try:
-            self.fs.cat_file(self.key(LOCK_NAME))
-        except Exception as exc:
-            problem = self.release()
-            error = storage_error(exc, join(self.url, LOCK_NAME), "the lock")
-            raise OutputError(f"{error}{'; ' + problem if problem else ''}") from None
-
-    def release(self) -> str | None:
-        """Delete the lock this run created; never another writer's (a lock taken over meanwhile).
-        None when done (or nothing to do), else one phrase saying the lock was left and how to remove it."""
-        if not self.locked:
-            return None
-        self.locked = False
-        where = join(self.url, LOCK_NAME)
-        try:
-            held = json.loads(self.fs.cat_file(self.key(LOCK_NAME)))
-            if not (isinstance(held, dict) and held.get("token") == self._token):
-                return None  # another writer's lock now: left alone
-            self.fs.rm_file(self.key(LOCK_NAME))
-        except FileNotFoundError:
-            return None
-        except Exception as exc:
-            detail = " ".join(str(exc).split()) or type(exc).__name__
-            return (f"the lock {where!r} could not be deleted ({type(exc).__name__}: {detail}); delete it "
-                    "once no split is running")
-        return None
 
     def forget_uploads(self, before: set[str]) -> None:
         """After a failed split: delete the shard objects (and footer pack) that appeared during this run (``before`` is
@@ -156,6 +69,25 @@ class RemoteOut:
                 self.fs.rm(stray)
         except Exception:
             pass  # best effort: unlisted objects are never read; the next split may overwrite them
+
+    def sweep(self, have: dict[str, int], committed: Manifest | None) -> dict[str, int]:
+        """Under the lock, before anything else: delete the shard objects and footer packs under --out
+        that the committed manifest (``committed``; None: no dataset yet) does not list: uploads of a
+        split that was killed (kill -9, a lost client, a cluster's tasks still running after the
+        client gave up) and an old version's objects an overwrite killed right after its commit left.
+        Only datagen's own names (shards, ``_footers/*.bin``); never a listed object. Returns ``have``
+        (rel -> size, the listing taken under the lock) without what was deleted."""
+        listed = set() if committed is None else {s.path for s in committed.shards}
+        if committed is not None and committed.footer_pack is not None:
+            listed.add(committed.footer_pack.path)
+        stray = [rel for rel in have if rel not in listed and OURS.fullmatch(rel)]
+        if stray:
+            try:
+                self.fs.rm([self.key(rel) for rel in stray])
+            except Exception as exc:
+                raise self._err(exc) from None
+            self.fs.invalidate_cache(self.root)
+        return {rel: size for rel, size in have.items() if rel not in set(stray)}
 
     # -- what --out holds --------------------------------------------------------------------------
     def listing(self) -> dict[str, int]:

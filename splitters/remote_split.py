@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datagen.contract.errors import DatagenError, OutputError
 from datagen.contract.format import ShardEntry
 from datagen.contract.manifest import render_manifest
-from datagen.contract.storage import apply_storage_options, is_remote, join, options_for, remote_fs, storage_error
+from datagen.contract.storage import is_remote, join, options_for, remote_fs, storage_error
 
 from .publish import content_name
 from .remote_out import STAGING, RemoteOut
@@ -41,9 +41,10 @@ def upload_shard(root_url: str, rel: str, data) -> None:
         raise storage_error(exc, join(root_url, name), "shard upload to") from None
 
 
-def _with_options(fn, urls, options, *args):
-    apply_storage_options(urls, options)  # in a worker process too: the options of these URLs only
-    return fn(*args)
+def _with_options(fn, urls, options, *args, pins=None):
+    from .engine import with_options
+
+    return with_options(fn, urls, options, *args, pins=pins)  # in a worker process too: these URLs, this task only
 
 
 def etag_fingerprint(etag: str, version: str | None = None) -> str:
@@ -59,10 +60,11 @@ class RemoteTarget:
     old: object
     storage_options: dict
     urls: list
+    pins: dict = dataclasses.field(default_factory=dict)  # input URL -> (ETag, VersionId, size) as listed
 
     def task(self, fn):
         """``fn`` wrapped so that a worker process applies --storage-option first."""
-        return functools.partial(_with_options, fn, self.urls, self.storage_options)
+        return functools.partial(_with_options, fn, self.urls, self.storage_options, pins=self.pins)
 
     def known_fingerprints(self, sources) -> dict[int, str]:
         return {s.id: etag_fingerprint(s.etag, getattr(s, "version", None) or getattr(s, "version_id", None))
@@ -110,6 +112,10 @@ def run_remote_split(cfg, t0: float, split_fn):
     from .sources import discover, read_schema
     from .split import SplitSummary, input_schema
 
+    from .url_overlap import check_out_url, check_url_overlap
+
+    check_out_url(cfg.out)  # before any request: an --out URL no listing finds again is refused
+    check_url_overlap(cfg.out, cfg.inputs)  # whatever the bucket holds yet
     out = RemoteOut(cfg.out, cfg.storage_options)
     sources = discover(cfg.inputs)
     for s in sources:
@@ -126,13 +132,14 @@ def run_remote_split(cfg, t0: float, split_fn):
     area = None
     before = None
     try:
-        before = set(out.listing())  # under the lock: what a failure must not delete
-        foreign = foreign_in_out_staging(before, STAGING)
+        listing = out.listing()
+        foreign = foreign_in_out_staging(set(listing), STAGING)
         if foreign:
             shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
             raise OutputError(f"--out {out.url!r} holds {shown}, which datagen did not write under {STAGING!r}; "
                               "it is left untouched: remove it or choose another prefix")
         old = out.inspect()
+        before = set(out.sweep(listing, old))  # under the lock: a dead run's leftovers go; a failure keeps the rest
         if old is not None and not cfg.overwrite:
             from .uptodate import config_or_source_change, remote_content_change
 
@@ -144,14 +151,15 @@ def run_remote_split(cfg, t0: float, split_fn):
             raise OutputError(f"--out {out.url!r} already holds a dataset {reason}; pass --overwrite to replace it")
         with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
             urls = [*cfg.inputs, cfg.out, *([cfg.staging] if cfg.staging and is_remote(cfg.staging) else [])]
-            engine.with_options(urls, cfg.storage_options)  # every task on a cluster: CSV scan, types, stage, reduce
-            wrap = functools.partial(_with_options, read_schema, urls, cfg.storage_options)
+            engine.with_options(urls, cfg.storage_options, sources)  # every task on a cluster; inputs read as listed
+            pins = engine.task_options[2]
+            wrap = functools.partial(_with_options, read_schema, urls, cfg.storage_options, pins=pins)
             schema, units = input_schema(cfg, engine, sources, wrap)
             # this run's own child of the staging location (staging_area.py)
             area = StagingArea(base, cfg.storage_options, guarded, bool(cfg.staging))
             root = area.open()
             stage_root = _Staging(root) if is_remote(root) else Path(root)
-            target = RemoteTarget(out.url, stage_root, out, old, cfg.storage_options, urls)
+            target = RemoteTarget(out.url, stage_root, out, old, cfg.storage_options, urls, pins)
             summary = split_fn(cfg, engine, sources, schema, Path("."), t0, units, remote=target)
         summary.out = out.url
         summary.action = "replaced" if old is not None else "created"

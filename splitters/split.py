@@ -131,7 +131,10 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
     """Run one split as configured; raises a DatagenError on bad input."""
     with fewer_collections():   # gctune.py
         try:
-            return _run_split(cfg)
+            from datagen.contract.storage import storage_scope
+
+            with storage_scope([*cfg.inputs, cfg.out], cfg.storage_options):  # these URLs, this run only
+                return _run_split(cfg)
         finally:   # never return with an import half done: a caller's fork would inherit its lock (prewarm.py)
             prewarm.finish()
 
@@ -139,9 +142,6 @@ def run_split(cfg: SplitConfig) -> SplitSummary:
 def _run_split(cfg: SplitConfig) -> SplitSummary:
     t0 = time.perf_counter()
     prewarm.start()   # pandas loads in the background while the split starts (prewarm.py)
-    from datagen.contract.storage import apply_storage_options
-
-    apply_storage_options([*cfg.inputs, cfg.out], cfg.storage_options)  # for these URLs only ({}: none)
     if is_remote(cfg.out):
         from .remote_split import run_remote_split
 
@@ -160,7 +160,7 @@ def _run_split(cfg: SplitConfig) -> SplitSummary:
                 raise OutputError(f"--out {str(out)!r} already holds a dataset {reason}; "
                                   "pass --overwrite to replace it")
             with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
-                engine.with_options([*cfg.inputs, cfg.out], cfg.storage_options)  # object-store inputs on a cluster
+                engine.with_options([*cfg.inputs, cfg.out], cfg.storage_options, sources)  # inputs read as listed
                 schema, units = input_schema(cfg, engine, sources)
                 target.begin()
                 summary = _split(cfg, engine, sources, schema, out, t0, units)

@@ -9,7 +9,7 @@ import s3fs
 from datagen import DataGenerator
 from datagen.app.sample import write_sample
 from datagen.contract.errors import DatagenError
-from datagen.contract.storage import apply_storage_options, options_for, url_fs
+from datagen.contract.storage import options_for, storage_scope, url_fs
 from splitters.config import SplitConfig
 from splitters.split import run_split
 
@@ -24,16 +24,16 @@ def src(tmp_path_factory):
 
 
 def test_options_apply_under_their_url_only():
-    apply_storage_options(["s3://optb/a", "s3://optb/in/*.csv"], {"default_block_size": 3 << 20})
-    apply_storage_options(["s3://optb/a/deeper"], {"default_block_size": 7 << 20})
-    assert options_for("s3://optb/a/x.parquet") == {"default_block_size": 3 << 20}
-    assert options_for("s3://optb/a/deeper/x.parquet") == {"default_block_size": 7 << 20}  # the longest prefix
-    assert options_for("s3://optb/in/part-1.csv") == {"default_block_size": 3 << 20}  # under the glob's fixed part
-    for other in ("s3://optb/ab/x.parquet", "s3://optb/b", "s3://other/a/x"):
-        assert options_for(other) == {}
-    assert url_fs("s3://optb/a/x.parquet")[0].default_block_size == 3 << 20
-    assert url_fs("s3://optb/b/x.parquet")[0].default_block_size != 3 << 20
-    assert "s3" not in fsspec.config.conf or "default_block_size" not in fsspec.config.conf["s3"]
+    with storage_scope(["s3://optb/a", "s3://optb/in/*.csv"], {"default_block_size": 3 << 20}), \
+            storage_scope(["s3://optb/a/deeper"], {"default_block_size": 7 << 20}):
+        assert options_for("s3://optb/a/x.parquet") == {"default_block_size": 3 << 20}
+        assert options_for("s3://optb/a/deeper/x.parquet") == {"default_block_size": 7 << 20}  # the longest prefix
+        assert options_for("s3://optb/in/part-1.csv") == {"default_block_size": 3 << 20}  # under the glob's fixed part
+        for other in ("s3://optb/ab/x.parquet", "s3://optb/b", "s3://other/a/x"):
+            assert options_for(other) == {}
+        assert url_fs("s3://optb/a/x.parquet")[0].default_block_size == 3 << 20
+        assert url_fs("s3://optb/b/x.parquet")[0].default_block_size != 3 << 20
+        assert "s3" not in fsspec.config.conf or "default_block_size" not in fsspec.config.conf["s3"]
 
 
 def test_two_datasets_with_different_options_do_not_mix(src, s3_bucket, tmp_path):

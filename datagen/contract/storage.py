@@ -5,13 +5,16 @@ code paths untouched). ``remote_fs(url, storage_options)`` gives the fsspec file
 inside it (credentials and endpoints come from the standard environment/config files of the
 protocol, plus ``storage_options``); a missing protocol package fails with one line naming the
 extra to install. ``storage_error(exc, url)`` turns a backend's exception (no credentials, no such
-bucket, access denied, endpoint unreachable) into one line naming the URL. ``parse_storage_options``
+bucket, access denied, endpoint unreachable) into one line naming the URL. ``storage_scope`` gives
+``--storage-option`` values to a run's URLs while it runs (options_for). ``parse_storage_options``
 reads ``--storage-option KEY=VALUE`` flags.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from typing import Any
 
 from .errors import ConfigError, DatagenError, OutputError
@@ -114,7 +117,9 @@ def refuse_object_store(location: Any, what: str) -> None:
                           "use a local dataset directory")
 
 
-_SCOPED: dict[tuple[str, bool], dict] = {}  # (URL prefix, cut at a glob?) -> storage options, in this process
+_SCOPED: list = []  # [(run token, {(URL prefix, cut at a glob?): options}, {URL: pin})]: runs in progress only
+_LOCK = threading.Lock()
+_LOCAL = threading.local()  # .scope: (options table, pins) of the run (or cluster task) this thread works for
 
 
 def _scope(url) -> tuple[str, bool]:
@@ -123,16 +128,34 @@ def _scope(url) -> tuple[str, bool]:
     return (text[:cut], True) if cut >= 0 else (text.rstrip("/"), False)
 
 
+def _current() -> tuple[dict, dict]:
+    here = getattr(_LOCAL, "scope", None)
+    if here is not None:
+        return here
+    table, pins = {}, {}
+    with _LOCK:
+        for _, options, pinned in _SCOPED:
+            table.update(options)
+            pins.update(pinned)
+    return table, pins
+
+
 def options_for(url) -> dict:
     """The storage options given for the dataset or input ``url`` lies in (the longest registered
     prefix: ``s3://b/in/`` covers ``s3://b/in/x.parquet``, ``s3://b/in/*.csv`` covers ``s3://b/in/a.csv``);
-    ``{}`` for any other URL."""
+    ``{}`` for any other URL. Only runs still in progress count (storage_scope): in a thread working for
+    a run, that run's options only; elsewhere those of the runs in progress in this process."""
     text, best, found = str(url), -1, {}
-    for (prefix, glob), options in _SCOPED.items():
+    for (prefix, glob), options in _current()[0].items():
         inside = text.startswith(prefix) if glob else (text == prefix or text.startswith(prefix + "/"))
         if inside and len(prefix) > best:
             best, found = len(prefix), options
     return dict(found)
+
+
+def pin_for(url):
+    """(ETag, VersionId, size) the run in progress recorded for the input ``url`` (pinned.py), or None."""
+    return _current()[1].get(str(url))
 
 
 def url_fs(url: str):
@@ -143,21 +166,43 @@ def url_fs(url: str):
 
 
 def open_url(url: str, mode: str = "rb", **kwargs):
-    """``fsspec.open(url, mode, **kwargs).open()`` with the storage options given for ``url``."""
+    """``fsspec.open(url, mode, **kwargs).open()`` with the storage options given for ``url``; an input
+    the run recorded (pin_for) is read as that very object (pinned.py), never a newer one."""
     import fsspec
 
+    pin = pin_for(url) if "r" in mode else None
+    if pin is not None:
+        from .pinned import open_pinned
+
+        return open_pinned(url, mode, pin, options_for(url), kwargs)
     return fsspec.open(url, mode, **kwargs, **options_for(url)).open()
 
 
-def apply_storage_options(urls, options: dict) -> None:
+@contextlib.contextmanager
+def storage_scope(urls, options: dict | None, pins: dict | None = None):
     """Give ``options`` to the fsspec filesystems of the remote ``urls`` (and of what lies under them)
-    in this process: passed to the filesystem's constructor for those URLs only (url_fs, open_url),
-    never made a process-wide default, so two datasets with different options do not mix."""
+    while the block runs, then forget them: passed to the filesystem's constructor for those URLs only
+    (url_fs, open_url), never made a process-wide default, never seen by a later run (a URL no run in
+    progress gave options for gets the environment's defaults). The split wraps itself in it, and each
+    task on a cluster worker too, so a long-lived worker keeps nothing from one task to the next.
+    ``pins``: input URL -> (ETag, VersionId, size) as listed, so that open_url reads that object."""
     from .storage_options import check_storage_options_for
 
+    options = dict(options or {})
     for url in urls:  # all checked before any is recorded: a bad value is never used
         if is_remote(url):
             check_storage_options_for(str(url), options)
-    for url in urls:
-        if is_remote(url):
-            _SCOPED[_scope(url)] = dict(options)
+    mine = {_scope(url): dict(options) for url in urls if is_remote(url)}
+    pinned = dict(pins or {})
+    token = object()
+    with _LOCK:
+        _SCOPED.append((token, mine, pinned))
+    before = getattr(_LOCAL, "scope", None)
+    table, known = before or ({}, {})
+    _LOCAL.scope = ({**table, **mine}, {**known, **pinned})
+    try:
+        yield
+    finally:
+        _LOCAL.scope = before
+        with _LOCK:
+            _SCOPED[:] = [entry for entry in _SCOPED if entry[0] is not token]
