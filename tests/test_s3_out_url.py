@@ -42,8 +42,8 @@ def test_odd_out_urls_are_refused_up_front(src, s3_bucket, run_split, suffix, ne
 def test_out_inside_an_input_prefix_is_refused_the_first_time(src, s3_bucket, run_split):
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
     fs.put_file(str(next(src.glob("*.parquet"))), f"{s3_bucket}/in2/e.parquet")
-    for given in (f"s3://{s3_bucket}/in2/", f"s3://{s3_bucket}/in2", f"s3://{s3_bucket}/in2/**"):
-        r = run_split(given, "--out", f"s3://{s3_bucket}/in2/ds", *ARGS)
+    for spelled in (f"s3://{s3_bucket}/in2/", f"s3://{s3_bucket}/in2", f"s3://{s3_bucket}/in2/**"):
+        r = run_split(spelled, "--out", f"s3://{s3_bucket}/in2/ds", *ARGS)
         fails(r, 2, "write the split outside its inputs")
     fs.invalidate_cache()
     assert _keys(fs, s3_bucket) == [f"{s3_bucket}/in2/e.parquet"]
