@@ -46,6 +46,7 @@ from .stage_hashed import hashed_units
 from .stage_tail import split_tail
 from .staged_drop import StagedDrop, staged_paths
 from .sharedmarks import shared_marks
+from .readahead import reading_ahead
 from .stage_memory import kept_in_memory
 from .unify import unified_schema
 from .uptodate import stale_reason
@@ -215,8 +216,8 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     local = remote is None and engine.client is None
     with kept_in_memory(str(staging), cfg.staging_memory if local else 0), \
             shared_marks(str(staging / "shards"), local) as marks:
-        done = engine.map(_stage_or_fingerprint if remote is None else remote.task(_stage_or_fingerprint), work, ctx,
-                          desc="stage")
+        done = engine.map(reading_ahead(_stage_or_fingerprint, work) if local else _stage_or_fingerprint if remote
+                          is None else remote.task(_stage_or_fingerprint), work, ctx, desc="stage")   # readahead.py
         lap("stage+hash")
         stage, fingerprints, jobs, wctx, reduced = _reduce_step(cfg, engine, sources, schema, known, work, done,
                                                                 derived, staging, batch_rows, remote)

@@ -1,0 +1,63 @@
+"""The stage step asks the kernel to read the next local source ahead (splitters/readahead.py): which
+source is next, for every work item, against a plain reference; the wrapped task asks for exactly
+that one and returns the task's own result; a real split asks for every source but the first."""
+
+from dataclasses import dataclass
+
+from hypothesis import assume, given, settings, strategies as st
+
+from splitters import readahead
+
+
+@dataclass(frozen=True)
+class Unit:
+    index: int
+    url: str
+
+
+def _work(plan):
+    work = []
+    for i, (kind, name) in enumerate(plan):
+        url = name if name.startswith("s3://") else f"/data/{name}"
+        work.append(("sha256", url) if kind == "sha256" else (kind, Unit(i, url)))
+    return work
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.tuples(st.sampled_from(["stage", "stage+sha256", "sha256"]),
+                          st.sampled_from(["a", "b", "c", "s3://x/d"])), max_size=12))
+def test_property_next_source_is_the_first_other_local_one_after_the_item(plan):
+    fingerprinted = [name for kind, name in plan if kind == "sha256"]
+    assume(len(fingerprinted) == len(set(fingerprinted)))   # a plan fingerprints a source once
+    work = _work(plan)
+    ahead = readahead.next_sources(work)
+    urls = [w[1] if w[0] == "sha256" else w[1].url for w in work]
+    for i, item in enumerate(work):
+        want = None
+        for u in urls[i + 1:]:
+            if "://" not in u and u != urls[i]:
+                want = u
+                break
+        assert ahead[readahead._key(item)] == want
+
+
+def test_a_task_asks_for_the_next_source_then_runs(monkeypatch):
+    asked = []
+    monkeypatch.setattr(readahead, "advise", asked.append)
+    work = _work([("stage", "a"), ("stage", "a"), ("sha256", "a"), ("stage", "b")])
+    run = readahead.reading_ahead(lambda item, ctx: (item, ctx), work)
+    assert [run(item, "ctx") for item in work] == [(item, "ctx") for item in work]
+    assert asked == ["/data/b", "/data/b", "/data/b"]
+
+
+def test_a_split_reads_each_later_source_ahead(sample_parquet, tmp_path, monkeypatch):
+    from splitters.config import SplitConfig
+    from splitters.split import run_split
+
+    asked = []
+    real = readahead.advise
+    monkeypatch.setattr(readahead, "advise", lambda path: asked.append(path) or real(path))
+    run_split(SplitConfig(inputs=[str(sample_parquet)], out=str(tmp_path / "o"), time_column="event_time",
+                          group_by=["month"], progress=False, workers=1))
+    files = sorted(str(p) for p in sample_parquet.glob("*.parquet"))
+    assert sorted(set(asked)) == files[1:] and real(files[0]) is True
