@@ -135,6 +135,17 @@ def test_a_damaged_cached_copy_is_downloaded_again(local_ds, s3_bucket, tmp_path
     assert any(hashlib.sha256(c.read_bytes()).hexdigest() == c.name.split(".")[0] for c in copies)  # re-fetched
 
 
+def _put_odd(where, odd: str, elsewhere, text: bytes) -> None:
+    """A FIFO, a symlink to ``elsewhere`` (holding ``text``) or a directory at ``where``."""
+    if odd == "fifo":
+        os.mkfifo(where)
+    elif odd == "symlink":
+        elsewhere.write_bytes(text)
+        where.symlink_to(elsewhere)
+    else:
+        where.mkdir()
+
+
 @pytest.mark.parametrize("odd", ["fifo", "symlink", "directory"])
 def test_odd_entry_where_the_footer_pack_belongs(src_dir, local_ds, s3_bucket, tmp_path, odd):
     import json
@@ -152,13 +163,7 @@ def test_odd_entry_where_the_footer_pack_belongs(src_dir, local_ds, s3_bucket, t
     cache = tmp_path / "cache"
     (cache / "footers").mkdir(parents=True)
     where = cache / "footers" / f"{pack.sha256}.pack"
-    if odd == "fifo":
-        os.mkfifo(where)
-    elif odd == "symlink":
-        (tmp_path / "elsewhere").write_bytes(b"not a pack")
-        where.symlink_to(tmp_path / "elsewhere")
-    else:
-        where.mkdir()
+    _put_odd(where, odd, tmp_path / "elsewhere", b"not a pack")
     make = lambda: _all_batches(DataGenerator(url, FEATURES, **OPTS, cache_dir=cache, cache_size="50MB"))  # noqa: E731
     if odd == "directory":
         with pytest.raises(ConfigError, match="is a directory") as err:
@@ -209,13 +214,7 @@ def test_odd_entry_where_a_cached_shard_belongs(local_ds, s3_bucket, tmp_path, o
     assert _same(_all_batches(DataGenerator(url, FEATURES, **gen_opts)), want)
     where = sorted((cache / "shards").iterdir())[0]
     where.unlink()
-    if odd == "fifo":
-        os.mkfifo(where)
-    elif odd == "symlink":
-        (tmp_path / "elsewhere").write_bytes(b"not a shard")
-        where.symlink_to(tmp_path / "elsewhere")
-    else:
-        where.mkdir()
+    _put_odd(where, odd, tmp_path / "elsewhere", b"not a shard")
     make = lambda: _all_batches(DataGenerator(url, FEATURES, **gen_opts))  # noqa: E731
     if odd == "directory":
         with pytest.raises(ConfigError, match="is a directory where a cached shard belongs") as err:
