@@ -56,6 +56,17 @@ def test_weights_one_hot_dict_inputs_and_no_shuffle(dataset, monkeypatch):
     _check_epochs(plain, plain.as_tf_dataset(), epochs=(0,))
 
 
+def test_no_autotune_thread_and_a_fixed_prefetch(dataset, monkeypatch):
+    """The autotune thread made the end of a fit wait for up to its whole optimisation period (the
+    iterator's destructor joins it; tfdata.py): the dataset runs without it, prefetching two runs."""
+    monkeypatch.setattr(tfdata, "CHUNK_ROWS", 2000)
+    gen = DataGenerator(dataset, FEATURES, label="label", batch_size=1000, shuffle=True, seed=2, memory_budget="1MiB")
+    ds = gen.as_tf_dataset()
+    assert ds.options().autotune.enabled is False
+    assert "PrefetchDataset" in type(ds._input_dataset).__name__ and int(ds._input_dataset._buffer_size) == 4
+    _check_epochs(gen, ds, epochs=(0,))
+
+
 def test_fit_follows_the_epoch_callback(dataset):
     gen = DataGenerator(dataset, FEATURES, label="label", batch_size=1000, shuffle=True, seed=7,
                         memory_budget="1MiB")
