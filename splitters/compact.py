@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datagen._version import __version__
-from datagen.contract.cli_edge import Command, Terminated, report_errors
+from datagen.contract.cli_edge import Command, Terminated, report_errors, tell_parent_ready
 from datagen.contract.errors import ConservationError, DatagenError, OutputError
 from datagen.contract.lineageseen import LineageSeen
 from datagen.contract.shardcheck import ShardProblem
@@ -186,6 +186,7 @@ def _committed(directory: str, started: dict) -> int | None:
 @report_errors
 def main(directory):
     """Merge the part files of each group of DIRECTORY into one shard (a new version)."""
+    tell_parent_ready()   # datagen compact forwards a Ctrl-C from here on (datagen/app/child.py)
     t0, started = time.perf_counter(), {}
     try:
         manifest, merged, written = run_compact(directory, started)

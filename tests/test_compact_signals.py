@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -172,3 +173,75 @@ def test_a_lock_held_by_vacuum_names_it(parts, tmp_path, run_split):
     assert r.exit_code == 1
     assert r.stderr.strip() == f"error: datagen vacuum is writing {str(parts)!r} (pid {os.getpid()}); wait for it " \
                                "to finish", r.stderr
+
+
+def _child_script(tmp_path, body: str) -> str:
+    """A child that imports for a second first (a Ctrl-C then would be a traceback), then runs ``body``."""
+    script = tmp_path / "child.py"
+    script.write_text("import sys, time\ntime.sleep(1.0)\nfrom datagen.contract.cli_edge import tell_parent_ready\n"
+                      + body)
+    return str(script)
+
+
+def test_a_signal_before_the_child_is_ready_is_held_until_it_is(tmp_path):
+    """The CI failure this fixes: a SIGINT forwarded while the child's interpreter started ended it with
+    "Fatal Python error: init_import_site" and exit 1 instead of its own clean "interrupted" and 130."""
+    from datagen.app.child import run_child
+
+    script = _child_script(tmp_path, "try:\n    tell_parent_ready()\n    time.sleep(60)\n"
+                                     "except KeyboardInterrupt:\n    print('handled')\n    sys.exit(130)\n")
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    code, out, err = run_child([sys.executable, script])
+    timer.join()
+    assert (code, out) == (130, "handled\n") and "Traceback" not in err, (code, out, err)
+
+
+def test_a_child_that_ends_before_it_is_ready_gets_no_signal(tmp_path):
+    from datagen.app.child import run_child
+
+    script = _child_script(tmp_path, "sys.exit(3)\n")
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    code, out, err = run_child([sys.executable, script])
+    timer.join()
+    assert (code, out, err) == (3, "", ""), (code, out, err)
+
+
+def test_a_ctrl_c_while_the_lock_is_taken_leaves_no_lock_file(tmp_path, monkeypatch):
+    """SIGINT between creating DIR/.datagen.lock and holding it is delivered once the lock is held, so the
+    caller's clean-up (OutDir releases on any exception) removes the file."""
+    from datagen.contract import outlock
+
+    real = outlock.fcntl.flock
+
+    def interrupted(fd, op):
+        signal.raise_signal(signal.SIGINT)   # Ctrl-C while the file exists and is not yet ours
+        return real(fd, op)
+
+    monkeypatch.setattr(outlock.fcntl, "flock", interrupted)
+    lock = outlock.OutLock(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        lock.acquire()
+    monkeypatch.setattr(outlock.fcntl, "flock", real)
+    lock.release()
+    assert not (tmp_path / outlock.LOCK_NAME).exists()
+    with outlock.OutLock(tmp_path):   # and the lock can be taken again
+        pass
+
+
+def test_after_the_child_the_command_ignores_signals_and_a_library_call_restores_them(tmp_path):
+    """datagen compact prints the child's outcome and exits with it: a Ctrl-C in between ended it with a
+    KeyboardInterrupt (exit -2) after the child had committed (seen under load at the 1.5 s moment above)."""
+    from datagen.app.child import run_child
+
+    script = _child_script(tmp_path, "tell_parent_ready()\n")
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        assert run_child([sys.executable, script], ignore_after=True)[0] == 0
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        signal.signal(signal.SIGINT, before)
+        assert run_child([sys.executable, script])[0] == 0
+        assert signal.getsignal(signal.SIGINT) is before
+    finally:
+        signal.signal(signal.SIGINT, before)

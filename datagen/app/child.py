@@ -6,6 +6,10 @@ never imports splitters) and behaves as if it ran in this process.
   SIGTERM (or, past its commit, reports it). Elsewhere (macOS) nothing ties it to us.
 * It runs in its own session, so a terminal's Ctrl-C reaches it once, from us: SIGINT, SIGTERM and
   SIGHUP sent to this process are forwarded to the child, and we wait for it (it cleans up; never a SIGKILL).
+  A signal that arrives before the child says it handles signals (``tell_parent_ready``, on a pipe whose
+  descriptor it finds in ``READY_FD_ENV``) is held until it does: a SIGINT while its interpreter starts
+  would end it with "Fatal Python error: init_import_site" (exit 1), or a traceback during its imports.
+  A child that never says so (it failed first) gets no signal from us.
 * Its outcome is ours: its stdout, stderr and exit status (a child killed by signal N: 128 + N, said as
   ``report_errors`` says it when the signal was ours to forward, as an error otherwise).
 """
@@ -18,6 +22,8 @@ import signal
 import subprocess
 import sys
 import threading
+
+from datagen.contract.cli_edge import READY_FD_ENV
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PR_SET_PDEATHSIG = 1
@@ -41,33 +47,66 @@ def _die_with(parent: int):
     return arm
 
 
-def run_child(argv: list[str]) -> tuple[int, str, str]:
-    """Run ``argv`` to its end, forwarding our SIGINT/SIGTERM/SIGHUP to it; (exit status, stdout, stderr)."""
+def run_child(argv: list[str], ignore_after: bool = False) -> tuple[int, str, str]:
+    """Run ``argv`` to its end, forwarding our SIGINT/SIGTERM/SIGHUP to it once it is ready for them;
+    (exit status, stdout, stderr). ``ignore_after``: once the child has ended, ignore those signals instead
+    of restoring our earlier handlers (a command about to print the child's outcome and exit with it: a
+    Ctrl-C then would end us with a KeyboardInterrupt after the child committed)."""
     main = threading.current_thread() is threading.main_thread()
     proc: subprocess.Popen | None = None
+    ready = [False]
     pending: list[int] = []
     forwarded: set[int] = set()
+    lock = threading.RLock()   # ``ready`` and ``pending``: the main thread's handler and the waiting thread
 
-    def forward(signum, frame) -> None:
-        forwarded.add(signum)
-        if proc is None:
-            pending.append(signum)
-        elif proc.poll() is None:
+    def send(signum: int) -> None:
+        if proc is not None and proc.poll() is None:
             try:
                 os.kill(proc.pid, signum)
             except ProcessLookupError:
                 pass
 
+    def forward(signum, frame) -> None:
+        forwarded.add(signum)
+        with lock:
+            if not ready[0]:
+                pending.append(signum)
+                return
+        send(signum)
+
+    def await_ready(fd: int) -> None:
+        try:
+            said = os.read(fd, 1) == b"1"   # b"" when the child ended without saying it
+        except OSError:
+            said = False
+        finally:
+            os.close(fd)
+        with lock:
+            ready[0] = said
+            held = pending[:] if said else []
+            pending.clear()
+        for signum in held:
+            send(signum)
+
     previous = {s: signal.signal(s, forward) for s in FORWARDED} if main else {}
+    read_end, write_end = os.pipe()
     try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True, preexec_fn=_die_with(os.getpid()))
-        for signum in pending:
-            forward(signum, None)
+        try:
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    start_new_session=True, preexec_fn=_die_with(os.getpid()), pass_fds=(write_end,),
+                                    env={**os.environ, READY_FD_ENV: str(write_end)})
+        except BaseException:
+            os.close(read_end)
+            raise
+        finally:
+            os.close(write_end)   # the child's copy is the only one: its end is our end of file
+        waiter = threading.Thread(target=await_ready, args=(read_end,), name="datagen-child-ready", daemon=True)
+        waiter.start()
         out, err = proc.communicate()
+        waiter.join()
     finally:
         for s, handler in previous.items():
-            signal.signal(s, handler)
+            signal.signal(s, signal.SIG_IGN if ignore_after else handler)
     code = proc.returncode
     if code < 0 and -code in forwarded:  # ended by the signal we passed on before it could handle it
         err += "interrupted\n" if -code == signal.SIGINT else f"terminated ({signal.Signals(-code).name})\n"

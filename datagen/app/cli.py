@@ -151,7 +151,8 @@ def compact(directory):
     # compaction is a commit, which the splitter owns (lock, journal, publish); datagen never imports it
     if importlib.util.find_spec("splitters") is None:
         raise UsageError("datagen compact needs the splitters package (installed with split-datasets)")
-    code, out, err = run_child([sys.executable, "-m", "splitters.compact", directory])  # signals forwarded
+    code, out, err = run_child([sys.executable, "-m", "splitters.compact", directory],
+                               ignore_after=True)  # signals forwarded; after it, its outcome is ours
     click.echo(out, nl=False)
     click.echo(err, nl=False, err=True)
     sys.exit(code)

@@ -22,6 +22,25 @@ import click
 from datagen.contract.errors import DatagenError
 
 DEBUG_ENV = "DATAGEN_DEBUG"
+# a command run as a child of datagen (datagen/app/child.py) finds here the pipe on which it says that it
+# handles signals itself; until then its parent holds the signals it would forward
+READY_FD_ENV = "DATAGEN_CHILD_READY_FD"
+
+
+def tell_parent_ready() -> None:
+    """Say to a parent datagen (``run_child``) that signals now reach ``report_errors``'s handling: a Ctrl-C
+    before this point, while the interpreter starts or imports, would end the child with a traceback or a
+    fatal error. Without such a parent, nothing to do."""
+    fd = os.environ.pop(READY_FD_ENV, "")
+    if not fd.isdigit():
+        return
+    try:
+        os.write(int(fd), b"1")
+    except OSError:   # the parent is gone: the kernel's death signal ends us
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(int(fd))
 
 
 def one_line(text: str, limit: int = 2000) -> str:

@@ -13,11 +13,14 @@ filesystem no lock is taken (nobody can write there; an up-to-date check still w
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
 import os
+import signal
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -55,6 +58,29 @@ def _holder(fd: int) -> tuple[str, str]:
     return "unknown", "another split"
 
 
+@contextlib.contextmanager
+def _signals_deferred():
+    """SIGINT, SIGTERM and SIGHUP that arrive inside are delivered on leaving (main thread, Python handlers):
+    a Ctrl-C cannot fall between creating the lock file and ``self.fd`` holding it, which left an empty
+    lock file behind (seen when ``datagen compact`` forwarded a Ctrl-C to its child at that moment)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    previous = {}
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        handler = signal.getsignal(s)
+        if callable(handler):   # a Python handler (KeyboardInterrupt, Terminated): held; SIG_DFL/SIG_IGN as they are
+            previous[s] = signal.signal(s, lambda signum, frame: got.append(signum))
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for s in got:
+            signal.raise_signal(s)
+
+
 class OutLock:
     """``with OutLock(out):`` holds the exclusive lock of ``out`` (an existing directory)."""
 
@@ -65,6 +91,10 @@ class OutLock:
         self.fd: int | None = None
 
     def acquire(self) -> None:
+        with _signals_deferred():
+            self._acquire()
+
+    def _acquire(self) -> None:
         while True:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o666)
