@@ -236,12 +236,15 @@ def test_after_the_child_the_command_ignores_signals_and_a_library_call_restores
     from datagen.app.child import run_child
 
     script = _child_script(tmp_path, "tell_parent_ready()\n")
-    before = signal.getsignal(signal.SIGINT)
+    kinds = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {s: signal.getsignal(s) for s in kinds}
     try:
         assert run_child([sys.executable, script], ignore_after=True)[0] == 0
-        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-        signal.signal(signal.SIGINT, before)
+        assert all(signal.getsignal(s) is signal.SIG_IGN for s in kinds)
+        for s, handler in before.items():
+            signal.signal(s, handler)
         assert run_child([sys.executable, script])[0] == 0
-        assert signal.getsignal(signal.SIGINT) is before
-    finally:
-        signal.signal(signal.SIGINT, before)
+        assert {s: signal.getsignal(s) for s in kinds} == before
+    finally:   # all three: a SIGTERM left ignored here is inherited by every later subprocess of this
+        for s, handler in before.items():   # test process (Keras's pool workers then could not be stopped)
+            signal.signal(s, handler)
