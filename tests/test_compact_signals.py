@@ -220,9 +220,14 @@ def test_a_ctrl_c_while_the_lock_is_taken_leaves_no_lock_file(tmp_path, monkeypa
         return real(fd, op)
 
     monkeypatch.setattr(outlock.fcntl, "flock", interrupted)
+    # a Ctrl-C's usual Python handler (pytest-xdist's worker processes ignore SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     lock = outlock.OutLock(tmp_path)
-    with pytest.raises(KeyboardInterrupt):
-        lock.acquire()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            lock.acquire()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     monkeypatch.setattr(outlock.fcntl, "flock", real)
     lock.release()
     assert not (tmp_path / outlock.LOCK_NAME).exists()
