@@ -5,7 +5,8 @@ A shard is encoded in memory (its sha256 is taken from those bytes) and written 
 the split reads it back. An ordinary write copies every byte into fresh page-cache pages, and on
 the 2-core VM the first touch of a fresh page is what costs: perf put a quarter of the split's
 CPU time in that copy (about 2 s per GB written; a rewrite of recycled pages costs a tenth). A
-direct write hands the bytes to the disk from a buffer this thread reuses, so the copy and the
+direct write hands the bytes to the disk as they are when they start at a page boundary (as
+shard_bytes.py encodes them), else from an aligned buffer this thread reuses, so the copy and the
 fresh pages go. The file's bytes are the same either way: the whole blocks are written from an
 aligned buffer, the last partial block by an ordinary write.
 
@@ -55,6 +56,17 @@ def _aligned() -> memoryview:
     return held
 
 
+def _address(data) -> int:
+    """Where ``data``'s first byte is in memory (-1: unknown, never taken as aligned)."""
+    address = getattr(data, "address", None)   # a pyarrow Buffer
+    if address is None:
+        try:
+            address = np.frombuffer(data, np.uint8).ctypes.data
+        except (TypeError, ValueError):
+            return -1
+    return address
+
+
 def _write_direct(path: str, data) -> bool:
     """Write ``data`` to ``path``: its whole blocks with O_DIRECT, a CHUNK at a time through the aligned
     buffer, then the last partial block by an ordinary write (O_DIRECT cleared on the descriptor; a
@@ -70,13 +82,18 @@ def _write_direct(path: str, data) -> bool:
             return False
         raise
     try:
-        buf = _aligned()
+        # bytes at a page boundary (shard_bytes.py) go to the disk as they are; others through the buffer
+        buf = None if _address(data) % ALIGN == 0 else _aligned()
         for start in range(0, whole, CHUNK):
             n = min(CHUNK, whole - start)
-            buf[:n] = view[start:start + n]
+            if buf is None:
+                block = view[start:start + n]
+            else:
+                buf[:n] = view[start:start + n]
+                block = buf[:n]
             done = 0
             while done < n:
-                done += os.write(fd, buf[done:n])
+                done += os.write(fd, block[done:n])
         if whole < size:
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_DIRECT)
             done = whole

@@ -24,7 +24,7 @@ from datagen.contract.nancount import with_nan_counts
 
 from .append_conform import stored_type
 from .directwrite import ShardWrites, write_file
-from .gather import gather_rows, time_sort
+from .gather import gather_pieces, time_sort
 from .missing_times import time_range
 from .shard_encoding import write_options
 from .sharedmarks import SharedMarks, marks_for
@@ -93,7 +93,7 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
                     ns, order = None, lineage_order(source_ids, source_rows)
                 else:
                     order, ns = time_sort(ticks)
-                table = _decode_text(gather_rows(table, order))   # gather.py: contiguous, then taken
+                table = _decode_text(gather_pieces(table, order))   # gather.py: taken across the pieces
                 # the lineage columns, last: numpy gathers them
                 table = table.append_column(SOURCE_ID_COLUMN,
                                             pa.array(source_ids if order is None else source_ids[order]))

@@ -98,19 +98,40 @@ SIZES = st.one_of(st.integers(0, 3 * directwrite.ALIGN),
                                    2 * directwrite.CHUNK + 4097]))
 
 
-@settings(deadline=None, max_examples=30)
-@given(size=SIZES, direct=st.booleans())
-def test_a_shard_file_holds_exactly_its_bytes(tmp_path_factory, size, direct):
+def _at(data: bytes, offset: int):
+    """``data`` in a buffer starting ``offset`` bytes past a page boundary."""
+    raw = np.empty(len(data) + 2 * directwrite.ALIGN, np.uint8)
+    start = -raw.ctypes.data % directwrite.ALIGN + offset
+    raw[start:start + len(data)] = np.frombuffer(data, np.uint8)
+    return pa.py_buffer(raw[start:start + len(data)])
+
+
+@settings(deadline=None, max_examples=40)
+@given(size=SIZES, direct=st.booleans(), offset=st.sampled_from([0, 1, 512, directwrite.ALIGN - 8]))
+def test_a_shard_file_holds_exactly_its_bytes(tmp_path_factory, size, direct, offset):
     path = tmp_path_factory.mktemp("w") / "f.parquet"
     path.write_bytes(b"x" * (size + 5000))   # an older, longer file is replaced
     data = np.random.default_rng(size).bytes(size)
     real = directwrite._DIRECT
     directwrite._DIRECT = real if direct else 0
     try:
-        directwrite.write_file(str(path), pa.py_buffer(data))
+        directwrite.write_file(str(path), _at(data, offset))
     finally:
         directwrite._DIRECT = real
     assert path.read_bytes() == data
+
+
+def test_bytes_at_a_page_boundary_are_written_without_a_copy(tmp_path, monkeypatch):
+    def no_copy():
+        raise AssertionError("copied into the aligned buffer")
+
+    monkeypatch.setattr(directwrite, "_aligned", no_copy)
+    data = np.random.default_rng(3).bytes(2 * directwrite.CHUNK + 3 * directwrite.ALIGN + 5)
+    directwrite.write_file(str(tmp_path / "f"), _at(data, 0))
+    assert (tmp_path / "f").read_bytes() == data
+    if directwrite._DIRECT and directwrite._write_direct(str(tmp_path / "probe"), _at(bytes(directwrite.ALIGN), 0)):
+        with pytest.raises(AssertionError):   # bytes elsewhere do go through it
+            directwrite.write_file(str(tmp_path / "g"), _at(data, 1))
 
 
 def test_a_filesystem_refusing_direct_writes_gets_a_plain_write(tmp_path, monkeypatch):

@@ -33,6 +33,33 @@ def test_local_engine_starts_tasks_in_list_order():
     assert started == list(range(60))
 
 
+def test_local_engine_does_not_let_dask_walk_the_items(monkeypatch):
+    """dask walks every list, tuple, dict and dataclass in a task's arguments looking for dask objects
+    (``unpack_collections``): 0.27 s of the driver's time for a 20M-row split's group jobs. The
+    engine's tasks take their arguments whole, and receive the very objects."""
+    delayed_module = sys.modules["dask.delayed"]   # ``dask.delayed`` names the function
+    walked = []
+    real = delayed_module.unpack_collections
+
+    def spy(expr, *args, **kwargs):
+        walked.append(id(expr))
+        return real(expr, *args, **kwargs)
+
+    monkeypatch.setattr(delayed_module, "unpack_collections", spy)
+    item = [("f", i, i) for i in range(50_000)]
+    extra = {"ctx": [1, 2, 3]}
+    seen = []
+
+    def keep(got, more):
+        seen.append((got, more))
+        return len(got)
+
+    with Engine("local", workers=2) as engine:
+        assert engine.map(keep, [item, item[:10]], extra) == [50_000, 10]
+    assert id(item) not in walked and id(extra) not in walked
+    assert any(got is item for got, _ in seen) and all(more is extra for _, more in seen)
+
+
 @settings(max_examples=50, deadline=None)
 @given(sizes=st.lists(st.integers(1, 5000), min_size=1, max_size=80), target=st.integers(1, 20000),
        min_tasks=st.integers(1, 16))
