@@ -52,9 +52,15 @@ from .writeplan import measured_ranges, write_context
 def run_append(options: dict) -> SplitSummary:
     """Append ``options["inputs"]`` to the dataset in ``options["out"]``; ``options`` holds only what
     the user gave (the rest comes from the manifest)."""
-    from datagen.contract.storage import refuse_object_store
+    from datagen.contract.storage import refuse_object_store, storage_scope
 
     refuse_object_store(options["out"], "--append")
+    # the bucket inputs are listed and read here too with the options given for them (as run_split does)
+    with storage_scope([*options["inputs"], options["out"]], options.get("storage_options")):
+        return _run_append(options)
+
+
+def _run_append(options: dict) -> SplitSummary:
     t0 = time.perf_counter()
     out = Path(os.path.realpath(options["out"]))
     sources = discover(options["inputs"])

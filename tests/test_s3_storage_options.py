@@ -69,3 +69,27 @@ def test_storage_options_without_an_object_store_url_are_refused(src, tmp_path, 
     with pytest.raises(ConfigError, match="storage_options") as err:
         DataGenerator(out, ["f0"], storage_options={"anon": False})
     assert "--storage-option" not in str(err.value) and "\n" not in str(err.value)
+
+
+def test_append_reads_bucket_inputs_with_the_storage_options_given(src, s3_server, s3_bucket, tmp_path, monkeypatch):
+    """``--append --storage-option`` applies the options to the bucket inputs everywhere, the listing on
+    this machine included: here the environment points at an endpoint nothing listens on and only the
+    options name the real one (before, the listing took the environment's endpoint and failed)."""
+    import boto3
+    from cli_checks import split_cli
+
+    out = tmp_path / "ds"
+    first = run_split(SplitConfig(inputs=[str(src)], out=str(out), **OPTS))
+    assert first.status == "written"
+    more = tmp_path / "more"
+    write_sample(more, files=1, rows_per_file=300, seed=9, features=2)
+    client = boto3.client("s3", endpoint_url=s3_server)
+    for f in more.iterdir():
+        client.upload_file(str(f), s3_bucket, f"more/{f.name}")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    s3fs.S3FileSystem.clear_instance_cache()
+    r = split_cli(f"s3://{s3_bucket}/more", "--out", str(out), "--append", "--no-progress",
+                  "--storage-option", f"endpoint_url={s3_server}")
+    assert r.exit_code == 0, r.output
+    gen = DataGenerator(str(out), ["f0", "f1"], label="label", batch_size=100, cache_dir=tmp_path / "cache")
+    assert gen.num_rows == 900
