@@ -119,3 +119,31 @@ def test_midnight_timestamps_na_and_numpy_dtypes(dataset):
     assert picked({"s": pd.NA}, "s", "string", ["a", None]) == [False, True]
     for dtype in (np.float64, np.dtype("float64"), "float64"):
         assert DataGenerator(dataset, ["f0"], label="label", dtype=dtype)[0][0].dtype == np.float64
+
+
+FLOATS = st.one_of(st.sampled_from([float("nan"), float("inf"), float("-inf"), None, 0.0, -0.0]),
+                   st.floats(allow_nan=False, allow_infinity=False, width=32))
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(FLOATS, min_size=1, max_size=8), st.lists(FLOATS, min_size=1, max_size=4),
+       st.sampled_from(["double", "float", "int64", "uint8"]), st.booleans())
+def test_config_where_is_strict_json_and_selects_what_the_floats_did(stored, wanted, type_name, as_list):
+    """``gen.config`` spells NaN and infinite ``where`` floats as the manifest does ("NaN", "Infinity"):
+    ``json.dumps(config, allow_nan=False)`` works, and a generator built from the config selects the
+    same groups (an integer column holds none of them: they match nothing either way)."""
+    import json
+
+    from datagen.reader.options import GeneratorOptions
+
+    if type_name in ("int64", "uint8"):
+        stored = [None if v is None or v != v or abs(v) == float("inf") else int(abs(v)) % 200 for v in stored]
+    where = {"g": wanted if as_list else wanted[0]}
+    config = GeneratorOptions("unused", ["x"], where=where).to_config()
+    text = json.dumps(config, allow_nan=False)   # raises on NaN/Infinity tokens
+    again = json.loads(text)["where"]
+    assert picked(again, "g", type_name, stored) == picked(where, "g", type_name, stored)
+    def same(s, w):   # the reference: null is its own group, NaN equals NaN, -0.0 equals 0.0
+        return (s is None) == (w is None) and (s is None or s == w or (s != s and w != w))
+    expected = [any(same(s, w) for w in (wanted if as_list else wanted[:1])) for s in stored]
+    assert picked(where, "g", type_name, stored) == expected

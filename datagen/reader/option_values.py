@@ -3,6 +3,7 @@ values, ``dtype``), so a generator's config stays plain JSON and means what the 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .filter_values import python_value
@@ -28,3 +29,16 @@ def python_values(value: Any) -> Any:
     if isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) == 1:  # a list, numpy array, pandas Series
         return [python_value(v) for v in value]
     return python_value(value)
+
+
+def spelled_non_finite(value: Any) -> Any:
+    """``value`` (a config's ``where``) with NaN and infinite floats written as the manifest spells them
+    ("NaN", "Infinity", "-Infinity"): JSON has no such numbers (``json.dumps`` would write NaN, which
+    strict parsers refuse). A filter reads those words back as the floats in a number column."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if value != value else "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {k: spelled_non_finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [spelled_non_finite(v) for v in value]
+    return value

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from datagen.contract import validate
 from datagen.contract.configfile import option_mapping, parse_size, read_mapping
 from datagen.contract.errors import ConfigError
-from .option_values import dtype_name, python_values
+from .option_values import dtype_name, python_values, spelled_non_finite
 
 DEFAULT_MEMORY_BUDGET = "192MB"
 VERIFY_MODES = ("size", "sha256")
@@ -152,7 +152,9 @@ class GeneratorOptions:
         return list(self.features)
 
     def to_config(self) -> dict[str, Any]:
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        cfg = dataclasses.asdict(self)
+        cfg["where"] = spelled_non_finite(cfg["where"])   # plain JSON: no NaN or Infinity tokens
+        return json.loads(json.dumps(cfg, allow_nan=False))
 
 
 @dataclass

@@ -10,7 +10,7 @@ Semantics (decided for every shard, never an error once compiled):
 * ``==``, ``!=``, ``in``, ``not in`` compare values; ``None`` is the null group, so
   ``month == None`` selects it and ``month != 3`` matches it. NaN is a group of its own in a
   float column: ``f == 'NaN'`` (or ``{"f": ["NaN"]}``, ``f == 'Infinity'``) selects it, as the
-  manifest spells those values.
+  manifest spells those values (and ``gen.config`` writes non-finite floats of a ``where`` dict).
 * ``<``, ``<=``, ``>``, ``>=`` never match a null or NaN group value.
 * Values of different kinds (number, string, true/false) are never equal and never
   ordered. A literal of a kind that a column does not hold (``month == 'a'`` when
@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable
 
 from datagen.contract.errors import FilterError
 from .filter_values import equal, group_kinds, kind, non_finite, normaliser, ordered, python_value
-from .outputs import FLOAT_TYPES
+from .outputs import FLOAT_TYPES, INT_BITS
 from .typed_values import typed_kind, typed_value
 from .where_parse import MAX_DEPTH, MAX_LENGTH, parse_where  # noqa: F401  (the limits are documented here)
 
@@ -141,8 +141,9 @@ class _Compiler:
 
 
 def _literal_reader(column: str | None, type_name: str | None, fail: Callable[[str], Exception]) -> Callable:
-    """How a literal compared with ``column`` is read: as is, a float column's "NaN", or a typed value."""
-    if type_name in FLOAT_TYPES:
+    """How a literal compared with ``column`` is read: as is, a number column's "NaN" (an integer column
+    never holds one: such a literal matches nothing, as the float does), or a typed value."""
+    if type_name in FLOAT_TYPES or type_name in INT_BITS:
         return non_finite
     typed = typed_kind(type_name)
     if not typed:
