@@ -166,12 +166,13 @@ def test_group_rows_matches_pandas_for_any_number_of_columns(columns):
         else:
             arrays.append(pa.array(c))
     order, keys, counts = group_rows(arrays)
-    assert sorted(order.tolist()) == list(range(len(columns[0])))
+    assert order.dtype == np.int64 and sorted(order.tolist()) == list(range(len(columns[0])))
     ours, start = set(), 0
     canon = [[stored(v, "float64") if isinstance(v, float) else v for v in c] for c in columns]
     for key, count in zip(keys, counts.tolist()):
         rows = order[start:start + count].tolist()
         start += count
+        assert rows == sorted(rows)   # stable: a group's rows in arrival order (the staged bytes rely on it)
         for r in rows:  # every row of a group has the group's values
             assert tuple(stored(v, "float64") if isinstance(v, float) else v for v in key) == \
                 tuple(c[r] for c in canon)
