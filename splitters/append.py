@@ -42,7 +42,7 @@ from .overlap import check_overlap
 from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units
 from .publish import publish
 from .reduce import reduce_groups
-from .sources import SourceFile, discover
+from .sources import READ_ERRORS, SourceFile, discover, read_error
 from .split import SplitSummary
 from .stage import StageContext, stage_unit
 from .stage_outcome import check_staged
@@ -52,11 +52,13 @@ from .writeplan import measured_ranges, write_context
 def run_append(options: dict) -> SplitSummary:
     """Append ``options["inputs"]`` to the dataset in ``options["out"]``; ``options`` holds only what
     the user gave (the rest comes from the manifest)."""
-    from datagen.contract.storage import refuse_object_store, storage_scope
+    from datagen.contract.storage import check_storage_options, refuse_object_store, storage_scope
 
     refuse_object_store(options["out"], "--append")
-    # the bucket inputs are listed and read here too with the options given for them (as run_split does)
-    with storage_scope([*options["inputs"], options["out"]], options.get("storage_options")):
+    # the bucket inputs are listed and read here too with the options given for them (as run_split does);
+    # checked first, as SplitConfig checks them (append_config checks them again, with the rest)
+    given = check_storage_options(options.get("storage_options"))
+    with storage_scope([*options["inputs"], options["out"]], given):
         return _run_append(options)
 
 
@@ -77,7 +79,7 @@ def _run_append(options: dict) -> SplitSummary:
                 cfg = append_config(old, options, str(out))
                 with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
                     engine.with_options([*options["inputs"], str(out)], cfg.storage_options, sources)  # inputs as listed
-                    digests = engine.map(sha256_file, [s.url for s in sources], desc="sha256")
+                    digests = engine.map(_fingerprint, [s.url for s in sources], desc="sha256")
                     known = {s.sha256: s.id for s in old.sources}
                     refuse_changed_paths(old, sources, digests, str(out))
                     new, fingerprints, skipped = [], [], []
@@ -107,6 +109,14 @@ def _run_append(options: dict) -> SplitSummary:
         if error is None:
             raise
         raise error from None
+
+
+def _fingerprint(url: str) -> str:
+    """The sha256 of input ``url``; a failed read (a bucket refusing it, a file gone) is one line naming it."""
+    try:
+        return sha256_file(url)
+    except READ_ERRORS as exc:
+        raise read_error(url, exc) from None
 
 
 def _part_start(old: Manifest | TableParent, dirs: set[str]) -> tuple[tuple[str, int], ...]:

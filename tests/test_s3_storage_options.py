@@ -93,3 +93,39 @@ def test_append_reads_bucket_inputs_with_the_storage_options_given(src, s3_serve
     assert r.exit_code == 0, r.output
     gen = DataGenerator(str(out), ["f0", "f1"], label="label", batch_size=100, cache_dir=tmp_path / "cache")
     assert gen.num_rows == 900
+
+
+def test_append_refuses_storage_options_that_are_not_a_mapping(src, tmp_path):
+    from datagen.contract.errors import ConfigError
+    from splitters.append import run_append
+
+    out = tmp_path / "ds"
+    run_split(SplitConfig(inputs=[str(src)], out=str(out), **OPTS))
+    before = sorted(p.name for p in out.rglob("*"))
+    for bad in ("endpoint_url=x", ["endpoint_url"], {"": 1}):
+        with pytest.raises(ConfigError, match="storage_options: expected a mapping"):
+            run_append({"inputs": ["s3://nowhere/more"], "out": str(out), "storage_options": bad})
+    assert sorted(p.name for p in out.rglob("*")) == before
+
+
+def test_append_of_a_bucket_input_it_cannot_read_is_one_line(src, s3_server, s3_bucket, tmp_path):
+    """Listed but not readable (moto answers anonymous reads with 403): the fingerprint task's error names
+    the input, as the split's does, instead of an internal error."""
+    import boto3
+    from cli_checks import split_cli
+
+    out = tmp_path / "ds"
+    run_split(SplitConfig(inputs=[str(src)], out=str(out), **OPTS))
+    manifest = (out / "manifest.json").read_bytes()
+    more = tmp_path / "more"
+    write_sample(more, files=1, rows_per_file=50, seed=3, features=2)
+    for f in more.iterdir():
+        boto3.client("s3", endpoint_url=s3_server).upload_file(str(f), s3_bucket, f"more/{f.name}")
+    s3fs.S3FileSystem.clear_instance_cache()
+    r = split_cli(f"s3://{s3_bucket}/more", "--out", str(out), "--append", "--no-progress",
+                  "--storage-option", f"endpoint_url={s3_server}", "--storage-option", "anon=true")
+    if r.exit_code == 0:
+        pytest.skip("this moto version serves anonymous reads")
+    assert r.exit_code == 1 and "internal error" not in r.output, r.output
+    assert f"s3://{s3_bucket}/more/" in r.output and "cannot read" in r.output and len(r.output.strip().splitlines()) == 1
+    assert (out / "manifest.json").read_bytes() == manifest
