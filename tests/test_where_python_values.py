@@ -4,6 +4,7 @@ Timestamps and numpy datetime64 select the same groups as pandas' own comparison
 values of no kind the column holds are still refused in one line."""
 
 import datetime as dt
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -139,7 +140,7 @@ def test_config_where_is_strict_json_and_selects_what_the_floats_did(stored, wan
     if type_name in ("int64", "uint8"):
         stored = [None if v is None or v != v or abs(v) == float("inf") else int(abs(v)) % 200 for v in stored]
     where = {"g": wanted if as_list else wanted[0]}
-    config = GeneratorOptions("unused", ["x"], where=where).to_config()
+    config = GeneratorOptions("unused", ["x"], where=where).to_config({"g": type_name})
     text = json.dumps(config, allow_nan=False)   # raises on NaN/Infinity tokens
     again = json.loads(text)["where"]
     assert picked(again, "g", type_name, stored) == picked(where, "g", type_name, stored)
@@ -147,3 +148,30 @@ def test_config_where_is_strict_json_and_selects_what_the_floats_did(stored, wan
         return (s is None) == (w is None) and (s is None or s == w or (s != s and w != w))
     expected = [any(same(s, w) for w in (wanted if as_list else wanted[:1])) for s in stored]
     assert picked(where, "g", type_name, stored) == expected
+
+
+DECIMALS = st.one_of(st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-1000, max_value=1000),
+                     st.sampled_from([Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity"), Decimal("0.1"),
+                                      Decimal("3"), Decimal("2.50"), Decimal("12345678901234567890")]))
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.one_of(st.none(), st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-1000,
+                                                 max_value=1000)), min_size=1, max_size=6),
+       st.lists(DECIMALS, min_size=1, max_size=4), st.sampled_from(["decimal128(10, 2)", "double", "int64"]))
+def test_config_where_writes_decimals_so_they_select_the_same_groups(stored, wanted, type_name):
+    """A ``Decimal`` in a dict ``where`` made ``gen.config`` raise (not JSON); it is written as text in a
+    decimal column, as the number it equals exactly in a float or integer column, and left out where it
+    can equal no group (NaN; 0.1 among floats)."""
+    import json
+
+    from datagen.reader.options import GeneratorOptions
+
+    if type_name == "double":
+        stored = [None if v is None else float(v) for v in stored]
+    elif type_name == "int64":
+        stored = [None if v is None else int(v) for v in stored]
+    where = {"g": wanted}
+    config = json.loads(json.dumps(GeneratorOptions("unused", ["x"], where=where).to_config({"g": type_name}),
+                                   allow_nan=False))
+    assert picked(config["where"], "g", type_name, stored) == picked(where, "g", type_name, stored)

@@ -81,7 +81,7 @@ class BatchSource:
 
     @property
     def config(self) -> dict[str, Any]:
-        cfg = self.options.to_config()
+        cfg = self.options.to_config(self.manifest.group_types)
         cfg["directory"] = self.store.location
         cfg["manifest_sha256"] = self.manifest_sha256
         cfg["version"] = self.manifest.number

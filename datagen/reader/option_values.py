@@ -3,6 +3,7 @@ values, ``dtype``), so a generator's config stays plain JSON and means what the 
 
 from __future__ import annotations
 
+import decimal
 import math
 from typing import Any
 
@@ -31,14 +32,42 @@ def python_values(value: Any) -> Any:
     return python_value(value)
 
 
-def spelled_non_finite(value: Any) -> Any:
-    """``value`` (a config's ``where``) with NaN and infinite floats written as the manifest spells them
-    ("NaN", "Infinity", "-Infinity"): JSON has no such numbers (``json.dumps`` would write NaN, which
-    strict parsers refuse). A filter reads those words back as the floats in a number column."""
+_DROP = object()   # a value that can match no group of its column: left out of the config
+
+
+def json_where(where: Any, types: dict[str, str] | None = None) -> Any:
+    """A ``where`` dict as plain JSON that selects the same groups (``types``: the manifest's group column
+    types). NaN and infinite floats are written as the manifest spells them ("NaN", "Infinity",
+    "-Infinity"), which a filter reads back as the floats in a number column (JSON has no such numbers,
+    and ``json.dumps`` would write tokens strict parsers refuse). A ``Decimal`` is written as text in a
+    decimal column (compared by value), as the int or float it equals exactly in a number column, and
+    left out where it equals nothing (a NaN, an infinity in a decimal column, 0.1 among floats: it
+    matched no group before either)."""
+    if not isinstance(where, dict):
+        return where
+    out = {}
+    for key, value in where.items():
+        type_name = (types or {}).get(key, "")
+        if isinstance(value, list):
+            out[key] = [v for v in (_json_value(v, type_name) for v in value) if v is not _DROP]
+        else:
+            one = _json_value(value, type_name)
+            out[key] = [] if one is _DROP else one
+    return out
+
+
+def _json_value(value: Any, type_name: str) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if value != value else "Infinity" if value > 0 else "-Infinity"
-    if isinstance(value, dict):
-        return {k: spelled_non_finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [spelled_non_finite(v) for v in value]
-    return value
+    if not isinstance(value, decimal.Decimal):
+        return value
+    if type_name.startswith("decimal"):   # a decimal column holds no NaN or infinity
+        return str(value) if value.is_finite() else _DROP
+    if value.is_nan():
+        return _DROP
+    if value.is_infinite():
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == value.to_integral_value():
+        return int(value)
+    as_float = float(value)
+    return as_float if decimal.Decimal(as_float) == value else _DROP

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from datagen.contract import validate
 from datagen.contract.configfile import option_mapping, parse_size, read_mapping
 from datagen.contract.errors import ConfigError
-from .option_values import dtype_name, python_values, spelled_non_finite
+from .option_values import dtype_name, json_where, python_values
 
 DEFAULT_MEMORY_BUDGET = "192MB"
 VERIFY_MODES = ("size", "sha256")
@@ -151,9 +151,11 @@ class GeneratorOptions:
             return [c for cols in self.features.values() for c in cols]
         return list(self.features)
 
-    def to_config(self) -> dict[str, Any]:
+    def to_config(self, group_types: dict[str, str] | None = None) -> dict[str, Any]:
+        """Plain JSON (no NaN or Infinity tokens); ``group_types`` (the manifest's) say how a ``where``
+        dict's Decimal values are written (option_values.json_where)."""
         cfg = dataclasses.asdict(self)
-        cfg["where"] = spelled_non_finite(cfg["where"])   # plain JSON: no NaN or Infinity tokens
+        cfg["where"] = json_where(cfg["where"], group_types)
         return json.loads(json.dumps(cfg, allow_nan=False))
 
 
