@@ -62,6 +62,8 @@ def test_up_to_date_verifies_shard_bytes(small_src, s3_bucket, run_split):
     ("foo=bar", ["foo", "takes no option"]),
     ("anon=maybe", ["anon", "true or false"]),
     ("use_ssl=1", ["use_ssl", "true or false"]),
+    ("endpoint_url=5", ["endpoint_url", "is text"]),
+    ("profile=[1]", ["profile", "is text"]),
 ])
 def test_bad_storage_options_are_usage_errors(small_src, s3_bucket, run_split, run_datagen, option, needles):
     url = f"s3://{s3_bucket}/bad"

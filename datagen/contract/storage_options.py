@@ -1,7 +1,8 @@
 """``--storage-option`` values checked against the filesystem class they are for, before any request.
 
-An option the backend does not know (``foo=bar`` for s3://) and a non-boolean value for an option whose
-default is a boolean (``anon=maybe``) are usage errors naming the option; otherwise a typo would reach
+An option the backend does not know (``foo=bar`` for s3://), a non-boolean value for an option whose
+default is a boolean (``anon=maybe``) and a non-text endpoint, key, secret, token or profile
+(``endpoint_url=5``: a value that parses as JSON is taken as such) are usage errors naming the option; otherwise a typo would reach
 the backend as a stray keyword (a late TypeError) or a truthy string (silently anonymous access).
 """
 
@@ -14,6 +15,9 @@ from .errors import ConfigError
 COMMON = {"skip_instance_cache", "use_listings_cache", "listings_expiry_time", "max_paths"}  # fsspec itself
 STRICT = {"s3", "s3a"}  # backends whose options are their __init__ parameters plus the session's
 SESSION = {"s3": "aiobotocore.session.AioSession", "s3a": "aiobotocore.session.AioSession"}  # gets **kwargs
+# options that are text whatever their default says (``endpoint_url=5`` reached the backend as a number)
+TEXT = {"endpoint_url": "endpoint_url=http://127.0.0.1:9000", "key": "key=ACCESS_KEY_ID",
+        "secret": "secret=SECRET", "token": "token=SESSION_TOKEN", "profile": "profile=NAME"}
 
 
 def _parameters(cls) -> dict:
@@ -58,3 +62,6 @@ def check_storage_options_for(url: str, options: dict | None) -> None:
         if isinstance(params.get(key), bool) and not isinstance(value, bool):
             raise ConfigError(f"--storage-option {key}={value!r}: {key} is true or false "
                               f"(e.g. --storage-option {key}=false)")
+        if key in TEXT and value is not None and not isinstance(value, str):
+            raise ConfigError(f"--storage-option {key}={value!r}: {key} is text (e.g. "
+                              f"--storage-option {TEXT[key]}), got {type(value).__name__}")
