@@ -25,7 +25,6 @@ from datagen._version import __version__
 from datagen.contract.errors import OutputError, SchemaError
 from datagen.contract.gcpause import gc_frozen, gc_paused
 from datagen.contract.format import ColumnEntry, Manifest, ShardEntry, SourceEntry, Totals, is_text
-from datagen.contract.hashing import sha256_file
 from datagen.contract.manifest_fast import ShardFacts
 
 from . import outdir
@@ -42,7 +41,7 @@ from .overlap import check_overlap
 from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units
 from .publish import publish
 from .reduce import reduce_groups
-from .sources import READ_ERRORS, SourceFile, discover, read_error
+from .sources import SourceFile, discover, fingerprint
 from .split import SplitSummary
 from .stage import StageContext, stage_unit
 from .stage_outcome import check_staged
@@ -79,7 +78,7 @@ def _run_append(options: dict) -> SplitSummary:
                 cfg = append_config(old, options, str(out))
                 with Engine(cfg.scheduler, cfg.workers, cfg.progress) as engine:
                     engine.with_options([*options["inputs"], str(out)], cfg.storage_options, sources)  # inputs as listed
-                    digests = engine.map(_fingerprint, [s.url for s in sources], desc="sha256")
+                    digests = engine.map(fingerprint, [s.url for s in sources], desc="sha256")
                     known = {s.sha256: s.id for s in old.sources}
                     refuse_changed_paths(old, sources, digests, str(out))
                     new, fingerprints, skipped = [], [], []
@@ -109,14 +108,6 @@ def _run_append(options: dict) -> SplitSummary:
         if error is None:
             raise
         raise error from None
-
-
-def _fingerprint(url: str) -> str:
-    """The sha256 of input ``url``; a failed read (a bucket refusing it, a file gone) is one line naming it."""
-    try:
-        return sha256_file(url)
-    except READ_ERRORS as exc:
-        raise read_error(url, exc) from None
 
 
 def _part_start(old: Manifest | TableParent, dirs: set[str]) -> tuple[tuple[str, int], ...]:

@@ -5,9 +5,9 @@ A shard is encoded in memory (its sha256 is taken from those bytes) and written 
 the split reads it back. An ordinary write copies every byte into fresh page-cache pages, and on
 the 2-core VM the first touch of a fresh page is what costs: perf put a quarter of the split's
 CPU time in that copy (about 2 s per GB written; a rewrite of recycled pages costs a tenth). A
-direct write hands the bytes to the disk as they are when they start at a page boundary (as
-shard_bytes.py encodes them), else from an aligned buffer this thread reuses, so the copy and the
-fresh pages go. The file's bytes are the same either way: the whole blocks are written from an
+direct write hands the bytes to the disk as they are when they start at a page boundary (mimalloc,
+Arrow's allocator here, hands out large buffers there), else from an aligned buffer this thread
+reuses, so the copy and the fresh pages go. The file's bytes are the same either way: the whole blocks are written from an
 aligned buffer, the last partial block by an ordinary write.
 
 Any filesystem that refuses ``O_DIRECT`` or its alignment (``EINVAL``, as tmpfs before Linux 6.6,
@@ -82,7 +82,7 @@ def _write_direct(path: str, data) -> bool:
             return False
         raise
     try:
-        # bytes at a page boundary (shard_bytes.py) go to the disk as they are; others through the buffer
+        # bytes at a page boundary go to the disk as they are (no copy); others through the aligned buffer
         buf = None if _address(data) % ALIGN == 0 else _aligned()
         for start in range(0, whole, CHUNK):
             n = min(CHUNK, whole - start)

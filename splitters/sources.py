@@ -208,6 +208,16 @@ def read_error(url: str, exc: BaseException) -> DatagenError:
     return SourceError(f"input {url!r}: cannot read: {detail}")
 
 
+def fingerprint(url: str) -> str:
+    """The sha256 of input ``url``; a failed read (a bucket refusing it, a file gone) is one line naming it."""
+    from datagen.contract.hashing import sha256_file
+
+    try:
+        return sha256_file(url)
+    except READ_ERRORS as exc:
+        raise read_error(url, exc) from None
+
+
 def check_names(src: SourceFile, names: list[str]) -> None:
     """Every column named, and each name once."""
     empty = next((i for i, n in enumerate(names) if not n.strip()), None)

@@ -20,7 +20,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from datagen.contract.hashing import sha256_file
 from datagen.contract.errors import OutputError
 from datagen.contract.storage import is_remote
 
@@ -38,7 +37,7 @@ from .overlap import check_overlap
 from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units
 from .publish import publish
 from .reduce import ReduceResult, reduce_groups
-from .sources import SourceFile, discover, read_schema
+from .sources import SourceFile, discover, fingerprint, read_schema
 from .stage import StageContext, stage_unit
 from .stage_outcome import check_staged
 from .run_notes import split_notes
@@ -107,7 +106,7 @@ def stage_work(sources: list[SourceFile], units: list, whole: set, known: dict, 
 
 def _stage_or_fingerprint(item: tuple, ctx: StageContext):
     kind, what = item
-    return sha256_file(what) if kind == "sha256" else stage_unit(what, ctx, hash_source=kind == "stage+sha256")
+    return fingerprint(what) if kind == "sha256" else stage_unit(what, ctx, hash_source=kind == "stage+sha256")
 
 
 def _reduce_step(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: pa.Schema, known: dict,
