@@ -126,7 +126,11 @@ class Engine:
     def map(self, fn: Callable, items: Sequence, *args: Any, desc: str = "") -> list:
         """``[fn(item, *args) for item in items]``, run by Dask, in order."""
         urls, options, pins = self.task_options
-        if self.client is not None:  # even with no options: the task's URLs get the environment's defaults
+        # on a cluster, even with no options: the task's URLs get the environment's defaults. Locally, a
+        # task thread of a run with bucket URLs holds that run's options and pins: without them it saw
+        # those of every run in progress in the process, and two runs reading one URL through two
+        # endpoints crossed (storage.options_for)
+        if self.client is not None or pins or any("://" in str(u) for u in urls):
             fn = functools.partial(with_options, fn, urls, options, pins=pins)
         bar = _Bar(len(items), desc, self.progress)
         try:

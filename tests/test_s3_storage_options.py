@@ -129,3 +129,61 @@ def test_append_of_a_bucket_input_it_cannot_read_is_one_line(src, s3_server, s3_
     assert r.exit_code == 1 and "internal error" not in r.output, r.output
     assert f"s3://{s3_bucket}/more/" in r.output and "cannot read" in r.output and len(r.output.strip().splitlines()) == 1
     assert (out / "manifest.json").read_bytes() == manifest
+
+
+def test_two_runs_in_threads_read_one_url_through_their_own_endpoints(src, s3_server, tmp_path, monkeypatch):
+    """Two splits running at once in one process read ``s3://same-url/more`` through two servers (each
+    run's --storage-option endpoint_url): each task thread holds its own run's options, so each dataset
+    has its own server's rows. Before, task threads saw the options of every run in progress and the
+    runs crossed (a false "changed while it was being split", or the other server's bytes). The second
+    server runs in a process of its own: moto's servers in one process share one store."""
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    import boto3
+
+    from s3_server import free_port
+
+    port = free_port()
+    other = subprocess.Popen([sys.executable, "-c", "import time; from moto.server import ThreadedMotoServer; "
+                              f"ThreadedMotoServer(ip_address='127.0.0.1', port={port}, verbose=False).start(); "
+                              "time.sleep(600)"])
+    try:
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        endpoints = {300: s3_server, 500: f"http://127.0.0.1:{port}"}
+        for rows, endpoint in endpoints.items():
+            client = boto3.client("s3", endpoint_url=endpoint)
+            client.create_bucket(Bucket="same-url")
+            data = tmp_path / f"src{rows}"
+            write_sample(data, files=2, rows_per_file=rows // 2, seed=rows, features=2)
+            for f in data.iterdir():
+                client.upload_file(str(f), "same-url", f"more/{f.name}")
+        monkeypatch.delenv("AWS_ENDPOINT_URL")
+        s3fs.S3FileSystem.clear_instance_cache()
+        for attempt in range(2):   # the crossing showed in every run before; twice to be sure
+            results, errors = {}, []
+
+            def split(rows):
+                try:
+                    results[rows] = run_split(SplitConfig(
+                        inputs=["s3://same-url/more"], out=str(tmp_path / f"ds{rows}-{attempt}"),
+                        storage_options={"endpoint_url": endpoints[rows]}, **{**OPTS, "workers": 2}))
+                except Exception as exc:   # noqa: BLE001  (reported below)
+                    errors.append(f"{rows}: {exc!r}")
+
+            threads = [threading.Thread(target=split, args=(rows,)) for rows in endpoints]
+            [t.start() for t in threads]
+            [t.join() for t in threads]
+            assert not errors, errors
+            assert {rows: r.rows for rows, r in results.items()} == {300: 300, 500: 500}
+    finally:
+        other.kill()
+        other.wait()
