@@ -16,6 +16,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 from datagen.contract.errors import DatagenError, OutputError, SchemaError, SourceError
 from datagen.contract.format import SourceStamp
+from datagen.contract.hashing import sha256_file
 from datagen.contract.storage import open_url, url_fs
 from .source_versions import version_id
 
@@ -210,8 +211,6 @@ def read_error(url: str, exc: BaseException) -> DatagenError:
 
 def fingerprint(url: str) -> str:
     """The sha256 of input ``url``; a failed read (a bucket refusing it, a file gone) is one line naming it."""
-    from datagen.contract.hashing import sha256_file
-
     try:
         return sha256_file(url)
     except READ_ERRORS as exc:
