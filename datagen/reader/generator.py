@@ -26,6 +26,7 @@ from .epochview import EpochView
 from .fitsync import FitSync
 from .plan import batch_out_of_range, check_batch_index, check_epoch
 from .fitcallback import StateCheckpoint
+from .heappad import pad_thread_heaps
 from .resume import check_state, make_state, read_state
 from .store import Storage
 from .text_tensors import check_text_tensors, text_to_tensors
@@ -47,6 +48,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         check_text_tensors(runtime.text_tensors)
         self._text_tensors = runtime.text_tensors  # text inputs as tf.string tensors (text_tensors.py)
         self._made_in = os.getpid()                 # ... in this process only (TensorFlow is not fork-safe)
+        pad_thread_heaps()                          # training steps stop page-faulting their memory (heappad.py)
         self.source = BatchSource(GeneratorOptions(directory, features, **options), transform=runtime.transform,
                                   storage=Storage(runtime.storage_options, runtime.cache_dir, runtime.cache_size))
         o = self.source.options
