@@ -29,7 +29,7 @@ libc.malloc.restype = ctypes.c_void_p
 libc.malloc.argtypes = (ctypes.c_size_t,)
 held, growth = [], None
 start = libc.sbrk(0)
-for _ in range(100_000):          # 64 KiB blocks (below any mmap threshold) until the heap grows
+for _ in range(4_000):             # 64 KiB blocks (below any mmap threshold) until the heap grows
     held.append(libc.malloc(65536))
     end = libc.sbrk(0)
     if end != start:
