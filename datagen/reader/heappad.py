@@ -4,7 +4,7 @@ Measured (1M-row fit of a Dense 64-64-1 model, 2 cores): with any ``tf.data.Data
 pipeline, which is what Keras wraps a ``PyDataset`` in and what ``as_tf_dataset`` builds, each training
 step's temporaries (activations and gradients, ~1.8 MB) land in a secondary heap of a TensorFlow thread's
 malloc arena; freeing them empties that heap, glibc unmaps it, and the next step maps and page-faults it
-again: ~300,000 minor faults and ~1.3 s of kernel CPU per epoch (``fit(X, y)`` on numpy: 45,000 and
+again: ~300,000 minor faults and 1.6–2.2 s of kernel CPU per epoch (``fit(X, y)`` on numpy: 45,000 and
 0.65 s), on a fit of about 6 s. Python running on TensorFlow's threads (the generator) is what
 fragments those arenas; pipelines without it (``from_tensor_slices``) do not fault.
 
