@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from datagen.reader.heappad import PAD_BYTES, user_chose_pad
+from datagen.reader.heappad import PAD_BYTES, is_glibc, user_chose_pad
 from gen_fixtures import dataset  # noqa: F401  (fixture)
 
 CHILD = r"""
@@ -47,14 +47,14 @@ def run_child(dataset, **env) -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"), reason="glibc only")
+@pytest.mark.skipif(not is_glibc(), reason="glibc only")
 def test_making_a_generator_pads_the_heaps(dataset):  # noqa: F811
     out = run_child(dataset)
     assert out["result"] == "set"
     assert out["growth"] is not None and out["growth"] >= PAD_BYTES, out
 
 
-@pytest.mark.skipif(not (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc"), reason="glibc only")
+@pytest.mark.skipif(not is_glibc(), reason="glibc only")
 @pytest.mark.parametrize("env", [{"MALLOC_TOP_PAD_": "131072"},
                                  {"GLIBC_TUNABLES": "glibc.malloc.top_pad=131072"}])
 def test_a_users_own_pad_is_kept(dataset, env):  # noqa: F811

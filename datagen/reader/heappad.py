@@ -51,7 +51,7 @@ def pad_thread_heaps() -> str:
 def _apply() -> str:
     if user_chose_pad():
         return "user's choice"
-    if not _glibc():
+    if not is_glibc():
         return "not glibc"
     try:
         mallopt = ctypes.CDLL(None).mallopt
@@ -62,7 +62,8 @@ def _apply() -> str:
     return "set" if mallopt(M_TOP_PAD, PAD_BYTES) == 1 else "refused"
 
 
-def _glibc() -> bool:
+def is_glibc() -> bool:
+    """Whether this process runs on glibc (the only C library whose malloc this module tunes)."""
     try:
         return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
     except (ValueError, OSError, AttributeError):   # no such name here (not Linux, or not glibc)
