@@ -47,6 +47,7 @@ class FitSync:
     def on_epoch_begin(self):
         with self._epoch_lock:
             self._next_epoch = self.epoch + 1
+            self._order.new_pass()
             if self._resume is not None and not self._resume_entered and self._hook_ends:
                 raise ConfigError(f"gen.restore() resumes epoch {self._resume[0]} at step {self._resume[1]}: pass "
                                   "callbacks=[gen.callback] (or gen.checkpoint(...)) to model.fit; evaluate or "
@@ -55,6 +56,7 @@ class FitSync:
     def on_epoch_end(self):
         with self._epoch_lock:
             self._hook_ends += 1
+            self._order.new_pass()
             if not self._synced_by_fit:
                 # the epoch moves on after a pass cut short (_note_served); batch 0 alone is Keras probing
                 # the shapes (fit's first call, before its first epoch, moves no epoch)
@@ -125,18 +127,22 @@ class FitSync:
                     self._resume, self._resume_entered = None, False
             self.epoch = epoch
             self._step = self._offset()
+            self._order.new_pass()
             more = isinstance(epochs, int) and epoch + 1 < epochs
             self.source.follow = follow(self.source.plan, self.view, epoch, epoch + 1) if more else None
 
     def _batch_end_from_fit(self, batch: int) -> None:
+        self._order.raise_refused()
         with self._epoch_lock:
             self._step = self._offset() + int(batch) + 1
 
     def _end_epoch_from_fit(self, epoch: int | None) -> None:
         """At the end of an epoch (``None``: of fit). The resumed epoch, once its last batch trained, is
         over: ``len(gen)`` is N again for later fits, ``evaluate`` and ``predict``."""
+        self._order.raise_refused()
         with self._epoch_lock:
             if epoch is None:   # fit is over: later passes without the callback count on from its last epoch
+                self._order.fit_begins(False)
                 self.source.follow = None
                 self._in_fit = self._synced_by_fit = False
                 self._next_epoch = self.epoch + 1
@@ -156,6 +162,7 @@ class FitSync:
         after the weights, wins."""
         with self._epoch_lock:
             self._in_fit, self._fit_steps = True, steps
+            self._order.fit_begins(True)
             self._fits += 1   # as_tf_dataset passes number themselves within one fit (tfdata.py)
         if self._resume is None:
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import threading
 import warnings
 from typing import Any
@@ -27,6 +28,7 @@ from .fitsync import FitSync
 from .plan import batch_out_of_range, check_batch_index, check_epoch
 from .fitcallback import StateCheckpoint
 from .heappad import pad_thread_heaps
+from .kerasorder import KerasOrder, asked_by_keras
 from .resume import check_state, make_state, read_state
 from .store import Storage
 from .text_tensors import check_text_tensors, text_to_tensors
@@ -68,6 +70,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         self._cut = None            # (epoch, last batch, pid) of a pass an epoch end cut short (fitsync._note_served)
         self._epoch_lock = threading.Lock()
         self._callback = None
+        self._order = KerasOrder(runtime.workers, runtime.use_multiprocessing, runtime.max_queue_size)
         self._tf_built = False      # as_tf_dataset() made a dataset, which serves whole epochs
         forksafe.register(self)
 
@@ -114,6 +117,8 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
             i = i % n                      # strategy, before fit begins the resumed epoch: discarded batches
         else:
             raise batch_out_of_range(i, n)
+        if asked_by_keras(sys._getframe(1)):    # Keras's shuffle=True refused (kerasorder.py)
+            self._order.see(index, self.epoch)
         self._note_served(i)
         batch = self.source.batch(self.view.plan_batch(self._offset() + i), self.epoch)
         return text_to_tensors(batch, os.getpid() == self._made_in) if self._text_tensors else batch
@@ -137,6 +142,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
             self._resume, self._resume_entered, self._hook_ends, self._cut = (epoch, step), False, 0, None
             self.epoch, self._step, self._synced_by_fit = epoch, step, True
             self._next_epoch = epoch
+            self._order.new_pass()
 
     def checkpoint(self, path: str, save_freq: int | str = "epoch") -> keras.callbacks.Callback:
         """A callback writing ``state()`` to ``path`` when ``BackupAndRestore(save_freq=...)`` saves weights."""
@@ -150,6 +156,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
                 self._resume, self._resume_entered = None, False
             self.epoch, self._step, self._next_epoch = epoch, self._offset(), epoch
             self._cut = None
+            self._order.new_pass()
 
     def as_tf_dataset(self, first_epoch: int | None = None):
         """The batches of ``self[i]``, element for element, as a ``tf.data.Dataset`` (TensorFlow backend

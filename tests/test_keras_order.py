@@ -1,0 +1,145 @@
+"""``model.fit(gen)`` with Keras's default ``shuffle=True`` is refused (reader/kerasorder.py): Keras would
+reorder whole batches, so step k would not train batch k and ``provenance``/``state()`` would describe
+other rows. Real fits in the three ways Keras serves a PyDataset (one worker, worker threads, worker
+processes), with and without ``gen.callback``; in-order fits and ``gen[i]`` by hand in any order are never
+refused; and the jitter bound of worker threads holds for every schedule of a simulated Keras enqueuer."""
+
+import random
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from datagen import DataGenerator
+from datagen.contract.errors import ConfigError
+from datagen.reader.kerasorder import KerasOrder
+from gen_fixtures import FEATURES
+
+MODES = {"one worker": dict(workers=1), "threads": dict(workers=3, max_queue_size=2),
+         "processes": dict(workers=2, use_multiprocessing=True)}
+REFUSED = "Keras is reordering this generator's batches"
+
+
+def _model():
+    m = keras.Sequential([keras.Input((len(FEATURES),)), keras.layers.Dense(1, activation="sigmoid")])
+    m.compile("sgd", "binary_crossentropy")
+    return m
+
+
+def _gen(dataset, **runtime):
+    return DataGenerator(dataset, FEATURES, label="label", batch_size=200, shuffle=True, seed=3, **runtime)
+
+
+@pytest.mark.parametrize("callback", [True, False], ids=["callback", "no-callback"])
+@pytest.mark.parametrize("mode", list(MODES))
+def test_fit_with_keras_shuffle_is_refused(dataset, mode, callback):
+    gen = _gen(dataset, **MODES[mode])
+    random.seed(0)              # Keras shuffles the batch indices with the random module
+    with pytest.raises(Exception) as raised:   # fit's default shuffle=True
+        _model().fit(gen, epochs=2, verbose=0, callbacks=[gen.callback] if callback else [])
+    assert REFUSED in str(raised.value) and "pass shuffle=False to model.fit" in str(raised.value)
+    if callback and mode != "processes":       # the callback raises it in the fit's own thread
+        assert type(raised.value) is ConfigError
+    assert gen.state()["step"] < len(gen)      # stopped within the first epoch
+    _model().fit(gen, epochs=1, shuffle=False, verbose=0, callbacks=[gen.callback] if callback else [])
+
+
+class Peek(keras.callbacks.Callback):
+    """Reads batches by hand, out of order, while fit trains (never refused: not asked by Keras)."""
+
+    def __init__(self, gen):
+        super().__init__()
+        self.gen = gen
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.gen[len(self.gen) - 1 - batch]
+        self.gen[0]
+
+
+class Seen(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(1, activation="sigmoid")
+        self.seen = []
+
+    def call(self, x):
+        return self.dense(x)
+
+    def train_step(self, data):
+        self.seen.append(np.array(data[0]))
+        return super().train_step(data)
+
+
+@pytest.mark.parametrize("mode", ["one worker", "threads"])
+def test_in_order_fits_and_hand_reads_are_never_refused(dataset, mode):
+    gen = _gen(dataset, **MODES[mode])
+    m = Seen()
+    m.compile("sgd", "binary_crossentropy", run_eagerly=True)
+    m.fit(gen, epochs=2, shuffle=False, verbose=0, callbacks=[gen.callback, Peek(gen)])
+    n = len(gen)
+    assert [np.array_equal(x, gen.source.batch(i % n, i // n)[0]) for i, x in enumerate(m.seen)] == [True] * 2 * n
+    rng = np.random.default_rng(0)
+    for i in rng.permutation(n):               # hand reads in any order, outside fit
+        gen[int(i)]
+    m.evaluate(gen, verbose=0)
+
+
+def test_a_shuffled_request_stream_is_refused():
+    order = KerasOrder(workers=1, use_multiprocessing=False, max_queue_size=10)
+    with pytest.raises(ConfigError, match=r"model.fit asked for batch \d+ of epoch 4 right after batch \d+"):
+        for i in random.Random(1).sample(range(60), 60):
+            order.see(i, 4)
+    order.new_pass()                            # a new epoch starts clean
+    for i in range(60):
+        order.see(i, 5)
+
+
+def test_one_stale_request_is_not_a_refusal():
+    order = KerasOrder(workers=1, use_multiprocessing=False, max_queue_size=10)
+    for i in [0, 1, 40, 2, 3, 4, 5, 6, 7, 8]:      # a cancelled pass finishing its last call
+        order.see(i, 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(workers=st.integers(2, 4), queue=st.integers(1, 4), n=st.integers(1, 40),
+       schedule=st.lists(st.integers(0, 6), max_size=400))
+def test_worker_threads_in_order_are_never_refused(workers, queue, n, schedule):
+    """Keras's ordered enqueuer with worker threads, simulated: a thread takes the next task first come,
+    first served, and may be held for any time before it calls ``__getitem__``; a task is submitted before
+    ``future_queue.put`` blocks on a full queue of ``queue`` futures; the consumer takes results in order.
+    Every interleaving the schedule picks is served without a single strike."""
+    order = KerasOrder(workers=workers, use_multiprocessing=False, max_queue_size=queue)
+    submitted, consumed, queued, blocked, waiting = 0, 0, 0, False, False
+    fifo, held, done = [], {}, set()          # tasks submitted not taken; thread -> task taken not called
+    steps = iter(schedule)
+    while consumed < n:
+        moves = []
+        if submitted < n and not blocked:
+            moves.append("submit")
+        if blocked and queued < queue:
+            moves.append("put")
+        moves += [("take", t) for t in range(workers) if t not in held and fifo]
+        moves += [("call", t) for t in held]
+        if queued and not waiting:
+            moves.append("dequeue")            # the consumer takes the next future off the queue ...
+        if waiting and consumed in done:
+            moves.append("consume")            # ... and waits for its result
+        move = moves[next(steps, 0) % len(moves)]
+        if move == "submit":
+            fifo.append(submitted)
+            submitted += 1
+            blocked = True                    # the put that follows apply_async
+        elif move == "put":
+            queued, blocked = queued + 1, False
+        elif move == "dequeue":
+            queued, waiting = queued - 1, True
+        elif move == "consume":
+            consumed, waiting = consumed + 1, False
+        elif move[0] == "take":
+            held[move[1]] = fifo.pop(0)
+        else:
+            task = held.pop(move[1])
+            order.see(task, 0)
+            done.add(task)
+    assert order.strikes == 0
