@@ -152,3 +152,37 @@ def test_text_is_kept_exactly(tmp_path):
     assert x["t"].dtype == tf.string and x["t"].numpy()[:, 0].tolist() == [want[i] for i in y]
     (tx, ty), = list(DataGenerator(tmp_path / "ds", {"t": ["t"]}, label="y", batch_size=len(values)).as_tf_dataset())
     assert tx["t"].numpy()[:, 0].tolist() == [want[i] for i in ty.numpy()]
+
+
+def _ids(batch):
+    """A transform mapping the carrier text to integer ids (module level: picklable)."""
+    x, y = batch
+    codes = {"AA": 1.0, "UA": 2.0, "B6": 3.0}
+    return {"carrier": np.vectorize(lambda v: codes.get(v, 0.0), otypes=[np.float32])(x["carrier"]),
+            "num": x["num"]}, y
+
+
+def test_text_inputs_without_text_tensors_are_refused_by_name(text_ds):
+    """Keras fails on a numpy text array with ``Invalid dtype: object``; the generator says which input and
+    what to do instead, when Keras's adapter asks (fit and evaluate). Batches read by hand keep their
+    numpy text, and a transform that maps the text to numbers trains without text_tensors."""
+    import keras
+
+    features = {"carrier": ["carrier"], "num": ["x"]}
+    gen = DataGenerator(text_ds, features, label="y", batch_size=64, shuffle=True, seed=3)
+    c = keras.Input((1,), dtype="string", name="carrier")
+    n = keras.Input((1,), name="num")
+    h = keras.layers.Flatten()(keras.layers.StringLookup(vocabulary=["AA", "UA", "B6"], output_mode="one_hot")(c))
+    model = keras.Model({"carrier": c, "num": n}, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Concatenate()([h, n])))
+    model.compile("adam", "binary_crossentropy")
+    refused = r"input 'carrier' of the batch is text \(a numpy object array\), which model.fit cannot take: pass text_tensors=True"
+    with pytest.raises(ConfigError, match=refused):
+        model.fit(gen, epochs=1, shuffle=False, verbose=0)
+    with pytest.raises(ConfigError, match=refused):
+        model.evaluate(gen, verbose=0)
+    assert gen[0][0]["carrier"].dtype == object
+    ids = DataGenerator(text_ds, features, label="y", batch_size=64, shuffle=True, seed=3, transform=_ids)
+    ci, ni = keras.Input((1,), name="carrier"), keras.Input((1,), name="num")
+    numeric = keras.Model({"carrier": ci, "num": ni}, keras.layers.Dense(1, activation="sigmoid")(keras.layers.Concatenate()([ci, ni])))
+    numeric.compile("adam", "binary_crossentropy")
+    numeric.fit(ids, epochs=1, shuffle=False, verbose=0)

@@ -28,10 +28,10 @@ from .fitsync import FitSync
 from .plan import batch_out_of_range, check_batch_index, check_epoch
 from .fitcallback import StateCheckpoint
 from .heappad import pad_thread_heaps
-from .kerasorder import KerasOrder, asked_by_keras
+from .kerasorder import KerasOrder, asked_by_keras, from_keras_adapter
 from .resume import check_state, make_state, read_state
 from .store import Storage
-from .text_tensors import check_text_tensors, text_to_tensors
+from .text_tensors import check_text_tensors, refuse_text_for_keras, text_to_tensors
 
 GENERATOR_SIGNATURE = generator_signature()
 
@@ -117,11 +117,16 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
             i = i % n                      # strategy, before fit begins the resumed epoch: discarded batches
         else:
             raise batch_out_of_range(i, n)
-        if asked_by_keras(sys._getframe(1)):    # Keras's shuffle=True refused (kerasorder.py)
+        caller = sys._getframe(1)
+        if asked_by_keras(caller):    # Keras's shuffle=True refused (kerasorder.py)
             self._order.see(index, self.epoch)
         self._note_served(i)
         batch = self.source.batch(self.view.plan_batch(self._offset() + i), self.epoch)
-        return text_to_tensors(batch, os.getpid() == self._made_in) if self._text_tensors else batch
+        if self._text_tensors:
+            return text_to_tensors(batch, os.getpid() == self._made_in)
+        if from_keras_adapter(caller):
+            refuse_text_for_keras(batch)
+        return batch
 
     # -- resume -------------------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:

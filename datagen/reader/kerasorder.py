@@ -36,10 +36,14 @@ ADAPTER_CALLERS = frozenset({"_finite_generator", "get_index"})
 STRIKES = 3
 
 
+def from_keras_adapter(frame) -> bool:
+    """Whether ``frame`` (the caller of ``__getitem__``) is Keras's PyDataset adapter (its shape probe too)."""
+    return frame is not None and frame.f_globals.get("__name__") == ADAPTER_MODULE
+
+
 def asked_by_keras(frame) -> bool:
     """Whether ``frame`` (the caller of ``__getitem__``) is Keras's adapter serving an epoch."""
-    return frame is not None and frame.f_code.co_name in ADAPTER_CALLERS \
-        and frame.f_globals.get("__name__") == ADAPTER_MODULE
+    return from_keras_adapter(frame) and frame.f_code.co_name in ADAPTER_CALLERS
 
 
 class KerasOrder:

@@ -33,6 +33,19 @@ def check_text_tensors(enabled: bool) -> None:
                           f"this one is {keras.backend.backend()!r}: map text to integer ids in transform instead")
 
 
+def refuse_text_for_keras(batch: Any) -> None:
+    """Keras's adapter asked for a batch without ``text_tensors``: a text input would fail in Keras as
+    ``ValueError: Invalid dtype: object``; say which input and what to do instead."""
+    x = batch[0] if isinstance(batch, tuple) and batch else batch
+    named = x.items() if isinstance(x, dict) else enumerate(x) if isinstance(x, (list, tuple)) else [(None, x)]
+    for name, value in named:
+        if isinstance(value, np.ndarray) and value.dtype.kind in "OUS":
+            which = "the batch's inputs are" if name is None else f"input {name!r} of the batch is"
+            raise ConfigError(f"{which} text (a numpy {value.dtype} array), which model.fit cannot take: pass "
+                              "text_tensors=True to DataGenerator (TensorFlow backend), use gen.as_tf_dataset(), or "
+                              "map the text to integer ids in transform")
+
+
 def _utf8(v: Any) -> bytes:
     return b"" if v is None else v.encode("utf-8", "surrogatepass") if isinstance(v, str) else bytes(v)
 
