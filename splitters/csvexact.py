@@ -1,7 +1,7 @@
 """No silent rounding of CSV integers: a column whose type is float64 (because it also holds
 non-integers, or an integer beyond int64's range) may not hold an integer beyond 2**53, which
 float64 cannot hold exactly (pandas would round it). The first pass records, per block, the
-largest integer of each int64 column and the first integer literal beyond 2**53 that Arrow read as a float (a float64 block); once
+largest integer of each int64 column and the largest integer literal beyond 2**53 that Arrow read as a float (a float64 block); once
 the column's type is known the split is refused, before anything is staged, naming the file,
 the column and the value, whichever block held it (so the answer never depends on --blocksize)."""
 
@@ -47,7 +47,7 @@ def int_extremes(table: pa.Table) -> dict[str, int]:
 
 
 def float_big_ints(table: pa.Table, reopen, options, text: bytes | None) -> dict[str, str]:
-    """Column -> the first integer literal beyond 2**53 of each float64 column of ``table``;
+    """Column -> the integer literal of largest magnitude, when beyond 2**53, of each float64 column of ``table``;
     ``reopen()`` gives the same text again (``text``, when known, skips the re-read unless it holds
     16 digits in a row), ``options`` the (read, parse) options it was read with."""
     floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
@@ -61,10 +61,20 @@ def float_big_ints(table: pa.Table, reopen, options, text: bytes | None) -> dict
     for name in floats:
         col = raw.column(name)
         literals = pc.filter(col, pc.fill_null(pc.match_substring_regex(col, _INT_LITERAL), False))
-        big = next((v for v in literals.to_pylist() if abs(int(v)) > EXACT), None)
-        if big is not None:
+        big = max(literals.to_pylist(), key=lambda v: abs(int(v)), default=None)   # beyond int64 if any is
+        if big is not None and abs(int(big)) > EXACT:
             out[name] = big.strip()
     return out
+
+
+def _check_integer_range(url: str, name: str, value: int, target: pa.DataType) -> None:
+    """An integer literal Arrow read as a float (beyond int64's range) in a column stored as an integer
+    type (an append: the dataset's type): named as written, not as the rounded float a cast would show."""
+    info = np.iinfo(target.to_pandas_dtype())
+    if not int(info.min) <= value <= int(info.max):
+        raise SourceError(f"input {url!r}: column {name!r} holds the integer {value}, beyond the range of {target} "
+                          f"({int(info.min)} .. {int(info.max)}), the column's type (for --append, the dataset's); "
+                          "drop or fix that value, or split into a new --out where the column is text")
 
 
 def check_exact(schema: pa.Schema, blocks, time_column: str) -> None:
@@ -74,6 +84,8 @@ def check_exact(schema: pa.Schema, blocks, time_column: str) -> None:
         ints = [(n, v) for n, v in info.int_extremes.items() if n != time_column]
         for name, value in list(info.float_big_ints.items()) + ints:
             field = schema.field(name) if name in schema.names else None
+            if field is not None and pa.types.is_integer(field.type) and isinstance(value, str):
+                _check_integer_range(block.url, name, int(value), field.type)
             if field is None or not pa.types.is_floating(field.type):
                 continue
             if isinstance(value, int) and abs(value) <= EXACT:

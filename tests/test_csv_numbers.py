@@ -1,6 +1,7 @@
 """CSV numbers merged across files are cast exactly or refused, never rounded (issue #10)."""
 
 import pyarrow.parquet as pq
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cli_checks import fails
 
@@ -56,3 +57,25 @@ def test_integer_beyond_int64_says_so_not_that_the_column_holds_non_integers(tmp
     err = fails(run_split(src, "--out", tmp_path / "out", "--time-column", "t", "--group-by", "g"), 1,
                 "big.csv", "'x'", "18446744073709551615", "beyond int64's range", "only up to 2**53")
     assert "non-integers" not in err
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(big=st.one_of(st.integers(2 ** 63, 2 ** 70), st.integers(-(2 ** 70), -(2 ** 63) - 1)),
+       smaller=st.lists(st.integers(2 ** 53 + 1, 2 ** 63 - 1), max_size=2), at=st.integers(0, 2))
+def test_append_of_an_integer_beyond_int64_names_it_as_written(tmp_path_factory, big, smaller, at):
+    """Appending a CSV whose integer column (int64 in the dataset) holds a value beyond int64's range:
+    Arrow reads that block as floats; the refusal names the value as written and the range, not a
+    rounded float and a decimal point the file does not have. Nothing is appended."""
+    from cli_checks import split_cli
+
+    d = tmp_path_factory.mktemp("append-big")
+    (d / "a.csv").write_text("t,v\n2024-01-01T00:00:00Z,1\n2024-01-02T00:00:00Z,2\n")
+    assert split_cli(d / "a.csv", "--out", d / "ds", "--time-column", "t", "--group-by", "day").exit_code == 0
+    before = (d / "ds" / "manifest.json").read_bytes()
+    values = list(smaller)
+    values.insert(min(at, len(values)), big)
+    (d / "b.csv").write_text("t,v\n" + "".join(f"2024-01-03T0{i}:00:00Z,{v}\n" for i, v in enumerate(values)))
+    err = fails(split_cli(d / "b.csv", "--out", d / "ds", "--time-column", "t", "--group-by", "day", "--append"), 1,
+                "b.csv", "'v'", f"holds the integer {big}, beyond the range of int64")
+    assert "decimal point" not in err
+    assert (d / "ds" / "manifest.json").read_bytes() == before
