@@ -132,14 +132,14 @@ class FitSync:
             self.source.follow = follow(self.source.plan, self.view, epoch, epoch + 1) if more else None
 
     def _batch_end_from_fit(self, batch: int) -> None:
-        self._order.raise_refused()
+        self._order.raise_refused(self._abandon_fit)
         with self._epoch_lock:
             self._step = self._offset() + int(batch) + 1
 
     def _end_epoch_from_fit(self, epoch: int | None) -> None:
         """At the end of an epoch (``None``: of fit). The resumed epoch, once its last batch trained, is
         over: ``len(gen)`` is N again for later fits, ``evaluate`` and ``predict``."""
-        self._order.raise_refused()
+        self._order.raise_refused(self._abandon_fit)
         with self._epoch_lock:
             if epoch is None:   # fit is over: later passes without the callback count on from its last epoch
                 self._order.fit_begins(False)
@@ -154,6 +154,13 @@ class FitSync:
                     warnings.filters.remove(self._quiet)
                     warnings._filters_mutated()
                 self._quiet = None
+
+    def _abandon_fit(self) -> None:
+        """The callback is about to raise out of fit (Keras then calls no ``on_train_end``): leave the generator
+        as after a fit, with the refused epoch next for passes without the callback."""
+        self._end_epoch_from_fit(None)
+        with self._epoch_lock:
+            self._next_epoch = self.epoch
 
     def _train_begin_from_fit(self, model, steps: int | None = None) -> None:
         """Note fit's steps per epoch (checked when its first epoch begins, ``_check_steps``). Agree with BackupAndRestore (Keras 3.15), which restores the epoch into

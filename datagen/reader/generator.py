@@ -28,7 +28,7 @@ from .fitsync import FitSync
 from .plan import batch_out_of_range, check_batch_index, check_epoch
 from .fitcallback import StateCheckpoint
 from .heappad import pad_thread_heaps
-from .kerasorder import KerasOrder, asked_by_keras, from_keras_adapter
+from .kerasorder import KerasOrder, asked_by_keras, from_keras_adapter, keras_pass
 from .resume import check_state, make_state, read_state
 from .store import Storage
 from .text_tensors import check_text_tensors, refuse_text_for_keras, text_to_tensors
@@ -119,7 +119,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
             raise batch_out_of_range(i, n)
         caller = sys._getframe(1)
         if asked_by_keras(caller):    # Keras's shuffle=True refused (kerasorder.py)
-            self._order.see(index, self.epoch)
+            self._order.see(index, self.epoch, keras_pass(caller))
         self._note_served(i)
         batch = self.source.batch(self.view.plan_batch(self._offset() + i), self.epoch)
         if self._text_tensors:
