@@ -4,6 +4,7 @@ other rows. Real fits in the three ways Keras serves a PyDataset (one worker, wo
 processes), with and without ``gen.callback``; in-order fits and ``gen[i]`` by hand in any order are never
 refused; and the jitter bound of worker threads holds for every schedule of a simulated Keras enqueuer."""
 
+import pickle
 import random
 import time
 
@@ -124,6 +125,8 @@ def test_in_order_fits_and_hand_reads_are_never_refused(dataset, mode):
     for i in rng.permutation(n):               # hand reads in any order, outside fit
         gen[int(i)]
     m.evaluate(gen, verbose=0)
+    clone = pickle.loads(pickle.dumps(gen))    # the records of Keras's passes (weak references) are not pickled
+    assert np.array_equal(clone[3][0], gen[3][0])
 
 
 def test_a_shuffled_request_stream_is_refused():

@@ -71,6 +71,9 @@ class KerasOrder:
         self._epoch = 0        # epoch hooks so far: a pass's highest index and strikes count within one
         self._pid, self._passes, self.refused = os.getpid(), {}, None   # refused: for the callback to raise
 
+    def __getstate__(self):   # a pickled generator (a spawned worker) starts with no record (weak keys)
+        return {**self.__dict__, "_passes": {}, "refused": None}
+
     def new_pass(self) -> None:
         self._epoch += 1
         self.refused = None
