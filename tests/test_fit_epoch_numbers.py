@@ -154,3 +154,34 @@ def test_a_repeated_tf_dataset_trains_each_epoch_once(dataset, callback):
     if callback:
         m.fit(ds, epochs=2, **run)    # fit's own numbers again: epochs 0 and 1
         assert trained_epochs(gen, m) == [0, 1]
+
+
+class Boom(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 2:
+            raise RuntimeError("a user's callback failed")
+
+
+def test_a_fit_with_the_callback_that_an_exception_ended(dataset):
+    """Keras calls no on_train_end when an exception leaves fit: a later fit without the callback used to find
+    the generator still "in" that fit and served its epoch for ever (0, 0, 0). It counts on instead, as after a
+    fit that ended; validation on the same generator and an evaluate inside the fit are not taken for such a
+    fit ending; and restore() after the failed fit resumes where its state says."""
+    gen, m = DataGenerator(dataset, FEATURES, **OPTS), model()
+    with pytest.raises(RuntimeError, match="user's callback failed"):
+        m.fit(gen, epochs=3, verbose=0, shuffle=False, callbacks=[gen.callback, Boom()])
+    m.seen.clear()
+    assert fitted(gen, "gen", m, False, epochs=3) == [1, 2, 3]
+    gen2, m2 = DataGenerator(dataset, FEATURES, **OPTS), model()
+    evaluated = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: b == 1 and m2.evaluate(gen2, verbose=0))
+    m2.fit(gen2, epochs=3, verbose=0, shuffle=False, validation_data=gen2, callbacks=[gen2.callback, evaluated])
+    assert trained_epochs(gen2, m2) == [0, 1, 2]
+    state = dict(gen2.state(), epoch=1, step=2)
+    with pytest.raises(RuntimeError, match="user's callback failed"):
+        m2.fit(gen2, epochs=3, verbose=0, shuffle=False, callbacks=[gen2.callback, Boom()])
+    m2.seen.clear()
+    gen2.restore(state)
+    m2.fit(gen2, epochs=2, initial_epoch=1, verbose=0, shuffle=False, callbacks=[gen2.callback])
+    n = gen2.view.per_replica
+    assert len(m2.seen) == n - 2
+    assert all(np.array_equal(x, gen2.source.batch(2 + i, 1)[0]) for i, x in enumerate(m2.seen))

@@ -31,12 +31,15 @@ The state lives on the generator (generator.py sets it up: ``epoch``, ``_step``,
 from __future__ import annotations
 
 import os
+import sys
 import warnings
+import weakref
 
 import keras
 
 from datagen.contract.errors import ConfigError
 from .fitcallback import EpochCallback
+from .kerasorder import fit_iterator, fit_on_stack, hook_iterator
 from .nextepoch import follow
 from .resume import KERAS_SHORT_EPOCH
 
@@ -45,6 +48,7 @@ class FitSync:
     """Mixin of ``DataGenerator``: the PyDataset epoch hooks and the callback's side."""
 
     def on_epoch_begin(self):
+        self._check_fit_alive(sys._getframe(1))
         with self._epoch_lock:
             self._next_epoch = self.epoch + 1
             self._order.new_pass()
@@ -54,6 +58,7 @@ class FitSync:
                                   "predict on a generator that was not restored")
 
     def on_epoch_end(self):
+        self._check_fit_alive(sys._getframe(1))
         with self._epoch_lock:
             self._hook_ends += 1
             self._order.new_pass()
@@ -65,6 +70,24 @@ class FitSync:
                     self._cut = (self.epoch, max(self._served), os.getpid())   # served here: worker processes
                     # (use_multiprocessing=True) serve their own batches, so the rule holds in this process only
                 self.epoch = self._next_epoch
+
+    def _check_fit_alive(self, caller) -> None:
+        """An epoch hook of another Keras pass while a fit with the callback is believed running: unless that
+        fit is in this stack (validation, or an evaluate inside it), an exception ended it without
+        ``on_train_end``; end it here, so that a later pass without the callback counts its epochs on."""
+        ref = self._fit_iter
+        if not self._in_fit or ref is None:
+            return
+        running, hook = ref(), hook_iterator(caller)
+        if hook is None or hook is running or (running is not None and fit_on_stack(caller, running)):
+            return
+        self._fit_iter = None
+        if self._resume is None:
+            self._end_epoch_from_fit(None)
+            return
+        with self._epoch_lock:   # restore() since: its resume stands
+            self._in_fit, self.source.follow = False, None
+            self._order.fit_begins(False)
 
     def _note_served(self, i: int) -> None:
         """Without the callback, remember which batches of this epoch this process served; refuse a batch
@@ -167,8 +190,10 @@ class FitSync:
         ``model._initial_epoch`` before fit reads it. Saved at an epoch's last batch, its epoch is that epoch
         (its own counter moves at on_epoch_end) while the state already says the next one: the state, written
         after the weights, wins."""
+        running = fit_iterator(sys._getframe())
         with self._epoch_lock:
             self._in_fit, self._fit_steps = True, steps
+            self._fit_iter = weakref.ref(running) if running is not None else None
             self._order.fit_begins(True)
             self._fits += 1   # as_tf_dataset passes number themselves within one fit (tfdata.py)
         if self._resume is None:

@@ -126,3 +126,38 @@ class KerasOrder:
         if message is not None:
             abandon()
             raise ConfigError(message)
+
+
+# -- which fit is running: a fit with gen.callback that an exception ended never calls on_train_end ------------
+def _is_fit(frame) -> bool:
+    return frame.f_code.co_name == "fit" and frame.f_globals.get("__name__", "").startswith("keras.src.")
+
+
+def fit_iterator(frame):
+    """The epoch iterator of the Keras ``fit`` running in ``frame``'s stack (from a callback), or None."""
+    while frame is not None:
+        if _is_fit(frame) and frame.f_locals.get("epoch_iterator") is not None:
+            return frame.f_locals["epoch_iterator"]
+        frame = frame.f_back
+    return None
+
+
+def hook_iterator(frame):
+    """The epoch iterator whose epoch hook reached the generator (``frame``: the adapter's hook), or None."""
+    from keras.src.trainers.epoch_iterator import EpochIterator
+
+    for _ in range(3):
+        frame = frame.f_back if frame is not None else None
+        owner = frame.f_locals.get("self") if frame is not None else None
+        if isinstance(owner, EpochIterator):
+            return owner
+    return None
+
+
+def fit_on_stack(frame, iterator) -> bool:
+    """Whether the ``fit`` of ``iterator`` is in ``frame``'s stack (validation or an evaluate inside it)."""
+    while frame is not None:
+        if _is_fit(frame) and frame.f_locals.get("epoch_iterator") is iterator:
+            return True
+        frame = frame.f_back
+    return False
