@@ -11,22 +11,9 @@ import pytest
 from datagen import DataGenerator
 from datagen.contract.errors import ConfigError
 from gen_fixtures import FEATURES
+from keras_recorder import Recorder
 
 OPTS = dict(label="label", batch_size=2000, shuffle=True, seed=11, memory_budget="1MiB")
-
-
-class Recorder(keras.Model):
-    def __init__(self):
-        super().__init__()
-        self.dense = keras.layers.Dense(1, activation="sigmoid")
-        self.seen = []
-
-    def call(self, x):
-        return self.dense(x)
-
-    def train_step(self, data):
-        self.seen.append(np.array(data[0]))
-        return super().train_step(data)
 
 
 def trained_epochs(gen, model) -> list[int]:

@@ -17,6 +17,7 @@ from datagen import DataGenerator
 from datagen.contract.errors import ConfigError
 from datagen.reader.kerasorder import KerasOrder
 from gen_fixtures import FEATURES
+from keras_recorder import Recorder
 
 MODES = {"one worker": dict(workers=1), "threads": dict(workers=3, max_queue_size=2),
          "processes": dict(workers=2, use_multiprocessing=True)}
@@ -99,24 +100,10 @@ class Peek(keras.callbacks.Callback):
         self.gen[0]
 
 
-class Seen(keras.Model):
-    def __init__(self):
-        super().__init__()
-        self.dense = keras.layers.Dense(1, activation="sigmoid")
-        self.seen = []
-
-    def call(self, x):
-        return self.dense(x)
-
-    def train_step(self, data):
-        self.seen.append(np.array(data[0]))
-        return super().train_step(data)
-
-
 @pytest.mark.parametrize("mode", ["one worker", "threads"])
 def test_in_order_fits_and_hand_reads_are_never_refused(dataset, mode):
     gen = _gen(dataset, **MODES[mode])
-    m = Seen()
+    m = Recorder()
     m.compile("sgd", "binary_crossentropy", run_eagerly=True)
     m.fit(gen, epochs=2, shuffle=False, verbose=0, callbacks=[gen.callback, Peek(gen)])
     n = len(gen)
