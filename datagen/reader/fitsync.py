@@ -23,6 +23,9 @@ remaining batches (Keras's "ran out of data" warning for that epoch is silenced)
 later epochs of the same fit get all N steps. A shorter value at fit start would
 cut every later epoch of that fit to N-k steps.
 
+A fit with the callback that an exception ended gets no ``on_train_end`` from Keras: the next epoch hook of
+another Keras pass made outside that fit (kerasframes.py reads the call stack) ends it as a finished fit.
+
 The state lives on the generator (generator.py sets it up: ``epoch``, ``_step``, ``_resume``,
 ``_resume_entered``, ``_hook_ends``, ``_quiet``, ``_next_epoch``, ``_synced_by_fit``,
 ``_epoch_lock``, ``_callback``); this mixin holds the code that moves it.
@@ -39,7 +42,7 @@ import keras
 
 from datagen.contract.errors import ConfigError
 from .fitcallback import EpochCallback
-from .kerasorder import fit_iterator, fit_on_stack, hook_iterator
+from .kerasframes import fit_iterator, fit_on_stack, hook_iterator
 from .nextepoch import follow
 from .resume import KERAS_SHORT_EPOCH
 

@@ -28,7 +28,8 @@ from .fitsync import FitSync
 from .plan import batch_out_of_range, check_batch_index, check_epoch
 from .fitcallback import StateCheckpoint
 from .heappad import pad_thread_heaps
-from .kerasorder import KerasOrder, asked_by_keras, from_keras_adapter, keras_pass
+from .kerasframes import asked_by_keras, from_keras_adapter, keras_pass
+from .kerasorder import KerasOrder
 from .resume import check_state, make_state, read_state
 from .store import Storage
 from .text_tensors import check_text_tensors, refuse_text_for_keras, text_to_tensors

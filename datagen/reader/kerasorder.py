@@ -8,7 +8,7 @@ decoded out of order (a probe fit at 1M rows took 15 s instead of 7 s). Keras do
 so the order of the requests is the evidence:
 
 * only requests made by Keras's adapter itself count (its epoch loop ``_finite_generator`` and the
-  enqueuer's ``get_index``), found from the calling frame: ``gen[i]`` by hand, in any order, and
+  enqueuer's ``get_index``), found from the calling frame (kerasframes.py): ``gen[i]`` by hand, in any order, and
   Keras's shape probe (batches 0 and 1 before the first epoch) are never checked;
 * each of Keras's passes (one fit, evaluate or predict call; ``keras_pass``) is followed on its own:
   a fit that an exception ended leaves its enqueuer running, and its last requests must not count
@@ -30,34 +30,11 @@ Every epoch hook (``on_epoch_begin``/``on_epoch_end``, fit's epoch begin) starts
 from __future__ import annotations
 
 import os
-import weakref
 
 from datagen.contract.errors import ConfigError
 
-ADAPTER_MODULE = "keras.src.trainers.data_adapters.py_dataset_adapter"
-ADAPTER_CALLERS = frozenset({"_finite_generator", "get_index"})
 STRIKES = 3
 PASSES_KEPT = 64   # records of Keras passes kept per process (one per fit, evaluate or predict call)
-
-
-def from_keras_adapter(frame) -> bool:
-    """Whether ``frame`` (the caller of ``__getitem__``) is Keras's PyDataset adapter (its shape probe too)."""
-    return frame is not None and frame.f_globals.get("__name__") == ADAPTER_MODULE
-
-
-def asked_by_keras(frame) -> bool:
-    """Whether ``frame`` (the caller of ``__getitem__``) is Keras's adapter serving an epoch."""
-    return from_keras_adapter(frame) and frame.f_code.co_name in ADAPTER_CALLERS
-
-
-def keras_pass(frame) -> object:
-    """Which of Keras's passes ``frame`` (``asked_by_keras``) serves: the enqueuer's ``uid`` (one per fit,
-    evaluate or predict call, in worker threads and processes alike), or the adapter serving one worker
-    (a weak reference: an adapter made later at a freed one's address is another pass). Requests that a
-    pass left running when an exception ended its fit (Keras then never stops its enqueuer) keep their
-    own record instead of striking the next fit's."""
-    names = frame.f_locals
-    return ("uid", names["uid"]) if "uid" in names else weakref.ref(names["self"])
 
 
 class KerasOrder:
@@ -126,38 +103,3 @@ class KerasOrder:
         if message is not None:
             abandon()
             raise ConfigError(message)
-
-
-# -- which fit is running: a fit with gen.callback that an exception ended never calls on_train_end ------------
-def _is_fit(frame) -> bool:
-    return frame.f_code.co_name == "fit" and frame.f_globals.get("__name__", "").startswith("keras.src.")
-
-
-def fit_iterator(frame):
-    """The epoch iterator of the Keras ``fit`` running in ``frame``'s stack (from a callback), or None."""
-    while frame is not None:
-        if _is_fit(frame) and frame.f_locals.get("epoch_iterator") is not None:
-            return frame.f_locals["epoch_iterator"]
-        frame = frame.f_back
-    return None
-
-
-def hook_iterator(frame):
-    """The epoch iterator whose epoch hook reached the generator (``frame``: the adapter's hook), or None."""
-    from keras.src.trainers.epoch_iterator import EpochIterator
-
-    for _ in range(3):
-        frame = frame.f_back if frame is not None else None
-        owner = frame.f_locals.get("self") if frame is not None else None
-        if isinstance(owner, EpochIterator):
-            return owner
-    return None
-
-
-def fit_on_stack(frame, iterator) -> bool:
-    """Whether the ``fit`` of ``iterator`` is in ``frame``'s stack (validation or an evaluate inside it)."""
-    while frame is not None:
-        if _is_fit(frame) and frame.f_locals.get("epoch_iterator") is iterator:
-            return True
-        frame = frame.f_back
-    return False
