@@ -172,3 +172,31 @@ def test_a_fit_with_the_callback_that_an_exception_ended(dataset):
     n = gen2.view.per_replica
     assert len(m2.seen) == n - 2
     assert all(np.array_equal(x, gen2.source.batch(2 + i, 1)[0]) for i, x in enumerate(m2.seen))
+
+
+def test_after_a_failed_fit_every_way_on_counts_on(dataset):
+    """After a fit with the callback that an exception ended: an evaluate from another thread while a later
+    fit runs leaves that fit alone; an as_tf_dataset fit, set_epoch and a failed resumed fit all see the
+    failed fit as over (a resumed epoch it entered too: the next fit's epochs are whole)."""
+    import threading
+
+    gen, m = DataGenerator(dataset, FEATURES, **OPTS), model()
+    side = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: b == 1 and (
+        lambda t: (t.start(), t.join()))(threading.Thread(target=lambda: model().evaluate(gen, verbose=0))))
+    m.fit(gen, epochs=3, verbose=0, shuffle=False, callbacks=[gen.callback, side])
+    assert trained_epochs(gen, m) == [0, 1, 2]
+    with pytest.raises(RuntimeError):
+        m.fit(gen, epochs=3, verbose=0, shuffle=False, callbacks=[gen.callback, Boom()])
+    m.seen.clear()
+    assert fitted(gen, "tf", m, False, epochs=2) == [1, 2]
+    with pytest.raises(RuntimeError):
+        m.fit(gen, epochs=3, verbose=0, shuffle=False, callbacks=[gen.callback, Boom()])
+    m.seen.clear()
+    gen.set_epoch(7)
+    assert fitted(gen, "gen", m, False, epochs=2) == [7, 8]
+    resumed = DataGenerator(dataset, FEATURES, **OPTS)   # (a generator that made a tf dataset resumes no step)
+    resumed.restore(dict(resumed.state(), epoch=1, step=1))
+    with pytest.raises(RuntimeError):   # fails in the resumed epoch, after its batch 1 + 3
+        m.fit(resumed, epochs=3, initial_epoch=1, verbose=0, shuffle=False, callbacks=[resumed.callback, Boom()])
+    m.seen.clear()
+    assert fitted(resumed, "gen", m, False, epochs=2) == [2, 3]

@@ -23,8 +23,9 @@ remaining batches (Keras's "ran out of data" warning for that epoch is silenced)
 later epochs of the same fit get all N steps. A shorter value at fit start would
 cut every later epoch of that fit to N-k steps.
 
-A fit with the callback that an exception ended gets no ``on_train_end`` from Keras: the next epoch hook of
-another Keras pass made outside that fit (kerasframes.py reads the call stack) ends it as a finished fit.
+A fit with the callback that an exception ended gets no ``on_train_end`` from Keras: when the next pass (an
+epoch hook, an ``as_tf_dataset`` pass), ``set_epoch`` or ``restore`` begins and that fit is in no thread's call
+stack (kerasframes.py), it is ended there as a finished fit (``_end_stale_fit``).
 
 The state lives on the generator (generator.py sets it up: ``epoch``, ``_step``, ``_resume``,
 ``_resume_entered``, ``_hook_ends``, ``_quiet``, ``_next_epoch``, ``_synced_by_fit``,
@@ -42,7 +43,7 @@ import keras
 
 from datagen.contract.errors import ConfigError
 from .fitcallback import EpochCallback
-from .kerasframes import fit_iterator, fit_on_stack, hook_iterator
+from .kerasframes import fit_iterator, fit_running
 from .nextepoch import follow
 from .resume import KERAS_SHORT_EPOCH
 
@@ -51,7 +52,7 @@ class FitSync:
     """Mixin of ``DataGenerator``: the PyDataset epoch hooks and the callback's side."""
 
     def on_epoch_begin(self):
-        self._check_fit_alive(sys._getframe(1))
+        self._end_stale_fit()
         with self._epoch_lock:
             self._next_epoch = self.epoch + 1
             self._order.new_pass()
@@ -61,7 +62,7 @@ class FitSync:
                                   "predict on a generator that was not restored")
 
     def on_epoch_end(self):
-        self._check_fit_alive(sys._getframe(1))
+        self._end_stale_fit()
         with self._epoch_lock:
             self._hook_ends += 1
             self._order.new_pass()
@@ -74,23 +75,23 @@ class FitSync:
                     # (use_multiprocessing=True) serve their own batches, so the rule holds in this process only
                 self.epoch = self._next_epoch
 
-    def _check_fit_alive(self, caller) -> None:
-        """An epoch hook of another Keras pass while a fit with the callback is believed running: unless that
-        fit is in this stack (validation, or an evaluate inside it), an exception ended it without
-        ``on_train_end``; end it here, so that a later pass without the callback counts its epochs on."""
+    def _end_stale_fit(self) -> None:
+        """A fit with the callback is believed running but is in no thread's call stack: an exception ended it
+        and Keras called no ``on_train_end``. End it here as a finished fit (a resumed epoch it entered is over
+        too), so that passes without the callback count on from the epoch after its last; an epoch it began
+        but trained no batch of is served next. Called where a pass, ``set_epoch`` or ``restore`` begins."""
         ref = self._fit_iter
-        if not self._in_fit or ref is None:
-            return
-        running, hook = ref(), hook_iterator(caller)
-        if hook is None or hook is running or (running is not None and fit_on_stack(caller, running)):
+        if not self._in_fit or ref is None or (ref() is not None and fit_running(ref())):
             return
         self._fit_iter = None
-        if self._resume is None:
-            self._end_epoch_from_fit(None)
-            return
-        with self._epoch_lock:   # restore() since: its resume stands
-            self._in_fit, self.source.follow = False, None
-            self._order.fit_begins(False)
+        with self._epoch_lock:
+            untrained = self._step == self._offset()
+            if self._resume_entered:
+                self._resume, self._resume_entered = None, False
+        self._end_epoch_from_fit(None)
+        if untrained:
+            with self._epoch_lock:
+                self._next_epoch = self.epoch
 
     def _note_served(self, i: int) -> None:
         """Without the callback, remember which batches of this epoch this process served; refuse a batch

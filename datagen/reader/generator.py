@@ -103,7 +103,9 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
 
     @property
     def num_batches(self) -> int:
-        """What Keras reads (see the module docstring): N until fit begins a resumed epoch, then len(gen)."""
+        """What Keras reads (see the module docstring): N until fit begins a resumed epoch, then len(gen). Keras
+        reads it before any epoch hook, so a fit that an exception ended is ended here too (fitsync.py)."""
+        self._end_stale_fit()
         return self.view.per_replica if self._resume is not None and not self._resume_entered else len(self)
 
     def __iter__(self):
@@ -141,6 +143,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         """Continue from ``state`` (a dict from ``state()`` or a file from ``checkpoint``): the next
         ``fit(gen, initial_epoch=state["epoch"], callbacks=[gen.callback])`` serves the remaining batches."""
         epoch, step = check_state(self, read_state(state))
+        self._end_stale_fit()
         if step and self._tf_built:
             raise ConfigError(f"restore(): this generator already made a tf.data dataset (as_tf_dataset), which "
                               f"serves whole epochs; resume epoch {epoch} at step {step} with model.fit(gen, ...) "
@@ -158,6 +161,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
     def set_epoch(self, epoch: int) -> None:
         """Use the batches of ``epoch`` from now on (for custom training loops)."""
         epoch = check_epoch(epoch)
+        self._end_stale_fit()
         with self._epoch_lock:
             if self._resume is not None and epoch != self._resume[0]:
                 self._resume, self._resume_entered = None, False

@@ -4,9 +4,9 @@ running, and the generator needs both.
 * ``from_keras_adapter`` / ``asked_by_keras`` / ``keras_pass``: whether ``__getitem__`` was called by Keras's
   PyDataset adapter (its epoch loop or its enqueuer, as opposed to ``gen[i]`` by hand), and which of Keras's
   passes (one per fit, evaluate or predict call) asked (kerasorder.py counts their order);
-* ``fit_iterator`` / ``hook_iterator`` / ``fit_on_stack``: the epoch iterator of the running ``fit`` (seen from
-  a callback), of the pass whose epoch hook reached the generator, and whether a fit is in the call stack
-  (fitsync.py: a fit with ``gen.callback`` that an exception ended gets no ``on_train_end``).
+* ``fit_iterator`` / ``fit_running``: the epoch iterator of the running ``fit`` (seen from a callback), and
+  whether that fit is still in some thread's call stack (fitsync.py: a fit with ``gen.callback`` that an
+  exception ended gets no ``on_train_end``).
 
 They rely on Keras 3.15's names (the adapter module and its ``_finite_generator`` and ``get_index``, ``fit``'s
 local ``epoch_iterator``); when Keras renames them the checks turn off, and the tests with real fits
@@ -54,22 +54,14 @@ def fit_iterator(frame):
     return None
 
 
-def hook_iterator(frame):
-    """The epoch iterator whose epoch hook reached the generator (``frame``: the adapter's hook), or None."""
-    from keras.src.trainers.epoch_iterator import EpochIterator
+def fit_running(iterator) -> bool:
+    """Whether the ``fit`` of ``iterator`` is in the call stack of any thread (validation, an evaluate inside it,
+    or one from another thread while it runs: it is still running)."""
+    import sys
 
-    for _ in range(3):
-        frame = frame.f_back if frame is not None else None
-        owner = frame.f_locals.get("self") if frame is not None else None
-        if isinstance(owner, EpochIterator):
-            return owner
-    return None
-
-
-def fit_on_stack(frame, iterator) -> bool:
-    """Whether the ``fit`` of ``iterator`` is in ``frame``'s stack (validation or an evaluate inside it)."""
-    while frame is not None:
-        if _is_fit(frame) and frame.f_locals.get("epoch_iterator") is iterator:
-            return True
-        frame = frame.f_back
+    for frame in list(sys._current_frames().values()):
+        while frame is not None:
+            if _is_fit(frame) and frame.f_locals.get("epoch_iterator") is iterator:
+                return True
+            frame = frame.f_back
     return False

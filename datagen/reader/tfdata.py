@@ -88,6 +88,7 @@ def as_tf_dataset(gen, first_epoch: int | None = None):
     last = [None, -1]   # (fit, epoch) of the last pass begun during a fit with the callback
 
     def epoch_now() -> int:
+        gen._end_stale_fit()          # a fit with the callback that an exception ended (fitsync.py)
         with gen._epoch_lock:
             begun = passes[0]
             passes[0] += 1
