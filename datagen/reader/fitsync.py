@@ -84,6 +84,7 @@ class FitSync:
         if not self._in_fit or ref is None or (ref() is not None and fit_running(ref())):
             return
         self._fit_iter = None
+        self._order.refused = None   # a refusal that fit never raised belongs to it
         with self._epoch_lock:
             untrained = self._step == self._offset()
             if self._resume_entered:
