@@ -84,6 +84,7 @@ def check_exact(schema: pa.Schema, blocks, time_column: str) -> None:
         ints = [(n, v) for n, v in info.int_extremes.items() if n != time_column]
         for name, value in list(info.float_big_ints.items()) + ints:
             field = schema.field(name) if name in schema.names else None
+            # a str is a literal Arrow read as a float (float_big_ints), an int an int64 block's extreme
             if field is not None and pa.types.is_integer(field.type) and isinstance(value, str):
                 _check_integer_range(block.url, name, int(value), field.type)
             if field is None or not pa.types.is_floating(field.type):

@@ -190,3 +190,19 @@ def test_worker_threads_in_order_are_never_refused(workers, queue, n, schedule):
             order.see(task, 0)
             done.add(task)
     assert order.strikes == 0
+
+
+def test_a_refused_resumed_fit_leaves_whole_epochs(dataset):
+    """The order refusal inside a resumed epoch ends that resume too: a later fit without the callback serves
+    the refused epoch whole, then the next."""
+    gen = _gen(dataset)
+    gen.restore(dict(gen.state(), epoch=1, step=1))
+    random.seed(0)
+    with pytest.raises(ConfigError, match=REFUSED):
+        _model().fit(gen, epochs=3, initial_epoch=1, verbose=0, callbacks=[gen.callback])
+    m = Recorder()
+    m.compile("sgd", "binary_crossentropy", run_eagerly=True)
+    m.fit(gen, epochs=2, shuffle=False, verbose=0)
+    n = len(gen)
+    assert len(m.seen) == 2 * n and n == gen.view.per_replica
+    assert all(np.array_equal(x, gen.source.batch(i % n, 1 + i // n)[0]) for i, x in enumerate(m.seen))

@@ -83,14 +83,20 @@ class FitSync:
         ref = self._fit_iter
         if not self._in_fit or ref is None or (ref() is not None and fit_running(ref())):
             return
-        self._fit_iter = None
         self._order.refused = None   # a refusal that fit never raised belongs to it
         with self._epoch_lock:
             untrained = self._step == self._offset()
+        self._end_failed_fit(again=untrained)
+
+    def _end_failed_fit(self, again: bool) -> None:
+        """End a fit that gets no ``on_train_end`` (an exception, or the order refusal, left it) as a finished
+        one; a resumed epoch it entered is over too. ``again``: its current epoch is served next."""
+        self._fit_iter = None
+        with self._epoch_lock:
             if self._resume_entered:
                 self._resume, self._resume_entered = None, False
         self._end_epoch_from_fit(None)
-        if untrained:
+        if again:
             with self._epoch_lock:
                 self._next_epoch = self.epoch
 
@@ -184,11 +190,8 @@ class FitSync:
                 self._quiet = None
 
     def _abandon_fit(self) -> None:
-        """The callback is about to raise out of fit (Keras then calls no ``on_train_end``): leave the generator
-        as after a fit, with the refused epoch next for passes without the callback."""
-        self._end_epoch_from_fit(None)
-        with self._epoch_lock:
-            self._next_epoch = self.epoch
+        """The callback is about to raise the order refusal out of fit: the refused epoch is served next."""
+        self._end_failed_fit(again=True)
 
     def _train_begin_from_fit(self, model, steps: int | None = None) -> None:
         """Note fit's steps per epoch (checked when its first epoch begins, ``_check_steps``). Agree with BackupAndRestore (Keras 3.15), which restores the epoch into

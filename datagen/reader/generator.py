@@ -65,7 +65,7 @@ class DataGenerator(FitSync, keras.utils.PyDataset):
         self._next_epoch = 0       # the epoch the next pass without gen.callback serves (fitsync.py, tfdata.py)
         self._synced_by_fit = False
         self._in_fit = False        # a fit with gen.callback is running: as_tf_dataset passes use self.epoch
-        self._fit_iter = None       # ... a weak reference to its epoch iterator (fitsync._check_fit_alive)
+        self._fit_iter = None       # ... a weak reference to its epoch iterator (fitsync._end_stale_fit)
         self._fits = 0              # fits with gen.callback begun (fitsync.py)
         self._fit_steps = None      # its steps per epoch, until its first epoch begins (fitsync._check_steps)
         self._served, self._served_epoch = set(), None   # without the callback: batches served this epoch

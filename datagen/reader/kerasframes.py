@@ -15,6 +15,7 @@ local ``epoch_iterator``); when Keras renames them the checks turn off, and the 
 
 from __future__ import annotations
 
+import sys
 import weakref
 
 ADAPTER_MODULE = "keras.src.trainers.data_adapters.py_dataset_adapter"
@@ -57,8 +58,6 @@ def fit_iterator(frame):
 def fit_running(iterator) -> bool:
     """Whether the ``fit`` of ``iterator`` is in the call stack of any thread (validation, an evaluate inside it,
     or one from another thread while it runs: it is still running)."""
-    import sys
-
     for frame in list(sys._current_frames().values()):
         while frame is not None:
             if _is_fit(frame) and frame.f_locals.get("epoch_iterator") is iterator:
