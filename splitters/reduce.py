@@ -29,6 +29,8 @@ from .missing_times import time_range
 from .shard_encoding import write_options
 from .sharedmarks import SharedMarks, marks_for
 from .stage_memory import store_for
+from .staged_direct import DirectReads
+from .staged_writes import writer_for
 from .stage_write import StagedLayout, staged_layout, staged_source, ticks_of
 
 
@@ -82,12 +84,17 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
     casts = {name: stored_type(t) for name, t in ctx.casts}
     memory = store_for(jobs[0].slices[0][0]) if jobs and jobs[0].slices else None
     shared = marks_for(ctx.shard_root)   # local: one bitmap per source for every task (sharedmarks.py)
+    writer = writer_for(jobs[0].slices[0][0]) if jobs and jobs[0].slices else None
+    # local staged files are read directly, ahead of the task: the run's reads, else this task's own
+    own = writer is None or writer.reads is None
+    reads = DirectReads().plan([(job.index, job.slices) for job in jobs]) if own else writer.reads
     # local shards are written in the background; leaving waits for every write in flight and raises
     # the first write error, or keeps the error that ended the loop (directwrite.ShardWrites)
     try:
         with ShardWrites() if ctx.upload_to is None else nullcontext() as writes:
             for job in jobs:
-                table, source_ids, source_rows, ticks = _gather_group(job, ctx, readers, layouts, memory)
+                fetched = reads.take(job.index, job.slices)
+                table, source_ids, source_rows, ticks = _gather_group(job, ctx, readers, layouts, memory, fetched)
                 _mark_runs(source_ids, source_rows, marks, counts, ctx.source_rows, ctx.source_id_offset, shared)
                 if ctx.time_column is None:   # no time: source file and row order
                     ns, order = None, lineage_order(source_ids, source_rows)
@@ -108,21 +115,24 @@ def reduce_groups(jobs: list[GroupJob], ctx: WriteContext) -> ReduceResult:
                     part_ns = None if ns is None else ns[start:start + step]
                     shards.append(_write_shard(job, part, table.slice(start, step), part_ns, ctx, writes))
     finally:
+        reads.close() if own else None
         for reader in readers.values():
             reader.close() if hasattr(reader, "close") else None
     written = {} if shared is not None else {k: np.packbits(v) for k, v in marks.items()}   # shared: the driver packs them
     return ReduceResult(shards=shards, written=written, counts=counts)
 
 
-def _gather_group(job: GroupJob, ctx: WriteContext, readers: dict, layouts: dict, memory
+def _gather_group(job: GroupJob, ctx: WriteContext, readers: dict, layouts: dict, memory, fetched: dict
                   ) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray | None]:
     """One group's staged rows, in source order: (stored columns, lineage ids as int32, source rows as
     int64, ticks or None without a time column). Each staged slice holds rows of exactly one source;
     a file's layout is parsed once (stage_write.staged_layout) and the lineage columns are built for
     the whole group at once, not per slice."""
     pieces, offsets, ticks, ids, firsts, sizes = [], [], [], [], [], []
-    for path, batch_index, _ in job.slices:
-        staged = memory.piece(path, batch_index) if memory is not None else None   # stage_memory.py
+    for i, (path, batch_index, _) in enumerate(job.slices):
+        staged = fetched.get(i)   # a local staged file's part, read directly (staged_direct.py)
+        if staged is None and memory is not None:
+            staged = memory.piece(path, batch_index)   # stage_memory.py
         if staged is None:
             if path not in readers:
                 readers[path] = pa.ipc.open_file(staged_source(path, mapped=True))

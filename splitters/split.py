@@ -47,6 +47,7 @@ from .staged_drop import StagedDrop, staged_paths
 from .sharedmarks import shared_marks
 from .readahead import reading_ahead
 from .stage_memory import kept_in_memory
+from .staged_writes import writer_for, writing_staged
 from .unify import unified_schema
 from .uptodate import stale_reason
 from .writeplan import write_context
@@ -122,8 +123,10 @@ def _reduce_step(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], sc
     wctx = write_context(cfg, sources, schema, stage, str(staging / "shards") if remote is None else "")
     if remote is not None:
         wctx = dataclasses.replace(wctx, upload_to=remote.url)
-    reduced = engine.map(reduce_groups if remote is None else remote.task(reduce_groups),
-                         batch_jobs(jobs, target_rows=batch_rows, min_tasks=4 * engine.workers), wctx, desc="write")
+    tasks = batch_jobs(jobs, target_rows=batch_rows, min_tasks=4 * engine.workers)
+    if writer_for(str(staging)) is not None:   # the local run's reads, ahead of the tasks (staged_writes.py)
+        writer_for(str(staging)).read_ahead(tasks)
+    reduced = engine.map(reduce_groups if remote is None else remote.task(reduce_groups), tasks, wctx, desc="write")
     return stage, fingerprints, jobs, wctx, reduced
 
 
@@ -214,9 +217,10 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     # on the local scheduler, staged batches may stay in this process's memory (stage_memory.py)
     local = remote is None and engine.client is None
     with kept_in_memory(str(staging), cfg.staging_memory if local else 0), \
-            shared_marks(str(staging / "shards"), local) as marks:
+            writing_staged(str(staging), local) as writes, shared_marks(str(staging / "shards"), local) as marks:
         done = engine.map(reading_ahead(_stage_or_fingerprint, work) if local else _stage_or_fingerprint if remote
                           is None else remote.task(_stage_or_fingerprint), work, ctx, desc="stage")   # readahead.py
+        writes.flush(out) if writes is not None else None   # every staged file on disk before any is read
         lap("stage+hash")
         stage, fingerprints, jobs, wctx, reduced = _reduce_step(cfg, engine, sources, schema, known, work, done,
                                                                 derived, staging, batch_rows, remote)

@@ -24,6 +24,7 @@ from datagen.contract.format import is_text
 from .gather import gather_rows
 from .missing_times import MISSING_TIME
 from .stage_memory import store_for
+from .staged_writes import write_local
 
 if TYPE_CHECKING:
     from .stage import StageContext
@@ -38,7 +39,7 @@ STAGED_WRITE_BUFFER = 1 << 20
 class StagedFile:
     path: str
     rows: int
-    groups: list[tuple[tuple, int, int]]   # (group key, record batch index, rows)
+    groups: list[tuple[tuple, object, int]]   # (group key, record batch index or staged_direct.Part, rows)
 
 
 def time_ns_name(names: list[str]) -> str:
@@ -158,6 +159,8 @@ def write_staged(table: pa.Table, keys: list[tuple], counts: np.ndarray, path: s
             return StagedFile(path, table.num_rows, [(key, i, int(c)) for i, (key, c) in enumerate(zip(keys, counts.tolist()))])
     groups, offset = [], 0
     try:
+        if "://" not in path and batch is not None:   # local: written past the page cache (staged_direct.py)
+            return StagedFile(path, table.num_rows, write_local(batch, keys, counts.tolist(), path))
         with staged_sink(path) as sink, pa.ipc.new_file(sink, table.schema) as writer:
             for index, (key, count) in enumerate(zip(keys, counts.tolist())):
                 writer.write_batch(batch.slice(offset, count))
