@@ -20,7 +20,9 @@ split-datasets runs as the command runs it, with Arrow's allocator keeping freed
 timeline (timeline.py): per stretch between the phase marks, wall and CPU seconds, threads running or
 runnable and in disk wait, idle core-seconds (cores x wall - CPU: also the machine's other load) and
 unasked core-seconds (fewer of the run's threads wanting a core than there are cores: its own serial
-stretches, whatever the load).
+stretches, whatever the load). Before every run the input table is read through the page cache
+(``--cache warm``, the default since session 29): each contender starts with it as cached as memory
+allows; ``--cache as-left`` gives each the cache the run before it left.
 Not a test: nothing here asserts a timing.
 """
 
@@ -32,7 +34,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ensure_table, median, run_measured, settle  # noqa: E402
+from common import DATA, ensure_table, median, run_measured, settle, warm  # noqa: E402
 
 def _duckdb_copy(options: str) -> str:
     """DuckDB's COPY ... PARTITION_BY of the table by month and day (UTC); ``options`` go before PARTITION_BY."""
@@ -102,6 +104,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DATA, help="where the table and the outputs go")
     ap.add_argument("--only", nargs="*", default=list(BASELINE), choices=list(CONTENDERS),
                     help="contenders to run (default: the first three; also 'duckdb COPY zstd', DuckDB with our codec)")
+    ap.add_argument("--cache", choices=("warm", "as-left"), default="warm",
+                    help="warm (default): read the input table through the page cache before every run, so each "
+                         "contender starts alike; as-left: each run finds the cache as the run before it left it")
     ap.add_argument("--timeline", action="store_true",
                     help="after the repeats, one more split-datasets run (not in the medians) printing a "
                          "core-utilisation timeline: where fewer cores than the machine's are busy (timeline.py)")
@@ -114,6 +119,8 @@ def main() -> None:
         for name in args.only:
             out = args.data / "out" / name.replace(" ", "_")
             shutil.rmtree(out, ignore_errors=True)
+            if args.cache == "warm":
+                warm(src)
             settle()
             r = run_measured(CONTENDERS[name].format(src=src, out=out))
             r["files"] = sum(1 for _ in Path(out).rglob("*.parquet"))
@@ -124,7 +131,7 @@ def main() -> None:
             shutil.rmtree(out, ignore_errors=True)
     rows = args.files * args.rows_per_file
     print(f"\nsplit benchmark: {args.files} files x {args.rows_per_file:,} rows = {rows:,} rows; "
-          f"medians [min-max] of {args.repeats} alternated runs")
+          f"medians [min-max] of {args.repeats} alternated runs; page cache: {args.cache}")
     print(f"{'contender':20s} {'wall s':>8s} {'[min-max]':>15s} {'CPU s':>7s} {'peak RSS MB':>12s} {'files':>7s} "
           f"{'rows/s':>12s}")
     med = {}

@@ -142,3 +142,18 @@ def batch_jobs(jobs: list[GroupJob], target_rows: int, min_tasks: int) -> list[l
         [batch for batch, _ in pack_in_order(tail, job_rows, max(1, per_task // 4))]
     batches.sort(key=lambda b: -sum(job_rows(j) for j in b))
     return batches
+
+
+def stage_work(sources: list[SourceFile], units: list, whole: set, known: dict, once: set) -> list[tuple]:
+    """The stage step's tasks in the order they start: each source's units, then (unless its fingerprint
+    is known or a unit reads it whole) the task that fingerprints it, which then re-reads a file the
+    page cache still holds instead of one the later units' reads have pushed out."""
+    per_source: dict[int, list] = {}
+    for u in units:
+        per_source.setdefault(u.source_id, []).append(u)
+    work = []
+    for s in sources:
+        work += [("stage+sha256" if u.index in whole else "stage", u) for u in per_source.get(s.id, [])]
+        if s.id not in known and s.id not in once:
+            work.append(("sha256", s.url))
+    return work

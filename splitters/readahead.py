@@ -12,7 +12,11 @@ file already cached costs one call. The bytes read, and so the results, are the 
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
+
+from .ioprio import idle_io
 
 _ADVISE = getattr(os, "posix_fadvise", None)
 
@@ -53,13 +57,23 @@ def advise(path: str) -> bool:
 
 
 def reading_ahead(fn: Callable, work: list[tuple]) -> Callable:
-    """``fn(item, *args)``, having first asked for the next source of the plan to be read ahead."""
+    """``fn(item, *args)``, having first asked for the next source of the plan to be read ahead: once
+    per source, from a thread of the run's own with the idle disk priority (ioprio.py). Asked from the
+    task's thread, the request for a whole file waited for the disk's queue to take all its reads (up
+    to seconds while staged files were written), and those reads went before the task's own."""
     ahead = next_sources(work)
+    asked: set[str] = set()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="datagen-read-ahead", initializer=idle_io)
+    lock = threading.Lock()
 
     def run(item, *args):
         path = ahead.get(_key(item))
         if path is not None:
-            advise(path)
+            with lock:
+                new = path not in asked
+                asked.add(path)
+            if new:
+                pool.submit(advise, path)
         return fn(item, *args)
 
     run.__name__ = getattr(fn, "__name__", "task")

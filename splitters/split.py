@@ -34,7 +34,7 @@ from .gctune import fewer_collections
 from .manifest_build import build_manifest
 from .oserrors import output_error
 from .overlap import check_overlap
-from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units
+from .plan import batch_jobs, batch_rows_for, group_jobs, plan_units, stage_work
 from .publish import publish
 from .reduce import ReduceResult, reduce_groups
 from .sources import SourceFile, discover, fingerprint, read_schema
@@ -47,7 +47,7 @@ from .staged_drop import StagedDrop, staged_paths
 from .sharedmarks import shared_marks
 from .readahead import reading_ahead
 from .stage_memory import kept_in_memory
-from .staged_writes import writer_for, writing_staged
+from .staged_writes import read_ahead, writing_staged
 from .unify import unified_schema
 from .uptodate import stale_reason
 from .writeplan import write_context
@@ -90,21 +90,6 @@ def input_schema(cfg: SplitConfig, engine: Engine, sources: list[SourceFile],
     return schema, csv_units(csv_blocks, schema)
 
 
-def stage_work(sources: list[SourceFile], units: list, whole: set, known: dict, once: set) -> list[tuple]:
-    """The stage step's tasks in the order they start: each source's units, then (unless its fingerprint
-    is known or a unit reads it whole) the task that fingerprints it, which then re-reads a file the
-    page cache still holds instead of one the later units' reads have pushed out."""
-    per_source: dict[int, list] = {}
-    for u in units:
-        per_source.setdefault(u.source_id, []).append(u)
-    work = []
-    for s in sources:
-        work += [("stage+sha256" if u.index in whole else "stage", u) for u in per_source.get(s.id, [])]
-        if s.id not in known and s.id not in once:
-            work.append(("sha256", s.url))
-    return work
-
-
 def _stage_or_fingerprint(item: tuple, ctx: StageContext):
     kind, what = item
     return fingerprint(what) if kind == "sha256" else stage_unit(what, ctx, hash_source=kind == "stage+sha256")
@@ -124,8 +109,7 @@ def _reduce_step(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], sc
     if remote is not None:
         wctx = dataclasses.replace(wctx, upload_to=remote.url)
     tasks = batch_jobs(jobs, target_rows=batch_rows, min_tasks=4 * engine.workers)
-    if writer_for(str(staging)) is not None:   # the local run's reads, ahead of the tasks (staged_writes.py)
-        writer_for(str(staging)).read_ahead(tasks)
+    read_ahead(str(staging), tasks)   # a local run's reads, ahead of every task (staged_writes.py)
     reduced = engine.map(reduce_groups if remote is None else remote.task(reduce_groups), tasks, wctx, desc="write")
     return stage, fingerprints, jobs, wctx, reduced
 

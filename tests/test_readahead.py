@@ -1,7 +1,11 @@
 """The stage step asks the kernel to read the next local source ahead (splitters/readahead.py): which
 source is next, for every work item, against a plain reference; the wrapped task asks for exactly
-that one and returns the task's own result; a real split asks for every source but the first."""
+that one, once, from a thread of its own with the idle disk priority, and returns the task's own result;
+a real split asks for every source but the first."""
 
+import platform
+import threading
+import time
 from dataclasses import dataclass
 
 from hypothesis import assume, given, settings, strategies as st
@@ -41,13 +45,36 @@ def test_property_next_source_is_the_first_other_local_one_after_the_item(plan):
         assert ahead[readahead._key(item)] == want
 
 
-def test_a_task_asks_for_the_next_source_then_runs(monkeypatch):
-    asked = []
-    monkeypatch.setattr(readahead, "advise", asked.append)
+def _io_class() -> int | None:
+    """The calling thread's disk-priority class (ioprio_get), None where it cannot be read here."""
+    import ctypes
+    import platform
+
+    number = {"x86_64": 252, "aarch64": 31}.get(platform.machine())
+    if number is None:
+        return None
+    value = ctypes.CDLL(None, use_errno=True).syscall(number, 1, 0)
+    return None if value < 0 else value >> 13
+
+
+def test_a_task_asks_for_the_next_source_once_from_an_idle_priority_thread(monkeypatch):
+    asked, done = [], threading.Event()
+
+    def advise(path):
+        asked.append((path, threading.get_ident(), _io_class()))
+        done.set()
+
+    monkeypatch.setattr(readahead, "advise", advise)
     work = _work([("stage", "a"), ("stage", "a"), ("sha256", "a"), ("stage", "b")])
     run = readahead.reading_ahead(lambda item, ctx: (item, ctx), work)
     assert [run(item, "ctx") for item in work] == [(item, "ctx") for item in work]
-    assert asked == ["/data/b", "/data/b", "/data/b"]
+    assert done.wait(10)
+    time.sleep(0.2)   # a second request, were there one, would have run by now
+    assert [path for path, _, _ in asked] == ["/data/b"]   # once per source, not once per task
+    _, thread, io_class = asked[0]
+    assert thread != threading.get_ident()   # not in the task's thread
+    if platform.system() == "Linux" and _io_class() is not None:
+        assert io_class == 3   # IOPRIO_CLASS_IDLE (ioprio.py)
 
 
 def test_a_split_reads_each_later_source_ahead(sample_parquet, tmp_path, monkeypatch):
@@ -60,4 +87,7 @@ def test_a_split_reads_each_later_source_ahead(sample_parquet, tmp_path, monkeyp
     run_split(SplitConfig(inputs=[str(sample_parquet)], out=str(tmp_path / "o"), time_column="event_time",
                           group_by=["month"], progress=False, workers=1))
     files = sorted(str(p) for p in sample_parquet.glob("*.parquet"))
+    deadline = time.monotonic() + 10
+    while len(set(asked)) < len(files) - 1 and time.monotonic() < deadline:   # asked in the background
+        time.sleep(0.05)
     assert sorted(set(asked)) == files[1:] and real(files[0]) is True

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from splitters.engine import Engine
 from splitters.plan import batch_jobs, job_rows
 from splitters.reduce import GroupJob
-from splitters.split import stage_work
+from splitters.plan import stage_work
 from splitters.stage import WorkUnit
 from splitters.sources import SourceFile
 

@@ -1,9 +1,10 @@
 """Local staged files (splitters/staged_direct.py, staged_writes.py): written past the page cache as two
 Arrow IPC streams with each group's batch at a recorded byte range, and read back group by group.
 Every group read back equals the slice of the staged batch it was cut from (values, types, nulls,
-dictionary columns with their values, schema metadata), whether the file was written by the task
-or by the run's background writer, on a filesystem that takes O_DIRECT or one that may not; a write
-that fails is reported naming the file, and no write is running after the run's scope is left."""
+dictionary columns with their values, schema metadata), however far ahead the reads run, on a
+filesystem that takes O_DIRECT or one that may not; a write that fails is reported naming the file;
+a run's staged files go direct only past the bytes the page cache holds without writing back, and
+both kinds in one run give the reference's shards."""
 
 from __future__ import annotations
 
@@ -74,21 +75,17 @@ def _check(batch: pa.RecordBatch, counts: list[int], groups: list, back: list[pa
 
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 3000), seed=st.integers(0, 2**32 - 1), text_kinds=st.integers(0, 5),
-       nulls=st.sampled_from([0.0, 0.1, 1.0]), background=st.booleans(), data=st.data())
-def test_property_every_group_reads_back_as_staged(tmp_path_factory, n, seed, text_kinds, nulls, background, data):
+       nulls=st.sampled_from([0.0, 0.1, 1.0]), budget=st.sampled_from([0, 4096, 256 << 20]), data=st.data())
+def test_property_every_group_reads_back_as_staged(tmp_path_factory, n, seed, text_kinds, nulls, budget, data):
     batch = _batch(n, seed, text_kinds, nulls)
     counts = _cuts(n, data)
     keys = [(k,) for k in range(len(counts))]
     staging = tmp_path_factory.mktemp("staging")
     path = str(staging / "u000000-0000.arrow")
-    if background:
-        with writing_staged(str(staging), True) as writer:
-            groups = write_local(batch, keys, counts, path)
-            writer.flush(str(staging))
-            back = _read_back(path, groups, data.draw(st.sampled_from([0, 4096, 256 << 20])))
-    else:
+    with writing_staged(str(staging), True) as writer:
         groups = write_local(batch, keys, counts, path)
-        back = _read_back(path, groups)
+        writer.flush(str(staging))
+        back = _read_back(path, groups, budget)
     _check(batch, counts, groups, back)
     assert [key for key, _, _ in groups] == keys
     assert os.path.getsize(path) == groups[-1][1].end + 8   # the second stream's end-of-stream marker last
@@ -127,5 +124,63 @@ def test_a_failed_background_write_is_raised_naming_the_file(tmp_path):
         with pytest.raises(OutputError, match="u000001-0000.arrow"):
             writer.flush(str(tmp_path))
     assert writer_for(missing) is None   # the scope is gone with its writer
-    with pytest.raises(FileNotFoundError, match="u000001-0000.arrow"):   # no writer: the task's own write
-        write_local(batch, [(0,)], [100], missing)
+
+
+def test_goes_direct_past_the_bytes_the_page_cache_holds(tmp_path):
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    with writing_staged(str(staging), True, cached=250) as writer:
+        assert [writer.goes_direct(100) for _ in range(4)] == [False, False, True, True]
+    from splitters.staged_writes import writeback_start
+
+    limit = writeback_start()
+    if os.path.exists("/proc/sys/vm/dirty_background_ratio"):
+        assert limit is not None and limit > 0
+
+
+def test_split_shards_are_the_same_whichever_staged_files_go_direct(tmp_path, monkeypatch):
+    """All staged files direct (nothing left to the page cache), the first few ordinary then direct,
+    all ordinary (the page cache holds them all): the same shards, byte for byte, holding the
+    reference's rows."""
+    import hashlib
+
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from datagen.contract.manifest import read_manifest
+    from splitters import staged_writes
+    from splitters.config import SplitConfig
+    from splitters.split import run_split
+
+    rng = np.random.default_rng(3)
+    src = tmp_path / "in"
+    src.mkdir()
+    frames = []
+    for k in range(3):
+        n = 4000
+        frame = pd.DataFrame({"t": pd.to_datetime(rng.integers(0, 90 * 86_400, n), unit="s", utc=True),
+                              "x": rng.normal(size=n), "c": rng.choice(["a", "b", None], n),
+                              "label": rng.integers(0, 2, n)})
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), src / f"p{k}.parquet", row_group_size=1000)
+        frames.append(frame)
+    want = pd.concat(frames).sort_values(["t", "x"]).reset_index(drop=True)
+    real = staged_writes.StagedWriter.goes_direct
+    runs = {}
+    for cached in (0, 100_000, 1 << 40):
+        monkeypatch.setattr(staged_writes, "writeback_start", lambda: cached)
+        kinds = []
+        monkeypatch.setattr(staged_writes.StagedWriter, "goes_direct",
+                            lambda self, n: kinds.append(real(self, n)) or kinds[-1])
+        out = tmp_path / f"out-{cached}"
+        run_split(SplitConfig(inputs=[str(src)], out=str(out), time_column="t", group_by=["month"],
+                              label="label", progress=False, workers=2, memory_limit=64 << 20))
+        assert len(kinds) > 3
+        assert all(kinds) if cached == 0 else not any(kinds) if cached == 1 << 40 else (not kinds[0] and kinds[-1])
+        manifest = read_manifest(str(out))
+        digests = {s.path: hashlib.sha256((out / s.path).read_bytes()).hexdigest() for s in manifest.shards}
+        assert digests == {s.path: s.sha256 for s in manifest.shards}
+        got = pd.concat([pq.read_table(out / s.path).to_pandas() for s in manifest.shards])
+        got = got[want.columns].sort_values(["t", "x"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False)
+        runs[cached] = digests
+    assert runs[0] == runs[100_000] == runs[1 << 40]
