@@ -16,7 +16,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from .ioprio import idle_io
 
 _ADVISE = getattr(os, "posix_fadvise", None)
 
@@ -58,12 +57,12 @@ def advise(path: str) -> bool:
 
 def reading_ahead(fn: Callable, work: list[tuple]) -> Callable:
     """``fn(item, *args)``, having first asked for the next source of the plan to be read ahead: once
-    per source, from a thread of the run's own with the idle disk priority (ioprio.py). Asked from the
-    task's thread, the request for a whole file waited for the disk's queue to take all its reads (up
-    to seconds while staged files were written), and those reads went before the task's own."""
+    per source, from a thread of the run's own. Asked from the task's thread, the request for a whole
+    file waited for the disk's queue to take all its reads (1-3 s of thread time per 15 s of the 100M
+    split's stage step while staged files were written) before the task could start."""
     ahead = next_sources(work)
     asked: set[str] = set()
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="datagen-read-ahead", initializer=idle_io)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="datagen-read-ahead")
     lock = threading.Lock()
 
     def run(item, *args):

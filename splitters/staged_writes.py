@@ -11,7 +11,7 @@ before (1.9 s of its publish step went to discarding the staged blocks).
 A direct write waits for the disk: done in the stage task's own thread, about a third of each task
 (~170 ms per 90 MB staged file) left a core idle. The writer registered under the staging directory
 (``writing_staged``, local scheduler only) takes the files serialized into one of a few aligned buffers
-and writes them from one thread, with the idle disk priority (ioprio.py). The driver waits for every
+and writes them from one thread. The driver waits for every
 write (``flush``, which raises the first error) before the write step reads any staged file, and
 leaving the scope waits for the writes still in flight whatever happened, so none is running when the
 staging tree is removed. At most ``SLOTS`` files are held in memory at once (a task asking for a fourth
@@ -29,7 +29,6 @@ import numpy as np
 import pyarrow as pa
 
 from .directwrite import write_file
-from .ioprio import idle_io
 from .oserrors import output_error
 from .staged_direct import DirectReads, Part, aligned_buffer, serialize
 
@@ -58,8 +57,7 @@ def writeback_start() -> int | None:
 
 class StagedWriter:
     def __init__(self, slots: int = SLOTS, cached: int | None = None):
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="datagen-staged-write",
-                                        initializer=idle_io)   # the sources' reads first (ioprio.py)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="datagen-staged-write")
         self._slots = threading.Semaphore(slots)
         self._free: list[np.ndarray] = []
         self._lock = threading.Lock()

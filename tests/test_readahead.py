@@ -1,9 +1,8 @@
 """The stage step asks the kernel to read the next local source ahead (splitters/readahead.py): which
 source is next, for every work item, against a plain reference; the wrapped task asks for exactly
-that one, once, from a thread of its own with the idle disk priority, and returns the task's own result;
+that one, once, from a thread of its own, and returns the task's own result;
 a real split asks for every source but the first."""
 
-import platform
 import threading
 import time
 from dataclasses import dataclass
@@ -45,23 +44,11 @@ def test_property_next_source_is_the_first_other_local_one_after_the_item(plan):
         assert ahead[readahead._key(item)] == want
 
 
-def _io_class() -> int | None:
-    """The calling thread's disk-priority class (ioprio_get), None where it cannot be read here."""
-    import ctypes
-    import platform
-
-    number = {"x86_64": 252, "aarch64": 31}.get(platform.machine())
-    if number is None:
-        return None
-    value = ctypes.CDLL(None, use_errno=True).syscall(number, 1, 0)
-    return None if value < 0 else value >> 13
-
-
-def test_a_task_asks_for_the_next_source_once_from_an_idle_priority_thread(monkeypatch):
+def test_a_task_asks_for_the_next_source_once_from_another_thread(monkeypatch):
     asked, done = [], threading.Event()
 
     def advise(path):
-        asked.append((path, threading.get_ident(), _io_class()))
+        asked.append((path, threading.get_ident()))
         done.set()
 
     monkeypatch.setattr(readahead, "advise", advise)
@@ -70,11 +57,8 @@ def test_a_task_asks_for_the_next_source_once_from_an_idle_priority_thread(monke
     assert [run(item, "ctx") for item in work] == [(item, "ctx") for item in work]
     assert done.wait(10)
     time.sleep(0.2)   # a second request, were there one, would have run by now
-    assert [path for path, _, _ in asked] == ["/data/b"]   # once per source, not once per task
-    _, thread, io_class = asked[0]
-    assert thread != threading.get_ident()   # not in the task's thread
-    if platform.system() == "Linux" and _io_class() is not None:
-        assert io_class == 3   # IOPRIO_CLASS_IDLE (ioprio.py)
+    assert [path for path, _ in asked] == ["/data/b"]   # once per source, not once per task
+    assert asked[0][1] != threading.get_ident()   # not in the task's thread
 
 
 def test_a_split_reads_each_later_source_ahead(sample_parquet, tmp_path, monkeypatch):

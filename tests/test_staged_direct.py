@@ -175,7 +175,8 @@ def test_split_shards_are_the_same_whichever_staged_files_go_direct(tmp_path, mo
         run_split(SplitConfig(inputs=[str(src)], out=str(out), time_column="t", group_by=["month"],
                               label="label", progress=False, workers=2, memory_limit=64 << 20))
         assert len(kinds) > 3
-        assert all(kinds) if cached == 0 else not any(kinds) if cached == 1 << 40 else (not kinds[0] and kinds[-1])
+        # two stage threads: the decisions are taken in turn, but may be recorded out of turn
+        assert all(kinds) if cached == 0 else not any(kinds) if cached == 1 << 40 else 0 < kinds.count(False) < len(kinds)
         manifest = read_manifest(str(out))
         digests = {s.path: hashlib.sha256((out / s.path).read_bytes()).hexdigest() for s in manifest.shards}
         assert digests == {s.path: s.sha256 for s in manifest.shards}
