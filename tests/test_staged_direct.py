@@ -165,23 +165,26 @@ def test_split_shards_are_the_same_whichever_staged_files_go_direct(tmp_path, mo
         frames.append(frame)
     want = pd.concat(frames).sort_values(["t", "x"]).reset_index(drop=True)
     real = staged_writes.StagedWriter.goes_direct
-    runs = {}
-    for cached in (0, 100_000, 1 << 40):
+    runs, sizes = {}, []
+    for mode in ("ordinary", "mixed", "direct"):
+        # mixed: past the largest staged batch, so the first decision is always ordinary, the last direct
+        cached = {"ordinary": 1 << 40, "mixed": max(sizes or [0]), "direct": 0}[mode]
         monkeypatch.setattr(staged_writes, "writeback_start", lambda: cached)
         kinds = []
         monkeypatch.setattr(staged_writes.StagedWriter, "goes_direct",
-                            lambda self, n: kinds.append(real(self, n)) or kinds[-1])
-        out = tmp_path / f"out-{cached}"
+                            lambda self, n: sizes.append(n) or kinds.append(real(self, n)) or kinds[-1])
+        out = tmp_path / f"out-{mode}"
         run_split(SplitConfig(inputs=[str(src)], out=str(out), time_column="t", group_by=["month"],
                               label="label", progress=False, workers=2, memory_limit=64 << 20))
         assert len(kinds) > 3
         # two stage threads: the decisions are taken in turn, but may be recorded out of turn
-        assert all(kinds) if cached == 0 else not any(kinds) if cached == 1 << 40 else 0 < kinds.count(False) < len(kinds)
+        assert all(kinds) if mode == "direct" else not any(kinds) if mode == "ordinary" else \
+            0 < kinds.count(False) < len(kinds)
         manifest = read_manifest(str(out))
         digests = {s.path: hashlib.sha256((out / s.path).read_bytes()).hexdigest() for s in manifest.shards}
         assert digests == {s.path: s.sha256 for s in manifest.shards}
         got = pd.concat([pq.read_table(out / s.path).to_pandas() for s in manifest.shards])
         got = got[want.columns].sort_values(["t", "x"]).reset_index(drop=True)
         pd.testing.assert_frame_equal(got, want, check_dtype=False)
-        runs[cached] = digests
-    assert runs[0] == runs[100_000] == runs[1 << 40]
+        runs[mode] = digests
+    assert runs["ordinary"] == runs["mixed"] == runs["direct"]
