@@ -105,41 +105,46 @@ def open_direct(path: str) -> int:
     return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
 
 
-def _read_ranges(fd_of, ranges: list[tuple[str, int, int]]) -> tuple[np.ndarray, list[int]]:
+def _read_ranges(ranges: list[tuple[str, int, int]]) -> tuple[np.ndarray, list[int]]:
     """The bytes ``[start, end)`` of each (path, start, end), read into one aligned buffer (each range
     widened to ALIGN boundaries, as direct reads require); returns the buffer and where each range's
-    first byte sits in it."""
+    first byte sits in it. Each file is opened for its read only: a run with thousands of staged files
+    never holds more than one descriptor here."""
     spans = [(path, start - start % ALIGN, -(-end // ALIGN) * ALIGN) for path, start, end in ranges]
     buffer = aligned_buffer(sum(e - s for _, s, e in spans) or ALIGN)
     at, where = 0, []
     view = memoryview(buffer)
     for (path, start, end), (_, s, e) in zip(ranges, spans):
-        done, need = 0, end - s
-        while done < need:   # a short read ends at the file's end (its last block is partial)
-            n = os.preadv(fd_of(path), [view[at + done:at + e - s]], s + done)
-            if n <= 0:
-                raise OSError(5, f"staged file ends at byte {s + done}, expected at least {end}", path)
-            done += n
+        fd = open_direct(path)
+        try:
+            done, need = 0, end - s
+            while done < need:   # a short read ends at the file's end (its last block is partial)
+                n = os.preadv(fd, [view[at + done:at + e - s]], s + done)
+                if n <= 0:
+                    raise OSError(5, f"staged file ends at byte {s + done}, expected at least {end}", path)
+                done += n
+        finally:
+            os.close(fd)
         where.append(at + start - s)
         at += e - s
     return buffer, where
 
 
-def read_head(fd_of, path: str, length: int) -> Head:
-    buffer, (at,) = _read_ranges(fd_of, [(path, 0, length)])
+def read_head(path: str, length: int) -> Head:
+    buffer, (at,) = _read_ranges([(path, 0, length)])
     reader = pa.ipc.open_stream(pa.py_buffer(buffer[at:at + length]))
     empty = reader.read_next_batch()
     dictionaries = {i: c.dictionary for i, c in enumerate(empty.columns) if pa.types.is_dictionary(c.type)}
     return Head(reader.schema, plain_schema(reader.schema), dictionaries)
 
 
-def read_parts(fd_of, heads: dict[str, Head], parts: list[tuple[str, Part]]) -> list[pa.RecordBatch]:
+def read_parts(heads: dict[str, Head], parts: list[tuple[str, Part]]) -> list[pa.RecordBatch]:
     """The staged batches at ``parts`` ((path, Part) each), read with one direct read per part; a
     file's head is read once into ``heads``."""
     for path, part in parts:
         if path not in heads:
-            heads[path] = read_head(fd_of, path, part.head)
-    buffer, where = _read_ranges(fd_of, [(path, p.start, p.end) for path, p in parts])
+            heads[path] = read_head(path, part.head)
+    buffer, where = _read_ranges([(path, p.start, p.end) for path, p in parts])
     whole = pa.py_buffer(buffer)
     batches = []
     for (path, part), at in zip(parts, where):
@@ -154,7 +159,7 @@ def read_parts(fd_of, heads: dict[str, Head], parts: list[tuple[str, Part]]) -> 
 
 
 class DirectReads:
-    """Reads of local staged files for the reduce step: each file opened once, its head parsed once,
+    """Reads of local staged files for the reduce step: each file's head parsed once,
     and the groups' parts read ahead by a thread of its own, in the order the tasks will ask for them
     (``plan``), while at most ``budget`` bytes read ahead wait to be taken. One per reduce task (its
     own groups), or one for the run on the local scheduler (every task's, staged_writes.py): then a
@@ -163,7 +168,6 @@ class DirectReads:
     def __init__(self, heads: dict[str, Head] | None = None, budget: int = 256 << 20):
         self.heads = heads if heads is not None else {}
         self.budget = budget
-        self._fds: dict[str, int] = {}
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._order: list[tuple[object, tuple]] = []
@@ -180,19 +184,12 @@ class DirectReads:
             self._fill(-1)
         return self
 
-    def _fd(self, path: str) -> int:
-        with self._lock:
-            fd = self._fds.get(path)
-            if fd is None:
-                fd = self._fds[path] = open_direct(path)
-            return fd
-
     def _fetch(self, slices) -> dict[int, pa.RecordBatch]:
         """Slice index -> batch, for the slices of ``slices`` (path, where, rows) that are parts."""
         wanted = [(i, path, where) for i, (path, where, _) in enumerate(slices) if isinstance(where, Part)]
         if not wanted:
             return {}
-        batches = read_parts(self._fd, self.heads, [(path, where) for _, path, where in wanted])
+        batches = read_parts(self.heads, [(path, where) for _, path, where in wanted])
         return {i: batch for (i, _, _), batch in zip(wanted, batches)}
 
     def _fill(self, must: int) -> None:
@@ -223,7 +220,4 @@ class DirectReads:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-        for fd in self._fds.values():
-            os.close(fd)
-        self._fds.clear()
         self._ahead.clear()
