@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Callable
 
 
@@ -55,11 +56,13 @@ def advise(path: str) -> bool:
         os.close(fd)
 
 
-def reading_ahead(fn: Callable, work: list[tuple]) -> Callable:
+@contextmanager
+def reading_ahead(fn: Callable, work: list[tuple]):
     """``fn(item, *args)``, having first asked for the next source of the plan to be read ahead: once
     per source, from a thread of the run's own. Asked from the task's thread, the request for a whole
     file waited for the disk's queue to take all its reads (1-3 s of thread time per 15 s of the 100M
-    split's stage step while staged files were written) before the task could start."""
+    split's stage step while staged files were written) before the task could start. The thread ends
+    when the block does, whatever happened (a failed split leaves none behind)."""
     ahead = next_sources(work)
     asked: set[str] = set()
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="datagen-read-ahead")
@@ -76,4 +79,7 @@ def reading_ahead(fn: Callable, work: list[tuple]) -> Callable:
         return fn(item, *args)
 
     run.__name__ = getattr(fn, "__name__", "task")
-    return run
+    try:
+        yield run
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

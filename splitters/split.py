@@ -202,8 +202,9 @@ def _split(cfg: SplitConfig, engine: Engine, sources: list[SourceFile], schema: 
     local = remote is None and engine.client is None
     with kept_in_memory(str(staging), cfg.staging_memory if local else 0), \
             writing_staged(str(staging), local) as writes, shared_marks(str(staging / "shards"), local) as marks:
-        done = engine.map(reading_ahead(_stage_or_fingerprint, work) if local else _stage_or_fingerprint if remote
-                          is None else remote.task(_stage_or_fingerprint), work, ctx, desc="stage")   # readahead.py
+        with reading_ahead(_stage_or_fingerprint, work) as ahead:   # readahead.py (local runs only)
+            done = engine.map(ahead if local else _stage_or_fingerprint if remote is None else
+                              remote.task(_stage_or_fingerprint), work, ctx, desc="stage")
         writes.flush(out) if writes is not None else None   # every staged file on disk before any is read
         lap("stage+hash")
         stage, fingerprints, jobs, wctx, reduced = _reduce_step(cfg, engine, sources, schema, known, work, done,

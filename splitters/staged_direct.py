@@ -25,6 +25,8 @@ network filesystems) gets ordinary reads and writes of the same bytes (directwri
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -100,7 +102,7 @@ def open_direct(path: str) -> int:
         try:
             return os.open(path, os.O_RDONLY | os.O_CLOEXEC | _DIRECT)
         except OSError as exc:
-            if exc.errno != 22:   # EINVAL: O_DIRECT refused here; anything else is the caller's to report
+            if exc.errno != errno.EINVAL:   # O_DIRECT refused here; anything else is the caller's to report
                 raise
     return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
 
@@ -119,9 +121,16 @@ def _read_ranges(ranges: list[tuple[str, int, int]]) -> tuple[np.ndarray, list[i
         try:
             done, need = 0, end - s
             while done < need:   # a short read ends at the file's end (its last block is partial)
-                n = os.preadv(fd, [view[at + done:at + e - s]], s + done)
+                try:
+                    n = os.preadv(fd, [view[at + done:at + e - s]], s + done)
+                except OSError as exc:
+                    if exc.errno != errno.EINVAL or not fcntl.fcntl(fd, fcntl.F_GETFL) & _DIRECT:
+                        raise OSError(exc.errno, exc.strerror or str(exc), path) from None
+                    os.close(fd)   # a direct read refused after a direct open: read it plainly
+                    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                    continue
                 if n <= 0:
-                    raise OSError(5, f"staged file ends at byte {s + done}, expected at least {end}", path)
+                    raise OSError(errno.EIO, f"staged file ends at byte {s + done}, expected at least {end}", path)
                 done += n
         finally:
             os.close(fd)

@@ -53,10 +53,12 @@ def test_a_task_asks_for_the_next_source_once_from_another_thread(monkeypatch):
 
     monkeypatch.setattr(readahead, "advise", advise)
     work = _work([("stage", "a"), ("stage", "a"), ("sha256", "a"), ("stage", "b")])
-    run = readahead.reading_ahead(lambda item, ctx: (item, ctx), work)
-    assert [run(item, "ctx") for item in work] == [(item, "ctx") for item in work]
-    assert done.wait(10)
-    time.sleep(0.2)   # a second request, were there one, would have run by now
+    with readahead.reading_ahead(lambda item, ctx: (item, ctx), work) as run:
+        assert [run(item, "ctx") for item in work] == [(item, "ctx") for item in work]
+        assert done.wait(10)
+        time.sleep(0.2)   # a second request, were there one, would have run by now
+    time.sleep(0.2)
+    assert not [t for t in threading.enumerate() if t.name.startswith("datagen-read-ahead")]   # ended with the block
     assert [path for path, _ in asked] == ["/data/b"]   # once per source, not once per task
     assert asked[0][1] != threading.get_ident()   # not in the task's thread
 

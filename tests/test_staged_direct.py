@@ -8,6 +8,7 @@ both kinds in one run give the reference's shards."""
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -188,3 +189,34 @@ def test_split_shards_are_the_same_whichever_staged_files_go_direct(tmp_path, mo
         pd.testing.assert_frame_equal(got, want, check_dtype=False)
         runs[mode] = digests
     assert runs["ordinary"] == runs["mixed"] == runs["direct"]
+
+
+@pytest.mark.parametrize("code", [errno.EINVAL, errno.EIO])
+def test_a_refused_direct_read_is_read_plainly_and_other_errors_name_the_file(tmp_path, monkeypatch, code):
+    """A filesystem may accept an O_DIRECT open and refuse the read itself (EINVAL): the part is read
+    again without O_DIRECT. Any other read error is raised naming the staged file."""
+    import fcntl
+
+    from splitters import staged_direct
+
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    batch = _batch(5000, 2, 3, 0.1)
+    path = str(staging / "u000000-0000.arrow")
+    with writing_staged(str(staging), True) as writer:
+        groups = write_local(batch, [(0,), (1,)], [2000, 3000], path)
+        writer.flush()
+    real = os.preadv
+
+    def preadv(fd, buffers, offset):
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & getattr(os, "O_DIRECT", 0) or code == errno.EIO:
+            raise OSError(code, os.strerror(code))
+        return real(fd, buffers, offset)
+
+    monkeypatch.setattr(staged_direct.os, "preadv", preadv)
+    if code == errno.EINVAL:
+        _check(batch, [2000, 3000], groups, _read_back(path, groups))
+    else:
+        with pytest.raises(OSError, match="u000000-0000.arrow") as info:
+            _read_back(path, groups)
+        assert info.value.errno == errno.EIO and info.value.filename == path
