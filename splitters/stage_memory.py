@@ -55,14 +55,20 @@ class StagedMemory:
         return batch.slice(offset, rows)
 
 
+def registered(registry: dict, path: str):
+    """What ``registry`` (staging directory -> a run's object) holds for the directory that ``path``
+    (a staged file, or the staging directory itself) is in, if anything."""
+    if not registry:
+        return None
+    for root, held in list(registry.items()):
+        if path == root or path.startswith(root.rstrip("/") + "/"):
+            return held
+    return None
+
+
 def store_for(path: str) -> StagedMemory | None:
     """The store that ``path`` (a staged file, or the staging directory itself) belongs to, if any."""
-    if not _STORES:
-        return None
-    for root, store in list(_STORES.items()):
-        if path == root or path.startswith(root.rstrip("/") + "/"):
-            return store
-    return None
+    return registered(_STORES, path)
 
 
 @contextmanager

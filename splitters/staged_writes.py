@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from .directwrite import write_file
 from .oserrors import output_error
+from .stage_memory import registered
 from .staged_direct import DirectReads, Part, aligned_buffer, serialize
 
 SLOTS = 3
@@ -133,12 +134,7 @@ class StagedWriter:
 
 def writer_for(path: str) -> StagedWriter | None:
     """The writer registered for the staging directory holding ``path``, if any."""
-    if not _SCOPES:
-        return None
-    for root, writer in list(_SCOPES.items()):
-        if path == root or path.startswith(root.rstrip("/") + "/"):
-            return writer
-    return None
+    return registered(_SCOPES, path)
 
 
 @contextmanager
