@@ -5,7 +5,9 @@ are ordered by group, and the table is written to an Arrow IPC file with one rec
 group, so the reduce step reads exactly one group's bytes. The lineage source id, the same
 for every row of a staged file, is stored once, in the file's schema metadata, and so is the
 batch's first source row: the rows are staged as uint32 offsets from it (``staged_layout``
-says where a staged file's parts sit). Value ranges are measured here for --compact."""
+says where a staged file's parts sit). Value ranges are measured here for --compact. Past what the
+page cache holds without writing back, a local run's staged files are written directly instead, in
+the layout of staged_direct.py (staged_writes.py decides)."""
 
 from __future__ import annotations
 
