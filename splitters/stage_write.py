@@ -26,7 +26,7 @@ from datagen.contract.format import is_text
 from .gather import gather_rows
 from .missing_times import MISSING_TIME
 from .stage_memory import store_for
-from .staged_writes import write_local, writer_for
+from .staged_writes import writer_for
 
 if TYPE_CHECKING:
     from .stage import StageContext
@@ -161,9 +161,9 @@ def write_staged(table: pa.Table, keys: list[tuple], counts: np.ndarray, path: s
             return StagedFile(path, table.num_rows, [(key, i, int(c)) for i, (key, c) in enumerate(zip(keys, counts.tolist()))])
     groups, offset = [], 0
     try:
-        writer = writer_for(path) if batch is not None and "://" not in path else None
-        if writer is not None and writer.goes_direct(batch.nbytes):   # past the page cache (staged_writes.py)
-            return StagedFile(path, table.num_rows, write_local(batch, keys, counts.tolist(), path))
+        direct = writer_for(path) if batch is not None and "://" not in path else None
+        if direct is not None and direct.goes_direct(batch.nbytes):   # past the page cache (staged_writes.py)
+            return StagedFile(path, table.num_rows, direct.write(batch, keys, counts.tolist(), path))
         with staged_sink(path) as sink, pa.ipc.new_file(sink, table.schema) as writer:
             for index, (key, count) in enumerate(zip(keys, counts.tolist())):
                 writer.write_batch(batch.slice(offset, count))

@@ -63,6 +63,7 @@ class StagedWriter:
         self._free: list[np.ndarray] = []
         self._lock = threading.Lock()
         self._futures: list[Future] = []
+        self._failed: BaseException | None = None   # the first background write that failed
         self.reads: DirectReads | None = None   # the write step's reads, planned (read_ahead)
         self.cached = writeback_start() if cached is None else cached   # staged bytes left to the page cache
         self.staged = 0
@@ -98,15 +99,19 @@ class StagedWriter:
     def _write(self, path: str, buffer: np.ndarray, size: int) -> None:
         try:
             write_file(path, memoryview(buffer)[:size])
+        except BaseException as exc:
+            with self._lock:
+                self._failed = self._failed or exc
+            raise
         finally:
             self.give_back(buffer)
 
     def raise_failed(self) -> None:
         """Raise the error of a write that already failed (a full disk stops the stage step early)."""
         with self._lock:
-            failed = [f for f in self._futures if f.done() and f.exception() is not None]
-        if failed:
-            raise failed[0].exception()
+            failed = self._failed
+        if failed is not None:
+            raise failed
 
     def flush(self, out: str | None = None) -> None:
         """Wait for every write submitted so far; raise the first error (an OutputError naming ``out``
@@ -119,6 +124,23 @@ class StagedWriter:
         first = next((e for e in errors if e is not None), None)
         if first is not None:
             raise (output_error(first, out) if out is not None else None) or first
+
+    def write(self, batch: pa.RecordBatch, keys: list[tuple], counts: list[int], path: str) -> list[tuple]:
+        """Write the staged file of ``batch`` (ordered by group) to ``path`` in the background; returns its
+        groups as (key, Part, rows)."""
+        mock = pa.MockOutputStream()
+        serialize(batch, counts, mock)
+        size = mock.size()
+        self.raise_failed()
+        buffer = self.buffer(size)
+        try:
+            head, ends = serialize(batch, counts, pa.FixedSizeBufferWriter(pa.py_buffer(buffer[:size])))
+        except BaseException:
+            self.give_back(buffer)
+            raise
+        self.submit(path, buffer, size)
+        starts = [head, *ends[:-1]]
+        return [(key, Part(head, s, e), c) for key, s, e, c in zip(keys, starts, ends, counts)]
 
     def read_ahead(self, tasks: list[list]) -> None:
         """Plan the write step's reads: the groups of ``tasks`` (lists of reduce.GroupJob) in the order
@@ -162,22 +184,3 @@ def read_ahead(staging_dir: str, tasks: list[list]) -> None:
     writer = writer_for(staging_dir)
     if writer is not None:
         writer.read_ahead(tasks)
-
-
-def write_local(batch: pa.RecordBatch, keys: list[tuple], counts: list[int], path: str) -> list[tuple]:
-    """Write the local staged file of ``batch`` (ordered by group) to ``path`` through the run's writer
-    (``writer_for(path)``); returns its groups as (key, Part, rows)."""
-    mock = pa.MockOutputStream()
-    serialize(batch, counts, mock)
-    size = mock.size()
-    writer = writer_for(path)
-    writer.raise_failed()
-    buffer = writer.buffer(size)
-    try:
-        head, ends = serialize(batch, counts, pa.FixedSizeBufferWriter(pa.py_buffer(buffer[:size])))
-    except BaseException:
-        writer.give_back(buffer)
-        raise
-    writer.submit(path, buffer, size)
-    starts = [head, *ends[:-1]]
-    return [(key, Part(head, s, e), c) for key, s, e, c in zip(keys, starts, ends, counts)]

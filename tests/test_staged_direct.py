@@ -19,7 +19,7 @@ from hypothesis import given, settings, strategies as st
 
 from datagen.contract.errors import OutputError
 from splitters.staged_direct import DirectReads, Part
-from splitters.staged_writes import write_local, writer_for, writing_staged
+from splitters.staged_writes import writer_for, writing_staged
 from splitters.stage_write import encode_text
 
 
@@ -84,7 +84,7 @@ def test_property_every_group_reads_back_as_staged(tmp_path_factory, n, seed, te
     staging = tmp_path_factory.mktemp("staging")
     path = str(staging / "u000000-0000.arrow")
     with writing_staged(str(staging), True) as writer:
-        groups = write_local(batch, keys, counts, path)
+        groups = writer.write(batch, keys, counts, path)
         writer.flush(str(staging))
         back = _read_back(path, groups, budget)
     _check(batch, counts, groups, back)
@@ -104,7 +104,7 @@ def test_files_larger_than_a_block_on_disk_and_in_memory_filesystems(tmp_path, w
         counts = [1, 4095, 30_000, 25_904, 10_000]
         with writing_staged(str(staging), True) as writer:
             paths = [str(staging / f"u{k:06d}-0000.arrow") for k in range(3)]
-            written = [write_local(batch, [(c,) for c in range(5)], counts, p) for p in paths]
+            written = [writer.write(batch, [(c,) for c in range(5)], counts, p) for p in paths]
             writer.flush()
             for p, groups in zip(paths, written):
                 _check(batch, counts, groups, _read_back(p, groups))
@@ -121,7 +121,11 @@ def test_a_failed_background_write_is_raised_naming_the_file(tmp_path):
     missing = str(staging / "gone" / "u000001-0000.arrow")   # its directory does not exist
     with writing_staged(str(staging), True) as writer:
         assert writer_for(missing) is writer
-        write_local(batch, [(0,)], [100], missing)
+        writer.write(batch, [(0,)], [100], missing)
+        writer._pool.submit(lambda: None).result()   # the one background thread has run the failed write
+        with pytest.raises(FileNotFoundError):   # the next staged file is refused before it is submitted
+            writer.write(batch, [(0,)], [100], str(staging / "u000002-0000.arrow"))
+        assert not (staging / "u000002-0000.arrow").exists()
         with pytest.raises(OutputError, match="u000001-0000.arrow"):
             writer.flush(str(tmp_path))
     assert writer_for(missing) is None   # the scope is gone with its writer
@@ -204,7 +208,7 @@ def test_a_refused_direct_read_is_read_plainly_and_other_errors_name_the_file(tm
     batch = _batch(5000, 2, 3, 0.1)
     path = str(staging / "u000000-0000.arrow")
     with writing_staged(str(staging), True) as writer:
-        groups = write_local(batch, [(0,), (1,)], [2000, 3000], path)
+        groups = writer.write(batch, [(0,), (1,)], [2000, 3000], path)
         writer.flush()
     real = os.preadv
 
