@@ -22,7 +22,8 @@ runnable and in disk wait, idle core-seconds (cores x wall - CPU: also the machi
 unasked core-seconds (fewer of the run's threads wanting a core than there are cores: its own serial
 stretches, whatever the load). Before every run the input table is read through the page cache
 (``--cache warm``, the default since session 29): each contender starts with it as cached as memory
-allows; ``--cache as-left`` gives each the cache the run before it left.
+allows; ``--cache cold`` drops the table's files from the page cache before every run instead
+(``posix_fadvise``, no root needed); ``--cache as-left`` gives each the cache the run before it left.
 Not a test: nothing here asserts a timing.
 """
 
@@ -34,7 +35,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, ensure_table, median, run_measured, settle, warm  # noqa: E402
+from common import DATA, cold, ensure_table, median, run_measured, settle, warm  # noqa: E402
 
 def _duckdb_copy(options: str) -> str:
     """DuckDB's COPY ... PARTITION_BY of the table by month and day (UTC); ``options`` go before PARTITION_BY."""
@@ -104,9 +105,11 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DATA, help="where the table and the outputs go")
     ap.add_argument("--only", nargs="*", default=list(BASELINE), choices=list(CONTENDERS),
                     help="contenders to run (default: the first three; also 'duckdb COPY zstd', DuckDB with our codec)")
-    ap.add_argument("--cache", choices=("warm", "as-left"), default="warm",
+    ap.add_argument("--cache", choices=("warm", "cold", "as-left"), default="warm",
                     help="warm (default): read the input table through the page cache before every run, so each "
-                         "contender starts alike; as-left: each run finds the cache as the run before it left it")
+                         "contender starts alike; cold: drop the table's files from the page cache before every "
+                         "run (posix_fadvise; the fraction left cached is printed); as-left: each run finds the "
+                         "cache as the run before it left it")
     ap.add_argument("--timeline", action="store_true",
                     help="after the repeats, one more split-datasets run (not in the medians) printing a "
                          "core-utilisation timeline: where fewer cores than the machine's are busy (timeline.py)")
@@ -122,6 +125,10 @@ def main() -> None:
             if args.cache == "warm":
                 warm(src)
             settle()
+            if args.cache == "cold":
+                left = cold(src)
+                if left > 0.01:
+                    print(f"  note: {left:.1%} of the table still cached after dropping it", file=sys.stderr)
             r = run_measured(CONTENDERS[name].format(src=src, out=out))
             r["files"] = sum(1 for _ in Path(out).rglob("*.parquet"))
             results[name].append(r)
