@@ -39,3 +39,12 @@ def output_error(exc: BaseException, out: str | os.PathLike) -> OutputError | No
             reason = exc.strerror or str(exc).splitlines()[0]
             return OutputError(f"cannot write {out!r}: {reason} ({os.fsdecode(name)!r})")
     return None
+
+
+def staged_read_error(exc: BaseException, path: str) -> OutputError:
+    """The one-line error for a staged file of this run that cannot be read back (deleted, truncated or
+    unreadable): the staging directory is the run's scratch, under the output directory's lock, so
+    another process or the disk changed it."""
+    reason = getattr(exc, "strerror", None) or next(iter(str(exc).splitlines()), "") or type(exc).__name__
+    return OutputError(f"cannot read the staged file {path!r} back: {reason} (the staging directory is this "
+                       "run's scratch: was it changed by another process, or is the disk failing?)")

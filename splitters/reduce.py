@@ -31,7 +31,7 @@ from .sharedmarks import SharedMarks, marks_for
 from .stage_memory import store_for
 from .staged_direct import DirectReads
 from .staged_writes import writer_for
-from .stage_write import StagedLayout, staged_layout, staged_source, ticks_of
+from .stage_write import StagedLayout, staged_batch, staged_layout, ticks_of
 
 
 @dataclass(frozen=True)
@@ -134,9 +134,7 @@ def _gather_group(job: GroupJob, ctx: WriteContext, readers: dict, layouts: dict
         if staged is None and memory is not None:
             staged = memory.piece(path, batch_index)   # stage_memory.py
         if staged is None:
-            if path not in readers:
-                readers[path] = pa.ipc.open_file(staged_source(path, mapped=True))
-            staged = readers[path].get_batch(batch_index)
+            staged = staged_batch(readers, path, batch_index)
         lay = layouts.get(path)
         if lay is None:
             lay = layouts[path] = staged_layout(staged.schema, ctx.time_column)

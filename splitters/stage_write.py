@@ -25,6 +25,7 @@ from datagen.contract.format import is_text
 
 from .gather import gather_rows
 from .missing_times import MISSING_TIME
+from .oserrors import staged_read_error
 from .stage_memory import store_for
 from .staged_writes import writer_for
 
@@ -203,3 +204,15 @@ def staged_source(path: str, mapped: bool = False):
 
     fs, inner = url_fs(path)
     return fs.open(inner, "rb", block_size=1 << 20, cache_type="bytes")
+
+
+def staged_batch(readers: dict, path: str, batch_index: int) -> pa.RecordBatch:
+    """Batch ``batch_index`` of the ordinary staged file ``path`` (its reader opened once per task)."""
+    try:
+        if path not in readers:
+            readers[path] = pa.ipc.open_file(staged_source(path, mapped=True))
+        return readers[path].get_batch(batch_index)
+    except (OSError, pa.ArrowInvalid) as exc:
+        if "://" in path:   # staged in a bucket: the storage errors' mapping reports it (remote_split.py)
+            raise
+        raise staged_read_error(exc, path) from None

@@ -37,6 +37,7 @@ import numpy as np
 import pyarrow as pa
 
 from .directwrite import ALIGN
+from .oserrors import staged_read_error
 
 _DIRECT = getattr(os, "O_DIRECT", 0)
 
@@ -107,6 +108,28 @@ def open_direct(path: str) -> int:
     return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
 
 
+def _read_range(path: str, view: memoryview, offset: int, need: int) -> None:
+    """Read at least ``need`` bytes of ``path`` from ``offset`` into ``view`` (aligned), directly where the
+    filesystem allows; a short read ends at the file's end (its last block is partial)."""
+    fd = open_direct(path)
+    try:
+        done = 0
+        while done < need:
+            try:
+                n = os.preadv(fd, [view[done:]], offset + done)
+            except OSError as exc:
+                if exc.errno != errno.EINVAL or not fcntl.fcntl(fd, fcntl.F_GETFL) & _DIRECT:
+                    raise
+                os.close(fd)   # a direct read refused after a direct open: read it plainly
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                continue
+            if n <= 0:
+                raise OSError(errno.EIO, f"it ends at byte {offset + done}, expected at least {offset + need}")
+            done += n
+    finally:
+        os.close(fd)
+
+
 def _read_ranges(ranges: list[tuple[str, int, int]]) -> tuple[np.ndarray, list[int]]:
     """The bytes ``[start, end)`` of each (path, start, end), read into one aligned buffer (each range
     widened to ALIGN boundaries, as direct reads require); returns the buffer and where each range's
@@ -117,23 +140,10 @@ def _read_ranges(ranges: list[tuple[str, int, int]]) -> tuple[np.ndarray, list[i
     at, where = 0, []
     view = memoryview(buffer)
     for (path, start, end), (_, s, e) in zip(ranges, spans):
-        fd = open_direct(path)
         try:
-            done, need = 0, end - s
-            while done < need:   # a short read ends at the file's end (its last block is partial)
-                try:
-                    n = os.preadv(fd, [view[at + done:at + e - s]], s + done)
-                except OSError as exc:
-                    if exc.errno != errno.EINVAL or not fcntl.fcntl(fd, fcntl.F_GETFL) & _DIRECT:
-                        raise OSError(exc.errno, exc.strerror or str(exc), path) from None
-                    os.close(fd)   # a direct read refused after a direct open: read it plainly
-                    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-                    continue
-                if n <= 0:
-                    raise OSError(errno.EIO, f"staged file ends at byte {s + done}, expected at least {end}", path)
-                done += n
-        finally:
-            os.close(fd)
+            _read_range(path, view[at:at + e - s], s, end - s)
+        except OSError as exc:
+            raise staged_read_error(exc, path) from None
         where.append(at + start - s)
         at += e - s
     return buffer, where
