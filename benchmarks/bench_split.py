@@ -162,7 +162,9 @@ def main() -> None:
     if args.timeline:
         out = args.data / "out" / "split-datasets-timeline"
         shutil.rmtree(out, ignore_errors=True)
+        warm(src) if args.cache == "warm" else None
         settle()
+        cold(src) if args.cache == "cold" else None   # the timeline run in the same cache condition
         r = run_measured(TIMELINE.format(here=str(Path(__file__).resolve().parent), src=src, out=out))
         shutil.rmtree(out, ignore_errors=True)
         print(f"\nsplit-datasets, one more run: {r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU; " + r["timeline"])

@@ -77,8 +77,9 @@ def warm(directory: Path) -> float:
 def cold(directory: Path) -> float:
     """Drop every file under ``directory`` from the page cache (``posix_fadvise(DONTNEED)``: no root
     needed, unlike /proc/sys/vm/drop_caches, and only these files); returns the fraction of their bytes
-    still cached after (``cached_fraction``). The host under a VM may still cache them: a cold run here
-    reads the virtual disk, whatever that holds."""
+    still cached after (``cached_fraction``). Dirty pages are not dropped: call it after ``settle`` (a
+    sync). The host under a VM may still cache them: a cold run here reads the virtual disk, whatever
+    that holds."""
     for path in sorted(p for p in Path(directory).rglob("*") if p.is_file()):
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -103,10 +104,12 @@ def cached_fraction(directory: Path) -> float:
         with open(path, "rb") as fh, mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_COPY) as mm:
             pages = -(-size // page)
             vec = (ctypes.c_ubyte * pages)()
-            anchor = ctypes.c_char.from_buffer(mm)
-            if libc.mincore(ctypes.c_void_p(ctypes.addressof(anchor)), ctypes.c_size_t(size), vec) != 0:
-                raise OSError(ctypes.get_errno(), f"mincore {path}")
-            del anchor
+            anchor = ctypes.c_char.from_buffer(mm)   # the mapping's address (released before it closes)
+            try:
+                if libc.mincore(ctypes.c_void_p(ctypes.addressof(anchor)), ctypes.c_size_t(size), vec) != 0:
+                    raise OSError(ctypes.get_errno(), f"mincore {path}")
+            finally:
+                del anchor
             cached += sum(v & 1 for v in vec)
             total += pages
     return cached / total if total else 0.0

@@ -11,9 +11,13 @@ from __future__ import annotations
 import errno
 import os
 
+import pyarrow as pa
+
 from datagen.contract.errors import OutputError
 
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+# what reading a damaged staged file back may raise: the OS, or Arrow parsing bytes that are not what was staged
+STAGED_READ_ERRORS = (OSError, EOFError, ValueError, pa.ArrowException)
 
 
 def _inside(path: str, directory: str) -> bool:
@@ -42,9 +46,11 @@ def output_error(exc: BaseException, out: str | os.PathLike) -> OutputError | No
 
 
 def staged_read_error(exc: BaseException, path: str) -> OutputError:
-    """The one-line error for a staged file of this run that cannot be read back (deleted, truncated or
-    unreadable): the staging directory is the run's scratch, under the output directory's lock, so
-    another process or the disk changed it."""
-    reason = getattr(exc, "strerror", None) or next(iter(str(exc).splitlines()), "") or type(exc).__name__
+    """The one-line error for a staged file of this run that cannot be read back (deleted, truncated,
+    corrupt or unreadable: any of ``STAGED_READ_ERRORS``): the staging directory is the run's scratch,
+    under the output directory's lock, so another process or the disk changed it."""
+    code = getattr(exc, "errno", None)
+    reason = os.strerror(code) if isinstance(code, int) and code else \
+        next(iter(str(exc).splitlines()), "") or type(exc).__name__
     return OutputError(f"cannot read the staged file {path!r} back: {reason} (the staging directory is this "
                        "run's scratch: was it changed by another process, or is the disk failing?)")

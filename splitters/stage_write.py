@@ -25,7 +25,7 @@ from datagen.contract.format import is_text
 
 from .gather import gather_rows
 from .missing_times import MISSING_TIME
-from .oserrors import staged_read_error
+from .oserrors import STAGED_READ_ERRORS, staged_read_error
 from .stage_memory import store_for
 from .staged_writes import writer_for
 
@@ -212,7 +212,7 @@ def staged_batch(readers: dict, path: str, batch_index: int) -> pa.RecordBatch:
         if path not in readers:
             readers[path] = pa.ipc.open_file(staged_source(path, mapped=True))
         return readers[path].get_batch(batch_index)
-    except (OSError, pa.ArrowInvalid) as exc:
+    except STAGED_READ_ERRORS as exc:
         if "://" in path:   # staged in a bucket: the storage errors' mapping reports it (remote_split.py)
             raise
         raise staged_read_error(exc, path) from None

@@ -37,7 +37,7 @@ import numpy as np
 import pyarrow as pa
 
 from .directwrite import ALIGN
-from .oserrors import staged_read_error
+from .oserrors import STAGED_READ_ERRORS, staged_read_error
 
 _DIRECT = getattr(os, "O_DIRECT", 0)
 
@@ -124,7 +124,7 @@ def _read_range(path: str, view: memoryview, offset: int, need: int) -> None:
                 fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
                 continue
             if n <= 0:
-                raise OSError(errno.EIO, f"it ends at byte {offset + done}, expected at least {offset + need}")
+                raise EOFError(f"it ends at byte {offset + done}, expected at least {offset + need}")
             done += n
     finally:
         os.close(fd)
@@ -142,7 +142,7 @@ def _read_ranges(ranges: list[tuple[str, int, int]]) -> tuple[np.ndarray, list[i
     for (path, start, end), (_, s, e) in zip(ranges, spans):
         try:
             _read_range(path, view[at:at + e - s], s, end - s)
-        except OSError as exc:
+        except (OSError, EOFError) as exc:
             raise staged_read_error(exc, path) from None
         where.append(at + start - s)
         at += e - s
@@ -151,10 +151,13 @@ def _read_ranges(ranges: list[tuple[str, int, int]]) -> tuple[np.ndarray, list[i
 
 def read_head(path: str, length: int) -> Head:
     buffer, (at,) = _read_ranges([(path, 0, length)])
-    reader = pa.ipc.open_stream(pa.py_buffer(buffer[at:at + length]))
-    empty = reader.read_next_batch()
-    dictionaries = {i: c.dictionary for i, c in enumerate(empty.columns) if pa.types.is_dictionary(c.type)}
-    return Head(reader.schema, plain_schema(reader.schema), dictionaries)
+    try:
+        reader = pa.ipc.open_stream(pa.py_buffer(buffer[at:at + length]))
+        empty = reader.read_next_batch()
+        dictionaries = {i: c.dictionary for i, c in enumerate(empty.columns) if pa.types.is_dictionary(c.type)}
+        return Head(reader.schema, plain_schema(reader.schema), dictionaries)
+    except STAGED_READ_ERRORS as exc:   # bytes that are not what was staged
+        raise staged_read_error(exc, path) from None
 
 
 def read_parts(heads: dict[str, Head], parts: list[tuple[str, Part]]) -> list[pa.RecordBatch]:
@@ -167,14 +170,20 @@ def read_parts(heads: dict[str, Head], parts: list[tuple[str, Part]]) -> list[pa
     whole = pa.py_buffer(buffer)
     batches = []
     for (path, part), at in zip(parts, where):
-        head = heads[path]
-        batch = pa.ipc.read_record_batch(whole.slice(at, part.end - part.start), head.plain)
-        if head.dictionaries:   # the dictionary columns get their values back
-            arrays = [pa.DictionaryArray.from_arrays(c, head.dictionaries[i]) if i in head.dictionaries else c
-                      for i, c in enumerate(batch.columns)]
-            batch = pa.RecordBatch.from_arrays(arrays, schema=head.schema)
-        batches.append(batch)
+        try:
+            batches.append(_parse_part(whole.slice(at, part.end - part.start), heads[path]))
+        except STAGED_READ_ERRORS as exc:
+            raise staged_read_error(exc, path) from None
     return batches
+
+
+def _parse_part(data: pa.Buffer, head: Head) -> pa.RecordBatch:
+    batch = pa.ipc.read_record_batch(data, head.plain)
+    if head.dictionaries:   # the dictionary columns get their values back
+        arrays = [pa.DictionaryArray.from_arrays(c, head.dictionaries[i]) if i in head.dictionaries else c
+                  for i, c in enumerate(batch.columns)]
+        batch = pa.RecordBatch.from_arrays(arrays, schema=head.schema)
+    return batch
 
 
 class DirectReads:

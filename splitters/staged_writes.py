@@ -101,7 +101,8 @@ class StagedWriter:
             write_file(path, memoryview(buffer)[:size])
         except BaseException as exc:
             with self._lock:
-                self._failed = self._failed or exc
+                if self._failed is None:
+                    self._failed = exc
             raise
         finally:
             self.give_back(buffer)

@@ -1,5 +1,5 @@
-"""A staged file that cannot be read back (deleted or truncated under the run by another process, or
-a failing disk) is one error naming that file, from the direct and the ordinary staged layouts alike,
+"""A staged file that cannot be read back (deleted, truncated or overwritten under the run by another
+process, or a failing disk) is one error naming that file, from the direct and the ordinary staged layouts alike,
 with no dataset committed: never "internal error", never a "cannot write" that blames the output."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _source(tmp_path):
 
 
 @pytest.mark.parametrize("layout", ["ordinary", "direct"])
-@pytest.mark.parametrize("harm", ["deleted", "truncated"])
+@pytest.mark.parametrize("harm", ["deleted", "truncated", "zeroed", "garbled"])
 def test_a_staged_file_lost_before_the_write_step_is_one_error_naming_it(tmp_path, monkeypatch, layout, harm):
     src = _source(tmp_path)
     monkeypatch.setattr(staged_writes, "writeback_start", lambda: 0 if layout == "direct" else 1 << 40)
@@ -42,10 +42,14 @@ def test_a_staged_file_lost_before_the_write_step_is_one_error_naming_it(tmp_pat
 
     def read_ahead(staging_dir, tasks):   # between the stage and the write steps
         victim = tasks[0][0].slices[0][0]   # the first group's first staged file
+        size = os.path.getsize(victim)
         if harm == "deleted":
             os.unlink(victim)
-        else:
+        elif harm == "truncated":
             os.truncate(victim, 100)
+        else:   # the same size, other bytes: zeros, or noise
+            with open(victim, "r+b") as fh:
+                fh.write(bytes(size) if harm == "zeroed" else np.random.default_rng(1).bytes(size))
         harmed.append(victim)
         return real(staging_dir, tasks)
 
