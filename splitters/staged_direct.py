@@ -109,8 +109,7 @@ def open_direct(path: str) -> int:
 
 
 def _read_range(path: str, view: memoryview, offset: int, need: int) -> None:
-    """Read at least ``need`` bytes of ``path`` from ``offset`` into ``view`` (aligned), directly where the
-    filesystem allows; a short read ends at the file's end (its last block is partial)."""
+    """Read ``need`` bytes or more of ``path`` at ``offset`` into ``view`` (a short read: the file's end)."""
     fd = open_direct(path)
     try:
         done = 0
